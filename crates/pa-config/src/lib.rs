@@ -1,1 +1,495 @@
-//! pa-config
+//! Configuration: `range.yaml` (where: lab, telemetry, stages) and `scenario.yaml` (what:
+//! the actions to run), decoded strictly (unknown keys, duplicate keys and wrong types are
+//! errors naming the file, line and key). Formats are documented in `docs/config.md`.
+
+pub mod yaml;
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A configuration file that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", file.display())]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub message: String,
+}
+
+fn err(file: &Path, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        file: file.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Lab provider kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabProvider {
+    /// This Linux host.
+    Local,
+    /// Hosts reached with the system ssh client.
+    Ssh,
+    /// No hosts: recorded telemetry and a recorded ground truth.
+    Replay,
+}
+
+impl LabProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LabProvider::Local => "local",
+            LabProvider::Ssh => "ssh",
+            LabProvider::Replay => "replay",
+        }
+    }
+}
+
+/// One lab host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Asset {
+    pub asset_id: String,
+    /// `linux`, `windows` or `macos`.
+    pub os: String,
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// `lab:` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lab {
+    pub provider: LabProvider,
+    #[serde(default)]
+    pub assets: Vec<Asset>,
+}
+
+/// `stages:` section: which stages run. A missing key means "enabled when implemented for the
+/// provider" (see [`RangeConfig::enabled_stages`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSwitches {
+    pub lab_provider: Option<bool>,
+    pub runner: Option<bool>,
+    pub telemetry: Option<bool>,
+    pub normalization: Option<bool>,
+    pub validation: Option<bool>,
+    pub detection: Option<bool>,
+    pub scoring: Option<bool>,
+    pub reporting: Option<bool>,
+    pub signing: Option<bool>,
+}
+
+/// One recorded or collected telemetry source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySource {
+    pub source_id: String,
+    /// `evtx`, `win-xml`, `otlp-json`, `win-json`, `osquery`, `auditd`.
+    pub format: String,
+    /// The asset the records belong to.
+    pub asset_id: String,
+    /// Files or directories, relative to the range file's directory.
+    pub paths: Vec<String>,
+    /// A required source that yields nothing fails the stage.
+    #[serde(default = "yes")]
+    pub required: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `telemetry:` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Telemetry {
+    #[serde(default)]
+    pub sources: Vec<TelemetrySource>,
+}
+
+/// `normalization:` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Normalization {
+    #[serde(default = "yes")]
+    pub strict_mode: bool,
+    /// Mapping profiles directory (default: the shipped `mappings/normalizer/ocsf/1.7.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mappings_dir: Option<String>,
+}
+
+impl Default for Normalization {
+    fn default() -> Self {
+        Normalization {
+            strict_mode: true,
+            mappings_dir: None,
+        }
+    }
+}
+
+/// `detection.sigma:` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sigma {
+    /// Rule files or directories, relative to the range file's directory.
+    #[serde(default)]
+    pub rule_paths: Vec<String>,
+    /// Values for `|expand` placeholders.
+    #[serde(default)]
+    pub placeholders: BTreeMap<String, Vec<String>>,
+}
+
+/// `detection:` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Detection {
+    #[serde(default)]
+    pub sigma: Sigma,
+}
+
+/// `replay:` section (provider `replay`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replay {
+    /// Recorded ground truth (JSONL), relative to the range file's directory.
+    pub ground_truth: String,
+}
+
+/// `range.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeConfig {
+    pub range_id: String,
+    pub lab: Lab,
+    #[serde(default)]
+    pub stages: StageSwitches,
+    #[serde(default)]
+    pub telemetry: Telemetry,
+    #[serde(default)]
+    pub normalization: Normalization,
+    #[serde(default)]
+    pub detection: Detection,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<Replay>,
+}
+
+fn check_slug(file: &Path, key: &str, v: &str) -> Result<(), ConfigError> {
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !v.starts_with('-')
+        && !v.ends_with('-')
+        && !v.contains("--");
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            file,
+            format!(
+                "{key}: {v:?} is not an id slug ([a-z0-9-], at most 64, no leading, trailing or double '-')"
+            ),
+        ))
+    }
+}
+
+impl RangeConfig {
+    /// Decode and check a range file's text. `file` names it in errors.
+    pub fn parse(text: &str, file: &Path) -> Result<RangeConfig, ConfigError> {
+        let r: RangeConfig = yaml::from_str_strict(text).map_err(|m| err(file, m))?;
+        check_slug(file, "range_id", &r.range_id)?;
+        let mut seen = std::collections::BTreeSet::new();
+        for a in &r.lab.assets {
+            if a.asset_id.is_empty() {
+                return Err(err(file, "lab.assets: empty asset_id"));
+            }
+            if !seen.insert(a.asset_id.as_str()) {
+                return Err(err(
+                    file,
+                    format!("lab.assets: duplicate asset_id {:?}", a.asset_id),
+                ));
+            }
+            if !["linux", "windows", "macos"].contains(&a.os.as_str()) {
+                return Err(err(
+                    file,
+                    format!(
+                        "lab.assets[{}].os: {:?} is not linux, windows or macos",
+                        a.asset_id, a.os
+                    ),
+                ));
+            }
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for s in &r.telemetry.sources {
+            if !ids.insert(s.source_id.as_str()) {
+                return Err(err(
+                    file,
+                    format!("telemetry.sources: duplicate source_id {:?}", s.source_id),
+                ));
+            }
+            if !seen.contains(s.asset_id.as_str()) {
+                return Err(err(
+                    file,
+                    format!(
+                        "telemetry.sources[{}].asset_id: {:?} is not a lab asset",
+                        s.source_id, s.asset_id
+                    ),
+                ));
+            }
+            if s.paths.is_empty() {
+                return Err(err(
+                    file,
+                    format!("telemetry.sources[{}].paths: empty", s.source_id),
+                ));
+            }
+        }
+        if r.lab.provider == LabProvider::Replay && r.replay.is_none() {
+            return Err(err(
+                file,
+                "lab.provider is replay but the replay section (ground_truth) is missing",
+            ));
+        }
+        Ok(r)
+    }
+
+    /// Read and decode a range file.
+    pub fn load(path: &Path) -> Result<RangeConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| err(path, e.to_string()))?;
+        RangeConfig::parse(&text, path)
+    }
+
+    /// Whether a stage (by id) is enabled. Defaults: lab_provider, telemetry, normalization and
+    /// detection on; runner on unless the lab is `replay`; the rest off until configured.
+    pub fn stage_enabled(&self, stage: &str) -> bool {
+        let s = &self.stages;
+        let replay = self.lab.provider == LabProvider::Replay;
+        match stage {
+            "lab_provider" => s.lab_provider.unwrap_or(true),
+            "runner" => s.runner.unwrap_or(!replay),
+            "telemetry" => s.telemetry.unwrap_or(true),
+            "normalization" => s.normalization.unwrap_or(true),
+            "validation" => s.validation.unwrap_or(false),
+            "detection" => s.detection.unwrap_or(true),
+            "scoring" => s.scoring.unwrap_or(false),
+            "reporting" => s.reporting.unwrap_or(false),
+            "signing" => s.signing.unwrap_or(false),
+            _ => false,
+        }
+    }
+}
+
+/// Which targets an action runs on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Selector {
+    #[serde(default)]
+    pub asset_ids: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub os: Vec<String>,
+}
+
+/// One planned action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    pub action_id: String,
+    /// `atomic` (the only executable engine in v0.1).
+    #[serde(default = "atomic")]
+    pub engine: String,
+    pub technique_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_test_id: Option<String>,
+    #[serde(default)]
+    pub target: Selector,
+    #[serde(default)]
+    pub input_args: BTreeMap<String, String>,
+    #[serde(default = "yes")]
+    pub cleanup: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+}
+
+fn atomic() -> String {
+    "atomic".into()
+}
+
+/// Posture of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Posture {
+    /// `baseline` or `assumed_compromise`.
+    pub mode: String,
+}
+
+/// Safety switches.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Safety {
+    #[serde(default)]
+    pub allow_network: bool,
+}
+
+/// `scenario.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioConfig {
+    pub scenario_id: String,
+    pub scenario_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posture: Option<Posture>,
+    #[serde(default)]
+    pub safety: Safety,
+    pub actions: Vec<Action>,
+}
+
+fn is_technique(t: &str) -> bool {
+    let b = t.as_bytes();
+    let base = b.len() >= 5 && b[0] == b'T' && b[1..5].iter().all(u8::is_ascii_digit);
+    base && (b.len() == 5
+        || (b.len() == 9 && b[5] == b'.' && b[6..9].iter().all(u8::is_ascii_digit)))
+}
+
+impl ScenarioConfig {
+    /// Decode and check a scenario file's text.
+    pub fn parse(text: &str, file: &Path) -> Result<ScenarioConfig, ConfigError> {
+        let s: ScenarioConfig = yaml::from_str_strict(text).map_err(|m| err(file, m))?;
+        check_slug(file, "scenario_id", &s.scenario_id)?;
+        let v: Vec<&str> = s.scenario_version.split('.').collect();
+        if v.len() != 3
+            || v.iter()
+                .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(err(
+                file,
+                format!(
+                    "scenario_version: {:?} is not a SemVer MAJOR.MINOR.PATCH",
+                    s.scenario_version
+                ),
+            ));
+        }
+        if let Some(p) = &s.posture
+            && p.mode != "baseline"
+            && p.mode != "assumed_compromise"
+        {
+            {
+                return Err(err(
+                    file,
+                    format!(
+                        "posture.mode: {:?} is not baseline or assumed_compromise",
+                        p.mode
+                    ),
+                ));
+            }
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for a in &s.actions {
+            if !ids.insert(a.action_id.as_str()) {
+                return Err(err(
+                    file,
+                    format!("actions: duplicate action_id {:?}", a.action_id),
+                ));
+            }
+            if !is_technique(&a.technique_id) {
+                return Err(err(
+                    file,
+                    format!(
+                        "actions[{}].technique_id: {:?} is not T#### or T####.###",
+                        a.action_id, a.technique_id
+                    ),
+                ));
+            }
+        }
+        Ok(s)
+    }
+
+    /// Read and decode a scenario file.
+    pub fn load(path: &Path) -> Result<ScenarioConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| err(path, e.to_string()))?;
+        ScenarioConfig::parse(&text, path)
+    }
+
+    /// The distinct techniques of the plan, sorted.
+    pub fn techniques(&self) -> Vec<String> {
+        let mut t: Vec<String> = self
+            .actions
+            .iter()
+            .map(|a| a.technique_id.clone())
+            .collect();
+        t.sort();
+        t.dedup();
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RANGE: &str = "range_id: lab-1\nlab:\n  provider: replay\n  assets:\n    - asset_id: win-01\n      os: windows\n      role: endpoint\nreplay:\n  ground_truth: gt.jsonl\n";
+
+    #[test]
+    fn range_decodes_with_defaults() {
+        let r = RangeConfig::parse(RANGE, Path::new("range.yaml")).unwrap();
+        assert_eq!(r.lab.provider, LabProvider::Replay);
+        assert!(r.stage_enabled("telemetry"));
+        assert!(!r.stage_enabled("runner"));
+        assert!(r.normalization.strict_mode);
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let text = RANGE.replace(
+            "    role: endpoint",
+            "    role: endpoint\n      colour: blue",
+        );
+        let e = RangeConfig::parse(&text, Path::new("r.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("r.yaml: "), "{e}");
+        assert!(e.contains("colour"), "{e}");
+        assert!(e.contains("line") || e.contains(":8"), "no line in {e}");
+    }
+
+    #[test]
+    fn duplicate_keys_and_wrong_types_and_yaml11_booleans_are_rejected() {
+        let dup = format!("{RANGE}range_id: again\n");
+        assert!(
+            RangeConfig::parse(&dup, Path::new("r.yaml"))
+                .unwrap_err()
+                .to_string()
+                .contains("uplicate")
+        );
+        let wrong = RANGE.replace("provider: replay", "provider: [replay]");
+        assert!(RangeConfig::parse(&wrong, Path::new("r.yaml")).is_err());
+        let yes = "range_id: lab-1\nlab:\n  provider: replay\nreplay:\n  ground_truth: g\nnormalization:\n  strict_mode: yes\n";
+        assert!(
+            RangeConfig::parse(yes, Path::new("r.yaml")).is_err(),
+            "YAML 1.1 'yes' must not be a boolean"
+        );
+    }
+
+    #[test]
+    fn scenario_checks() {
+        let ok = "scenario_id: s-1\nscenario_version: 1.0.0\nactions:\n  - action_id: s1\n    technique_id: T1059.001\n";
+        let s = ScenarioConfig::parse(ok, Path::new("s.yaml")).unwrap();
+        assert_eq!(s.techniques(), vec!["T1059.001".to_string()]);
+        assert!(
+            ScenarioConfig::parse(&ok.replace("T1059.001", "T59"), Path::new("s.yaml")).is_err()
+        );
+        assert!(ScenarioConfig::parse(&ok.replace("1.0.0", "1.0"), Path::new("s.yaml")).is_err());
+        assert!(ScenarioConfig::parse(&ok.replace("s-1", "S_1"), Path::new("s.yaml")).is_err());
+    }
+}

@@ -1,0 +1,303 @@
+//! Embedded contracts (`contracts/*.schema.json`, JSON Schema 2020-12) and the artifact
+//! registry (`contracts/registry.json`: path glob → contract id → owning stage → format).
+//!
+//! Schemas are compiled into the binaries: no file or network resolution ever happens.
+
+use crate::error::BundleError;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+/// The registry file, embedded.
+pub const REGISTRY_JSON: &str = include_str!("../../../contracts/registry.json");
+
+/// Every embedded schema: (contract id, schema text). Add a line when adding a contract.
+pub const SCHEMAS: &[(&str, &str)] = &[
+    (
+        "manifest",
+        include_str!("../../../contracts/manifest.schema.json"),
+    ),
+    (
+        "run_results",
+        include_str!("../../../contracts/run_results.schema.json"),
+    ),
+    (
+        "health",
+        include_str!("../../../contracts/health.schema.json"),
+    ),
+    (
+        "contract_validation_report",
+        include_str!("../../../contracts/contract_validation_report.schema.json"),
+    ),
+    (
+        "lab_inventory_snapshot",
+        include_str!("../../../contracts/lab_inventory_snapshot.schema.json"),
+    ),
+];
+
+/// How a published file is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArtifactFormat {
+    /// One JSON document validated against the contract.
+    Json,
+    /// JSON Lines: every line validated against the contract; an empty file is valid.
+    Jsonl,
+    /// Apache Parquet: structural check (magic bytes, footer length).
+    Parquet,
+    /// UTF-8 text.
+    Text,
+    /// Bytes copied verbatim from a validated source (inputs).
+    Opaque,
+}
+
+/// One registry entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactEntry {
+    pub glob: String,
+    pub contract_id: Option<String>,
+    /// Owning stage id, `orchestrator`, or `*` (any stage).
+    pub stage: String,
+    pub format: ArtifactFormat,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Registry {
+    #[allow(dead_code)]
+    registry_version: String,
+    artifacts: Vec<ArtifactEntry>,
+}
+
+/// One contract violation.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct ContractError {
+    /// JSON pointer into the instance (for JSONL: `/line/<n>/...`).
+    pub instance_path: String,
+    pub message: String,
+}
+
+struct Compiled {
+    registry: Vec<ArtifactEntry>,
+    validators: BTreeMap<String, jsonschema::Validator>,
+}
+
+fn compiled() -> Result<&'static Compiled, BundleError> {
+    static C: OnceLock<Result<Compiled, String>> = OnceLock::new();
+    let c = C.get_or_init(|| {
+        let reg: Registry = serde_json::from_str(REGISTRY_JSON)
+            .map_err(|e| format!("contracts/registry.json: {e}"))?;
+        let mut validators = BTreeMap::new();
+        for (id, text) in SCHEMAS {
+            let schema: Value = serde_json::from_str(text)
+                .map_err(|e| format!("contracts/{id}.schema.json: {e}"))?;
+            let v = jsonschema::options()
+                .should_validate_formats(true)
+                .build(&schema)
+                .map_err(|e| format!("contracts/{id}.schema.json: {e}"))?;
+            validators.insert((*id).to_string(), v);
+        }
+        for a in &reg.artifacts {
+            if let Some(id) = &a.contract_id {
+                if !validators.contains_key(id) {
+                    return Err(format!(
+                        "registry entry {} names unknown contract {id}",
+                        a.glob
+                    ));
+                }
+            }
+        }
+        Ok(Compiled {
+            registry: reg.artifacts,
+            validators,
+        })
+    });
+    c.as_ref().map_err(|reason| BundleError::Contract {
+        contract: "registry".into(),
+        reason: reason.clone(),
+    })
+}
+
+/// The registry entries.
+pub fn registry() -> Result<&'static [ArtifactEntry], BundleError> {
+    Ok(&compiled()?.registry)
+}
+
+/// The registry entry governing a bundle-relative path, if any (first match wins).
+pub fn entry_for(path: &str) -> Result<Option<&'static ArtifactEntry>, BundleError> {
+    Ok(registry()?
+        .iter()
+        .find(|e| crate::glob::matches(&e.glob, path)))
+}
+
+/// Validate a JSON value against a contract. Errors are sorted, at most 50.
+pub fn validate_value(contract_id: &str, value: &Value) -> Result<Vec<ContractError>, BundleError> {
+    let c = compiled()?;
+    let v = c
+        .validators
+        .get(contract_id)
+        .ok_or_else(|| BundleError::Contract {
+            contract: contract_id.into(),
+            reason: "no such contract is embedded".into(),
+        })?;
+    let mut errs: Vec<ContractError> = v
+        .iter_errors(value)
+        .map(|e| ContractError {
+            instance_path: e.instance_path().to_string(),
+            message: e.to_string(),
+        })
+        .collect();
+    errs.sort();
+    errs.dedup();
+    Ok(errs)
+}
+
+/// Validate the bytes of an artifact at `path` as its registry entry says.
+/// Returns the (sorted, ≤ 50) errors and the total count.
+pub fn validate_artifact(
+    entry: &ArtifactEntry,
+    bytes: &[u8],
+) -> Result<(Vec<ContractError>, usize), BundleError> {
+    let mut errs = Vec::new();
+    match entry.format {
+        ArtifactFormat::Json => match serde_json::from_slice::<Value>(bytes) {
+            Ok(v) => {
+                if let Some(id) = &entry.contract_id {
+                    errs = validate_value(id, &v)?;
+                }
+            }
+            Err(e) => errs.push(ContractError {
+                instance_path: String::new(),
+                message: format!("not JSON: {e}"),
+            }),
+        },
+        ArtifactFormat::Jsonl => {
+            if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+                errs.push(ContractError {
+                    instance_path: String::new(),
+                    message: "JSONL must end with LF".into(),
+                });
+            }
+            for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+                if line.is_empty() {
+                    continue;
+                }
+                match serde_json::from_slice::<Value>(line) {
+                    Ok(v) => {
+                        if let Some(id) = &entry.contract_id {
+                            for mut e in validate_value(id, &v)? {
+                                e.instance_path = format!("/line/{}{}", i + 1, e.instance_path);
+                                errs.push(e);
+                            }
+                        }
+                    }
+                    Err(e) => errs.push(ContractError {
+                        instance_path: format!("/line/{}", i + 1),
+                        message: format!("not JSON: {e}"),
+                    }),
+                }
+            }
+        }
+        ArtifactFormat::Parquet => {
+            let ok =
+                bytes.len() >= 12 && bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1") && {
+                    let n = bytes.len();
+                    let footer = u32::from_le_bytes([
+                        bytes[n - 8],
+                        bytes[n - 7],
+                        bytes[n - 6],
+                        bytes[n - 5],
+                    ]) as usize;
+                    footer + 12 <= n
+                };
+            if !ok {
+                errs.push(ContractError {
+                    instance_path: String::new(),
+                    message: "not a complete Parquet file (magic bytes or footer missing)".into(),
+                });
+            }
+        }
+        ArtifactFormat::Text => {
+            if let Err(e) = std::str::from_utf8(bytes) {
+                errs.push(ContractError {
+                    instance_path: String::new(),
+                    message: format!("not UTF-8: {e}"),
+                });
+            }
+        }
+        ArtifactFormat::Opaque => {}
+    }
+    errs.sort();
+    let total = errs.len();
+    errs.truncate(50);
+    Ok((errs, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_compiles_and_registry_is_consistent() {
+        let reg = registry().unwrap();
+        assert!(reg.iter().any(|e| e.glob == "manifest.json"));
+        for (id, _) in SCHEMAS {
+            assert!(
+                !validate_value(id, &Value::Null).unwrap().is_empty(),
+                "{id} accepts null"
+            );
+        }
+    }
+
+    #[test]
+    fn manifest_reason_enum_is_the_catalog() {
+        let (_, text) = SCHEMAS.iter().find(|(id, _)| *id == "manifest").unwrap();
+        let v: Value = serde_json::from_str(text).unwrap();
+        let mut in_schema: Vec<String> = v["$defs"]["reason_code"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect();
+        in_schema.sort();
+        let catalog: Vec<String> = crate::reason::ReasonCode::all_codes()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            in_schema, catalog,
+            "contracts/manifest.schema.json reason_code enum drifted from reason.rs"
+        );
+    }
+
+    #[test]
+    fn jsonl_errors_carry_line_numbers() {
+        let entry = ArtifactEntry {
+            glob: "x.jsonl".into(),
+            contract_id: Some("contract_validation_report".into()),
+            stage: "*".into(),
+            format: ArtifactFormat::Jsonl,
+        };
+        let (errs, n) = validate_artifact(&entry, b"{}\nnot json\n").unwrap();
+        assert!(n >= 2);
+        assert!(
+            errs.iter().any(|e| e.instance_path == "/line/2"),
+            "{errs:?}"
+        );
+        let (errs, _) = validate_artifact(&entry, b"").unwrap();
+        assert!(errs.is_empty());
+    }
+
+    #[test]
+    fn truncated_parquet_is_rejected() {
+        let entry = ArtifactEntry {
+            glob: "p".into(),
+            contract_id: None,
+            stage: "*".into(),
+            format: ArtifactFormat::Parquet,
+        };
+        assert_eq!(validate_artifact(&entry, b"PAR1\0\0\0").unwrap().1, 1);
+    }
+}

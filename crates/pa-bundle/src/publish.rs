@@ -1,0 +1,327 @@
+//! Staging and the publish gate.
+//!
+//! A stage writes into `runs/<id>/.staging/<stage>/`. On publish every staged file is
+//! validated against its contract (from the registry); if any fails, a report is written to
+//! `logs/contract_validation/<stage>.json` and nothing is published. Otherwise a journal
+//! (`.staging/<stage>.journal.json`) lists the renames and the deletions of the stage's
+//! previous outputs, and is applied; a crash mid-apply is rolled forward on the next open,
+//! so a stage's outputs are never half-published.
+
+use crate::contracts::{self, ContractError};
+use crate::error::BundleError;
+use crate::fsutil;
+use crate::layout::RunDir;
+use crate::manifest::CONTRACT_VERSION;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Environment variable naming a fault to inject (tests only): `staging_write:enospc`.
+pub const FAILPOINT_ENV: &str = "PA_FAILPOINT";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Journal {
+    owner: String,
+    renames: Vec<String>,
+    deletes: Vec<String>,
+}
+
+/// The files a stage is writing, not yet visible in the bundle.
+#[derive(Debug)]
+pub struct Staging {
+    run: RunDir,
+    owner: String,
+    dir: PathBuf,
+    files: BTreeSet<String>,
+}
+
+/// What a publish did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishReport {
+    pub published: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+fn journal_path(run: &RunDir, owner: &str) -> PathBuf {
+    run.staging_root().join(format!("{owner}.journal.json"))
+}
+
+/// Roll forward any interrupted publish of any owner in this run (idempotent).
+pub fn recover(run: &RunDir) -> Result<Vec<String>, BundleError> {
+    let root = run.staging_root();
+    let rd = match std::fs::read_dir(&root) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(BundleError::io(&root, e)),
+    };
+    let mut recovered = Vec::new();
+    let mut journals: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".journal.json"))
+        .collect();
+    journals.sort();
+    for j in journals {
+        let bytes = std::fs::read(&j).map_err(|e| BundleError::io(&j, e))?;
+        match serde_json::from_slice::<Journal>(&bytes) {
+            Ok(journal) => {
+                apply(run, &journal)?;
+                recovered.push(journal.owner.clone());
+            }
+            Err(_) => {
+                // A torn journal write means the apply never started: nothing was published.
+            }
+        }
+        std::fs::remove_file(&j).map_err(|e| BundleError::io(&j, e))?;
+    }
+    Ok(recovered)
+}
+
+fn apply(run: &RunDir, j: &Journal) -> Result<(), BundleError> {
+    let staged_root = run.staging_root().join(&j.owner);
+    let mut dirs = BTreeSet::new();
+    for rel in &j.renames {
+        let src = staged_root.join(rel);
+        let dst = run.resolve(rel)?;
+        if src.exists() {
+            if let Some(parent) = dst.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| BundleError::io(parent, e))?;
+                dirs.insert(parent.to_path_buf());
+            }
+            std::fs::rename(&src, &dst).map_err(|e| BundleError::io(&dst, e))?;
+        }
+    }
+    for rel in &j.deletes {
+        let p = run.resolve(rel)?;
+        match std::fs::remove_file(&p) {
+            Ok(()) => {
+                if let Some(parent) = p.parent() {
+                    dirs.insert(parent.to_path_buf());
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(BundleError::io(&p, e)),
+        }
+    }
+    for d in dirs {
+        if d.exists() {
+            fsutil::sync_dir(&d)?;
+        }
+    }
+    if staged_root.exists() {
+        std::fs::remove_dir_all(&staged_root).map_err(|e| BundleError::io(&staged_root, e))?;
+    }
+    Ok(())
+}
+
+/// Every file under `dir` as bundle-relative paths (`/` separators), skipping `.staging`.
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), BundleError> {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(BundleError::io(dir, e)),
+    };
+    for entry in rd {
+        let entry = entry.map_err(|e| BundleError::io(dir, e))?;
+        let p = entry.path();
+        let ft = entry.file_type().map_err(|e| BundleError::io(&p, e))?;
+        let rel = p
+            .strip_prefix(root)
+            .map(|r| r.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        if rel == crate::layout::STAGING_DIR {
+            continue;
+        }
+        if ft.is_dir() {
+            walk(root, &p, out)?;
+        } else if ft.is_file() {
+            out.push(rel);
+        }
+    }
+    Ok(())
+}
+
+fn failpoint(name: &str) -> Option<std::io::Error> {
+    let v = std::env::var(FAILPOINT_ENV).ok()?;
+    (v == name).then(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "No space left on device (injected)",
+        )
+    })
+}
+
+impl Staging {
+    /// Start staging for `owner` (a stage id or `orchestrator`): finish any interrupted
+    /// publish, then start from an empty `.staging/<owner>/`.
+    pub fn begin(run: &RunDir, owner: &str) -> Result<Staging, BundleError> {
+        recover(run)?;
+        let dir = run.staging_root().join(owner);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| BundleError::io(&dir, e))?;
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| BundleError::io(&dir, e))?;
+        Ok(Staging {
+            run: run.clone(),
+            owner: owner.to_string(),
+            dir,
+            files: BTreeSet::new(),
+        })
+    }
+
+    /// The run directory this staging belongs to.
+    pub fn run(&self) -> &RunDir {
+        &self.run
+    }
+
+    /// The owner (stage id).
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Declare a staged output and return where to write it (parents created). The path must
+    /// be a valid bundle-relative path that the registry assigns to this owner.
+    pub fn path_for(&mut self, rel: &str) -> Result<PathBuf, BundleError> {
+        crate::relpath::check(rel).map_err(|reason| BundleError::BadPath {
+            path: rel.into(),
+            reason,
+        })?;
+        let entry = contracts::entry_for(rel)?.ok_or_else(|| BundleError::UndeclaredOutput {
+            path: rel.into(),
+            stage: self.owner.clone(),
+        })?;
+        if entry.stage != self.owner && entry.stage != "*" {
+            return Err(BundleError::UndeclaredOutput {
+                path: rel.into(),
+                stage: self.owner.clone(),
+            });
+        }
+        let p = self.dir.join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| BundleError::io(parent, e))?;
+        }
+        self.files.insert(rel.to_string());
+        Ok(p)
+    }
+
+    /// Stage a whole file.
+    pub fn write(&mut self, rel: &str, bytes: &[u8]) -> Result<(), BundleError> {
+        let p = self.path_for(rel)?;
+        if let Some(e) = failpoint("staging_write:enospc") {
+            return Err(BundleError::io(&p, e));
+        }
+        fsutil::write_synced(&p, bytes)
+    }
+
+    /// Stage a JSON artifact in canonical form (RFC 8785, no trailing newline).
+    pub fn write_json<T: Serialize + ?Sized>(
+        &mut self,
+        rel: &str,
+        v: &T,
+    ) -> Result<(), BundleError> {
+        let bytes = pa_canon::jcs(v)?;
+        self.write(rel, &bytes)
+    }
+
+    /// Staged paths so far.
+    pub fn files(&self) -> impl Iterator<Item = &str> {
+        self.files.iter().map(String::as_str)
+    }
+
+    /// Drop everything staged.
+    pub fn abandon(self) -> Result<(), BundleError> {
+        if self.dir.exists() {
+            std::fs::remove_dir_all(&self.dir).map_err(|e| BundleError::io(&self.dir, e))?;
+        }
+        Ok(())
+    }
+
+    /// Validate every staged file; publish all of them, or none.
+    pub fn publish(self) -> Result<PublishReport, BundleError> {
+        // 1. Gate.
+        let mut failures: Vec<serde_json::Value> = Vec::new();
+        let mut failed = 0usize;
+        for rel in &self.files {
+            let p = self.dir.join(rel);
+            let bytes = std::fs::read(&p).map_err(|e| BundleError::io(&p, e))?;
+            let entry =
+                contracts::entry_for(rel)?.ok_or_else(|| BundleError::UndeclaredOutput {
+                    path: rel.clone(),
+                    stage: self.owner.clone(),
+                })?;
+            let (errors, total): (Vec<ContractError>, usize) =
+                contracts::validate_artifact(entry, &bytes)?;
+            if total > 0 {
+                failed += 1;
+                failures.push(serde_json::json!({
+                    "artifact_path": rel,
+                    "contract_id": entry.contract_id,
+                    "error_count": total,
+                    "errors": errors,
+                }));
+            }
+        }
+        let report_rel = format!("logs/contract_validation/{}.json", self.owner);
+        if failed > 0 {
+            let report = serde_json::json!({
+                "contract_version": CONTRACT_VERSION,
+                "run_id": self.run.run_id(),
+                "stage": self.owner,
+                "artifacts": failures,
+            });
+            let report_path = self.run.resolve(&report_rel)?;
+            // The report itself must pass its contract; if the owner is not a stage id
+            // (orchestrator), write it anyway: it is evidence, not an artifact.
+            let bytes = pa_canon::jcs_value(&report)?;
+            fsutil::write_atomic(&report_path, &bytes)?;
+            let stage = self.owner.clone();
+            self.abandon()?;
+            return Err(BundleError::GateFailed {
+                stage,
+                count: failed,
+                report: report_path,
+            });
+        }
+
+        // 2. Journal: new files, and the owner's previous outputs that are not re-published.
+        let mut existing = Vec::new();
+        walk(self.run.path(), self.run.path(), &mut existing)?;
+        let mut deletes = Vec::new();
+        for rel in existing {
+            if self.files.contains(&rel) {
+                continue;
+            }
+            if rel == report_rel {
+                deletes.push(rel);
+                continue;
+            }
+            if let Some(entry) = contracts::entry_for(&rel)? {
+                if entry.stage == self.owner {
+                    deletes.push(rel);
+                }
+            }
+        }
+        deletes.sort();
+        let journal = Journal {
+            owner: self.owner.clone(),
+            renames: self.files.iter().cloned().collect(),
+            deletes,
+        };
+        let jp = journal_path(&self.run, &self.owner);
+        let jbytes = serde_json::to_vec(&journal).map_err(|e| BundleError::Contract {
+            contract: "journal".into(),
+            reason: e.to_string(),
+        })?;
+        fsutil::write_atomic(&jp, &jbytes)?;
+        if let Some(e) = failpoint("publish:after_journal") {
+            return Err(BundleError::io(&jp, e));
+        }
+
+        // 3. Apply and forget the journal.
+        apply(&self.run, &journal)?;
+        std::fs::remove_file(&jp).map_err(|e| BundleError::io(&jp, e))?;
+        Ok(PublishReport {
+            published: journal.renames,
+            removed: journal.deletes,
+        })
+    }
+}
