@@ -31,6 +31,10 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         include_str!("../../../contracts/contract_validation_report.schema.json"),
     ),
     (
+        "detection_instance",
+        include_str!("../../../contracts/detection_instance.schema.json"),
+    ),
+    (
         "lab_inventory_snapshot",
         include_str!("../../../contracts/lab_inventory_snapshot.schema.json"),
     ),

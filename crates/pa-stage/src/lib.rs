@@ -1,1 +1,323 @@
-//! pa-stage
+//! The stage protocol (DESIGN §4) shared by every stage binary, so each binary is a thin
+//! `main`: common arguments, logging, open the bundle, take or verify the run lock, stage,
+//! gate and publish, record the outcome in `manifest.json`, print a one-line summary and
+//! return the exit code (0 success, 10 warn_and_skip, 20 fail_closed).
+
+pub mod logging;
+
+use clap::Args;
+use pa_bundle::reason::CommonReason;
+use pa_bundle::{
+    BundleError, FailMode, Manifest, OutcomeStatus, ReasonCode, RunDir, RunLock, Stage,
+    StageOutcome, Staging,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub use logging::{LogFormat, init_logging};
+
+/// Arguments every stage binary accepts.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// The run bundle to work on (`runs/<run_id>`).
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
+    /// The caller (pa-orchestrate) holds the run lock; verify it instead of taking it.
+    #[arg(long)]
+    pub lock_held: bool,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// More logging (-v, -vv).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Less logging (-q: warnings and errors only, -qq: errors only).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub quiet: u8,
+}
+
+/// Why a stage failed: a reason code from the catalog, a message naming the file and what is
+/// wrong, and optionally a fail mode other than the stage's default.
+#[derive(Debug)]
+pub struct StageFailure {
+    pub code: ReasonCode,
+    pub message: String,
+    pub fail_mode: Option<FailMode>,
+}
+
+impl StageFailure {
+    pub fn new(code: impl Into<ReasonCode>, message: impl Into<String>) -> Self {
+        StageFailure {
+            code: code.into(),
+            message: message.into(),
+            fail_mode: None,
+        }
+    }
+    pub fn with_fail_mode(mut self, m: FailMode) -> Self {
+        self.fail_mode = Some(m);
+        self
+    }
+}
+
+impl From<BundleError> for StageFailure {
+    fn from(e: BundleError) -> Self {
+        StageFailure::new(e.reason_code(), e.to_string())
+    }
+}
+
+/// What a stage that completed reports.
+#[derive(Debug, Default)]
+pub struct StageSuccess {
+    /// One line for the summary (`1234 events normalized`).
+    pub summary: String,
+    /// Degradations: the stage completed and publishes, but the outcome is
+    /// `failed`/`warn_and_skip` with the first code (exit 10).
+    pub warnings: Vec<(ReasonCode, String)>,
+    /// Substage outcomes (`telemetry.windows_eventlog.raw_mode`, ...).
+    pub substages: Vec<StageOutcome>,
+    /// Version pins to merge into `manifest.versions`.
+    pub versions: BTreeMap<String, serde_json::Value>,
+}
+
+/// What a stage function gets.
+pub struct StageContext<'a> {
+    pub stage: Stage,
+    pub run: &'a RunDir,
+    pub manifest: &'a Manifest,
+    pub staging: &'a mut Staging,
+}
+
+impl StageContext<'_> {
+    /// Resolve a declared bundle input: it must be a valid relative path, exist, and not be a
+    /// symlink; otherwise the failure is `input_missing` naming the path.
+    pub fn input(&self, rel: &str) -> Result<PathBuf, StageFailure> {
+        let p = self.run.resolve(rel).map_err(StageFailure::from)?;
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => Err(StageFailure::new(
+                CommonReason::InputMissing,
+                format!(
+                    "{}: is a symlink; bundle inputs must be regular files",
+                    p.display()
+                ),
+            )),
+            Ok(_) => Ok(p),
+            Err(e) => Err(StageFailure::new(
+                CommonReason::InputMissing,
+                format!(
+                    "{}: required input of stage {} is missing: {e}",
+                    p.display(),
+                    self.stage
+                ),
+            )),
+        }
+    }
+
+    /// The run's range configuration (`inputs/range.yaml`).
+    pub fn range(&self) -> Result<pa_config::RangeConfig, StageFailure> {
+        let p = self.input("inputs/range.yaml")?;
+        pa_config::RangeConfig::load(&p)
+            .map_err(|e| StageFailure::new(CommonReason::ConfigSchemaInvalid, e.to_string()))
+    }
+
+    /// The directory relative paths in the range file are resolved against (recorded by the
+    /// orchestrator when it copied the range file), or the bundle's `inputs/`.
+    pub fn range_base_dir(&self) -> PathBuf {
+        self.manifest
+            .extensions
+            .get("orchestrator")
+            .and_then(|o| o.get("range_dir"))
+            .and_then(|d| d.as_str())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.run.path().join("inputs"))
+    }
+}
+
+/// How a stage invocation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success,
+    Warned,
+    Failed,
+}
+
+impl Exit {
+    pub fn code(self) -> i32 {
+        match self {
+            Exit::Success => 0,
+            Exit::Warned => 10,
+            Exit::Failed => 20,
+        }
+    }
+}
+
+/// Run a stage function under the stage protocol. Never panics on stage errors: a panic in
+/// `f` is caught and recorded as `stage_process_failed`.
+pub fn run_stage<F>(stage: Stage, common: &CommonArgs, f: F) -> i32
+where
+    F: FnOnce(&mut StageContext<'_>) -> Result<StageSuccess, StageFailure>,
+{
+    init_logging(common.log_format, common.verbose, common.quiet);
+    let Some(run_dir) = common.run_dir.as_deref() else {
+        eprintln!("error: --run-dir is required");
+        return 20;
+    };
+    match run_stage_inner(stage, common, run_dir, f) {
+        Ok(exit) => exit.code(),
+        Err(e) => {
+            tracing::error!(
+                stage = stage.as_str(),
+                reason_code = e.reason_code().as_str(),
+                "{e}"
+            );
+            eprintln!("{}: {} ({})", stage.binary_name(), e, e.reason_code());
+            20
+        }
+    }
+}
+
+fn run_stage_inner<F>(
+    stage: Stage,
+    common: &CommonArgs,
+    run_dir: &Path,
+    f: F,
+) -> Result<Exit, BundleError>
+where
+    F: FnOnce(&mut StageContext<'_>) -> Result<StageSuccess, StageFailure>,
+{
+    // Refuse before any mutation: not a run, bad manifest, lock held elsewhere.
+    let (run, manifest) = RunDir::open(run_dir)?;
+    let ws = run.workspace()?;
+    let _lock = if common.lock_held {
+        RunLock::verify_held_elsewhere(&ws, run.run_id())?;
+        None
+    } else {
+        Some(RunLock::acquire(&ws, run.run_id(), false)?)
+    };
+    let started = Instant::now();
+    let mut staging = Staging::begin(&run, stage.as_str())?;
+    let result = {
+        let mut ctx = StageContext {
+            stage,
+            run: &run,
+            manifest: &manifest,
+            staging: &mut staging,
+        };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut ctx))) {
+            Ok(r) => r,
+            Err(p) => {
+                let msg = p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".into());
+                Err(StageFailure::new(
+                    CommonReason::StageProcessFailed,
+                    format!("internal error (panic): {msg}"),
+                ))
+            }
+        }
+    };
+    let (mut outcome, substages, versions, summary) = match result {
+        Ok(ok) => match staging.publish() {
+            Ok(report) => {
+                let mut outcome = StageOutcome::success(stage);
+                if let Some((code, msg)) = ok.warnings.first() {
+                    outcome = StageOutcome::failed(stage, FailMode::WarnAndSkip, *code)
+                        .with_message(msg.clone());
+                    for (code, msg) in &ok.warnings {
+                        tracing::warn!(reason_code = code.as_str(), "{msg}");
+                    }
+                }
+                tracing::debug!(
+                    published = report.published.len(),
+                    removed = report.removed.len(),
+                    "published"
+                );
+                (outcome, ok.substages, ok.versions, ok.summary)
+            }
+            Err(e) => {
+                tracing::error!("{e}");
+                let o = StageOutcome::failed(stage, FailMode::FailClosed, e.reason_code())
+                    .with_message(e.to_string());
+                (o, Vec::new(), BTreeMap::new(), String::new())
+            }
+        },
+        Err(fail) => {
+            staging.abandon()?;
+            tracing::error!(reason_code = fail.code.as_str(), "{}", fail.message);
+            let mode = fail.fail_mode.unwrap_or_else(|| stage.default_fail_mode());
+            let code = if fail.code.allowed_for(stage) {
+                fail.code
+            } else {
+                CommonReason::StageProcessFailed.into()
+            };
+            (
+                StageOutcome::failed(stage, mode, code).with_message(fail.message),
+                Vec::new(),
+                BTreeMap::new(),
+                String::new(),
+            )
+        }
+    };
+    outcome.duration_ms = Some(started.elapsed().as_millis() as u64);
+
+    // Record: re-read the manifest (the orchestrator may have changed it), replace our outcomes.
+    let mut m = run.read_manifest()?;
+    let mut all = vec![outcome.clone()];
+    all.extend(substages);
+    m.record_outcomes(stage, all);
+    for (k, v) in versions {
+        m.versions.extra.insert(k, v);
+    }
+    run.write_manifest(&m)?;
+    if !common.lock_held {
+        // Standalone re-run: keep the derived files in step with the manifest.
+        write_derived(&run, &m)?;
+    }
+    let exit = match (outcome.status, outcome.fail_mode) {
+        (OutcomeStatus::Success, _) => Exit::Success,
+        (OutcomeStatus::Failed, FailMode::WarnAndSkip) => Exit::Warned,
+        _ => Exit::Failed,
+    };
+    let secs = outcome.duration_ms.unwrap_or(0) as f64 / 1000.0;
+    match &outcome.reason_code {
+        None => println!(
+            "{}: success in {secs:.3}s{}",
+            stage,
+            if summary.is_empty() {
+                String::new()
+            } else {
+                format!(": {summary}")
+            }
+        ),
+        Some(code) => println!(
+            "{}: {} ({}, {code}) in {secs:.3}s: {}",
+            stage,
+            outcome.status.as_str(),
+            outcome.fail_mode.as_str(),
+            outcome.message.as_deref().unwrap_or("")
+        ),
+    }
+    Ok(exit)
+}
+
+/// Write `logs/health.json` and `run_results.json` from the manifest (validated, atomic).
+pub fn write_derived(run: &RunDir, m: &Manifest) -> Result<(), BundleError> {
+    let health = pa_bundle::results::health(m);
+    let results = pa_bundle::results::run_results(m, None, serde_json::Map::new());
+    for (rel, contract, v) in [
+        ("logs/health.json", "health", health),
+        ("run_results.json", "run_results", results),
+    ] {
+        let errs = pa_bundle::contracts::validate_value(contract, &v)?;
+        if let Some(e) = errs.first() {
+            return Err(BundleError::Contract {
+                contract: contract.into(),
+                reason: format!("{} {}", e.instance_path, e.message),
+            });
+        }
+        pa_bundle::fsutil::write_atomic(&run.resolve(rel)?, &pa_canon::jcs_value(&v)?)?;
+    }
+    Ok(())
+}
