@@ -1,1 +1,135 @@
-fn main() {}
+//! `cargo xtask <task>`: project automation.
+//!
+//! * `ci`: what `.ci/run` runs: `cargo fmt --check`, clippy with `-D warnings`, the tests.
+//! * `bench orchestrate [--iterations N]`: orchestrator overhead per stage (spawn + outcome +
+//!   publish of an empty stage), release build, test-only stage executables.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn run(mut c: Command) -> Result<()> {
+    eprintln!("$ {c:?}");
+    let s = c.status().with_context(|| format!("running {c:?}"))?;
+    if !s.success() {
+        bail!("{c:?} failed: {s}");
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["ci"] => ci(),
+        ["bench", "orchestrate", rest @ ..] => bench_orchestrate(iterations(rest)?),
+        _ => {
+            eprintln!("usage: cargo xtask ci | cargo xtask bench orchestrate [--iterations N]");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn iterations(rest: &[&str]) -> Result<usize> {
+    match rest {
+        [] => Ok(30),
+        ["--iterations", n] => Ok(n.parse().context("--iterations N")?),
+        _ => bail!("unknown arguments {rest:?}"),
+    }
+}
+
+fn ci() -> Result<()> {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    run(fmt)?;
+    let mut clippy = cargo();
+    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    run(clippy)?;
+    let mut test = cargo();
+    test.args(["test", "--workspace"]);
+    run(test)
+}
+
+const ALL_STAGES_RANGE: &str = "\
+range_id: bench-range
+lab:
+  provider: replay
+  assets:
+    - asset_id: host-01
+      os: linux
+      role: endpoint
+stages:
+  lab_provider: true
+  runner: true
+  telemetry: true
+  normalization: true
+  validation: true
+  detection: true
+  scoring: true
+  reporting: true
+  signing: true
+replay:
+  ground_truth: ground_truth.jsonl
+";
+
+const SCENARIO: &str = "scenario_id: bench\nscenario_version: 1.0.0\nactions: []\n";
+
+const STAGE_BINS: [&str; 9] =
+    ["pa-lab", "pa-runner", "pa-telemetry", "pa-normalize", "pa-validate", "pa-detect", "pa-score", "pa-report", "pa-sign"];
+
+fn bench_orchestrate(iterations: usize) -> Result<()> {
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", "pa-orchestrate", "-p", "pa-e2e", "--bins"]);
+    run(build)?;
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
+    let release = target.join("release");
+    let tmp = std::env::temp_dir().join(format!("pa-bench-orchestrate-{}", std::process::id()));
+    let bins = tmp.join("bins");
+    std::fs::create_dir_all(&bins)?;
+    for b in STAGE_BINS {
+        std::os::unix::fs::symlink(release.join("pa-fixture-stage"), bins.join(b))?;
+    }
+    std::fs::write(tmp.join("range.yaml"), ALL_STAGES_RANGE)?;
+    std::fs::write(tmp.join("scenario.yaml"), SCENARIO)?;
+    let orch = release.join("pa-orchestrate");
+    let once = |dir: &Path| -> Result<f64> {
+        let t = Instant::now();
+        let out = Command::new(&orch)
+            .current_dir(dir)
+            .args(["-q", "run", "--range", "range.yaml", "--scenario", "scenario.yaml", "--stage-bin-dir"])
+            .arg(&bins)
+            .output()?;
+        let secs = t.elapsed().as_secs_f64();
+        if !out.status.success() {
+            bail!("pa-orchestrate failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(secs)
+    };
+    once(&tmp)?; // warm-up
+    let mut per_stage_ms: Vec<f64> = Vec::new();
+    for _ in 0..iterations {
+        per_stage_ms.push(once(&tmp)? * 1000.0 / STAGE_BINS.len() as f64);
+    }
+    per_stage_ms.sort_by(f64::total_cmp);
+    let pct = |p: f64| per_stage_ms[((per_stage_ms.len() as f64 - 1.0) * p).round() as usize];
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    println!("orchestrator overhead per stage (9 empty stages, {iterations} runs, release build)");
+    println!("machine: {cpu}, {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+    println!("min {:.2} ms  median {:.2} ms  p90 {:.2} ms  max {:.2} ms", pct(0.0), pct(0.5), pct(0.9), pct(1.0));
+    println!("target < 20 ms per stage: {}", if pct(0.5) < 20.0 { "met" } else { "NOT met" });
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(())
+}

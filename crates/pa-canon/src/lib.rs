@@ -25,7 +25,9 @@ pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
 #[derive(Debug, thiserror::Error)]
 pub enum CanonError {
     /// An integer is beyond ±(2^53 − 1) and would be rounded by RFC 8785.
-    #[error("integer {value} at {pointer} is outside the exact JSON number range (|n| <= 2^53-1); carry it as a string")]
+    #[error(
+        "integer {value} at {pointer} is outside the exact JSON number range (|n| <= 2^53-1); carry it as a string"
+    )]
     UnsafeInteger { pointer: String, value: String },
     /// The value could not be serialized to JSON.
     #[error("cannot serialize to JSON: {0}")]
@@ -50,7 +52,11 @@ fn check_integers(v: &Value, pointer: &mut String) -> Result<(), CanonError> {
             };
             if bad {
                 return Err(CanonError::UnsafeInteger {
-                    pointer: if pointer.is_empty() { "/".into() } else { pointer.clone() },
+                    pointer: if pointer.is_empty() {
+                        "/".into()
+                    } else {
+                        pointer.clone()
+                    },
                     value: n.to_string(),
                 });
             }
@@ -208,7 +214,10 @@ mod tests {
     fn millis_round_trip_and_truncate() {
         let ms = parse_rfc3339_to_millis("2019-03-19T23:34:24.9875406Z").unwrap();
         assert_eq!(format_utc_millis(ms), "2019-03-19T23:34:24.987Z");
-        assert_eq!(parse_rfc3339_to_millis("1970-01-01T01:00:00+01:00").unwrap(), 0);
+        assert_eq!(
+            parse_rfc3339_to_millis("1970-01-01T01:00:00+01:00").unwrap(),
+            0
+        );
         assert_eq!(format_utc_millis(-1), "1969-12-31T23:59:59.999Z");
         assert!(parse_rfc3339_to_millis("yesterday").is_err());
     }

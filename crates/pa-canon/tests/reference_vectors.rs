@@ -27,9 +27,16 @@ fn every_jcs_vector_reproduces() {
         .filter(|p| p.to_string_lossy().ends_with(".input.json"))
         .collect();
     inputs.sort();
-    assert!(inputs.len() >= 4, "expected the jcs vectors in {}", dir.display());
+    assert!(
+        inputs.len() >= 4,
+        "expected the jcs vectors in {}",
+        dir.display()
+    );
     for input in inputs {
-        let stem = input.to_string_lossy().trim_end_matches(".input.json").to_string();
+        let stem = input
+            .to_string_lossy()
+            .trim_end_matches(".input.json")
+            .to_string();
         let value: serde_json::Value = serde_json::from_str(&read(&input)).unwrap();
         let bytes = pa_canon::jcs_value(&value).unwrap();
         let hex_expected: String = read(&PathBuf::from(format!("{stem}.expected.utf8hex")))
@@ -47,7 +54,10 @@ fn every_jcs_vector_reproduces() {
 fn every_hash_basis_reproduces() {
     let dir = fixtures().join("hash_basis");
     let cases = [
-        ("action_key_basis_v1.json", "action_key_basis_v1.expected.action_key.sha256"),
+        (
+            "action_key_basis_v1.json",
+            "action_key_basis_v1.expected.action_key.sha256",
+        ),
         (
             "command_material_v1_redacted.json",
             "command_material_v1_redacted.expected.command_sha256",

@@ -9,6 +9,9 @@
 //! * `hang`: stage the artifact, write `<pid>` to `$PA_FIXTURE_READY`, then sleep (to be killed);
 //! * `exit_silently`: exit 3 without recording an outcome.
 //!
+//! Invoked through a symlink named after a stage binary (`pa-detect -> pa-fixture-stage`), it
+//! takes the stage from its own name (the orchestrator benchmark uses this).
+//!
 //! `PA_FIXTURE_TAG` is written into the artifact so tests can tell runs apart.
 
 use clap::Parser;
@@ -19,6 +22,19 @@ use pa_stage::{CommonArgs, StageContext, StageFailure, StageSuccess};
 #[derive(Parser)]
 struct Cli {
     stage: String,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+/// Invoked through a link named after a stage binary (`pa-detect`)?
+fn stage_from_argv0() -> Option<Stage> {
+    let arg0 = std::env::args_os().next()?;
+    let name = std::path::Path::new(&arg0).file_name()?.to_str()?.to_string();
+    Stage::ALL.into_iter().find(|s| s.binary_name() == name)
+}
+
+#[derive(Parser)]
+struct LinkedCli {
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -90,6 +106,10 @@ fn behave(stage: Stage, ctx: &mut StageContext<'_>) -> Result<StageSuccess, Stag
 }
 
 fn main() {
+    if let Some(stage) = stage_from_argv0() {
+        let cli = LinkedCli::parse();
+        std::process::exit(pa_stage::run_stage(stage, &cli.common, |ctx| behave(stage, ctx)));
+    }
     let cli = Cli::parse();
     let Some(stage) = Stage::parse(&cli.stage) else {
         eprintln!("unknown stage {}", cli.stage);
