@@ -29,7 +29,10 @@ struct Cli {
 /// Invoked through a link named after a stage binary (`pa-detect`)?
 fn stage_from_argv0() -> Option<Stage> {
     let arg0 = std::env::args_os().next()?;
-    let name = std::path::Path::new(&arg0).file_name()?.to_str()?.to_string();
+    let name = std::path::Path::new(&arg0)
+        .file_name()?
+        .to_str()?
+        .to_string();
     Stage::ALL.into_iter().find(|s| s.binary_name() == name)
 }
 
@@ -108,7 +111,9 @@ fn behave(stage: Stage, ctx: &mut StageContext<'_>) -> Result<StageSuccess, Stag
 fn main() {
     if let Some(stage) = stage_from_argv0() {
         let cli = LinkedCli::parse();
-        std::process::exit(pa_stage::run_stage(stage, &cli.common, |ctx| behave(stage, ctx)));
+        std::process::exit(pa_stage::run_stage(stage, &cli.common, |ctx| {
+            behave(stage, ctx)
+        }));
     }
     let cli = Cli::parse();
     let Some(stage) = Stage::parse(&cli.stage) else {

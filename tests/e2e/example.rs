@@ -1,0 +1,73 @@
+//! The shipped default example runs end to end with the real stage executables.
+
+use assert_cmd::Command;
+use pa_e2e::{repo_root, shared_data, workspace_bin};
+use serde_json::Value;
+
+#[test]
+fn the_replay_evtx_example_runs_with_the_real_stages() {
+    shared_data();
+    let ws = tempfile::tempdir().unwrap();
+    let ex = repo_root().join("examples/replay-evtx");
+    let out = Command::new(workspace_bin("pa-orchestrate"))
+        .current_dir(repo_root())
+        .args(["run", "--workspace"])
+        .arg(ws.path())
+        .arg("--range")
+        .arg(ex.join("range.yaml"))
+        .arg("--scenario")
+        .arg(ex.join("scenario.yaml"))
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    let run_dir = text
+        .lines()
+        .last()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(format!("{run_dir}/manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(m["status"], "success");
+    assert_eq!(
+        m["scenario"]["techniques"],
+        serde_json::json!([
+            "T1003.001",
+            "T1053.005",
+            "T1070.001",
+            "T1136.001",
+            "T1548.002"
+        ])
+    );
+    let stages: Vec<&str> = m["stage_outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["stage"].as_str().unwrap())
+        .collect();
+    assert!(stages.contains(&"lab_provider"), "{stages:?}");
+    let snap: Value = serde_json::from_slice(
+        &std::fs::read(format!("{run_dir}/logs/lab_inventory_snapshot.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(snap["assets"].as_array().unwrap().len(), 6);
+}
+
+#[test]
+fn every_shipped_example_config_decodes() {
+    for entry in std::fs::read_dir(repo_root().join("examples")).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        pa_config::RangeConfig::load(&dir.join("range.yaml")).unwrap_or_else(|e| panic!("{e}"));
+        pa_config::ScenarioConfig::load(&dir.join("scenario.yaml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
