@@ -52,6 +52,17 @@ fn the_replay_evtx_example_runs_with_the_real_stages() {
         .map(|o| o["stage"].as_str().unwrap())
         .collect();
     assert!(stages.contains(&"lab_provider"), "{stages:?}");
+    assert!(stages.contains(&"runner"), "{stages:?}");
+    let gt = std::fs::read_to_string(format!("{run_dir}/ground_truth.jsonl")).unwrap();
+    let rows: Vec<Value> = gt
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 6);
+    assert_eq!(rows[0]["action_id"], "s1");
+    assert_eq!(rows[0]["target_asset_id"], "msedgewin10");
+    assert_eq!(rows[0]["timestamp_utc"], "2019-08-30T12:54:07.000Z");
+    assert_eq!(rows[0]["action_key"].as_str().unwrap().len(), 64);
     let snap: Value = serde_json::from_slice(
         &std::fs::read(format!("{run_dir}/logs/lab_inventory_snapshot.json")).unwrap(),
     )

@@ -18,6 +18,7 @@ lab:
       role: endpoint
 stages:
   lab_provider: true
+  runner: false
   telemetry: true
   normalization: true
   detection: true

@@ -35,6 +35,10 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         include_str!("../../../contracts/detection_instance.schema.json"),
     ),
     (
+        "ground_truth",
+        include_str!("../../../contracts/ground_truth.schema.json"),
+    ),
+    (
         "lab_inventory_snapshot",
         include_str!("../../../contracts/lab_inventory_snapshot.schema.json"),
     ),

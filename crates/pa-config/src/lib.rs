@@ -266,13 +266,13 @@ impl RangeConfig {
     }
 
     /// Whether a stage (by id) is enabled. Defaults: lab_provider, telemetry, normalization and
-    /// detection on; runner on unless the lab is `replay`; the rest off until configured.
+    /// detection and runner on (for `replay` the runner imports the recorded ground truth); the rest off
+    /// until configured.
     pub fn stage_enabled(&self, stage: &str) -> bool {
         let s = &self.stages;
-        let replay = self.lab.provider == LabProvider::Replay;
         match stage {
             "lab_provider" => s.lab_provider.unwrap_or(true),
-            "runner" => s.runner.unwrap_or(!replay),
+            "runner" => s.runner.unwrap_or(true),
             "telemetry" => s.telemetry.unwrap_or(true),
             "normalization" => s.normalization.unwrap_or(true),
             "validation" => s.validation.unwrap_or(false),
@@ -445,7 +445,8 @@ mod tests {
         let r = RangeConfig::parse(RANGE, Path::new("range.yaml")).unwrap();
         assert_eq!(r.lab.provider, LabProvider::Replay);
         assert!(r.stage_enabled("telemetry"));
-        assert!(!r.stage_enabled("runner"));
+        assert!(r.stage_enabled("runner"));
+        assert!(!r.stage_enabled("scoring"));
         assert!(r.normalization.strict_mode);
     }
 
