@@ -668,3 +668,60 @@ fn the_real_lab_stage_publishes_the_inventory_snapshot() {
         .code(0);
     assert_eq!(ws.manifest()["status"], "success");
 }
+
+#[test]
+fn force_run_lock_breaks_a_held_lock_and_records_it() {
+    let ws = Ws::new();
+    ws.orch().args(ws.new_run_args()).assert().code(0);
+    // Hold the lock from this test process, as a live orchestrator would.
+    let locks = ws.path().join("runs/.locks");
+    let lock_file = locks.join(format!("{RUN_ID}.lock"));
+    std::fs::write(&lock_file, "pid=1").unwrap();
+    let held = std::fs::File::open(&lock_file).unwrap();
+    held.lock().unwrap();
+    ws.orch().args(ws.rerun_args("detection")).assert().code(20);
+    let mut args = ws.rerun_args("detection");
+    args.push("--force-run-lock".into());
+    ws.orch().args(args).assert().code(0);
+    let ev = &ws.manifest()["extensions"]["orchestrator"]["run_lock"]["break_glass_events"][0];
+    assert_eq!(ev["seq"], 1);
+    assert_eq!(ev["policy"], "manual_break_glass_v1");
+    assert_eq!(
+        ev["stale_lock_filename"],
+        format!("{RUN_ID}.lock.stale.0001")
+    );
+    assert!(locks.join(format!("{RUN_ID}.lock.stale.0001")).exists());
+    drop(held);
+}
+
+#[test]
+fn a_lock_file_left_by_a_dead_process_does_not_block() {
+    let ws = Ws::new();
+    ws.orch().args(ws.new_run_args()).assert().code(0);
+    std::fs::write(
+        ws.path().join(format!("runs/.locks/{RUN_ID}.lock")),
+        "pid=999999",
+    )
+    .unwrap();
+    ws.orch().args(ws.rerun_args("detection")).assert().code(0);
+}
+
+#[test]
+fn until_stops_early_and_from_accepts_binary_names() {
+    let ws = Ws::new();
+    let mut args = ws.new_run_args();
+    args.extend(["--until".into(), "normalization".into()]);
+    ws.orch().args(args).assert().code(0);
+    assert_eq!(ws.outcomes().len(), 3);
+    ws.orch().args(ws.rerun_args("pa-detect")).assert().code(0);
+    assert_eq!(ws.outcomes().len(), 5);
+    let out = ws
+        .orch()
+        .args(ws.rerun_args("nonsense"))
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8_lossy(&out).contains("unknown stage"));
+}
