@@ -30,7 +30,12 @@ fn run(mut c: Command) -> Result<()> {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["ci"] => ci(),
         ["bench", "orchestrate", rest @ ..] => bench_orchestrate(iterations(rest)?),
         _ => {
@@ -53,7 +58,14 @@ fn ci() -> Result<()> {
     fmt.args(["fmt", "--all", "--", "--check"]);
     run(fmt)?;
     let mut clippy = cargo();
-    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
     run(clippy)?;
     let mut test = cargo();
     test.args(["test", "--workspace"]);
@@ -84,14 +96,33 @@ replay:
 
 const SCENARIO: &str = "scenario_id: bench\nscenario_version: 1.0.0\nactions: []\n";
 
-const STAGE_BINS: [&str; 9] =
-    ["pa-lab", "pa-runner", "pa-telemetry", "pa-normalize", "pa-validate", "pa-detect", "pa-score", "pa-report", "pa-sign"];
+const STAGE_BINS: [&str; 9] = [
+    "pa-lab",
+    "pa-runner",
+    "pa-telemetry",
+    "pa-normalize",
+    "pa-validate",
+    "pa-detect",
+    "pa-score",
+    "pa-report",
+    "pa-sign",
+];
 
 fn bench_orchestrate(iterations: usize) -> Result<()> {
     let mut build = cargo();
-    build.args(["build", "--release", "-p", "pa-orchestrate", "-p", "pa-e2e", "--bins"]);
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "pa-orchestrate",
+        "-p",
+        "pa-e2e",
+        "--bins",
+    ]);
     run(build)?;
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
     let release = target.join("release");
     let tmp = std::env::temp_dir().join(format!("pa-bench-orchestrate-{}", std::process::id()));
     let bins = tmp.join("bins");
@@ -106,12 +137,23 @@ fn bench_orchestrate(iterations: usize) -> Result<()> {
         let t = Instant::now();
         let out = Command::new(&orch)
             .current_dir(dir)
-            .args(["-q", "run", "--range", "range.yaml", "--scenario", "scenario.yaml", "--stage-bin-dir"])
+            .args([
+                "-q",
+                "run",
+                "--range",
+                "range.yaml",
+                "--scenario",
+                "scenario.yaml",
+                "--stage-bin-dir",
+            ])
             .arg(&bins)
             .output()?;
         let secs = t.elapsed().as_secs_f64();
         if !out.status.success() {
-            bail!("pa-orchestrate failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "pa-orchestrate failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         Ok(secs)
     };
@@ -124,12 +166,30 @@ fn bench_orchestrate(iterations: usize) -> Result<()> {
     let pct = |p: f64| per_stage_ms[((per_stage_ms.len() as f64 - 1.0) * p).round() as usize];
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     println!("orchestrator overhead per stage (9 empty stages, {iterations} runs, release build)");
-    println!("machine: {cpu}, {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
-    println!("min {:.2} ms  median {:.2} ms  p90 {:.2} ms  max {:.2} ms", pct(0.0), pct(0.5), pct(0.9), pct(1.0));
-    println!("target < 20 ms per stage: {}", if pct(0.5) < 20.0 { "met" } else { "NOT met" });
+    println!(
+        "machine: {cpu}, {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
+    println!(
+        "min {:.2} ms  median {:.2} ms  p90 {:.2} ms  max {:.2} ms",
+        pct(0.0),
+        pct(0.5),
+        pct(0.9),
+        pct(1.0)
+    );
+    println!(
+        "target < 20 ms per stage: {}",
+        if pct(0.5) < 20.0 { "met" } else { "NOT met" }
+    );
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(())
 }
