@@ -39,6 +39,14 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         include_str!("../../../contracts/ground_truth.schema.json"),
     ),
     (
+        "telemetry_validation",
+        include_str!("../../../contracts/telemetry_validation.schema.json"),
+    ),
+    (
+        "dataset_schema",
+        include_str!("../../../contracts/dataset_schema.schema.json"),
+    ),
+    (
         "lab_inventory_snapshot",
         include_str!("../../../contracts/lab_inventory_snapshot.schema.json"),
     ),
