@@ -96,6 +96,25 @@ impl Ws {
             fixture_stage_dir().display().to_string(),
         ]
     }
+    /// Start `--from detection` with a detection stage that stages its artifact and hangs;
+    /// return the orchestrator process and the stage's pid once it is ready.
+    fn spawn_hanging_detection(&self) -> (std::process::Child, String) {
+        let ready = self.path().join("ready");
+        let _ = std::fs::remove_file(&ready);
+        let child = self
+            .std_orch()
+            .args(self.rerun_args("detection"))
+            .env("PA_FIXTURE_DETECTION", "hang")
+            .env("PA_FIXTURE_TAG", "HALF")
+            .env("PA_FIXTURE_READY", &ready)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = wait_for(&ready);
+        (child, pid)
+    }
+
     fn manifest(&self) -> Value {
         serde_json::from_slice(&std::fs::read(self.run_dir().join("manifest.json")).unwrap())
             .unwrap()
@@ -355,18 +374,7 @@ fn kill_9_while_writing_leaves_no_partial_output_and_from_recovers() {
         .assert()
         .code(0);
     let before = ws.detections();
-    let ready = ws.path().join("ready");
-    let mut child = ws
-        .std_orch()
-        .args(ws.rerun_args("detection"))
-        .env("PA_FIXTURE_DETECTION", "hang")
-        .env("PA_FIXTURE_TAG", "HALF")
-        .env("PA_FIXTURE_READY", &ready)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = wait_for(&ready);
+    let (mut child, pid) = ws.spawn_hanging_detection();
     kill(&pid, rustix::process::Signal::KILL);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(20));
@@ -394,17 +402,7 @@ fn kill_9_while_writing_leaves_no_partial_output_and_from_recovers() {
 fn a_second_orchestrator_on_the_same_run_exits_20_and_changes_nothing() {
     let ws = Ws::new();
     ws.orch().args(ws.new_run_args()).assert().code(0);
-    let ready = ws.path().join("ready");
-    let mut first = ws
-        .std_orch()
-        .args(ws.rerun_args("detection"))
-        .env("PA_FIXTURE_DETECTION", "hang")
-        .env("PA_FIXTURE_READY", &ready)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = wait_for(&ready);
+    let (mut first, pid) = ws.spawn_hanging_detection();
     let before = ws.tree();
     let out = ws
         .orch()
@@ -436,17 +434,7 @@ fn a_second_orchestrator_on_the_same_run_exits_20_and_changes_nothing() {
 fn sigterm_is_forwarded_recorded_and_releases_the_lock() {
     let ws = Ws::new();
     ws.orch().args(ws.new_run_args()).assert().code(0);
-    let ready = ws.path().join("ready");
-    let mut orch = ws
-        .std_orch()
-        .args(ws.rerun_args("detection"))
-        .env("PA_FIXTURE_DETECTION", "hang")
-        .env("PA_FIXTURE_READY", &ready)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for(&ready);
+    let (mut orch, _pid) = ws.spawn_hanging_detection();
     kill(&orch.id().to_string(), rustix::process::Signal::TERM);
     let status = orch.wait().unwrap();
     assert_eq!(status.code(), Some(20));

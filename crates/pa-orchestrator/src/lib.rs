@@ -274,52 +274,42 @@ fn drive(
         }
         let mut m = run.read_manifest()?;
         let recorded = m.outcome(stage).cloned();
-        let outcome = match (result, recorded) {
+        let forced = match (result, recorded) {
             (spawn::ProcessResult::Interrupted(msg), _) => {
-                let o = StageOutcome::failed(
-                    stage,
-                    FailMode::FailClosed,
-                    CommonReason::StageInterrupted.into(),
-                )
-                .with_message(msg);
-                m.record_outcomes(stage, vec![o.clone()]);
-                o
+                Some((CommonReason::StageInterrupted, msg, None))
             }
             (spawn::ProcessResult::NotFound(msg), _) => {
-                let o = StageOutcome::failed(
-                    stage,
-                    FailMode::FailClosed,
-                    CommonReason::StageBinaryNotFound.into(),
-                )
-                .with_message(msg);
-                m.record_outcomes(stage, vec![o.clone()]);
-                o
+                Some((CommonReason::StageBinaryNotFound, msg, None))
             }
-            (spawn::ProcessResult::Exited { .. }, Some(o)) => o,
+            (spawn::ProcessResult::Exited { .. }, Some(o)) => {
+                progress.finish(i, stage, &o);
+                if o.status == OutcomeStatus::Failed && o.fail_mode == FailMode::FailClosed {
+                    stopped = true;
+                }
+                None
+            }
             (
                 spawn::ProcessResult::Exited {
                     description,
                     duration_ms,
                 },
                 None,
-            ) => {
-                let mut o = StageOutcome::failed(
-                    stage,
-                    FailMode::FailClosed,
-                    CommonReason::StageProcessFailed.into(),
-                )
-                .with_message(format!(
+            ) => Some((
+                CommonReason::StageProcessFailed,
+                format!(
                     "{} {description} without recording an outcome",
                     stage.binary_name()
-                ));
-                o.duration_ms = Some(duration_ms);
-                m.record_outcomes(stage, vec![o.clone()]);
-                o
-            }
+                ),
+                Some(duration_ms),
+            )),
         };
-        run.write_manifest(&m)?;
-        progress.finish(i, stage, &outcome);
-        if outcome.status == OutcomeStatus::Failed && outcome.fail_mode == FailMode::FailClosed {
+        if let Some((code, msg, duration_ms)) = forced {
+            let mut o =
+                StageOutcome::failed(stage, FailMode::FailClosed, code.into()).with_message(msg);
+            o.duration_ms = duration_ms;
+            m.record_outcomes(stage, vec![o.clone()]);
+            run.write_manifest(&m)?;
+            progress.finish(i, stage, &o);
             stopped = true;
         }
     }

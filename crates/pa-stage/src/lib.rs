@@ -4,6 +4,7 @@
 //! return the exit code (0 success, 10 warn_and_skip, 20 fail_closed).
 
 pub mod logging;
+mod main_macro;
 
 use clap::Args;
 use pa_bundle::reason::CommonReason;
