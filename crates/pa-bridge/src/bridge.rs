@@ -1,0 +1,804 @@
+//! The loaded bridge: router table + alias sets + fallback policy, with `route` and
+//! `resolve_field`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_saphyr::Spanned;
+
+use crate::error::{BridgeError, LoadError, ReasonCode};
+use crate::logsource::LogSource;
+use crate::model::{
+    AliasSetFile, AliasValueFile, FallbackMode, Filter, FilterOp, PackFile, RouteFile, RouterFile,
+};
+use crate::yaml;
+
+/// The OCSF version every bridge data file must declare.
+pub const OCSF_VERSION: &str = "1.7.0";
+
+/// One route of the router table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteDef {
+    /// Unique route id.
+    pub route_id: String,
+    /// The logsource keys the route names (normalized; absent = wildcard for product/service).
+    pub logsource: LogSource,
+    /// OCSF classes in scope (sorted, unique, non-empty).
+    pub class_uids: Vec<u32>,
+    /// Extra event filters (e.g. `metadata.log_name`).
+    pub filters: Vec<Filter>,
+    /// The alias set used to resolve fields of rules taking this route.
+    pub alias_set: String,
+    /// Free-text notes.
+    pub notes: Option<String>,
+}
+
+/// The answer of [`Bridge::route`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Route {
+    /// The route taken.
+    pub route_id: String,
+    /// OCSF classes in scope (sorted).
+    pub class_uids: Vec<u32>,
+    /// Extra filters every event must satisfy.
+    pub filters: Vec<Filter>,
+    /// The alias set the rule's fields are resolved with.
+    pub alias_set: String,
+}
+
+/// One alias of a set: a path for all routed classes and/or per-class paths.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alias {
+    /// Path used for every class without a `by_class` entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Per-class paths (class_uid → path).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_class: BTreeMap<u32, String>,
+    /// Why this mapping (not part of the digest-relevant snapshot).
+    #[serde(skip)]
+    pub note: Option<String>,
+}
+
+impl Alias {
+    /// The path this alias gives for `class_uid`, if any.
+    pub fn path_for(&self, class_uid: u32) -> Option<&str> {
+        self.by_class
+            .get(&class_uid)
+            .map(String::as_str)
+            .or(self.path.as_deref())
+    }
+}
+
+/// The fallback rule of one alias set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fallback {
+    /// Which fields may fall back.
+    pub mode: FallbackMode,
+    /// Path prefix; the fallback path is `<prefix>.<SigmaField>`.
+    pub prefix: String,
+    /// Fields allowed in `listed` mode (sorted).
+    pub fields: BTreeSet<String>,
+}
+
+/// A named alias set, with `extends` already merged in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasSet {
+    /// The set's name.
+    pub name: String,
+    /// What the set is for.
+    pub description: Option<String>,
+    /// Sets merged into this one (own entries win).
+    pub extends: Vec<String>,
+    /// Effective aliases (own + inherited).
+    pub fields: BTreeMap<String, Alias>,
+    /// Effective fallback (own, else the first inherited one, else none).
+    pub fallback: Fallback,
+}
+
+/// How a field was resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolutionKind {
+    /// Through an alias of the set.
+    Alias,
+    /// Through the fallback policy (`unmapped.<Field>`): counted as `fallback_used`.
+    Fallback,
+}
+
+/// The answer of [`Bridge::resolve_field`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldResolution {
+    /// The Sigma field name (modifiers stripped).
+    pub sigma_field: String,
+    /// The OCSF path (dotted) to read.
+    pub path: String,
+    /// Alias or fallback.
+    pub kind: ResolutionKind,
+}
+
+/// Pack identity and fallback switch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackInfo {
+    /// `mapping_pack_id`.
+    pub mapping_pack_id: String,
+    /// `mapping_pack_version`.
+    pub mapping_pack_version: String,
+    /// Global switch: when false no field ever falls back.
+    pub fallback_enabled: bool,
+    /// Prefix used by sets that do not name their own.
+    pub default_prefix: String,
+}
+
+/// Router table identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouterInfo {
+    /// `router_table_id`.
+    pub router_table_id: String,
+    /// `router_table_version`.
+    pub router_table_version: String,
+}
+
+/// The Sigma→OCSF bridge: router table, alias sets and fallback policy.
+#[derive(Debug, Clone)]
+pub struct Bridge {
+    pub(crate) pack: PackInfo,
+    pub(crate) router: RouterInfo,
+    pub(crate) routes: Vec<RouteDef>,
+    pub(crate) alias_sets: BTreeMap<String, AliasSet>,
+}
+
+/// A logsource that has been routed: resolves fields without routing again.
+#[derive(Debug, Clone, Copy)]
+pub struct Routed<'a> {
+    bridge: &'a Bridge,
+    logsource: &'a LogSource,
+    route: &'a RouteDef,
+    set: &'a AliasSet,
+}
+
+fn invalid(path: &Path, line: u64, message: impl Into<String>) -> LoadError {
+    LoadError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        message: message.into(),
+    }
+}
+
+fn line_of<T>(s: &Spanned<T>) -> u64 {
+    s.referenced.line()
+}
+
+/// A dotted OCSF attribute path: segments of ASCII letters, digits and `_`.
+pub(crate) fn valid_path(p: &str) -> bool {
+    !p.is_empty()
+        && p.split('.').all(|seg| {
+            !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+}
+
+fn is_normalized_key(v: &Option<String>) -> bool {
+    v.as_ref()
+        .is_none_or(|s| !s.is_empty() && s.trim() == s && s.to_ascii_lowercase() == *s)
+}
+
+/// Strip Sigma modifiers (`Field|contains|all` → `Field`) and surrounding whitespace.
+pub fn strip_modifiers(sigma_field: &str) -> &str {
+    sigma_field.split('|').next().unwrap_or("").trim()
+}
+
+struct RawSet {
+    file: PathBuf,
+    line: u64,
+    description: Option<String>,
+    extends: Vec<(String, u64)>,
+    fallback: Option<Fallback>,
+    fields: BTreeMap<String, Alias>,
+}
+
+impl Bridge {
+    /// Load and validate `dir` (`pack.yaml`, `router.yaml`, `aliases/*.yaml`).
+    pub fn load(dir: impl AsRef<Path>) -> Result<Bridge, LoadError> {
+        let dir = dir.as_ref();
+        let pack_path = dir.join("pack.yaml");
+        let pack: PackFile = yaml::decode(&pack_path, &yaml::read(&pack_path)?)?;
+        let router_path = dir.join("router.yaml");
+        let router: RouterFile = yaml::decode(&router_path, &yaml::read(&router_path)?)?;
+
+        for (p, v) in [
+            (&pack_path, &pack.ocsf_version),
+            (&router_path, &router.ocsf_version),
+        ] {
+            if v.value != OCSF_VERSION {
+                return Err(invalid(
+                    p,
+                    line_of(v),
+                    format!(
+                        "ocsf_version {:?} is not {OCSF_VERSION} (bridge_mapping_pack_invalid)",
+                        v.value
+                    ),
+                ));
+            }
+        }
+        for (p, v) in [
+            (&pack_path, &pack.mapping_pack_id),
+            (&pack_path, &pack.mapping_pack_version),
+            (&router_path, &router.router_table_id),
+            (&router_path, &router.router_table_version),
+        ] {
+            if v.value.trim().is_empty() {
+                return Err(invalid(p, line_of(v), "identifier must not be empty"));
+            }
+        }
+        let default_prefix = pack.fallback_policy.default_prefix.value.clone();
+        if !valid_path(&default_prefix) {
+            return Err(invalid(
+                &pack_path,
+                line_of(&pack.fallback_policy.default_prefix),
+                format!("default_prefix {default_prefix:?} is not a dotted path"),
+            ));
+        }
+
+        let raw_sets = load_alias_files(dir, &default_prefix)?;
+        let alias_sets = flatten_sets(&raw_sets, &default_prefix)?;
+        let routes = build_routes(&router_path, router.routes, &alias_sets)?;
+
+        Ok(Bridge {
+            pack: PackInfo {
+                mapping_pack_id: pack.mapping_pack_id.value,
+                mapping_pack_version: pack.mapping_pack_version.value,
+                fallback_enabled: pack.fallback_policy.enabled,
+                default_prefix,
+            },
+            router: RouterInfo {
+                router_table_id: router.router_table_id.value,
+                router_table_version: router.router_table_version.value,
+            },
+            routes,
+            alias_sets,
+        })
+    }
+
+    /// The same bridge with the global fallback switched on or off (e.g. for conformance tests
+    /// that require fallback to be disabled).
+    pub fn with_fallback_enabled(mut self, enabled: bool) -> Bridge {
+        self.pack.fallback_enabled = enabled;
+        self
+    }
+
+    /// Pack identity and fallback switch.
+    pub fn pack(&self) -> &PackInfo {
+        &self.pack
+    }
+
+    /// Router table identity.
+    pub fn router_info(&self) -> &RouterInfo {
+        &self.router
+    }
+
+    /// All routes, sorted by `route_id`.
+    pub fn routes(&self) -> &[RouteDef] {
+        &self.routes
+    }
+
+    /// All alias sets (effective, `extends` merged), by name.
+    pub fn alias_sets(&self) -> &BTreeMap<String, AliasSet> {
+        &self.alias_sets
+    }
+
+    /// Route a logsource: the most specific matching route, or `unroutable_logsource`.
+    pub fn route(&self, logsource: &LogSource) -> Result<Route, BridgeError> {
+        let ls = logsource.normalized();
+        let def = self.route_def(&ls)?;
+        Ok(Route {
+            route_id: def.route_id.clone(),
+            class_uids: def.class_uids.clone(),
+            filters: def.filters.clone(),
+            alias_set: def.alias_set.clone(),
+        })
+    }
+
+    /// Route once and get a resolver for the rule's fields. `logsource` must be normalized
+    /// (see [`LogSource::normalized`]); it is borrowed by the result.
+    pub fn routed<'a>(&'a self, logsource: &'a LogSource) -> Result<Routed<'a>, BridgeError> {
+        let route = self.route_def(logsource)?;
+        let set = self
+            .alias_sets
+            .get(&route.alias_set)
+            .ok_or_else(|| BridgeError {
+                reason_code: ReasonCode::UnroutableLogsource,
+                explanation: format!(
+                    "route {} names alias set {} which is not loaded",
+                    route.route_id, route.alias_set
+                ),
+                logsource: Box::new(logsource.clone()),
+                field: None,
+                candidates: vec![route.route_id.clone()],
+            })?;
+        Ok(Routed {
+            bridge: self,
+            logsource,
+            route,
+            set,
+        })
+    }
+
+    /// Resolve one Sigma field (modifiers after `|` are ignored) for a logsource.
+    pub fn resolve_field(
+        &self,
+        logsource: &LogSource,
+        sigma_field: &str,
+    ) -> Result<FieldResolution, BridgeError> {
+        let ls = logsource.normalized();
+        self.routed(&ls)?.resolve(sigma_field)
+    }
+
+    fn route_def(&self, ls: &LogSource) -> Result<&RouteDef, BridgeError> {
+        let matches = |want: &Option<String>, have: &Option<String>| {
+            want.as_ref().is_none_or(|w| have.as_ref() == Some(w))
+        };
+        let candidates: Vec<&RouteDef> = self
+            .routes
+            .iter()
+            .filter(|r| {
+                r.logsource.category == ls.category
+                    && matches(&r.logsource.product, &ls.product)
+                    && matches(&r.logsource.service, &ls.service)
+            })
+            .collect();
+        let specificity = |r: &RouteDef| {
+            usize::from(r.logsource.product.is_some()) + usize::from(r.logsource.service.is_some())
+        };
+        let Some(best) = candidates.iter().map(|r| specificity(r)).max() else {
+            return Err(BridgeError {
+                reason_code: ReasonCode::UnroutableLogsource,
+                explanation: format!("no route for logsource {}", ls.key()),
+                logsource: Box::new(ls.clone()),
+                field: None,
+                candidates: Vec::new(),
+            });
+        };
+        let top: Vec<&RouteDef> = candidates
+            .into_iter()
+            .filter(|r| specificity(r) == best)
+            .collect();
+        match top.as_slice() {
+            [one] => Ok(one),
+            many => Err(BridgeError {
+                reason_code: ReasonCode::UnroutableLogsource,
+                explanation: format!(
+                    "{} equally specific routes tie for logsource {}",
+                    many.len(),
+                    ls.key()
+                ),
+                logsource: Box::new(ls.clone()),
+                field: None,
+                candidates: many.iter().map(|r| r.route_id.clone()).collect(),
+            }),
+        }
+    }
+}
+
+impl<'a> Routed<'a> {
+    /// The route taken.
+    pub fn route(&self) -> Route {
+        Route {
+            route_id: self.route.route_id.clone(),
+            class_uids: self.route.class_uids.clone(),
+            filters: self.route.filters.clone(),
+            alias_set: self.route.alias_set.clone(),
+        }
+    }
+
+    /// Resolve one Sigma field (modifiers after `|` are ignored).
+    pub fn resolve(&self, sigma_field: &str) -> Result<FieldResolution, BridgeError> {
+        let name = strip_modifiers(sigma_field);
+        let err = |reason_code, explanation: String, candidates: Vec<String>| BridgeError {
+            reason_code,
+            explanation,
+            logsource: Box::new(self.logsource.clone()),
+            field: Some(name.to_string()),
+            candidates,
+        };
+        if name.is_empty() {
+            return Err(err(
+                ReasonCode::UnmappedField,
+                "an empty field name (keyword search) has no OCSF path".to_string(),
+                Vec::new(),
+            ));
+        }
+        if let Some(alias) = self.lookup(name) {
+            let paths: BTreeSet<&str> = self
+                .route
+                .class_uids
+                .iter()
+                .filter_map(|c| alias.path_for(*c))
+                .collect();
+            let mut it = paths.iter();
+            return match (it.next(), it.next()) {
+                (Some(p), None) => Ok(FieldResolution {
+                    sigma_field: name.to_string(),
+                    path: (*p).to_string(),
+                    kind: ResolutionKind::Alias,
+                }),
+                (None, _) => Err(err(
+                    ReasonCode::UnmappedField,
+                    format!(
+                        "alias set {} maps {name} for none of the routed classes {:?}",
+                        self.set.name, self.route.class_uids
+                    ),
+                    Vec::new(),
+                )),
+                (Some(_), Some(_)) => Err(err(
+                    ReasonCode::AmbiguousFieldAlias,
+                    format!(
+                        "alias set {} maps {name} to different paths across classes {:?}",
+                        self.set.name, self.route.class_uids
+                    ),
+                    paths.iter().map(|p| (*p).to_string()).collect(),
+                )),
+            };
+        }
+        let fb = &self.set.fallback;
+        let allowed = self.bridge.pack.fallback_enabled
+            && match fb.mode {
+                FallbackMode::None => false,
+                FallbackMode::Any => true,
+                FallbackMode::Listed => fb.fields.contains(name),
+            };
+        if allowed {
+            return Ok(FieldResolution {
+                sigma_field: name.to_string(),
+                path: format!("{}.{name}", fb.prefix),
+                kind: ResolutionKind::Fallback,
+            });
+        }
+        Err(err(
+            ReasonCode::UnmappedField,
+            format!(
+                "field {name} has no alias in set {} and no allowed fallback (route {})",
+                self.set.name, self.route.route_id
+            ),
+            Vec::new(),
+        ))
+    }
+
+    /// Exact name first, then a unique ASCII-case-insensitive match.
+    fn lookup(&self, name: &str) -> Option<&'a Alias> {
+        if let Some(a) = self.set.fields.get(name) {
+            return Some(a);
+        }
+        let mut found = self
+            .set
+            .fields
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name));
+        match (found.next(), found.next()) {
+            (Some((_, a)), None) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+fn load_alias_files(
+    dir: &Path,
+    default_prefix: &str,
+) -> Result<BTreeMap<String, RawSet>, LoadError> {
+    let adir = dir.join("aliases");
+    let entries = std::fs::read_dir(&adir).map_err(|source| LoadError::Io {
+        path: adir.clone(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    for e in entries {
+        let e = e.map_err(|source| LoadError::Io {
+            path: adir.clone(),
+            source,
+        })?;
+        let p = e.path();
+        if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
+            files.push(p);
+        }
+    }
+    files.sort();
+    let mut sets: BTreeMap<String, RawSet> = BTreeMap::new();
+    for file in files {
+        let f: AliasSetFile = yaml::decode(&file, &yaml::read(&file)?)?;
+        let name = f.alias_set.value.clone();
+        let line = line_of(&f.alias_set);
+        if name.trim().is_empty() || name.trim() != name {
+            return Err(invalid(&file, line, format!("bad alias_set name {name:?}")));
+        }
+        if let Some(prev) = sets.get(&name) {
+            return Err(invalid(
+                &file,
+                line,
+                format!(
+                    "alias set {name} is already defined in {}",
+                    prev.file.display()
+                ),
+            ));
+        }
+        let fallback = match f.fallback {
+            None => None,
+            Some(fb) => {
+                let prefix = fb.prefix.unwrap_or_else(|| default_prefix.to_string());
+                if !valid_path(&prefix) {
+                    return Err(invalid(
+                        &file,
+                        line,
+                        format!("bad fallback prefix {prefix:?}"),
+                    ));
+                }
+                if fb.mode == FallbackMode::Listed && fb.fields.is_empty() {
+                    return Err(invalid(&file, line, "fallback mode listed needs fields"));
+                }
+                if fb.mode != FallbackMode::Listed && !fb.fields.is_empty() {
+                    return Err(invalid(&file, line, "fallback fields need mode listed"));
+                }
+                let mut fields = BTreeSet::new();
+                for fld in fb.fields {
+                    if strip_modifiers(&fld) != fld || fld.is_empty() {
+                        return Err(invalid(&file, line, format!("bad fallback field {fld:?}")));
+                    }
+                    if !fields.insert(fld.clone()) {
+                        return Err(invalid(
+                            &file,
+                            line,
+                            format!("duplicate fallback field {fld}"),
+                        ));
+                    }
+                }
+                Some(Fallback {
+                    mode: fb.mode,
+                    prefix,
+                    fields,
+                })
+            }
+        };
+        let mut fields = BTreeMap::new();
+        for (k, v) in f.fields {
+            let vline = line_of(&v);
+            if k.is_empty() || strip_modifiers(&k) != k {
+                return Err(invalid(&file, vline, format!("bad Sigma field name {k:?}")));
+            }
+            let alias = match v.value {
+                AliasValueFile::Path(p) => Alias {
+                    path: Some(p),
+                    by_class: BTreeMap::new(),
+                    note: None,
+                },
+                AliasValueFile::Detailed(d) => Alias {
+                    path: d.path,
+                    by_class: d.by_class,
+                    note: d.note,
+                },
+            };
+            if alias.path.is_none() && alias.by_class.is_empty() {
+                return Err(invalid(
+                    &file,
+                    vline,
+                    format!("{k}: alias needs path or by_class"),
+                ));
+            }
+            for p in alias.path.iter().chain(alias.by_class.values()) {
+                if !valid_path(p) {
+                    return Err(invalid(
+                        &file,
+                        vline,
+                        format!("{k}: {p:?} is not a dotted path"),
+                    ));
+                }
+            }
+            fields.insert(k, alias);
+        }
+        let extends = f
+            .extends
+            .iter()
+            .map(|s| (s.value.clone(), line_of(s)))
+            .collect();
+        sets.insert(
+            name,
+            RawSet {
+                file,
+                line,
+                description: f.description,
+                extends,
+                fallback,
+                fields,
+            },
+        );
+    }
+    Ok(sets)
+}
+
+fn flatten_sets(
+    raw: &BTreeMap<String, RawSet>,
+    default_prefix: &str,
+) -> Result<BTreeMap<String, AliasSet>, LoadError> {
+    fn visit(
+        name: &str,
+        raw: &BTreeMap<String, RawSet>,
+        stack: &mut Vec<String>,
+        out: &mut BTreeMap<String, AliasSet>,
+        default_prefix: &str,
+    ) -> Result<(), LoadError> {
+        if out.contains_key(name) {
+            return Ok(());
+        }
+        let Some(set) = raw.get(name) else {
+            return Ok(());
+        };
+        stack.push(name.to_string());
+        let mut fields = BTreeMap::new();
+        let mut fallback = None;
+        for (parent, line) in &set.extends {
+            if stack.iter().any(|s| s == parent) {
+                return Err(invalid(
+                    &set.file,
+                    *line,
+                    format!("alias set {name} extends {parent}: cycle"),
+                ));
+            }
+            if !raw.contains_key(parent) {
+                return Err(invalid(
+                    &set.file,
+                    *line,
+                    format!("alias set {name} extends unknown set {parent}"),
+                ));
+            }
+            visit(parent, raw, stack, out, default_prefix)?;
+            if let Some(p) = out.get(parent) {
+                for (k, v) in &p.fields {
+                    fields.insert(k.clone(), v.clone());
+                }
+                if fallback.is_none() && p.fallback.mode != FallbackMode::None {
+                    fallback = Some(p.fallback.clone());
+                }
+            }
+        }
+        for (k, v) in &set.fields {
+            fields.insert(k.clone(), v.clone());
+        }
+        let fallback = set.fallback.clone().or(fallback).unwrap_or(Fallback {
+            mode: FallbackMode::None,
+            prefix: default_prefix.to_string(),
+            fields: BTreeSet::new(),
+        });
+        stack.pop();
+        out.insert(
+            name.to_string(),
+            AliasSet {
+                name: name.to_string(),
+                description: set.description.clone(),
+                extends: set.extends.iter().map(|(n, _)| n.clone()).collect(),
+                fields,
+                fallback,
+            },
+        );
+        Ok(())
+    }
+    let mut out = BTreeMap::new();
+    for name in raw.keys() {
+        let mut stack = Vec::new();
+        visit(name, raw, &mut stack, &mut out, default_prefix)?;
+    }
+    // keep `line` used: a set without fields nor extends nor fallback is almost surely a mistake
+    for (name, set) in raw {
+        if set.fields.is_empty() && set.extends.is_empty() && set.fallback.is_none() {
+            return Err(invalid(
+                &set.file,
+                set.line,
+                format!("alias set {name} is empty"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn build_routes(
+    router_path: &Path,
+    raw: Vec<Spanned<RouteFile>>,
+    sets: &BTreeMap<String, AliasSet>,
+) -> Result<Vec<RouteDef>, LoadError> {
+    let mut routes: Vec<RouteDef> = Vec::new();
+    let mut ids: BTreeMap<String, u64> = BTreeMap::new();
+    let mut keys: BTreeMap<LogSource, String> = BTreeMap::new();
+    for sr in raw {
+        let line = line_of(&sr);
+        let r = sr.value;
+        let bad = |m: String| invalid(router_path, line, m);
+        if r.route_id.is_empty()
+            || !r
+                .route_id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        {
+            return Err(bad(format!(
+                "route_id {:?} must be non-empty [a-z0-9._-]",
+                r.route_id
+            )));
+        }
+        if let Some(prev) = ids.insert(r.route_id.clone(), line) {
+            return Err(bad(format!(
+                "duplicate route_id {} (first at line {prev})",
+                r.route_id
+            )));
+        }
+        let ls = LogSource {
+            product: r.sigma_logsource.product,
+            category: r.sigma_logsource.category,
+            service: r.sigma_logsource.service,
+        };
+        if ![&ls.product, &ls.category, &ls.service]
+            .into_iter()
+            .all(is_normalized_key)
+        {
+            return Err(bad(format!(
+                "route {}: logsource values must be trimmed lowercase and non-empty",
+                r.route_id
+            )));
+        }
+        if ls.category.is_none() && ls.service.is_none() {
+            return Err(bad(format!(
+                "route {}: needs a category or a service",
+                r.route_id
+            )));
+        }
+        if let Some(other) = keys.insert(ls.clone(), r.route_id.clone()) {
+            return Err(bad(format!(
+                "route {} has the same logsource as route {other}: they would always tie",
+                r.route_id
+            )));
+        }
+        let mut class_uids = r.ocsf_scope.class_uids;
+        let n = class_uids.len();
+        class_uids.sort_unstable();
+        class_uids.dedup();
+        if class_uids.is_empty() || class_uids.len() != n {
+            return Err(bad(format!(
+                "route {}: class_uids must be non-empty and unique",
+                r.route_id
+            )));
+        }
+        for f in &r.filters {
+            if !valid_path(&f.path) {
+                return Err(bad(format!(
+                    "route {}: filter path {:?} is not a dotted path",
+                    r.route_id, f.path
+                )));
+            }
+            let scalar = |v: &serde_json::Value| v.is_string() || v.is_number() || v.is_boolean();
+            let ok = match f.op {
+                FilterOp::Eq => scalar(&f.value),
+                FilterOp::In => f
+                    .value
+                    .as_array()
+                    .is_some_and(|a| !a.is_empty() && a.iter().all(scalar)),
+            };
+            if !ok {
+                return Err(bad(format!(
+                    "route {}: filter on {} has a value of the wrong shape for its op",
+                    r.route_id, f.path
+                )));
+            }
+        }
+        if !sets.contains_key(&r.alias_set) {
+            return Err(bad(format!(
+                "route {} names unknown alias set {}",
+                r.route_id, r.alias_set
+            )));
+        }
+        routes.push(RouteDef {
+            route_id: r.route_id,
+            logsource: ls,
+            class_uids,
+            filters: r.filters,
+            alias_set: r.alias_set,
+            notes: r.notes,
+        });
+    }
+    routes.sort_by(|a, b| a.route_id.cmp(&b.route_id));
+    Ok(routes)
+}

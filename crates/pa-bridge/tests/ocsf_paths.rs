@@ -1,0 +1,155 @@
+//! Every OCSF path of the shipped data exists in OCSF 1.7.0 (read from the schema source in
+//! ../shared/data/ocsf-1.7.0), in at least one class of each route that can resolve to it.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use pa_bridge::Bridge;
+use pa_bridge::ocsf::{OcsfSchema, PathError};
+
+fn schema() -> OcsfSchema {
+    OcsfSchema::load(common::shared_data().join("ocsf-1.7.0")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn schema_reader_knows_core_and_extension_classes() {
+    let s = schema();
+    assert_eq!(s.class_name(1007), Some("process_activity"));
+    assert_eq!(s.class_name(4001), Some("network_activity"));
+    assert_eq!(s.class_name(201001), Some("registry_key_activity"));
+    assert!(s.check_path(1007, "process.file.path").is_ok());
+    assert!(
+        s.check_path(1007, "process.cmd_line").is_ok(),
+        "inherited from process_entity"
+    );
+    assert!(
+        s.check_path(1007, "actor.process.parent_process.file.hashes.value")
+            .is_ok()
+    );
+    assert!(
+        s.check_path(1007, "unmapped.Anything.deeper").is_ok(),
+        "unmapped is an open object"
+    );
+    assert!(
+        s.check_path(1007, "device.hostname").is_ok(),
+        "host profile"
+    );
+    assert!(s.check_path(201002, "reg_value.path").is_ok());
+    assert!(matches!(
+        s.check_path(1007, "process.cwd"),
+        Err(PathError::Missing { .. })
+    ));
+    assert!(matches!(
+        s.check_path(1007, "process.pid.x"),
+        Err(PathError::Scalar { .. })
+    ));
+    assert!(matches!(
+        s.check_path(4001, "process.file.path"),
+        Err(PathError::Missing { .. })
+    ));
+    assert!(matches!(
+        s.check_path(3002, "authentication.logon_type_id"),
+        Err(PathError::Missing { .. })
+    ));
+    assert!(matches!(
+        s.check_path(9_999_999, "time"),
+        Err(PathError::NoSuchClass(_))
+    ));
+}
+
+#[test]
+fn every_alias_and_filter_path_exists_in_a_routed_class() {
+    let s = schema();
+    let b = Bridge::load(common::bridge_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let mut problems = Vec::new();
+    let mut checked = 0usize;
+    for r in b.routes() {
+        for c in &r.class_uids {
+            if s.class_name(*c).is_none() {
+                problems.push(format!(
+                    "route {}: class {c} is not in OCSF 1.7.0",
+                    r.route_id
+                ));
+            }
+        }
+        for f in &r.filters {
+            if !r
+                .class_uids
+                .iter()
+                .any(|c| s.check_path(*c, &f.path).is_ok())
+            {
+                problems.push(format!(
+                    "route {}: filter path {} in none of {:?}",
+                    r.route_id, f.path, r.class_uids
+                ));
+            }
+        }
+        let Some(set) = b.alias_sets().get(&r.alias_set) else {
+            problems.push(format!(
+                "route {}: alias set {} missing",
+                r.route_id, r.alias_set
+            ));
+            continue;
+        };
+        for (field, alias) in &set.fields {
+            let paths: BTreeSet<(u32, &str)> = r
+                .class_uids
+                .iter()
+                .filter_map(|c| alias.path_for(*c).map(|p| (*c, p)))
+                .collect();
+            let distinct: BTreeSet<&str> = paths.iter().map(|(_, p)| *p).collect();
+            for p in distinct {
+                checked += 1;
+                let ok = paths
+                    .iter()
+                    .any(|(c, q)| *q == p && s.check_path(*c, p).is_ok());
+                if !ok {
+                    let why = r
+                        .class_uids
+                        .iter()
+                        .map(|c| match s.check_path(*c, p) {
+                            Ok(()) => format!("{c}: ok"),
+                            Err(e) => format!("{c}: {e}"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    problems.push(format!(
+                        "route {} set {} field {field} -> {p}: {why}",
+                        r.route_id, set.name
+                    ));
+                }
+            }
+        }
+        if s.check_path(r.class_uids[0], &set.fallback.prefix).is_err() {
+            problems.push(format!(
+                "set {}: fallback prefix {} is not an OCSF path",
+                set.name, set.fallback.prefix
+            ));
+        }
+    }
+    // by_class keys must name a class of some route that uses the set
+    for (name, set) in b.alias_sets() {
+        for (field, alias) in &set.fields {
+            for c in alias.by_class.keys() {
+                let used = b.routes().iter().any(|r| {
+                    r.class_uids.contains(c)
+                        && (r.alias_set == *name
+                            || b.alias_sets()
+                                .get(&r.alias_set)
+                                .is_some_and(|s2| s2.extends.contains(name)))
+                });
+                if !used {
+                    problems.push(format!("set {name} field {field}: by_class {c} is not a class of any route using the set"));
+                }
+            }
+        }
+    }
+    assert!(checked > 150, "only {checked} paths checked");
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
