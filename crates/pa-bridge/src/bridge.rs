@@ -118,6 +118,17 @@ pub struct FieldResolution {
     pub kind: ResolutionKind,
 }
 
+/// The answer of [`Routed::resolve_by_class`]: the path per routed class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClassResolution {
+    /// The Sigma field name (modifiers stripped).
+    pub sigma_field: String,
+    /// class_uid → OCSF path, for every routed class that has one (never empty).
+    pub paths: BTreeMap<u32, String>,
+    /// Alias or fallback.
+    pub kind: ResolutionKind,
+}
+
 /// Pack identity and fallback switch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackInfo {
@@ -464,6 +475,41 @@ impl<'a> Routed<'a> {
         ))
     }
 
+    /// Resolve one Sigma field per routed class, for a class-aware evaluator: unlike
+    /// [`Routed::resolve`], per-class aliases that differ are not an error (each class keeps its
+    /// own path). Fails with `unmapped_field` only.
+    pub fn resolve_by_class(&self, sigma_field: &str) -> Result<ClassResolution, BridgeError> {
+        let name = strip_modifiers(sigma_field);
+        if let Some(alias) = (!name.is_empty()).then(|| self.lookup(name)).flatten() {
+            let paths: BTreeMap<u32, String> = self
+                .route
+                .class_uids
+                .iter()
+                .filter_map(|c| alias.path_for(*c).map(|p| (*c, p.to_string())))
+                .collect();
+            if !paths.is_empty() {
+                return Ok(ClassResolution {
+                    sigma_field: name.to_string(),
+                    paths,
+                    kind: ResolutionKind::Alias,
+                });
+            }
+        }
+        match self.resolve(sigma_field) {
+            Ok(r) => Ok(ClassResolution {
+                sigma_field: r.sigma_field,
+                paths: self
+                    .route
+                    .class_uids
+                    .iter()
+                    .map(|c| (*c, r.path.clone()))
+                    .collect(),
+                kind: r.kind,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Exact name first, then a unique ASCII-case-insensitive match.
     fn lookup(&self, name: &str) -> Option<&'a Alias> {
         if let Some(a) = self.set.fields.get(name) {
@@ -801,4 +847,208 @@ fn build_routes(
     }
     routes.sort_by(|a, b| a.route_id.cmp(&b.route_id));
     Ok(routes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// A small bridge written to a temp dir.
+    fn tiny(router_extra: &str) -> Result<Bridge, LoadError> {
+        let tmp = tempfile::tempdir().map_err(|source| LoadError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+        let dir = tmp.path().to_path_buf();
+        fs::create_dir_all(dir.join("aliases")).map_err(|source| LoadError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let w = |rel: &str, text: &str| {
+            fs::write(dir.join(rel), text).map_err(|source| LoadError::Io {
+                path: dir.join(rel),
+                source,
+            })
+        };
+        w(
+            "pack.yaml",
+            "mapping_pack_id: p\nmapping_pack_version: '1'\nocsf_version: '1.7.0'\nfallback_policy: {enabled: true, default_prefix: unmapped}\n",
+        )?;
+        w(
+            "router.yaml",
+            &format!(
+                "router_table_id: r\nrouter_table_version: '1'\nocsf_version: '1.7.0'\nroutes:\n  \
+                 - {{route_id: generic, sigma_logsource: {{category: pc}}, ocsf_scope: {{class_uids: [1007]}}, alias_set: s}}\n  \
+                 - {{route_id: win, sigma_logsource: {{category: pc, product: windows}}, ocsf_scope: {{class_uids: [1007]}}, alias_set: s}}\n  \
+                 - {{route_id: reg, sigma_logsource: {{category: reg, product: windows}}, ocsf_scope: {{class_uids: [201002, 201001]}}, alias_set: r}}\n  \
+                 - {{route_id: svc, sigma_logsource: {{product: windows, service: security}}, ocsf_scope: {{class_uids: [3002]}}, alias_set: s}}\n{router_extra}"
+            ),
+        )?;
+        w(
+            "aliases/s.yaml",
+            "alias_set: s\nfallback: {mode: listed, fields: [Hashes]}\nfields:\n  Image: process.file.path\n",
+        )?;
+        w(
+            "aliases/r.yaml",
+            "alias_set: r\nextends: [s]\nfields:\n  TargetObject: {by_class: {201001: reg_key.path, 201002: reg_value.path}}\n  Details: {by_class: {201002: reg_value.data}}\n  Only: {by_class: {3002: user.name}}\n",
+        )?;
+        Bridge::load(&dir)
+    }
+
+    fn ls(p: Option<&str>, c: Option<&str>, s: Option<&str>) -> LogSource {
+        LogSource::new(p, c, s)
+    }
+
+    #[test]
+    fn most_specific_route_wins_and_case_is_ignored() {
+        let b = tiny("").expect("load");
+        assert_eq!(
+            b.route(&ls(Some(" WINDOWS"), Some("PC"), None))
+                .expect("route")
+                .route_id,
+            "win"
+        );
+        assert_eq!(
+            b.route(&ls(Some("linux"), Some("pc"), None))
+                .expect("route")
+                .route_id,
+            "generic"
+        );
+        assert_eq!(
+            b.route(&ls(None, Some("pc"), None))
+                .expect("route")
+                .route_id,
+            "generic"
+        );
+        // a service the route does not name does not prevent a match
+        assert_eq!(
+            b.route(&ls(Some("windows"), Some("pc"), Some("sysmon")))
+                .expect("route")
+                .route_id,
+            "win"
+        );
+        // service-only: category must be absent on both sides
+        assert_eq!(
+            b.route(&ls(Some("windows"), None, Some("security")))
+                .expect("route")
+                .route_id,
+            "svc"
+        );
+        let e = b
+            .route(&ls(Some("windows"), Some("x"), None))
+            .expect_err("none");
+        assert_eq!(e.reason_code, ReasonCode::UnroutableLogsource);
+        let e = b
+            .route(&ls(Some("linux"), None, Some("security")))
+            .expect_err("product differs");
+        assert_eq!(e.reason_code, ReasonCode::UnroutableLogsource);
+        // class uids are sorted
+        assert_eq!(
+            b.route(&ls(Some("windows"), Some("reg"), None))
+                .expect("r")
+                .class_uids,
+            [201001, 201002]
+        );
+    }
+
+    #[test]
+    fn equally_specific_routes_tie() {
+        let b = tiny(
+            "  - {route_id: by-service, sigma_logsource: {category: pc, service: sysmon}, ocsf_scope: {class_uids: [1007]}, alias_set: s}\n",
+        )
+        .expect("load");
+        let e = b
+            .route(&ls(Some("windows"), Some("pc"), Some("sysmon")))
+            .expect_err("tie");
+        assert_eq!(e.reason_code, ReasonCode::UnroutableLogsource);
+        assert_eq!(e.candidates, ["by-service", "win"]);
+    }
+
+    #[test]
+    fn alias_fallback_unmapped_and_ambiguous() {
+        let b = tiny("").expect("load");
+        let w = ls(Some("windows"), Some("pc"), None);
+        let r = b.resolve_field(&w, "Image|endswith").expect("alias");
+        assert_eq!(
+            (r.path.as_str(), r.kind),
+            ("process.file.path", ResolutionKind::Alias)
+        );
+        assert_eq!(r.sigma_field, "Image");
+        assert_eq!(
+            b.resolve_field(&w, "image").expect("case-insensitive").path,
+            "process.file.path"
+        );
+        let r = b.resolve_field(&w, "Hashes|contains").expect("fallback");
+        assert_eq!(
+            (r.path.as_str(), r.kind),
+            ("unmapped.Hashes", ResolutionKind::Fallback)
+        );
+        assert_eq!(
+            b.resolve_field(&w, "Nope").expect_err("x").reason_code,
+            ReasonCode::UnmappedField
+        );
+        assert_eq!(
+            b.resolve_field(&w, "|contains").expect_err("x").reason_code,
+            ReasonCode::UnmappedField
+        );
+        let off = b.clone().with_fallback_enabled(false);
+        assert_eq!(
+            off.resolve_field(&w, "Hashes").expect_err("x").reason_code,
+            ReasonCode::UnmappedField
+        );
+
+        let reg = ls(Some("windows"), Some("reg"), None);
+        let e = b
+            .resolve_field(&reg, "TargetObject")
+            .expect_err("ambiguous");
+        assert_eq!(e.reason_code, ReasonCode::AmbiguousFieldAlias);
+        assert_eq!(e.candidates, ["reg_key.path", "reg_value.path"]);
+        // a by_class alias that covers one routed class is not ambiguous
+        assert_eq!(
+            b.resolve_field(&reg, "Details").expect("one class").path,
+            "reg_value.data"
+        );
+        // an alias for none of the routed classes is unmapped
+        assert_eq!(
+            b.resolve_field(&reg, "Only").expect_err("x").reason_code,
+            ReasonCode::UnmappedField
+        );
+        // inherited alias and fallback
+        assert_eq!(
+            b.resolve_field(&reg, "Image").expect("inherited").path,
+            "process.file.path"
+        );
+        assert_eq!(
+            b.resolve_field(&reg, "Hashes").expect("inherited").kind,
+            ResolutionKind::Fallback
+        );
+
+        let routed = b.routed(&reg).expect("routed");
+        let by = routed.resolve_by_class("TargetObject").expect("per class");
+        assert_eq!(
+            by.paths.get(&201001).map(String::as_str),
+            Some("reg_key.path")
+        );
+        assert_eq!(
+            by.paths.get(&201002).map(String::as_str),
+            Some("reg_value.path")
+        );
+        let by = routed
+            .resolve_by_class("Hashes")
+            .expect("fallback per class");
+        assert_eq!(by.paths.len(), 2);
+        assert_eq!(by.kind, ResolutionKind::Fallback);
+        assert!(routed.resolve_by_class("Nope").is_err());
+    }
+
+    #[test]
+    fn strip_modifiers_keeps_the_field() {
+        assert_eq!(strip_modifiers("CommandLine|contains|all"), "CommandLine");
+        assert_eq!(strip_modifiers(" Image "), "Image");
+        assert_eq!(strip_modifiers("|re"), "");
+        assert!(valid_path("a.b_c.d1"));
+        assert!(!valid_path("a..b"));
+        assert!(!valid_path("a.b-c"));
+    }
 }

@@ -34,8 +34,8 @@ pub mod ocsf;
 mod yaml;
 
 pub use bridge::{
-    Alias, AliasSet, Bridge, Fallback, FieldResolution, OCSF_VERSION, PackInfo, ResolutionKind,
-    Route, RouteDef, Routed, RouterInfo, strip_modifiers,
+    Alias, AliasSet, Bridge, ClassResolution, Fallback, FieldResolution, OCSF_VERSION, PackInfo,
+    ResolutionKind, Route, RouteDef, Routed, RouterInfo, strip_modifiers,
 };
 pub use coverage::{BridgeCoverage, CoverageAccumulator, RuleOutcome, UnmappedFieldCount};
 pub use documents::Document;

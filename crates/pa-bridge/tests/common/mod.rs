@@ -39,3 +39,70 @@ pub fn assert_valid(name: &str, doc: &serde_json::Value) {
         .collect();
     assert!(errors.is_empty(), "{name}: {errors:#?}");
 }
+
+/// The parts of a Sigma rule the bridge needs.
+#[derive(Debug)]
+pub struct RuleKeys {
+    pub id: Option<String>,
+    pub logsource: pa_bridge::LogSource,
+    /// Field names referenced by the detection (modifiers stripped, sorted, unique; keyword
+    /// searches are not fields).
+    pub fields: Vec<String>,
+}
+
+fn str_at<'a>(v: &'a serde_json::Value, k: &str) -> Option<&'a str> {
+    v.get(k).and_then(serde_json::Value::as_str)
+}
+
+fn collect_fields(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for k in m.keys() {
+                let f = pa_bridge::strip_modifiers(k);
+                if !f.is_empty() {
+                    out.insert(f.to_string());
+                }
+            }
+        }
+        serde_json::Value::Array(xs) => {
+            for x in xs {
+                if x.is_object() {
+                    collect_fields(x, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Parse a Sigma rule file's `id`, `logsource` and detection field names (first document that
+/// has a `logsource`). `Err` when the YAML does not parse.
+pub fn rule_keys(text: &str) -> Result<Option<RuleKeys>, String> {
+    let docs: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple(text).map_err(|e| e.to_string())?;
+    for d in docs {
+        let Some(ls) = d.get("logsource") else {
+            continue;
+        };
+        let logsource = pa_bridge::LogSource::new(
+            str_at(ls, "product"),
+            str_at(ls, "category"),
+            str_at(ls, "service"),
+        );
+        let mut fields = std::collections::BTreeSet::new();
+        if let Some(det) = d.get("detection").and_then(serde_json::Value::as_object) {
+            for (k, v) in det {
+                if k == "condition" || k == "timeframe" {
+                    continue;
+                }
+                collect_fields(v, &mut fields);
+            }
+        }
+        return Ok(Some(RuleKeys {
+            id: str_at(&d, "id").map(str::to_string),
+            logsource,
+            fields: fields.into_iter().collect(),
+        }));
+    }
+    Ok(None)
+}
