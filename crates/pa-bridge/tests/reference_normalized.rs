@@ -133,7 +133,7 @@ fn aliases_agree_with_the_reference_normalizer_output() {
                     .into_iter()
                     .filter_map(text)
                     .collect();
-                if got.iter().any(|g| *g == want) {
+                if got.contains(&want) {
                     agree += 1;
                 } else {
                     let line = format!(
