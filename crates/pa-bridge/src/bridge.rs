@@ -22,8 +22,11 @@ pub const OCSF_VERSION: &str = "1.7.0";
 pub struct RouteDef {
     /// Unique route id.
     pub route_id: String,
-    /// The logsource keys the route names (normalized; absent = wildcard for product/service).
+    /// The logsource keys the route names (normalized; absent = wildcard for product/service,
+    /// unless `exact`).
     pub logsource: LogSource,
+    /// When true, the rule's logsource must equal `logsource` on all three keys.
+    pub exact: bool,
     /// OCSF classes in scope (sorted, unique, non-empty).
     pub class_uids: Vec<u32>,
     /// Extra event filters (e.g. `metadata.log_name`).
@@ -353,9 +356,13 @@ impl Bridge {
             .routes
             .iter()
             .filter(|r| {
-                r.logsource.category == ls.category
-                    && matches(&r.logsource.product, &ls.product)
-                    && matches(&r.logsource.service, &ls.service)
+                if r.exact {
+                    r.logsource == *ls
+                } else {
+                    r.logsource.category == ls.category
+                        && matches(&r.logsource.product, &ls.product)
+                        && matches(&r.logsource.service, &ls.service)
+                }
             })
             .collect();
         let specificity = |r: &RouteDef| {
@@ -772,6 +779,7 @@ fn build_routes(
                 r.route_id
             )));
         }
+        let exact = r.sigma_logsource.exact;
         let ls = LogSource {
             product: r.sigma_logsource.product,
             category: r.sigma_logsource.category,
@@ -786,9 +794,9 @@ fn build_routes(
                 r.route_id
             )));
         }
-        if ls.category.is_none() && ls.service.is_none() {
+        if ls.category.is_none() && ls.service.is_none() && !(exact && ls.product.is_some()) {
             return Err(bad(format!(
-                "route {}: needs a category or a service",
+                "route {}: needs a category or a service (or exact: true and a product)",
                 r.route_id
             )));
         }
@@ -839,6 +847,7 @@ fn build_routes(
         routes.push(RouteDef {
             route_id: r.route_id,
             logsource: ls,
+            exact,
             class_uids,
             filters: r.filters,
             alias_set: r.alias_set,
@@ -882,7 +891,8 @@ mod tests {
                  - {{route_id: generic, sigma_logsource: {{category: pc}}, ocsf_scope: {{class_uids: [1007]}}, alias_set: s}}\n  \
                  - {{route_id: win, sigma_logsource: {{category: pc, product: windows}}, ocsf_scope: {{class_uids: [1007]}}, alias_set: s}}\n  \
                  - {{route_id: reg, sigma_logsource: {{category: reg, product: windows}}, ocsf_scope: {{class_uids: [201002, 201001]}}, alias_set: r}}\n  \
-                 - {{route_id: svc, sigma_logsource: {{product: windows, service: security}}, ocsf_scope: {{class_uids: [3002]}}, alias_set: s}}\n{router_extra}"
+                 - {{route_id: svc, sigma_logsource: {{product: windows, service: security}}, ocsf_scope: {{class_uids: [3002]}}, alias_set: s}}\n  \
+                 - {{route_id: lin, sigma_logsource: {{exact: true, product: linux}}, ocsf_scope: {{class_uids: [1007]}}, alias_set: s}}\n{router_extra}"
             ),
         )?;
         w(
@@ -949,6 +959,29 @@ mod tests {
                 .expect("r")
                 .class_uids,
             [201001, 201002]
+        );
+    }
+
+    #[test]
+    fn exact_routes_need_every_key_equal() {
+        let b = tiny("").expect("load");
+        assert_eq!(
+            b.route(&ls(Some("Linux"), None, None))
+                .expect("route")
+                .route_id,
+            "lin"
+        );
+        let e = b
+            .route(&ls(Some("linux"), None, Some("syslog")))
+            .expect_err("service named");
+        assert_eq!(e.reason_code, ReasonCode::UnroutableLogsource);
+        let e = tiny(
+            "  - {route_id: bare, sigma_logsource: {product: macos}, ocsf_scope: {class_uids: [1007]}, alias_set: s}\n",
+        )
+        .expect_err("product-only without exact");
+        assert!(
+            e.to_string().contains("needs a category or a service"),
+            "{e}"
         );
     }
 

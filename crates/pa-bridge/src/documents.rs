@@ -69,6 +69,9 @@ impl Bridge {
                     ls.insert(k.to_string(), Value::String(v.clone()));
                 }
             }
+            if r.exact {
+                ls.insert("exact".to_string(), Value::Bool(true));
+            }
             let mut route = Map::new();
             route.insert("route_id".into(), Value::String(r.route_id.clone()));
             route.insert("sigma_logsource".into(), Value::Object(ls));

@@ -51,6 +51,9 @@ pub(crate) struct RouteFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SigmaLogsourceFile {
+    /// When true, keys the route leaves out must be absent in the rule as well.
+    #[serde(default)]
+    pub exact: bool,
     #[serde(default)]
     pub product: Option<String>,
     #[serde(default)]

@@ -170,3 +170,47 @@ fn sigma_corpus_routes_and_resolves() {
         "linux routed share {lin_routed:.4} < 0.85"
     );
 }
+
+/// Every SigmaHQ Linux rule that fires in the real Linux audit capture
+/// (linux-audit-lab/sigma/expected_detections.json) must route and resolve all its fields, or
+/// the detection stage could never reproduce those detections.
+#[test]
+fn rules_that_fire_in_the_linux_lab_route_and_resolve() {
+    let b = Bridge::load(common::bridge_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let data = common::shared_data();
+    let p = data.join("linux-audit-lab/sigma/expected_detections.json");
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let mut paths: Vec<String> = v
+        .as_object()
+        .expect("object")
+        .values()
+        .flat_map(|t| t["sigma_rules"].as_array().cloned().unwrap_or_default())
+        .filter_map(|r| r["rule_path"].as_str().map(str::to_string))
+        .collect();
+    paths.sort();
+    paths.dedup();
+    assert!(paths.len() >= 10, "only {} rules", paths.len());
+    let mut problems = Vec::new();
+    for rel in &paths {
+        let f = data.join("sigma").join(rel);
+        let text = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let keys = common::rule_keys(&text)
+            .unwrap_or_else(|e| panic!("{rel}: {e}"))
+            .unwrap_or_else(|| panic!("{rel}: no logsource"));
+        match b.routed(&keys.logsource) {
+            Err(e) => problems.push(format!("{rel}: {e}")),
+            Ok(r) => {
+                for fld in &keys.fields {
+                    if let Err(e) = r.resolve(fld) {
+                        problems.push(format!("{rel}: {e}"));
+                    }
+                }
+            }
+        }
+    }
+    println!("{} lab rules checked", paths.len());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
