@@ -89,6 +89,17 @@ pub struct BridgeCoverage {
     pub top_unmapped_fields: Vec<UnmappedFieldCount>,
 }
 
+impl BridgeCoverage {
+    /// The RFC 8785 bytes to write as `bridge/coverage.json` (no trailing newline).
+    pub fn canonical_bytes(&self) -> Result<Vec<u8>, crate::error::DocumentError> {
+        let v = serde_json::to_value(self).map_err(|e| crate::error::DocumentError::Canonical {
+            what: "bridge_coverage",
+            message: e.to_string(),
+        })?;
+        crate::documents::canonical_bytes("bridge_coverage", &v)
+    }
+}
+
 /// Accumulates [`RuleOutcome`]s into a [`BridgeCoverage`].
 #[derive(Debug, Clone, Default)]
 pub struct CoverageAccumulator {
@@ -187,5 +198,9 @@ mod tests {
             ]
         );
         assert_eq!(acc.finish(1).top_unmapped_fields.len(), 1);
+        let bytes = c.canonical_bytes().expect("jcs");
+        let text = String::from_utf8(bytes).expect("utf8");
+        assert!(text.starts_with("{\"executable_rules\":2,\"fallback_used_rules\":1,"), "{text}");
+        assert!(!text.ends_with('\n'));
     }
 }
