@@ -737,7 +737,7 @@ fn flatten_sets(
         let mut stack = Vec::new();
         visit(name, raw, &mut stack, &mut out, default_prefix)?;
     }
-    // keep `line` used: a set without fields nor extends nor fallback is almost surely a mistake
+    // a set without fields, extends or fallback resolves nothing: almost surely a mistake
     for (name, set) in raw {
         if set.fields.is_empty() && set.extends.is_empty() && set.fallback.is_none() {
             return Err(invalid(

@@ -200,7 +200,10 @@ mod tests {
         assert_eq!(acc.finish(1).top_unmapped_fields.len(), 1);
         let bytes = c.canonical_bytes().expect("jcs");
         let text = String::from_utf8(bytes).expect("utf8");
-        assert!(text.starts_with("{\"executable_rules\":2,\"fallback_used_rules\":1,"), "{text}");
+        assert!(
+            text.starts_with("{\"executable_rules\":2,\"fallback_used_rules\":1,"),
+            "{text}"
+        );
         assert!(!text.ends_with('\n'));
     }
 }

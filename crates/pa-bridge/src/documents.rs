@@ -192,3 +192,25 @@ pub fn verify_digest(
     rest.remove(digest_key);
     Ok(jcs_sha256(what, &Value::Object(rest))? == claimed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_is_sha256_of_the_canonical_form() {
+        // key order and number spelling do not matter; the digest is over RFC 8785 bytes
+        let v: Value = serde_json::from_str(r#"{"b":[1,2.50,true,null],"a":"x"}"#).expect("json");
+        assert_eq!(
+            canonical_bytes("t", &v).expect("jcs"),
+            br#"{"a":"x","b":[1,2.5,true,null]}"#
+        );
+        assert_eq!(
+            jcs_sha256("t", &v).expect("digest"),
+            "sha256:eefd48e492206a5b6adb10ad876ec7cc056518581617631bafb28ef496c571f9"
+        );
+        let sealed = seal("t", v.as_object().cloned().expect("object"), "d").expect("seal");
+        assert!(verify_digest("t", &sealed, "d").expect("verify"));
+        assert!(!verify_digest("t", &json!({"a": 1}), "d").expect("no digest"));
+    }
+}
