@@ -1,0 +1,559 @@
+//! Windows events as JSON: NDJSON (one event per line), a JSON array, or a sequence of
+//! (pretty-printed) JSON objects. Accepted shapes, all turned into the Windows `fields` shape of
+//! [`crate::record`] with every leaf a string:
+//!
+//! * the `evtx` crate's JSON: `{"Event":{"System":{..., "#attributes": ...},"EventData":{...}}}`;
+//! * flat objects with `EventID`, `Channel`, `Computer`, `Provider`/`ProviderName`/`SourceName`,
+//!   `EventRecordID`/`RecordNumber`, `TimeCreated`/`SystemTime`/`@timestamp`, ... at top level
+//!   (every other key goes to `EventData`);
+//! * the snake_case shape `{provider, channel, event_id, record_id, time_created, computer,
+//!   event_data}`, and winlogbeat's `{"winlog": {...}}`.
+//!
+//! A value in none of these shapes is dropped as `win_json_unrecognized`; invalid JSON as
+//! `json_invalid`.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Cursor, Read};
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::counters::Counters;
+use crate::lines::BoundedLines;
+use crate::record::{Provenance, SourceRecord};
+use crate::windows::record_from_fields;
+use crate::winxml::normalize_guid;
+use crate::{ReadError, SourceFormat, SourceReader};
+
+/// Longest NDJSON line accepted.
+pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+
+type DynRead = Box<dyn Read + Send>;
+
+enum Mode {
+    Lines(BoundedLines<BufReader<DynRead>>),
+    Docs(
+        serde_json::StreamDeserializer<'static, serde_json::de::IoRead<BufReader<DynRead>>, Value>,
+    ),
+    Done,
+}
+
+/// Streaming reader of Windows JSON events.
+pub struct WinJsonReader {
+    file: String,
+    mode: Mode,
+    pending: VecDeque<(Value, Option<String>, Option<u64>)>,
+    ordinal: u64,
+    counters: Counters,
+}
+
+/// Stringify every leaf: numbers and booleans as text, null as "".
+pub fn stringify_leaves(v: &Value) -> Value {
+    match v {
+        Value::String(_) => v.clone(),
+        Value::Null => Value::String(String::new()),
+        Value::Bool(b) => Value::String(b.to_string()),
+        Value::Number(n) => Value::String(n.to_string()),
+        Value::Array(items) => Value::Array(items.iter().map(stringify_leaves).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), stringify_leaves(v)))
+                .collect(),
+        ),
+    }
+}
+
+fn leaf_string(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        Value::Object(m) => m.get("#text").map(leaf_string).unwrap_or_default(),
+        other => other.to_string(),
+    }
+}
+
+/// evtx-JSON element → tree shape used for XML (`#attributes` merged into the object).
+fn evtx_tree(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut out = Map::new();
+            for (k, val) in m {
+                if k == "#attributes" {
+                    if let Value::Object(attrs) = val {
+                        for (ak, av) in attrs {
+                            out.insert(ak.clone(), Value::String(leaf_string(av)));
+                        }
+                    }
+                } else {
+                    out.insert(k.clone(), evtx_tree(val));
+                }
+            }
+            if out.len() == 1 {
+                if let Some(t) = out.get("#text") {
+                    return stringify_leaves(t);
+                }
+            }
+            Value::Object(out)
+        }
+        other => stringify_leaves(other),
+    }
+}
+
+fn provider_value(
+    name: Option<String>,
+    guid: Option<String>,
+    extra: Option<&Map<String, Value>>,
+) -> Value {
+    let mut p = Map::new();
+    if let Some(extra) = extra {
+        for (k, v) in extra {
+            p.insert(k.clone(), Value::String(leaf_string(v)));
+        }
+    }
+    if let Some(n) = name {
+        p.insert("Name".into(), Value::String(n));
+    }
+    if let Some(g) = guid.or_else(|| p.get("Guid").map(leaf_string)) {
+        let g = normalize_guid(&g).unwrap_or(g);
+        p.insert("Guid".into(), Value::String(g));
+    }
+    Value::Object(p)
+}
+
+fn from_evtx_json(event: &Map<String, Value>) -> Value {
+    let mut out = Map::new();
+    for (section, body) in event {
+        if section == "#attributes" {
+            continue;
+        }
+        let value = match section.as_str() {
+            "System" => {
+                let mut sys = Map::new();
+                if let Value::Object(m) = body {
+                    for (k, v) in m {
+                        match k.as_str() {
+                            "Provider" => {
+                                let attrs = v.get("#attributes").and_then(Value::as_object);
+                                sys.insert(k.clone(), provider_value(None, None, attrs));
+                            }
+                            "EventID" => {
+                                if let Some(q) =
+                                    v.get("#attributes").and_then(|a| a.get("Qualifiers"))
+                                {
+                                    sys.insert(
+                                        "EventIDQualifiers".into(),
+                                        Value::String(leaf_string(q)),
+                                    );
+                                }
+                                sys.insert(k.clone(), Value::String(leaf_string(v)));
+                            }
+                            "TimeCreated" | "Execution" | "Security" | "Correlation" => {
+                                let mut o = Map::new();
+                                if let Some(Value::Object(attrs)) = v.get("#attributes") {
+                                    for (ak, av) in attrs {
+                                        o.insert(ak.clone(), Value::String(leaf_string(av)));
+                                    }
+                                }
+                                sys.insert(k.clone(), Value::Object(o));
+                            }
+                            _ => {
+                                sys.insert(k.clone(), evtx_tree(v));
+                            }
+                        }
+                    }
+                }
+                Value::Object(sys)
+            }
+            "EventData" => match body {
+                Value::Object(m) => {
+                    let mut ed = Map::new();
+                    for (k, v) in m {
+                        if k == "#attributes" {
+                            continue;
+                        }
+                        ed.insert(k.clone(), evtx_tree(v));
+                    }
+                    Value::Object(ed)
+                }
+                Value::Null => Value::Object(Map::new()),
+                other => {
+                    let mut ed = Map::new();
+                    ed.insert("Data".into(), stringify_leaves(other));
+                    Value::Object(ed)
+                }
+            },
+            _ => match evtx_tree(body) {
+                Value::String(_) => Value::Object(Map::new()),
+                v => v,
+            },
+        };
+        out.insert(section.clone(), value);
+    }
+    Value::Object(out)
+}
+
+fn first_of<'a>(m: &'a Map<String, Value>, keys: &[&str]) -> Option<(&'a str, &'a Value)> {
+    keys.iter()
+        .find_map(|k| m.get_key_value(*k).map(|(k, v)| (k.as_str(), v)))
+        .filter(|(_, v)| !v.is_null())
+}
+
+/// Build the Windows fields from a flat object (keys of `system_keys` consumed, the rest is
+/// event data unless `data` is given).
+fn from_flat(m: &Map<String, Value>, data: Option<&Value>) -> Value {
+    const EVENT_ID: &[&str] = &["EventID", "EventId", "event_id"];
+    const CHANNEL: &[&str] = &["Channel", "channel"];
+    const COMPUTER: &[&str] = &[
+        "Computer",
+        "computer",
+        "computer_name",
+        "Hostname",
+        "ComputerName",
+    ];
+    const PROVIDER: &[&str] = &[
+        "ProviderName",
+        "Provider",
+        "provider",
+        "provider_name",
+        "SourceName",
+        "Provider_Name",
+    ];
+    const GUID: &[&str] = &["ProviderGuid", "provider_guid", "Provider_Guid"];
+    const RECORD: &[&str] = &[
+        "EventRecordID",
+        "EventRecordId",
+        "RecordNumber",
+        "record_id",
+    ];
+    const TIME: &[&str] = &[
+        "TimeCreated",
+        "SystemTime",
+        "time_created",
+        "@timestamp",
+        "EventTime",
+    ];
+    const PLAIN: &[&str] = &["Version", "Level", "Task", "Opcode", "Keywords"];
+    const EXEC: &[(&str, &str)] = &[("ProcessID", "ProcessID"), ("ThreadID", "ThreadID")];
+    let mut sys = Map::new();
+    let mut used: Vec<String> = Vec::new();
+    let take = |keys: &[&str], used: &mut Vec<String>| {
+        first_of(m, keys).map(|(_, v)| {
+            used.extend(keys.iter().map(|k| (*k).to_owned()));
+            leaf_string(v)
+        })
+    };
+    let provider = take(PROVIDER, &mut used);
+    let guid = take(GUID, &mut used);
+    if provider.is_some() || guid.is_some() {
+        sys.insert("Provider".into(), provider_value(provider, guid, None));
+    }
+    if let Some(v) = take(EVENT_ID, &mut used) {
+        sys.insert("EventID".into(), Value::String(v));
+    }
+    for k in PLAIN {
+        if let Some(v) = take(&[k], &mut used) {
+            sys.insert((*k).into(), Value::String(v));
+        }
+    }
+    if let Some(v) = take(TIME, &mut used) {
+        let mut t = Map::new();
+        t.insert("SystemTime".into(), Value::String(v));
+        sys.insert("TimeCreated".into(), Value::Object(t));
+    }
+    if let Some(v) = take(RECORD, &mut used) {
+        sys.insert("EventRecordID".into(), Value::String(v));
+    }
+    let mut exec = Map::new();
+    for (src, dst) in EXEC {
+        if let Some(v) = take(&[src], &mut used) {
+            exec.insert((*dst).into(), Value::String(v));
+        }
+    }
+    if !exec.is_empty() {
+        sys.insert("Execution".into(), Value::Object(exec));
+    }
+    if let Some(v) = take(CHANNEL, &mut used) {
+        sys.insert("Channel".into(), Value::String(v));
+    }
+    if let Some(v) = take(COMPUTER, &mut used) {
+        sys.insert("Computer".into(), Value::String(v));
+    }
+    let mut ed = Map::new();
+    match data {
+        Some(Value::Object(d)) => {
+            for (k, v) in d {
+                ed.insert(k.clone(), stringify_leaves(v));
+            }
+        }
+        Some(_) => {}
+        None => {
+            for (k, v) in m {
+                if used.iter().any(|u| u == k) || k.starts_with('_') {
+                    continue;
+                }
+                if k == "EventData" || k == "event_data" {
+                    if let Value::Object(d) = v {
+                        for (dk, dv) in d {
+                            ed.insert(dk.clone(), stringify_leaves(dv));
+                        }
+                    }
+                    continue;
+                }
+                ed.insert(k.clone(), stringify_leaves(v));
+            }
+        }
+    }
+    let mut out = Map::new();
+    out.insert("System".into(), Value::Object(sys));
+    out.insert("EventData".into(), Value::Object(ed));
+    Value::Object(out)
+}
+
+/// Convert one JSON value in any accepted shape to the Windows `fields` shape.
+pub fn windows_fields(v: &Value) -> Option<Value> {
+    let m = v.as_object()?;
+    if let Some(Value::Object(ev)) = m.get("Event") {
+        if ev.contains_key("System") {
+            return Some(from_evtx_json(ev));
+        }
+    }
+    if let Some(Value::Object(w)) = m.get("winlog") {
+        let mut flat = w.clone();
+        if let Some(ts) = m.get("@timestamp") {
+            flat.entry("@timestamp").or_insert_with(|| ts.clone());
+        }
+        let data = w
+            .get("event_data")
+            .cloned()
+            .unwrap_or(Value::Object(Map::new()));
+        return Some(from_flat(&flat, Some(&data)));
+    }
+    if ["EventID", "EventId", "event_id"]
+        .iter()
+        .any(|k| m.contains_key(*k))
+    {
+        if let Some(data) = m.get("event_data").filter(|d| d.is_object()) {
+            return Some(from_flat(m, Some(data)));
+        }
+        return Some(from_flat(m, None));
+    }
+    None
+}
+
+impl WinJsonReader {
+    /// Open a Windows JSON file.
+    pub fn open(path: &Path) -> Result<Self, ReadError> {
+        let file = path.display().to_string();
+        let f = File::open(path).map_err(|source| ReadError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        Self::from_reader(file, Box::new(f))
+    }
+
+    /// Read from any reader; `file` names it in provenance and errors.
+    pub fn from_reader(file: String, input: DynRead) -> Result<Self, ReadError> {
+        let mut br = BufReader::with_capacity(1 << 16, input);
+        // Decide the mode from the first line: a complete JSON object means NDJSON.
+        let mut first = Vec::new();
+        (&mut br)
+            .take(MAX_LINE_BYTES as u64)
+            .read_until(b'\n', &mut first)
+            .map_err(|source| ReadError::Io {
+                file: file.clone(),
+                source,
+            })?;
+        let trimmed: &[u8] = {
+            let s = first.as_slice();
+            let start = s
+                .iter()
+                .position(|b| !b.is_ascii_whitespace())
+                .unwrap_or(s.len());
+            &s[start..]
+        };
+        let ndjson = trimmed.first() == Some(&b'{')
+            && serde_json::from_slice::<Value>(trimmed).is_ok_and(|v| v.is_object());
+        let rest: DynRead = Box::new(Cursor::new(first).chain(br));
+        let reader = BufReader::with_capacity(1 << 16, rest);
+        let mode = if ndjson {
+            Mode::Lines(BoundedLines::new(reader, MAX_LINE_BYTES))
+        } else {
+            Mode::Docs(serde_json::Deserializer::from_reader(reader).into_iter())
+        };
+        Ok(WinJsonReader {
+            file,
+            mode,
+            pending: VecDeque::new(),
+            ordinal: 0,
+            counters: Counters::default(),
+        })
+    }
+
+    fn convert(
+        &mut self,
+        v: Value,
+        raw: Option<String>,
+        offset: Option<u64>,
+    ) -> Option<SourceRecord> {
+        let ordinal = self.ordinal;
+        self.ordinal += 1;
+        self.counters.read();
+        let Some(fields) = windows_fields(&v) else {
+            self.counters.drop_record(
+                "win_json_unrecognized",
+                format!("{} value {ordinal}: not a Windows event shape", self.file),
+            );
+            return None;
+        };
+        let raw = raw.unwrap_or_else(|| v.to_string());
+        let record_id = fields["System"]["EventRecordID"]
+            .as_str()
+            .and_then(|s| s.trim().parse().ok());
+        let prov = Provenance {
+            file: self.file.clone(),
+            offset,
+            ordinal,
+            record_id,
+        };
+        self.counters.kept();
+        Some(record_from_fields(fields, raw, prov))
+    }
+}
+
+impl Iterator for WinJsonReader {
+    type Item = Result<SourceRecord, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some((v, raw, offset)) = self.pending.pop_front() {
+                if let Some(r) = self.convert(v, raw, offset) {
+                    return Some(Ok(r));
+                }
+                continue;
+            }
+            match &mut self.mode {
+                Mode::Done => return None,
+                Mode::Lines(lines) => match lines.next_line() {
+                    None => self.mode = Mode::Done,
+                    Some(Err(source)) => {
+                        self.mode = Mode::Done;
+                        return Some(Err(ReadError::Io {
+                            file: self.file.clone(),
+                            source,
+                        }));
+                    }
+                    Some(Ok(line)) => {
+                        if line.bytes.iter().all(u8::is_ascii_whitespace) && !line.too_long {
+                            continue;
+                        }
+                        if line.too_long {
+                            self.counters.read();
+                            self.ordinal += 1;
+                            self.counters.drop_record(
+                                "json_line_too_long",
+                                format!("{} line at byte {}", self.file, line.offset),
+                            );
+                            continue;
+                        }
+                        match serde_json::from_slice::<Value>(&line.bytes) {
+                            Ok(v) => {
+                                let raw = String::from_utf8_lossy(&line.bytes).into_owned();
+                                self.pending.push_back((v, Some(raw), Some(line.offset)));
+                            }
+                            Err(e) => {
+                                self.counters.read();
+                                self.ordinal += 1;
+                                self.counters.drop_record(
+                                    "json_invalid",
+                                    format!("{} line at byte {}: {e}", self.file, line.offset),
+                                );
+                            }
+                        }
+                    }
+                },
+                Mode::Docs(stream) => {
+                    let offset = stream.byte_offset() as u64;
+                    match stream.next() {
+                        None => self.mode = Mode::Done,
+                        Some(Ok(Value::Array(items))) => {
+                            for item in items {
+                                self.pending.push_back((item, None, Some(offset)));
+                            }
+                        }
+                        Some(Ok(v)) => self.pending.push_back((v, None, Some(offset))),
+                        Some(Err(e)) => {
+                            // The stream cannot resynchronise after a syntax error.
+                            self.counters.read();
+                            self.ordinal += 1;
+                            self.counters.drop_record(
+                                "json_invalid",
+                                format!("{} at byte {offset}: {e}", self.file),
+                            );
+                            self.mode = Mode::Done;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl SourceReader for WinJsonReader {
+    fn counters(&self) -> &Counters {
+        &self.counters
+    }
+    fn format(&self) -> SourceFormat {
+        SourceFormat::WinJson
+    }
+    fn file(&self) -> &str {
+        &self.file
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn evtx_json_shape() {
+        let v = json!({"Event":{"#attributes":{"xmlns":"x"},"System":{
+            "Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon","Guid":"{5770385F-C22A-43E0-BF4C-06F5698FFBD9}"}},
+            "EventID":{"#attributes":{"Qualifiers":16384},"#text":7},"EventRecordID":571146,"Correlation":null,
+            "TimeCreated":{"#attributes":{"SystemTime":"2025-11-27T07:40:10.165324Z"}},
+            "Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"c"},
+            "EventData":{"ProcessId":4460,"Image":"C:\\x.exe","Signed":true}}});
+        let f = windows_fields(&v).unwrap();
+        assert_eq!(f["System"]["EventID"], "7");
+        assert_eq!(f["System"]["EventIDQualifiers"], "16384");
+        assert_eq!(f["System"]["EventRecordID"], "571146");
+        assert_eq!(
+            f["System"]["Provider"]["Guid"],
+            "5770385f-c22a-43e0-bf4c-06f5698ffbd9"
+        );
+        assert_eq!(f["System"]["Correlation"], json!({}));
+        assert_eq!(f["EventData"]["ProcessId"], "4460");
+        assert_eq!(f["EventData"]["Signed"], "true");
+    }
+
+    #[test]
+    fn flat_shapes() {
+        let v = json!({"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", "Computer": "h",
+            "ProviderName": "Microsoft-Windows-Sysmon", "RecordNumber": 5, "TimeCreated": "2026-01-01T00:00:00Z",
+            "Image": "C:\\a.exe", "ProcessId": 10});
+        let f = windows_fields(&v).unwrap();
+        assert_eq!(f["System"]["Provider"]["Name"], "Microsoft-Windows-Sysmon");
+        assert_eq!(f["System"]["EventRecordID"], "5");
+        assert_eq!(
+            f["EventData"],
+            json!({"Image": "C:\\a.exe", "ProcessId": "10"})
+        );
+        let v = json!({"provider":"Microsoft-Windows-Security-Auditing","channel":"Security","event_id":4688,
+            "record_id":1,"time_created":"2026-01-11T00:00:05.000Z","computer":"W","event_data":{"NewProcessId":"0x4a8"},"_fixture":{}});
+        let f = windows_fields(&v).unwrap();
+        assert_eq!(f["System"]["Channel"], "Security");
+        assert_eq!(f["EventData"], json!({"NewProcessId": "0x4a8"}));
+        assert!(windows_fields(&json!({"foo": 1})).is_none());
+    }
+}
