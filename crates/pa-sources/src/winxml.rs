@@ -778,11 +778,11 @@ fn system_value(sys: &Node, ast: &WinEventAst) -> Value {
     Value::Object(map)
 }
 
+/// `EventData`: named `Data` by name, unnamed `Data` under `"Data"`, other children as trees.
+/// Attributes of `EventData` itself (e.g. the `Name` of a template) are not data and are left out,
+/// as in the `evtx` crate's JSON.
 fn event_data_value(node: &Node) -> Value {
     let mut map = Map::new();
-    for (k, v) in &node.attrs {
-        map.insert(k.clone(), Value::String(v.clone()));
-    }
     for child in &node.children {
         if child.name == "Data" {
             let key = match child.attr("Name") {
