@@ -879,6 +879,27 @@ type=EOE msg=audit(10.5:1):
     }
 
     #[test]
+    fn incomplete_group_is_flushed_when_stale_in_first_seen_order() {
+        let mut log = String::from("type=SYSCALL msg=audit(1.0:1): syscall=2 exe=\"/a\"\n");
+        for i in 0..(STALE_LINES + 5) {
+            let serial = i + 2;
+            log.push_str(&format!("type=SYSCALL msg=audit(1.0:{serial}): syscall=1\ntype=PROCTITLE msg=audit(1.0:{serial}): proctitle=6869\n"));
+        }
+        let (evs, c) = events(&log);
+        assert_eq!(evs.len() as u64, STALE_LINES + 6);
+        assert_eq!(c.dropped_total(), 0);
+        let ids: Vec<u64> = evs
+            .iter()
+            .map(|e| e.provenance.record_id.unwrap())
+            .collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "first-seen order");
+        assert_eq!(evs[0].fields["records"].as_array().unwrap().len(), 1);
+        // Same input, same output.
+        let (again, _) = events(&log);
+        assert_eq!(again, evs);
+    }
+
+    #[test]
     fn node_prefix() {
         let r = parse_record("node=h1 type=SYSCALL msg=audit(1.0:6): a=b").unwrap();
         assert_eq!(r.node.as_deref(), Some("h1"));

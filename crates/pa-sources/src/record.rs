@@ -30,6 +30,7 @@ pub enum SourceType {
 }
 
 impl SourceType {
+    /// The kebab-case name (`windows-sysmon`, `linux-auditd`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             SourceType::WindowsSysmon => "windows-sysmon",
@@ -91,6 +92,20 @@ pub struct Provenance {
 ///   Absent elements are absent keys. Unnamed `<Data>` items in `EventData` are
 ///   kept under `EventData` as `"Data"` (string, or array of strings when repeated).
 ///   A repeated named `Data` becomes an array of strings.
+///
+///   Additions made by the `pa-sources` readers (all optional, nothing above changed):
+///   - `System.EventIDQualifiers` (string): `EventID/@Qualifiers`, when present.
+///   - `System.Provider.Guid` is normalized by `pa.win_event_xml.v1`: lowercase, no braces.
+///     `Provider` may carry `EventSourceName`; `Execution` may carry `ProcessorID`,
+///     `KernelTime`, ... (every attribute is kept, as a string).
+///   - `Provider`, `TimeCreated`, `Correlation`, `Execution`, `Security` are always objects
+///     (possibly empty, e.g. `<Security/>` → `{}`); other `System` children are strings.
+///   - Attributes of the `EventData` element itself are not data and are not kept; non-`Data`
+///     children of `EventData` (e.g. `Binary`) are kept under their name.
+///   - `UserData` and any other top-level element: element tree as objects (attributes and
+///     children as keys, repeated children as arrays, mixed text under `#text`; a leaf
+///     without attributes is its text).
+///   - From flat JSON, `EventData` holds every non-System key, leaves as strings.
 /// * `linux-auditd`: one aggregated audit event:
 ///   ```json
 ///   {"msg_id": "1700000000.123:456", "time_ms": 1700000000123 (number), "node": "host" (optional),
@@ -101,11 +116,24 @@ pub struct Provenance {
 ///   Field values are already decoded (hex-encoded values turned to text; `aN_len`/`aN[i]`
 ///   reassembled into `execve_argv`). Enriched-format uppercase fields are kept as their
 ///   own keys (`UID`, `AUID`, `SYSCALL`...).
+///
+///   Precisions from the `pa-sources` reader (additive): a key repeated inside one record
+///   gives an array of strings; an ENRICHED key that would collide with a raw key is stored as
+///   `enriched_<KEY>`; a user-space `msg='k=v ...'` payload is kept as `msg` and its pairs are
+///   added as keys when free (`text`, `exe`, `res`, ...); `EOE` records are not listed;
+///   `records` keep arrival order; `paths` are sorted by `item`; `PROCTITLE`'s `proctitle` is
+///   decoded with NULs as spaces (untrusted, never the command line); `SYSCALL`'s `a0`..`a3`
+///   stay hex numbers; decoded bytes that are not UTF-8 use U+FFFD. `time_ms` is absent only
+///   if the timestamp cannot be parsed. `Provenance.record_id` is the audit serial.
 /// * `osquery`: the result row as osquery wrote it (`name`, `hostIdentifier`,
-///   `unixTime`, `action`, `columns`{...}, ...), values untouched.
+///   `unixTime`, `action`, `columns`{...}, ...), values untouched. Batch (`diffResults`)
+///   and snapshot lines are expanded to one row each: the line's other keys, plus
+///   `action` (`added`/`removed`/`snapshot`) and `columns` (the row).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceRecord {
+    /// The source family / channel class.
     pub source_type: SourceType,
+    /// Where the record came from.
     pub provenance: Provenance,
     /// Event time in milliseconds since the Unix epoch (UTC), when the record carries one.
     pub time_ms: Option<i64>,
