@@ -46,6 +46,10 @@ pub const STALE_LINES: u64 = 1_000;
 /// At most this many events are held open; the oldest is flushed beyond it.
 pub const MAX_OPEN_EVENTS: usize = 4_096;
 const RECENT_CLOSED: usize = 8_192;
+/// An event with this many records is complete (a bound, far above real events).
+pub const MAX_RECORDS_PER_EVENT: usize = 8_192;
+/// Open events holding more raw bytes than this are flushed, oldest first.
+pub const MAX_BUFFERED_BYTES: usize = 64 * 1024 * 1024;
 /// Lines longer than this are not even buffered.
 const MAX_LINE_BYTES: usize = 1024 * 1024;
 
@@ -564,6 +568,7 @@ struct Group {
     first_offset: u64,
     last_line: u64,
     complete: bool,
+    bytes: usize,
 }
 
 type GroupKey = (Option<String>, String);
@@ -577,6 +582,7 @@ pub struct AuditdReader {
     closed: HashSet<GroupKey>,
     closed_order: VecDeque<GroupKey>,
     seq: u64,
+    buffered: usize,
     line_no: u64,
     ordinal: u64,
     eof: bool,
@@ -605,6 +611,7 @@ impl AuditdReader {
             closed: HashSet::new(),
             closed_order: VecDeque::new(),
             seq: 0,
+            buffered: 0,
             line_no: 0,
             ordinal: 0,
             eof: false,
@@ -657,6 +664,7 @@ impl AuditdReader {
                         first_offset: offset,
                         last_line: line_no,
                         complete: false,
+                        bytes: 0,
                     },
                 );
                 s
@@ -667,7 +675,12 @@ impl AuditdReader {
             if t == "EOE" || t == "PROCTITLE" || (g.records.is_empty() && standalone_type(t)) {
                 g.complete = true;
             }
+            if g.records.len() + 1 >= MAX_RECORDS_PER_EVENT {
+                g.complete = true;
+            }
             g.last_line = line_no;
+            g.bytes += text.len();
+            self.buffered += text.len();
             g.raw.push(text.into_owned());
             if rec.record_type != "EOE" {
                 g.records.push(rec);
@@ -681,11 +694,13 @@ impl AuditdReader {
         let ready = self.eof
             || g.complete
             || g.last_line + STALE_LINES < self.line_no
-            || self.open.len() > MAX_OPEN_EVENTS;
+            || self.open.len() > MAX_OPEN_EVENTS
+            || self.buffered > MAX_BUFFERED_BYTES;
         if !ready {
             return None;
         }
         let g = self.open.remove(&seq)?;
+        self.buffered -= g.bytes;
         let key = g.key.clone();
         self.index.remove(&key);
         self.closed.insert(key.clone());
