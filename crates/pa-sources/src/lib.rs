@@ -139,6 +139,10 @@ impl FromStr for SourceFormat {
 }
 
 /// A streaming reader of one file.
+///
+/// Counting units: EVTX records, event XML documents, OTLP log records, JSON values / rows,
+/// and for auditd aggregated events (plus audit lines that could not be parsed, which are
+/// dropped one by one; `audit_lines_total` counts every line).
 pub trait SourceReader: Iterator<Item = Result<SourceRecord, ReadError>> {
     /// The counters so far (complete once the iterator returned `None`).
     fn counters(&self) -> &Counters;

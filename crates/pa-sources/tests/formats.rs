@@ -327,3 +327,63 @@ fn sigma_regression_json_matches_evtx() {
     assert!(compared >= 100);
     assert_eq!(data_equal, compared);
 }
+
+/// `open_auto` recognises every format from its content, whatever the file is called.
+#[test]
+fn open_auto_sniffs_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let xml = event_xml(
+        "Security",
+        "Microsoft-Windows-Security-Auditing",
+        4624,
+        7,
+        "<Data Name=\"TargetUserName\">bob</Data>",
+    );
+    let otlp =
+        json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [log_record(Some(&xml), None)]}]}]});
+    let cases: Vec<(&str, Vec<u8>, SourceFormat, SourceType)> = vec![
+        ("a.dat", format!("<Events>{xml}{xml}</Events>").into_bytes(), SourceFormat::WinXml, SourceType::WindowsSecurity),
+        ("b.dat", format!("{otlp}\n").into_bytes(), SourceFormat::OtlpJson, SourceType::WindowsSecurity),
+        (
+            "c.dat",
+            b"{\"EventID\":4624,\"Channel\":\"Security\",\"Computer\":\"h\",\"TargetUserName\":\"bob\"}\n".to_vec(),
+            SourceFormat::WinJson,
+            SourceType::WindowsSecurity,
+        ),
+        (
+            "d.dat",
+            b"{\"name\":\"process_events\",\"hostIdentifier\":\"h\",\"unixTime\":1,\"action\":\"added\",\"columns\":{\"pid\":\"1\"}}\n".to_vec(),
+            SourceFormat::Osquery,
+            SourceType::Osquery,
+        ),
+        (
+            "e.dat",
+            b"node=n1 type=SYSCALL msg=audit(1700000000.123:456): syscall=59 exe=\"/usr/bin/id\"\nnode=n1 type=EXECVE msg=audit(1700000000.123:456): argc=2 a0=\"id\" a1=\"-u\"\nnode=n1 type=EOE msg=audit(1700000000.123:456):\n".to_vec(),
+            SourceFormat::Auditd,
+            SourceType::LinuxAuditd,
+        ),
+    ];
+    for (name, bytes, format, st) in cases {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let mut r = pa_sources::open_auto(&p).unwrap();
+        assert_eq!(r.format(), format, "{name}");
+        assert!(r.file().ends_with(name));
+        let recs: Vec<_> = r.by_ref().map(Result::unwrap).collect();
+        assert!(!recs.is_empty(), "{name}");
+        assert!(recs.iter().all(|x| x.source_type == st), "{name}");
+        assert_eq!(
+            r.counters().dropped_total(),
+            0,
+            "{name}: {:?}",
+            r.counters()
+        );
+        if format == SourceFormat::Auditd {
+            let f = &recs[0].fields;
+            assert_eq!(f["node"], "n1");
+            assert_eq!(f["execve_argv"], json!(["id", "-u"]));
+            assert_eq!(recs[0].host.as_deref(), Some("n1"));
+            assert_eq!(recs[0].time_ms, Some(1_700_000_000_123));
+        }
+    }
+}

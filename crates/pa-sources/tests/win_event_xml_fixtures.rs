@@ -92,3 +92,41 @@ fn win_event_xml_v1_parser_vectors() {
         );
     }
 }
+
+/// The same 9 cases read as files by the `win-xml` reader: ok cases are yielded, the others
+/// are dropped under exactly the expected reason code.
+#[test]
+fn windows_event_xml_v1_cases_through_the_file_reader() {
+    let root = common::data("purple-axiom-ref/fixtures/windows_event_xml/v1");
+    let mut cases: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    cases.sort();
+    for dir in cases {
+        let input = dir.join("inputs/event.xml");
+        let expected: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("expected/result.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            pa_sources::sniff(&input).unwrap(),
+            pa_sources::SourceFormat::WinXml
+        );
+        let mut r = pa_sources::open_auto(&input).unwrap();
+        let recs: Vec<_> = r.by_ref().map(Result::unwrap).collect();
+        let c = r.counters();
+        assert_eq!(c.read, 1, "{}", dir.display());
+        if expected["ok"] == true {
+            assert_eq!(recs.len(), 1);
+            assert_eq!(
+                recs[0].provenance.record_id,
+                expected["ast"]["system"]["event_record_id"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+            );
+        } else {
+            let code = expected["error_code"].as_str().unwrap();
+            assert_eq!(c.dropped.get(code), Some(&1), "{}: {c:?}", dir.display());
+        }
+    }
+}
