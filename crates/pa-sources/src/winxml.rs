@@ -419,8 +419,7 @@ fn build_tree(text: &str) -> Result<Node, WinXmlError> {
                     "DOCTYPE is not allowed",
                 ));
             }
-            Event::Start(e) | Event::Empty(e) if root.is_some() => {
-                let _ = e;
+            Event::Start(_) | Event::Empty(_) if root.is_some() => {
                 return Err(WinXmlError::doc(
                     K::NotWellFormed,
                     before,
