@@ -14,6 +14,7 @@
 pub mod auditd;
 pub mod counters;
 pub mod evtx;
+mod jsonsplit;
 mod lines;
 pub mod osquery;
 pub mod otlp;

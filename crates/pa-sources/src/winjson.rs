@@ -10,7 +10,8 @@
 //!   event_data}`, and winlogbeat's `{"winlog": {...}}`.
 //!
 //! A value in none of these shapes is dropped as `win_json_unrecognized`; invalid JSON as
-//! `json_invalid`.
+//! `json_invalid`. Arrays and value sequences are split structurally, one value in memory at a
+//! time (at most [`MAX_LINE_BYTES`] per value, beyond that `json_value_too_long`).
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -20,6 +21,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use crate::counters::Counters;
+use crate::jsonsplit::{JsonSplitter, Piece};
 use crate::lines::BoundedLines;
 use crate::record::{Provenance, SourceRecord};
 use crate::windows::record_from_fields;
@@ -33,9 +35,7 @@ type DynRead = Box<dyn Read + Send>;
 
 enum Mode {
     Lines(BoundedLines<BufReader<DynRead>>),
-    Docs(
-        serde_json::StreamDeserializer<'static, serde_json::de::IoRead<BufReader<DynRead>>, Value>,
-    ),
+    Docs(JsonSplitter<BufReader<DynRead>>),
     Done,
 }
 
@@ -379,7 +379,7 @@ impl WinJsonReader {
         let mode = if ndjson {
             Mode::Lines(BoundedLines::new(reader, MAX_LINE_BYTES))
         } else {
-            Mode::Docs(serde_json::Deserializer::from_reader(reader).into_iter())
+            Mode::Docs(JsonSplitter::new(reader, MAX_LINE_BYTES))
         };
         Ok(WinJsonReader {
             file,
@@ -472,28 +472,54 @@ impl Iterator for WinJsonReader {
                         }
                     }
                 },
-                Mode::Docs(stream) => {
-                    let offset = stream.byte_offset() as u64;
-                    match stream.next() {
-                        None => self.mode = Mode::Done,
-                        Some(Ok(Value::Array(items))) => {
-                            for item in items {
-                                self.pending.push_back((item, None, Some(offset)));
+                Mode::Docs(split) => match split.next_piece() {
+                    None => self.mode = Mode::Done,
+                    Some(Err(source)) => {
+                        self.mode = Mode::Done;
+                        return Some(Err(ReadError::Io {
+                            file: self.file.clone(),
+                            source,
+                        }));
+                    }
+                    Some(Ok(Piece::Value { offset, bytes })) => {
+                        match serde_json::from_slice::<Value>(&bytes) {
+                            Ok(v) => {
+                                let raw = String::from_utf8_lossy(&bytes).into_owned();
+                                self.pending.push_back((v, Some(raw), Some(offset)));
+                            }
+                            Err(e) => {
+                                self.counters.read();
+                                self.ordinal += 1;
+                                self.counters.drop_record(
+                                    "json_invalid",
+                                    format!("{} value at byte {offset}: {e}", self.file),
+                                );
                             }
                         }
-                        Some(Ok(v)) => self.pending.push_back((v, None, Some(offset))),
-                        Some(Err(e)) => {
-                            // The stream cannot resynchronise after a syntax error.
-                            self.counters.read();
-                            self.ordinal += 1;
-                            self.counters.drop_record(
-                                "json_invalid",
-                                format!("{} at byte {offset}: {e}", self.file),
-                            );
-                            self.mode = Mode::Done;
-                        }
                     }
-                }
+                    Some(Ok(Piece::TooLong { offset })) => {
+                        self.counters.read();
+                        self.ordinal += 1;
+                        self.counters.drop_record(
+                            "json_value_too_long",
+                            format!(
+                                "{} value at byte {offset} exceeds {MAX_LINE_BYTES} bytes",
+                                self.file
+                            ),
+                        );
+                    }
+                    Some(Ok(Piece::Truncated { offset })) => {
+                        self.counters.read();
+                        self.ordinal += 1;
+                        self.counters.drop_record(
+                            "json_invalid",
+                            format!(
+                                "{} value at byte {offset}: truncated or unbalanced",
+                                self.file
+                            ),
+                        );
+                    }
+                },
             }
         }
     }
@@ -535,6 +561,47 @@ mod tests {
         assert_eq!(f["System"]["Correlation"], json!({}));
         assert_eq!(f["EventData"]["ProcessId"], "4460");
         assert_eq!(f["EventData"]["Signed"], "true");
+    }
+
+    fn read_mem(data: &str) -> (Vec<SourceRecord>, Counters) {
+        let mut r = WinJsonReader::from_reader(
+            "mem".into(),
+            Box::new(Cursor::new(data.as_bytes().to_vec())),
+        )
+        .unwrap();
+        let recs: Vec<_> = r.by_ref().map(|x| x.unwrap()).collect();
+        (recs, r.counters().clone())
+    }
+
+    #[test]
+    fn arrays_and_pretty_sequences_stream() {
+        let ev = |n: u32| {
+            format!(
+                "{{\n  \"EventID\": {n},\n  \"Channel\": \"Security\",\n  \"Computer\": \"h\"\n}}"
+            )
+        };
+        let (recs, c) = read_mem(&format!(
+            "[\n{},\n{{\"EventID\": }},\n{}\n]\n",
+            ev(1),
+            ev(2)
+        ));
+        assert_eq!(
+            recs.iter()
+                .map(|r| r.fields["System"]["EventID"].clone())
+                .collect::<Vec<_>>(),
+            [json!("1"), json!("2")]
+        );
+        assert_eq!(c.dropped.get("json_invalid"), Some(&1));
+        assert_eq!(c.read, 3);
+        let (recs, c) = read_mem(&format!("{}\n{}\n", ev(3), ev(4)));
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[1].provenance.offset, Some(ev(3).len() as u64 + 1));
+        assert_eq!(c.dropped_total(), 0);
+        let (recs, c) =
+            read_mem("{\"EventID\": 5, \"Channel\": \"System\"}\n{\"nope\": 1}\nnot json\n");
+        assert_eq!(recs.len(), 1);
+        assert_eq!(c.dropped.get("win_json_unrecognized"), Some(&1));
+        assert_eq!(c.dropped.get("json_invalid"), Some(&1));
     }
 
     #[test]
