@@ -68,6 +68,33 @@ fn the_replay_evtx_example_runs_with_the_real_stages() {
     )
     .unwrap();
     assert_eq!(snap["assets"].as_array().unwrap().len(), 6);
+
+    // Telemetry: every record of the six recordings is accounted for and lands in raw_parquet.
+    assert!(stages.contains(&"telemetry"), "{stages:?}");
+    let tv: Value = serde_json::from_slice(
+        &std::fs::read(format!("{run_dir}/logs/telemetry_validation.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(tv["totals"]["records_read"], 33, "{tv}");
+    assert_eq!(tv["totals"]["records_kept"], 33, "{tv}");
+    assert_eq!(tv["sources"].as_array().unwrap().len(), 6);
+    let mut raw_rows = 0;
+    for src in tv["sources"].as_array().unwrap() {
+        let dir = format!("{run_dir}/{}", src["dataset"].as_str().unwrap());
+        assert!(std::path::Path::new(&format!("{dir}/_schema.json")).is_file());
+        let rows: Vec<_> = pa_store::raw::RawReader::open(std::path::Path::new(&dir))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows.len() as u64, src["records_kept"].as_u64().unwrap());
+        for r in &rows {
+            assert_eq!(r.asset_id, src["asset_id"].as_str().unwrap());
+            assert!(r.raw.contains("<Event"), "{}", r.raw);
+            assert_eq!(r.raw_sha256, pa_canon::sha256_prefixed(r.raw.as_bytes()));
+        }
+        raw_rows += rows.len();
+    }
+    assert_eq!(raw_rows, 33);
 }
 
 #[test]

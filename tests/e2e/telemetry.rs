@@ -1,0 +1,243 @@
+//! End to end: the real `pa-telemetry` stage over recorded sources, good and bad.
+
+use assert_cmd::Command;
+use pa_e2e::{shared_data, workspace_bin};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const RUN_ID: &str = "5e1e0000-0000-4000-8000-00000000beef";
+
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    /// A workspace with `range.yaml` (sources given as YAML list items) and a scenario.
+    fn new(sources_yaml: &str) -> Case {
+        let dir = tempfile::tempdir().unwrap();
+        let range = format!(
+            "range_id: telemetry-case\nlab:\n  provider: replay\n  assets:\n    - asset_id: host-a\n      os: windows\n      role: endpoint\n    - asset_id: lin-a\n      os: linux\n      role: server\nstages:\n  lab_provider: true\n  runner: false\n  telemetry: true\n  normalization: false\n  detection: false\ntelemetry:\n  sources:\n{sources_yaml}replay:\n  ground_truth: gt.jsonl\n"
+        );
+        std::fs::write(dir.path().join("range.yaml"), range).unwrap();
+        std::fs::write(
+            dir.path().join("scenario.yaml"),
+            "scenario_id: telemetry-case\nscenario_version: 1.0.0\nactions:\n  - action_id: s1\n    technique_id: T1003.001\n",
+        )
+        .unwrap();
+        Case { dir }
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    fn run_dir(&self) -> PathBuf {
+        self.path().join("ws/runs").join(RUN_ID)
+    }
+    fn run(&self, code: i32) -> String {
+        let out = Command::new(workspace_bin("pa-orchestrate"))
+            .current_dir(self.path())
+            .args(["run", "--workspace", "ws", "--run-id", RUN_ID])
+            .args(["--range", "range.yaml", "--scenario", "scenario.yaml"])
+            .assert()
+            .code(code)
+            .get_output()
+            .clone();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+    fn manifest(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.run_dir().join("manifest.json")).unwrap())
+            .unwrap()
+    }
+    fn outcome(&self, stage: &str) -> Value {
+        self.manifest()["stage_outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["stage"] == stage)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+    fn validation(&self) -> Value {
+        serde_json::from_slice(
+            &std::fs::read(self.run_dir().join("logs/telemetry_validation.json")).unwrap(),
+        )
+        .unwrap()
+    }
+}
+
+fn evtx(rel: &str) -> String {
+    shared_data()
+        .join("evtx/EVTX-ATTACK-SAMPLES")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+fn source(id: &str, format: &str, asset: &str, path: &str, required: bool) -> String {
+    format!(
+        "    - source_id: {id}\n      format: {format}\n      asset_id: {asset}\n      required: {required}\n      paths: [{}]\n",
+        serde_json::to_string(path).unwrap()
+    )
+}
+
+#[test]
+fn a_missing_required_source_fails_closed_naming_the_path_and_publishes_nothing() {
+    let c = Case::new(&source("gone", "evtx", "host-a", "no/such/file.evtx", true));
+    let err = c.run(20);
+    assert!(err.contains("no/such/file.evtx"), "{err}");
+    let o = c.outcome("telemetry");
+    assert_eq!(o["status"], "failed");
+    assert_eq!(o["reason_code"], "required_source_missing");
+    assert!(!c.run_dir().join("raw_parquet").exists());
+    assert!(!c.run_dir().join("logs/telemetry_validation.json").exists());
+    // The earlier stage's output is intact.
+    assert!(
+        c.run_dir()
+            .join("logs/lab_inventory_snapshot.json")
+            .is_file()
+    );
+}
+
+#[test]
+fn an_unreadable_optional_file_is_recorded_and_the_required_source_still_lands() {
+    let sources = source(
+        "uac",
+        "evtx",
+        "host-a",
+        &evtx("Defense Evasion/DE_UAC_Disabled_Sysmon_12_13.evtx"),
+        true,
+    ) + &source("junk", "evtx", "host-a", "garbage.evtx", false);
+    let c2 = Case::new(&sources);
+    std::fs::write(
+        c2.path().join("garbage.evtx"),
+        b"this is not an evtx file at all",
+    )
+    .unwrap();
+    c2.run(0);
+    let v = c2.validation();
+    let junk = &v["sources"][1];
+    assert_eq!(junk["source_id"], "junk");
+    assert_eq!(junk["records_kept"], 0);
+    assert_eq!(junk["status"], "empty");
+    let e = junk["errors"][0].as_str().unwrap();
+    assert!(e.contains("garbage.evtx"), "{e}");
+    assert_eq!(v["sources"][0]["records_kept"], 3);
+    assert!(
+        c2.run_dir()
+            .join("raw_parquet/uac/part-0000.parquet")
+            .is_file()
+    );
+    // An empty dataset still has its schema, and no part file.
+    assert!(c2.run_dir().join("raw_parquet/junk/_schema.json").is_file());
+    assert!(
+        !c2.run_dir()
+            .join("raw_parquet/junk/part-0000.parquet")
+            .exists()
+    );
+}
+
+#[test]
+fn a_truncated_evtx_is_read_as_far_as_it_goes_and_every_record_is_accounted() {
+    // A multi-chunk recording cut at two thirds: the whole chunks are read, the cut chunk's
+    // records are dropped with a reason.
+    let full = std::fs::read(evtx(
+        "AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx",
+    ))
+    .unwrap();
+    let c = Case::new(&source("cut", "evtx", "host-a", "cut.evtx", true));
+    std::fs::write(c.path().join("cut.evtx"), &full[..full.len() * 2 / 3]).unwrap();
+    c.run(0);
+    let v = c.validation();
+    let s = &v["sources"][0];
+    let (r, k, d) = (
+        s["records_read"].as_u64().unwrap(),
+        s["records_kept"].as_u64().unwrap(),
+        s["records_dropped"].as_u64().unwrap(),
+    );
+    assert_eq!(r, k + d, "{s}");
+    assert!(k > 0, "{s}");
+}
+
+#[test]
+fn a_required_source_with_nothing_readable_fails_with_the_drop_reasons() {
+    // A single-chunk recording cut short: no record survives.
+    let full = std::fs::read(evtx(
+        "Persistence/sysmon_local_account_creation_and_added_admingroup_12_13.evtx",
+    ))
+    .unwrap();
+    let c = Case::new(&source("cut", "evtx", "host-a", "cut.evtx", true));
+    std::fs::write(c.path().join("cut.evtx"), &full[..full.len() * 2 / 3]).unwrap();
+    let err = c.run(20);
+    assert!(err.contains("no record read"), "{err}");
+    assert!(err.contains("evtx_incomplete_chunk"), "{err}");
+    assert_eq!(
+        c.outcome("telemetry")["reason_code"],
+        "required_source_missing"
+    );
+    assert!(!c.run_dir().join("raw_parquet").exists());
+}
+
+#[test]
+fn linux_audit_log_becomes_aggregated_raw_events() {
+    let log = shared_data().join("linux-audit-lab/audit/quirks_sample.log");
+    let c = Case::new(&source(
+        "audit",
+        "auditd",
+        "lin-a",
+        &log.display().to_string(),
+        true,
+    ));
+    c.run(0);
+    let v = c.validation();
+    let s = &v["sources"][0];
+    assert_eq!(s["source_types"]["linux-auditd"], s["records_kept"]);
+    let rows: Vec<_> = pa_store::raw::RawReader::open(&c.run_dir().join("raw_parquet/audit"))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len() as u64, s["records_kept"].as_u64().unwrap());
+    assert!(rows.iter().all(|r| r.raw.contains("msg=audit(")));
+    // Some event carries decoded execve arguments.
+    assert!(
+        rows.iter()
+            .any(|r| r.fields_json.contains("\"execve_argv\"")),
+        "no execve event"
+    );
+}
+
+#[test]
+fn an_unknown_format_is_source_not_implemented() {
+    let c = Case::new(&source("x", "pcap", "host-a", "whatever.pcap", true));
+    let err = c.run(20);
+    assert!(err.contains("pcap"), "{err}");
+    let o = c.outcome("telemetry");
+    if o.is_null() {
+        // The range decoder rejected the format up front.
+        assert!(err.contains("format"), "{err}");
+    } else {
+        assert_eq!(o["reason_code"], "source_not_implemented");
+    }
+}
+
+#[test]
+fn telemetry_output_is_deterministic_across_runs() {
+    let sources = source(
+        "sched",
+        "evtx",
+        "host-a",
+        &evtx("Execution/temp_scheduled_task_4698_4699.evtx"),
+        true,
+    );
+    let a = Case::new(&sources);
+    let b = Case::new(&sources);
+    a.run(0);
+    b.run(0);
+    for rel in [
+        "logs/telemetry_validation.json",
+        "raw_parquet/sched/part-0000.parquet",
+        "raw_parquet/sched/_schema.json",
+    ] {
+        let x = std::fs::read(a.run_dir().join(rel)).unwrap();
+        let y = std::fs::read(b.run_dir().join(rel)).unwrap();
+        assert!(x == y, "{rel} differs between identical runs");
+    }
+}
