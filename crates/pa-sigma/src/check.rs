@@ -1,0 +1,105 @@
+//! The check report: which rules of a set are executable, and why the others are not.
+
+use crate::compile::{CompileOptions, FieldResolver, compile};
+use crate::rule::RuleSet;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One rule's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleCheck {
+    /// Rule id.
+    pub id: Option<String>,
+    /// Title.
+    pub title: String,
+    /// Source file.
+    pub file: String,
+    /// Line of the rule document.
+    pub line: u64,
+    /// `detection` or `correlation`.
+    pub kind: String,
+    /// Whether the rule can be executed.
+    pub executable: bool,
+    /// Reason code when it cannot.
+    pub reason_code: Option<String>,
+    /// Explanation when it cannot.
+    pub message: Option<String>,
+}
+
+/// Totals and per-rule status of a rule set under a resolver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckReport {
+    /// Rules (detection + correlation) in the set.
+    pub total_rules: usize,
+    /// Executable rules.
+    pub executable_rules: usize,
+    /// Non-executable rules (= sum of `non_executable_reason_counts`).
+    pub non_executable_rules: usize,
+    /// Correlation rules (all non-executable for now).
+    pub correlation_rules: usize,
+    /// Non-executable rules per reason code.
+    pub non_executable_reason_counts: BTreeMap<String, usize>,
+    /// Documents that could not be loaded (they are not rules of the set).
+    pub load_issues: usize,
+    /// Load issues per reason code.
+    pub load_issue_counts: BTreeMap<String, usize>,
+    /// Every rule, in set order (detections, then correlations).
+    pub rules: Vec<RuleCheck>,
+}
+
+/// Compile every rule of `set` and report.
+pub fn check(set: &RuleSet, resolver: &dyn FieldResolver, opts: &CompileOptions) -> CheckReport {
+    let mut rules = Vec::with_capacity(set.rules.len() + set.correlations.len());
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &set.rules {
+        let (executable, reason_code, message) = match compile(r, resolver, opts) {
+            Ok(_) => (true, None, None),
+            Err(e) => {
+                *reasons.entry(e.reason_code.clone()).or_default() += 1;
+                (false, Some(e.reason_code), Some(e.message))
+            }
+        };
+        rules.push(RuleCheck {
+            id: r.id.clone(),
+            title: r.title.clone(),
+            file: r.file.display().to_string(),
+            line: r.line,
+            kind: "detection".into(),
+            executable,
+            reason_code,
+            message,
+        });
+    }
+    for c in &set.correlations {
+        *reasons.entry("unsupported_correlation".into()).or_default() += 1;
+        rules.push(RuleCheck {
+            id: c.id.clone(),
+            title: c.title.clone(),
+            file: c.file.display().to_string(),
+            line: c.line,
+            kind: "correlation".into(),
+            executable: false,
+            reason_code: Some("unsupported_correlation".into()),
+            message: Some(format!(
+                "{} correlation over {} rule(s) is parsed but not executed",
+                c.correlation_type,
+                c.rules.len()
+            )),
+        });
+    }
+    let mut load_issue_counts: BTreeMap<String, usize> = BTreeMap::new();
+    for i in &set.issues {
+        *load_issue_counts.entry(i.reason_code.clone()).or_default() += 1;
+    }
+    let executable_rules = rules.iter().filter(|r| r.executable).count();
+    CheckReport {
+        total_rules: rules.len(),
+        executable_rules,
+        non_executable_rules: rules.len() - executable_rules,
+        correlation_rules: set.correlations.len(),
+        non_executable_reason_counts: reasons,
+        load_issues: set.issues.len(),
+        load_issue_counts,
+        rules,
+    }
+}

@@ -1,0 +1,306 @@
+//! Events as the matcher sees them: a key → values lookup plus a walk over all strings.
+
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// One value of an event field.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldValue<'a> {
+    /// A string.
+    Str(&'a str),
+    /// An integer.
+    Int(i64),
+    /// A float (also integers beyond `i64`).
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+    /// An explicit null.
+    Null,
+    /// A present, non-scalar value (object): exists, but matches no value pattern.
+    Complex,
+}
+
+impl FieldValue<'_> {
+    /// The text a string pattern is matched against; `None` for null and complex values.
+    pub fn text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            FieldValue::Str(s) => Some(Cow::Borrowed(s)),
+            FieldValue::Int(i) => Some(Cow::Owned(i.to_string())),
+            FieldValue::Float(f) => Some(Cow::Owned(crate::yaml::float_text(*f))),
+            FieldValue::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+            FieldValue::Null | FieldValue::Complex => None,
+        }
+    }
+
+    /// The numeric value, for `gt`/`lt`/…: numbers, and strings that parse as numbers.
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            FieldValue::Int(i) => Some(*i as f64),
+            FieldValue::Float(f) => Some(*f),
+            FieldValue::Str(s) => parse_number(s),
+            _ => None,
+        }
+    }
+}
+
+/// Parse a decimal number (integer or float) from text, trimming spaces.
+pub fn parse_number(s: &str) -> Option<f64> {
+    let t = s.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if let Ok(i) = t.parse::<i64>() {
+        return Some(i as f64);
+    }
+    let f = t.parse::<f64>().ok()?;
+    f.is_finite().then_some(f)
+}
+
+/// An event the matcher can query. Implement it over JSON, Parquet rows, or anything else.
+pub trait Event {
+    /// Append every value of `key` to `out` (nothing when the key is absent; one entry per array
+    /// element when the key holds an array).
+    fn values<'a>(&'a self, key: &str, out: &mut Vec<FieldValue<'a>>);
+    /// Call `f` on every string value of the event (for keyword searches).
+    fn for_each_string(&self, f: &mut dyn FnMut(&str));
+}
+
+fn push_value<'a>(v: &'a Value, out: &mut Vec<FieldValue<'a>>) {
+    match v {
+        Value::Null => out.push(FieldValue::Null),
+        Value::Bool(b) => out.push(FieldValue::Bool(*b)),
+        Value::Number(n) => out.push(match n.as_i64() {
+            Some(i) => FieldValue::Int(i),
+            None => FieldValue::Float(n.as_f64().unwrap_or(f64::NAN)),
+        }),
+        Value::String(s) => out.push(FieldValue::Str(s)),
+        Value::Array(items) => {
+            for i in items {
+                push_value(i, out);
+            }
+        }
+        Value::Object(_) => out.push(FieldValue::Complex),
+    }
+}
+
+fn walk_path<'a>(v: &'a Value, parts: &[&str], out: &mut Vec<FieldValue<'a>>) {
+    let Some((head, rest)) = parts.split_first() else {
+        push_value(v, out);
+        return;
+    };
+    match v {
+        Value::Object(m) => {
+            if let Some(child) = m.get(*head) {
+                walk_path(child, rest, out);
+            }
+        }
+        Value::Array(items) => {
+            for i in items {
+                walk_path(i, parts, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn walk_strings(v: &Value, f: &mut dyn FnMut(&str)) {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().for_each(|i| walk_strings(i, f)),
+        Value::Object(m) => m.values().for_each(|i| walk_strings(i, f)),
+        _ => {}
+    }
+}
+
+/// A JSON event: a key is a literal top-level key first, then a dotted path
+/// (`process.file.path`; arrays on the way are traversed, any element may match).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonEvent {
+    /// The event.
+    pub value: Value,
+}
+
+impl JsonEvent {
+    /// Wrap a JSON value.
+    pub fn new(value: Value) -> JsonEvent {
+        JsonEvent { value }
+    }
+}
+
+impl Event for JsonEvent {
+    fn values<'a>(&'a self, key: &str, out: &mut Vec<FieldValue<'a>>) {
+        if let Some(v) = self.value.get(key) {
+            push_value(v, out);
+            return;
+        }
+        if key.contains('.') {
+            let parts: Vec<&str> = key.split('.').collect();
+            walk_path(&self.value, &parts, out);
+        }
+    }
+    fn for_each_string(&self, f: &mut dyn FnMut(&str)) {
+        walk_strings(&self.value, f);
+    }
+}
+
+/// A Windows event in the evtx-JSON shape (`{"Event": {"System": …, "EventData": …}}`) or a flat
+/// JSON object with Sigma field names.
+///
+/// Lookup order for a key: a literal top-level key; `Event.EventData.<key>`;
+/// `Event.UserData.<element>.<key>`; `Event.System.<key>` (its `#text` when it has attributes);
+/// `A_B` as `Event.System.A.#attributes.B` (`Provider_Name`, `Execution_ProcessID`);
+/// finally a dotted path from the root.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SigmaJsonEvent {
+    /// The event.
+    pub value: Value,
+}
+
+impl SigmaJsonEvent {
+    /// Wrap a JSON value.
+    pub fn new(value: Value) -> SigmaJsonEvent {
+        SigmaJsonEvent { value }
+    }
+
+    /// Read every JSON value of a concatenated stream (`{..}{..}`, JSON lines, or one array of
+    /// events) as events.
+    pub fn read_all(text: &str) -> Result<Vec<SigmaJsonEvent>, serde_json::Error> {
+        let mut out = Vec::new();
+        for v in serde_json::Deserializer::from_str(text).into_iter::<Value>() {
+            match v? {
+                Value::Array(items) => out.extend(items.into_iter().map(SigmaJsonEvent::new)),
+                other => out.push(SigmaJsonEvent::new(other)),
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn scalar_or_text(v: &Value) -> &Value {
+    match v {
+        Value::Object(m) => m.get("#text").unwrap_or(v),
+        _ => v,
+    }
+}
+
+impl Event for SigmaJsonEvent {
+    fn values<'a>(&'a self, key: &str, out: &mut Vec<FieldValue<'a>>) {
+        if let Some(v) = self.value.get(key) {
+            if key != "Event" {
+                push_value(v, out);
+                return;
+            }
+        }
+        if let Some(ev) = self.value.get("Event") {
+            if let Some(Value::Object(data)) = ev.get("EventData") {
+                if key != "#attributes" {
+                    if let Some(v) = data.get(key) {
+                        push_value(scalar_or_text(v), out);
+                        return;
+                    }
+                }
+            }
+            if let Some(Value::Object(user)) = ev.get("UserData") {
+                for elem in user.values() {
+                    if let Value::Object(fields) = elem {
+                        if let Some(v) = fields.get(key) {
+                            push_value(scalar_or_text(v), out);
+                            return;
+                        }
+                    }
+                }
+            }
+            if let Some(Value::Object(sys)) = ev.get("System") {
+                if let Some(v) = sys.get(key) {
+                    push_value(scalar_or_text(v), out);
+                    return;
+                }
+                if let Some((elem, attr)) = key.split_once('_') {
+                    if let Some(v) = sys
+                        .get(elem)
+                        .and_then(|e| e.get("#attributes"))
+                        .and_then(|a| a.get(attr))
+                    {
+                        push_value(v, out);
+                        return;
+                    }
+                }
+            }
+        }
+        if key.contains('.') {
+            let parts: Vec<&str> = key.split('.').collect();
+            walk_path(&self.value, &parts, out);
+        }
+    }
+    fn for_each_string(&self, f: &mut dyn FnMut(&str)) {
+        walk_strings(&self.value, f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vals<'a>(e: &'a dyn Event, k: &str) -> Vec<FieldValue<'a>> {
+        let mut out = Vec::new();
+        e.values(k, &mut out);
+        out
+    }
+
+    #[test]
+    fn json_event_literal_then_dotted() {
+        let e = JsonEvent::new(json!({
+            "process.name": "literal",
+            "process": {"name": "nested", "file": {"path": "/bin/sh"}},
+            "users": [{"name": "a"}, {"name": "b"}],
+            "n": 5, "z": null
+        }));
+        assert_eq!(vals(&e, "process.name"), vec![FieldValue::Str("literal")]);
+        assert_eq!(
+            vals(&e, "process.file.path"),
+            vec![FieldValue::Str("/bin/sh")]
+        );
+        assert_eq!(
+            vals(&e, "users.name"),
+            vec![FieldValue::Str("a"), FieldValue::Str("b")]
+        );
+        assert_eq!(vals(&e, "n"), vec![FieldValue::Int(5)]);
+        assert_eq!(vals(&e, "z"), vec![FieldValue::Null]);
+        assert!(vals(&e, "missing").is_empty());
+        assert_eq!(vals(&e, "process"), vec![FieldValue::Complex]);
+    }
+
+    #[test]
+    fn sigma_json_event_shapes() {
+        let e = SigmaJsonEvent::new(json!({"Event": {
+            "System": {"Provider": {"#attributes": {"Name": "Microsoft-Windows-Sysmon"}},
+                       "EventID": 7, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                       "Computer": "host", "Execution": {"#attributes": {"ProcessID": 42}}},
+            "EventData": {"#attributes": {"Name": "TaskDisabled"}, "Image": "C:\\x.exe", "ProcessId": 1},
+            "UserData": {"Op": {"User": "bob"}}
+        }}));
+        assert_eq!(vals(&e, "Image"), vec![FieldValue::Str("C:\\x.exe")]);
+        assert_eq!(vals(&e, "EventID"), vec![FieldValue::Int(7)]);
+        assert_eq!(
+            vals(&e, "Provider_Name"),
+            vec![FieldValue::Str("Microsoft-Windows-Sysmon")]
+        );
+        assert_eq!(vals(&e, "Execution_ProcessID"), vec![FieldValue::Int(42)]);
+        assert_eq!(vals(&e, "Computer"), vec![FieldValue::Str("host")]);
+        assert_eq!(vals(&e, "User"), vec![FieldValue::Str("bob")]);
+        assert!(vals(&e, "Name").is_empty());
+        let flat = SigmaJsonEvent::new(json!({"Image": "a.exe", "EventID": "4688"}));
+        assert_eq!(vals(&flat, "Image"), vec![FieldValue::Str("a.exe")]);
+        let qualified = SigmaJsonEvent::new(json!({"Event": {"System": {
+            "EventID": {"#attributes": {"Qualifiers": 16384}, "#text": 7036}}}}));
+        assert_eq!(vals(&qualified, "EventID"), vec![FieldValue::Int(7036)]);
+    }
+
+    #[test]
+    fn read_all_concatenated() {
+        let evs = SigmaJsonEvent::read_all("{\"a\":1}\n{\"a\":2}[{\"a\":3}]").expect("parses");
+        assert_eq!(evs.len(), 3);
+        assert!(SigmaJsonEvent::read_all("{\"a\":").is_err());
+    }
+}
