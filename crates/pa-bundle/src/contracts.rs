@@ -50,6 +50,22 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         "lab_inventory_snapshot",
         include_str!("../../../contracts/lab_inventory_snapshot.schema.json"),
     ),
+    (
+        "router_table",
+        include_str!("../../../contracts/router_table.schema.json"),
+    ),
+    (
+        "mapping_pack_snapshot",
+        include_str!("../../../contracts/mapping_pack_snapshot.schema.json"),
+    ),
+    (
+        "bridge_coverage",
+        include_str!("../../../contracts/bridge_coverage.schema.json"),
+    ),
+    (
+        "compiled_plan",
+        include_str!("../../../contracts/compiled_plan.schema.json"),
+    ),
 ];
 
 /// How a published file is checked.

@@ -122,9 +122,9 @@ pub struct ManifestScenario {
     pub posture: Option<Value>,
 }
 
-/// Version pins of everything that shaped the run.
+/// Version pins of everything that shaped the run. (No `deny_unknown_fields`: serde cannot
+/// combine it with the flattened `extra` map, which takes every other pin.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Versions {
     pub project_version: String,
     pub pipeline_version: String,
@@ -195,6 +195,18 @@ impl Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extra_version_pins_round_trip() {
+        let v: Versions = serde_json::from_value(serde_json::json!({
+            "project_version": "0.1.0", "pipeline_version": "p", "scenario_id": "s",
+            "scenario_version": "1.0.0", "ocsf_version": "1.7.0", "contracts_version": "0.1.0",
+            "rule_set_sha256": "sha256:00", "evaluator_version": "pa-detect/0.1.0"}))
+        .expect("extra pins are accepted");
+        assert_eq!(v.extra["evaluator_version"], "pa-detect/0.1.0");
+        let back = serde_json::to_value(&v).unwrap();
+        assert_eq!(back["rule_set_sha256"], "sha256:00");
+    }
     use crate::reason::{CommonReason, DetectionReason};
 
     fn o(status: OutcomeStatus, mode: FailMode) -> StageOutcome {

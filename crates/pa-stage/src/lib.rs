@@ -322,3 +322,50 @@ pub fn write_derived(run: &RunDir, m: &Manifest) -> Result<(), BundleError> {
     }
     Ok(())
 }
+
+/// Find data that ships with the project (`mappings/...`): `$PA_HOME/<rel>` when `PA_HOME` is
+/// set, else beside the executable in the repository layout (`<repo>/target/<profile>/<exe>` →
+/// `<repo>/<rel>`) or the install layout (`<prefix>/bin/<exe>` → `<prefix>/share/purple-axiom/<rel>`),
+/// else `./<rel>`. The error names every place it looked.
+pub fn shipped_dir(rel: &str) -> Result<PathBuf, String> {
+    let mut tried = Vec::new();
+    if let Some(home) = std::env::var_os("PA_HOME") {
+        let p = PathBuf::from(home).join(rel);
+        if p.is_dir() {
+            return Ok(p);
+        }
+        tried.push(p);
+    } else {
+        if let Ok(exe) = std::env::current_exe() {
+            let exe = exe.canonicalize().unwrap_or(exe);
+            let mut cands = Vec::new();
+            if let Some(bin) = exe.parent() {
+                for up in bin.ancestors().skip(1).take(3) {
+                    cands.push(up.join(rel));
+                }
+                if let Some(prefix) = bin.parent() {
+                    cands.push(prefix.join("share/purple-axiom").join(rel));
+                }
+            }
+            for p in cands {
+                if p.is_dir() {
+                    return Ok(p);
+                }
+                tried.push(p);
+            }
+        }
+        let p = PathBuf::from(rel);
+        if p.is_dir() {
+            return Ok(p);
+        }
+        tried.push(p);
+    }
+    Err(format!(
+        "shipped data {rel} not found; looked in: {} (set PA_HOME to the directory that holds mappings/)",
+        tried
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}

@@ -1,0 +1,177 @@
+//! `pa-detect`: the detection stage (Sigma over the normalized store of a run bundle), a
+//! pipeline filter (`--events`), a compile report (`check`) and a per-event explanation
+//! (`explain`).
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use pa_detection::detector::{Detector, FieldMode};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "pa-detect",
+    version,
+    about = "Evaluate Sigma rules: over a run bundle (--run-dir), over JSONL events (--events), or report (check) and explain (explain)"
+)]
+struct Cli {
+    #[command(flatten)]
+    common: pa_stage::CommonArgs,
+    /// Sigma rule files or directories (bundle mode: replaces the range's detection.sigma.rule_paths).
+    #[arg(long, value_name = "PATH", global = true)]
+    rules: Vec<PathBuf>,
+    /// Stream mode: JSON-lines events to evaluate (`-` = stdin); detections go to stdout.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["run_dir", "lock_held"])]
+    events: Option<String>,
+    /// Field names of the events: `ocsf` (routed and resolved through the bridge) or `sigma`
+    /// (events already use Sigma field names, flat or Event.EventData JSON).
+    #[arg(long, value_enum, default_value_t = Fields::Ocsf, global = true)]
+    fields: Fields,
+    /// Bridge data directory (default: the shipped mappings/bridge).
+    #[arg(long, value_name = "DIR", global = true)]
+    bridge: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Fields {
+    Ocsf,
+    Sigma,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Parse and compile rules without events: per rule executable or the reason, and totals.
+    Check {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Show which selections and values of a rule matched or failed on one event.
+    Explain {
+        /// The rule id.
+        #[arg(long)]
+        rule: String,
+        /// A file holding one JSON event (or JSON lines: the first event is used).
+        #[arg(long)]
+        event: PathBuf,
+    },
+}
+
+fn detector(cli: &Cli) -> anyhow::Result<(pa_sigma::RuleSet, Detector)> {
+    let set = pa_detection::load_rules(&cli.rules).map_err(anyhow::Error::msg)?;
+    let (mode, bridge) = match cli.fields {
+        Fields::Sigma => (FieldMode::Sigma, None),
+        Fields::Ocsf => (
+            FieldMode::Ocsf,
+            Some(pa_detection::load_bridge(cli.bridge.as_deref()).map_err(anyhow::Error::msg)?),
+        ),
+    };
+    let det = Detector::build(
+        &set,
+        bridge.as_ref(),
+        mode,
+        &pa_sigma::CompileOptions::default(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    Ok((set, det))
+}
+
+fn tool(cli: &Cli) -> anyhow::Result<i32> {
+    match &cli.cmd {
+        Some(Cmd::Check { format }) => {
+            let (set, det) = detector(cli)?;
+            let doc = pa_detection::check_document(&set, &det);
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&doc)?),
+                Format::Human => {
+                    for r in doc["rules"].as_array().into_iter().flatten() {
+                        if r["executable"] == false {
+                            println!(
+                                "{}:{}: {} ({}): {}",
+                                r["file"].as_str().unwrap_or(""),
+                                r["line"],
+                                r["reason_code"].as_str().unwrap_or(""),
+                                r["rule_id"].as_str().unwrap_or(""),
+                                r["message"].as_str().unwrap_or("")
+                            );
+                        }
+                    }
+                    for i in doc["load_issues"].as_array().into_iter().flatten() {
+                        println!(
+                            "{}:{}: {}: {}",
+                            i["file"].as_str().unwrap_or(""),
+                            i["line"],
+                            i["reason_code"].as_str().unwrap_or(""),
+                            i["message"].as_str().unwrap_or("")
+                        );
+                    }
+                    let t = &doc["totals"];
+                    println!(
+                        "{} rule(s): {} executable, {} not executable, {} load issue(s); reasons: {}",
+                        t["rules"],
+                        t["executable"],
+                        t["non_executable"],
+                        t["load_issues"],
+                        t["reasons"]
+                    );
+                }
+            }
+            Ok(0)
+        }
+        Some(Cmd::Explain { rule, event }) => {
+            let (_, det) = detector(cli)?;
+            let text = std::fs::read_to_string(event)
+                .with_context(|| format!("{}: cannot read", event.display()))?;
+            let ev: serde_json::Value = match serde_json::from_str(&text) {
+                Ok(v) => v,
+                Err(_) => {
+                    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                    serde_json::from_str(first)
+                        .with_context(|| format!("{}: not a JSON event", event.display()))?
+                }
+            };
+            let ex = pa_detection::explain(&det, rule, &ev).map_err(anyhow::Error::msg)?;
+            println!("{}", serde_json::to_string_pretty(&ex)?);
+            Ok(if ex["fires"] == true { 0 } else { 1 })
+        }
+        None => {
+            let Some(events) = &cli.events else {
+                bail!("give --run-dir (bundle mode), --events (stream mode), or a subcommand");
+            };
+            let (_, det) = detector(cli)?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let t = pa_detection::stream(&det, events, &mut out).map_err(anyhow::Error::msg)?;
+            eprintln!(
+                "pa-detect: {} event(s), {} detection(s), {} executable rule(s), {} not executable",
+                t.events, t.detections, t.executable_rules, t.non_executable_rules
+            );
+            Ok(0)
+        }
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if cli.common.run_dir.is_some() && cli.cmd.is_none() {
+        let rules = (!cli.rules.is_empty()).then(|| cli.rules.clone());
+        std::process::exit(pa_stage::run_stage(
+            pa_bundle::Stage::Detection,
+            &cli.common,
+            move |ctx| pa_detection::run(ctx, rules),
+        ));
+    }
+    pa_stage::init_logging(cli.common.log_format, cli.common.verbose, cli.common.quiet);
+    match tool(&cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("pa-detect: error: {e:#}");
+            std::process::exit(20);
+        }
+    }
+}

@@ -1,0 +1,427 @@
+//! The detection stage: Sigma rules over the normalized OCSF store.
+//!
+//! One code path, three uses:
+//! * bundle mode ([`run`]): `normalized/ocsf_events/` → `detections/detections.jsonl` (one
+//!   instance per matched event, sorted) and `bridge/{router_table,mapping_pack_snapshot,
+//!   coverage}.json` + `bridge/compiled_plans/<rule_id>.plan.json`;
+//! * stream mode ([`stream`]): OCSF (or Sigma-named) JSONL in, detection JSONL out;
+//! * [`check`] and [`explain`]: compile reports and per-event explanations for people.
+//!
+//! Rules are loaded and compiled once ([`detector::Detector`]); events are matched in parallel
+//! batches whose results are put back in event order, so the output does not depend on thread
+//! scheduling.
+
+pub mod detector;
+
+use detector::{Detector, FieldMode};
+use pa_bridge::{Bridge, CoverageAccumulator, RuleOutcome};
+use pa_bundle::reason::DetectionReason;
+use pa_sigma::{CompileOptions, RuleSet};
+use pa_stage::{StageContext, StageFailure, StageSuccess};
+use rayon::prelude::*;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+/// The shipped bridge data, relative to the project's data root.
+pub const BRIDGE_REL: &str = "mappings/bridge";
+/// How many unmapped fields `bridge/coverage.json` lists.
+pub const TOP_UNMAPPED: usize = 25;
+
+fn fail(code: DetectionReason, msg: impl Into<String>) -> StageFailure {
+    StageFailure::new(code, msg)
+}
+
+/// Load the shipped bridge (or the one in `dir`).
+pub fn load_bridge(dir: Option<&Path>) -> Result<Bridge, String> {
+    let d = match dir {
+        Some(d) => d.to_path_buf(),
+        None => pa_stage::shipped_dir(BRIDGE_REL)?,
+    };
+    Bridge::load(&d).map_err(|e| e.to_string())
+}
+
+/// Load rules from files/directories; every path must exist.
+pub fn load_rules(paths: &[PathBuf]) -> Result<RuleSet, String> {
+    if paths.is_empty() {
+        return Err("no Sigma rule paths given (detection.sigma.rule_paths or --rules)".into());
+    }
+    for p in paths {
+        if !p.exists() {
+            return Err(format!("{}: Sigma rule path does not exist", p.display()));
+        }
+    }
+    Ok(pa_sigma::load_paths(paths))
+}
+
+/// `sha256:` over the canonical list of (rule id, rule digest) pairs, sorted.
+pub fn rule_set_sha256(det: &Detector) -> String {
+    let mut pairs: Vec<(String, String)> = det
+        .plans
+        .iter()
+        .map(|p| (p.rule_id.clone(), p.rule_sha256.clone()))
+        .collect();
+    pairs.sort();
+    let v: Vec<Value> = pairs.into_iter().map(|(a, b)| json!([a, b])).collect();
+    pa_canon::jcs(&v)
+        .map(|b| pa_canon::sha256_prefixed(&b))
+        .unwrap_or_default()
+}
+
+/// Event time (ms) of an OCSF event, as the detection's `.mmmZ` timestamp.
+fn event_time(ev: &Value) -> Option<String> {
+    ev.get("time")
+        .and_then(Value::as_i64)
+        .map(pa_canon::format_utc_millis)
+}
+
+fn event_uid(ev: &Value) -> Option<String> {
+    ev.get("metadata")
+        .and_then(|m| m.get("uid"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// One detection instance (SPEC §8 fields).
+pub fn instance(
+    det: &Detector,
+    rule: usize,
+    ev: &Value,
+    run_id: Option<&str>,
+    scenario_id: Option<&str>,
+    event_ref: String,
+) -> Value {
+    let r = &det.rules[rule];
+    let t = event_time(ev);
+    let mut o = json!({
+        "rule_id": r.rule_id,
+        "rule_title": r.compiled.title,
+        "rule_source": "sigma",
+        "technique_ids": r.compiled.technique_ids,
+        "matched_event_ids": [event_ref],
+    });
+    if let Some(l) = &r.compiled.level {
+        o["rule_level"] = json!(l);
+    }
+    if let Some(t) = t {
+        o["first_seen_utc"] = json!(t);
+        o["last_seen_utc"] = json!(t);
+    }
+    if let Some(x) = run_id {
+        o["run_id"] = json!(x);
+    }
+    if let Some(x) = scenario_id {
+        o["scenario_id"] = json!(x);
+    }
+    let mut ext = json!({"sigma": {"rule_file": r.compiled.file.display().to_string(),
+                                   "rule_line": r.compiled.line,
+                                   "rule_sha256": r.compiled.rule_sha256}});
+    if let Some(route) = &r.route {
+        ext["bridge"] = json!({"route_id": route.route_id,
+                               "class_uid": ev.get("class_uid").cloned().unwrap_or(Value::Null)});
+    }
+    o["extensions"] = ext;
+    o
+}
+
+fn sort_key(v: &Value) -> (String, String, String, String) {
+    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    (
+        s("rule_id"),
+        s("first_seen_utc"),
+        s("last_seen_utc"),
+        v["matched_event_ids"].to_string(),
+    )
+}
+
+/// Match a batch of events in parallel; results in event order.
+pub fn detect_batch(det: &Detector, events: &[Value]) -> Vec<Vec<usize>> {
+    events.par_iter().map(|e| det.detect(e)).collect()
+}
+
+/// The stage function. `rules_override` replaces the range's `detection.sigma.rule_paths`.
+pub fn run(
+    ctx: &mut StageContext<'_>,
+    rules_override: Option<Vec<PathBuf>>,
+) -> Result<StageSuccess, StageFailure> {
+    let range = ctx.range()?;
+    let base = ctx.range_base_dir();
+    let paths: Vec<PathBuf> = match rules_override {
+        Some(p) => p,
+        None => range
+            .detection
+            .sigma
+            .rule_paths
+            .iter()
+            .map(|p| base.join(p))
+            .collect(),
+    };
+    let set = load_rules(&paths).map_err(|e| fail(DetectionReason::SigmaRulesetLoadFailed, e))?;
+    if set.rules.is_empty() && set.correlations.is_empty() {
+        return Err(fail(
+            DetectionReason::SigmaRulesetLoadFailed,
+            format!(
+                "no Sigma rule could be loaded from {:?} ({} problem(s); first: {})",
+                paths,
+                set.issues.len(),
+                set.issues
+                    .first()
+                    .map(|i| format!("{}:{}: {}", i.file.display(), i.line, i.message))
+                    .unwrap_or_else(|| "no rule files".into())
+            ),
+        ));
+    }
+    let bridge =
+        load_bridge(None).map_err(|e| fail(DetectionReason::BridgeMappingPackInvalid, e))?;
+    let opts = CompileOptions {
+        placeholders: range.detection.sigma.placeholders.clone(),
+    };
+    let det = Detector::build(&set, Some(&bridge), FieldMode::Ocsf, &opts)
+        .map_err(|e| fail(DetectionReason::BackendDriverFailed, e))?;
+
+    let store = ctx.input("normalized/ocsf_events/_schema.json")?;
+    let store_dir = store.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut reader = pa_store::events::EventReader::open(&store_dir).map_err(|e| {
+        StageFailure::new(pa_bundle::reason::CommonReason::InputMissing, e.to_string())
+    })?;
+    let run_id = ctx.run.run_id().to_string();
+    let scenario_id = ctx.manifest.scenario.scenario_id.clone();
+    let mut instances: Vec<Value> = Vec::new();
+    let mut matched = vec![false; det.rules.len()];
+    let mut events_total = 0u64;
+    while let Some((batch, info)) = reader.next_batch().map_err(|e| {
+        StageFailure::new(pa_bundle::reason::CommonReason::InputMissing, e.to_string())
+    })? {
+        let events = pa_store::events::batch_events(&batch, &info);
+        events_total += events.len() as u64;
+        for (ev, hits) in events.iter().zip(detect_batch(&det, &events)) {
+            for r in hits {
+                matched[r] = true;
+                let uid = event_uid(ev).unwrap_or_default();
+                instances.push(instance(
+                    &det,
+                    r,
+                    ev,
+                    Some(&run_id),
+                    Some(&scenario_id),
+                    uid,
+                ));
+            }
+        }
+    }
+    instances.sort_by_cached_key(sort_key);
+    let mut jsonl = String::new();
+    for i in &instances {
+        jsonl.push_str(
+            &pa_canon::to_jsonl_line(i)
+                .map_err(|e| fail(DetectionReason::BackendDriverFailed, e.to_string()))?,
+        );
+    }
+    ctx.staging
+        .write("detections/detections.jsonl", jsonl.as_bytes())?;
+
+    let doc_err = |e: pa_bridge::DocumentError| {
+        fail(DetectionReason::BridgeMappingPackInvalid, e.to_string())
+    };
+    let rt = bridge.router_table_document().map_err(doc_err)?;
+    ctx.staging.write("bridge/router_table.json", &rt.bytes)?;
+    let mp = bridge.mapping_pack_snapshot_document().map_err(doc_err)?;
+    ctx.staging
+        .write("bridge/mapping_pack_snapshot.json", &mp.bytes)?;
+    let mut acc = CoverageAccumulator::new();
+    let mut seen_ids = std::collections::BTreeSet::new();
+    for p in &det.plans {
+        let outcome = match (&p.non_executable, p.exec_index) {
+            (None, Some(i)) => RuleOutcome::executable(matched[i], p.fallback_used),
+            (Some((code, _)), _) => RuleOutcome::non_executable(p.routed, code.clone())
+                .with_fallback_used(p.fallback_used)
+                .with_unmapped_fields(p.unmapped_fields.clone()),
+            (None, None) => RuleOutcome::non_executable(p.routed, "backend_compile_error"),
+        };
+        acc.add(&outcome);
+        // Duplicate ids are reported by the loader; the first plan wins the file name.
+        if seen_ids.insert(p.rule_id.clone()) {
+            ctx.staging.write_json(
+                &format!("bridge/compiled_plans/{}.plan.json", p.rule_id),
+                &det.plan_document(p, &mp.sha256),
+            )?;
+        }
+    }
+    let cov = acc.finish(TOP_UNMAPPED);
+    let mut cov_v = serde_json::to_value(&cov)
+        .map_err(|e| fail(DetectionReason::BackendDriverFailed, e.to_string()))?;
+    cov_v["load_issues"] = json!(
+        set.issues
+            .iter()
+            .map(
+                |i| json!({"file": i.file.display().to_string(), "line": i.line,
+                        "reason_code": i.reason_code, "message": i.message})
+            )
+            .collect::<Vec<_>>()
+    );
+    cov_v["events_evaluated"] = json!(events_total);
+    cov_v["detections_total"] = json!(instances.len());
+    ctx.staging.write_json("bridge/coverage.json", &cov_v)?;
+
+    let mut versions = BTreeMap::new();
+    versions.insert("rule_set_sha256".into(), json!(rule_set_sha256(&det)));
+    versions.insert("mapping_pack_sha256".into(), json!(mp.sha256));
+    versions.insert(
+        "mapping_pack_id".into(),
+        json!(bridge.pack().mapping_pack_id),
+    );
+    versions.insert(
+        "mapping_pack_version".into(),
+        json!(bridge.pack().mapping_pack_version),
+    );
+    versions.insert(
+        "evaluator_version".into(),
+        json!(concat!("pa-detect/", env!("CARGO_PKG_VERSION"))),
+    );
+    Ok(StageSuccess {
+        summary: format!(
+            "{} detection(s) from {} of {} executable rule(s) over {} event(s); {} rule(s) not executable",
+            instances.len(),
+            matched.iter().filter(|m| **m).count(),
+            det.rules.len(),
+            events_total,
+            cov.non_executable_rules
+        ),
+        versions,
+        ..Default::default()
+    })
+}
+
+/// What [`stream`] did.
+#[derive(Debug, Default, Clone)]
+pub struct StreamTally {
+    pub events: u64,
+    pub detections: u64,
+    pub executable_rules: usize,
+    pub non_executable_rules: usize,
+}
+
+/// Stream mode: events as JSON lines from `input` (`-` = stdin); one detection JSON line per
+/// (event, matching rule), in event order then rule order.
+pub fn stream(det: &Detector, input: &str, out: &mut dyn Write) -> Result<StreamTally, String> {
+    let reader: Box<dyn BufRead> = if input == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(input).map_err(|e| format!("{input}: {e}"))?,
+        ))
+    };
+    let mut tally = StreamTally {
+        executable_rules: det.rules.len(),
+        non_executable_rules: det.plans.len() - det.rules.len(),
+        ..Default::default()
+    };
+    let mut batch: Vec<(u64, Value)> = Vec::new();
+    let flush = |batch: &mut Vec<(u64, Value)>,
+                 out: &mut dyn Write,
+                 tally: &mut StreamTally|
+     -> Result<(), String> {
+        let evs: Vec<Value> = batch.iter().map(|(_, v)| v.clone()).collect();
+        let hits = detect_batch(det, &evs);
+        for ((line_no, ev), hits) in batch.iter().zip(hits) {
+            for r in hits {
+                let id = event_uid(ev).unwrap_or_else(|| format!("{input}:{line_no}"));
+                let inst = instance(det, r, ev, None, None, id);
+                let line = pa_canon::to_jsonl_line(&inst).map_err(|e| e.to_string())?;
+                out.write_all(line.as_bytes())
+                    .map_err(|e| format!("output: {e}"))?;
+                tally.detections += 1;
+            }
+        }
+        batch.clear();
+        Ok(())
+    };
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| format!("{input}: {e}"))?;
+        let line_no = i as u64 + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: Value = serde_json::from_str(&line)
+            .map_err(|e| format!("{input}:{line_no}: not a JSON event: {e}"))?;
+        tally.events += 1;
+        batch.push((line_no, v));
+        if batch.len() >= 4096 {
+            flush(&mut batch, out, &mut tally)?;
+        }
+    }
+    flush(&mut batch, out, &mut tally)?;
+    out.flush().map_err(|e| format!("output: {e}"))?;
+    Ok(tally)
+}
+
+/// `pa-detect check`: per rule executable or its reason, plus totals.
+pub fn check_document(set: &RuleSet, det: &Detector) -> Value {
+    let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
+    let rules: Vec<Value> = det
+        .plans
+        .iter()
+        .map(|p| {
+            let mut o = json!({"rule_id": p.rule_id, "title": p.title, "file": p.file,
+                               "line": p.line, "executable": p.non_executable.is_none()});
+            if let Some(r) = &p.route {
+                o["route_id"] = json!(r.route_id);
+            }
+            if let Some((code, msg)) = &p.non_executable {
+                *reasons.entry(code.clone()).or_default() += 1;
+                o["reason_code"] = json!(code);
+                o["message"] = json!(msg);
+            }
+            o
+        })
+        .collect();
+    let issues: Vec<Value> = set
+        .issues
+        .iter()
+        .map(|i| {
+            json!({"file": i.file.display().to_string(), "line": i.line,
+                        "reason_code": i.reason_code, "message": i.message})
+        })
+        .collect();
+    json!({
+        "totals": {"rules": det.plans.len(), "executable": det.rules.len(),
+                   "non_executable": det.plans.len() - det.rules.len(),
+                   "load_issues": issues.len(), "reasons": reasons},
+        "rules": rules,
+        "load_issues": issues,
+    })
+}
+
+/// `pa-detect explain`: the explanation of rule `rule_id` on `event`, or why there is none.
+pub fn explain(det: &Detector, rule_id: &str, event: &Value) -> Result<Value, String> {
+    let Some(plan) = det.plans.iter().find(|p| p.rule_id == rule_id) else {
+        return Err(format!("rule {rule_id} is not in the loaded rule set"));
+    };
+    let Some(i) = plan.exec_index else {
+        let (code, msg) = plan.non_executable.clone().unwrap_or_default();
+        return Err(format!("rule {rule_id} is not executable: {code}: {msg}"));
+    };
+    let r = &det.rules[i];
+    let in_scope = match (&r.route, det.mode) {
+        (Some(route), FieldMode::Ocsf) => route.in_scope(event),
+        _ => true,
+    };
+    let ex = match det.mode {
+        FieldMode::Ocsf => pa_sigma::explain(&r.compiled, &pa_sigma::JsonEvent::new(event.clone())),
+        FieldMode::Sigma => {
+            pa_sigma::explain(&r.compiled, &pa_sigma::SigmaJsonEvent::new(event.clone()))
+        }
+    };
+    let ex_v = serde_json::to_value(&ex).map_err(|e| e.to_string())?;
+    let fires = in_scope && det.detect(event).contains(&i);
+    Ok(json!({
+        "rule_id": rule_id,
+        "title": r.compiled.title,
+        "route": r.route.as_ref().map(|x| json!({"route_id": x.route_id, "class_uids": x.class_uids})),
+        "event_in_route_scope": in_scope,
+        "fires": fires,
+        "field_resolution": plan.field_resolution.iter().map(|f| json!({"sigma_field": f.sigma_field, "path": f.path})).collect::<Vec<_>>(),
+        "explanation": ex_v,
+    }))
+}
