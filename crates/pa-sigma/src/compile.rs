@@ -146,7 +146,7 @@ impl CompiledRule {
     ) -> bool {
         self.selections[i].branches.iter().any(|b| {
             b.iter()
-                .all(|item| eval_item(item, event, &mut *oracle, kw).0)
+                .all(|item| eval_item(item, event, &mut *oracle, kw, false).0)
         })
     }
 }
@@ -157,39 +157,62 @@ pub(crate) fn eval_item(
     event: &dyn Event,
     oracle: Oracle<'_>,
     kw: &mut Option<Vec<String>>,
+    want_hits: bool,
 ) -> (bool, Vec<Option<usize>>) {
-    let mut vals: Vec<FieldValue<'_>> = Vec::new();
     let is_kw = item.key.is_none();
-    if let Some(k) = &item.key {
-        event.values(k, &mut vals);
-    }
-    let mut one = |ord: usize, m: &Matcher| -> bool {
-        if let Some(r) = oracle(ord) {
-            return r;
+    let mut vals: Vec<FieldValue<'_>> = Vec::new();
+    let mut fetched = false;
+    let mut hits = Vec::with_capacity(if want_hits { item.groups.len() } else { 0 });
+    let (mut any, mut all_ok) = (false, true);
+    {
+        let mut one = |ord: usize, m: &Matcher| -> bool {
+            if let Some(r) = oracle(ord) {
+                return r;
+            }
+            if is_kw {
+                let strings = kw.get_or_insert_with(|| {
+                    let mut v = Vec::new();
+                    event.for_each_string(&mut |s| v.push(s.to_owned()));
+                    v
+                });
+                strings.iter().any(|s| m.keyword_matches(s))
+            } else {
+                if !fetched {
+                    if let Some(k) = &item.key {
+                        event.values(k, &mut vals);
+                    }
+                    fetched = true;
+                }
+                m.field_matches(&vals, event)
+            }
+        };
+        for g in &item.groups {
+            let h = g.iter().position(|(ord, m)| one(*ord, m));
+            any |= h.is_some();
+            all_ok &= h.is_some();
+            if want_hits {
+                hits.push(h);
+            } else {
+                // The result is decided: a hit for OR and NOT-ANY, a miss for ALL.
+                let decided = if item.all && !item.neq { !all_ok } else { any };
+                if decided {
+                    break;
+                }
+            }
         }
-        if is_kw {
-            let strings = kw.get_or_insert_with(|| {
-                let mut v = Vec::new();
-                event.for_each_string(&mut |s| v.push(s.to_owned()));
-                v
-            });
-            strings.iter().any(|s| m.keyword_matches(s))
-        } else {
-            m.field_matches(&vals, event)
-        }
-    };
-    let mut hits = Vec::with_capacity(item.groups.len());
-    for g in &item.groups {
-        hits.push(g.iter().position(|(ord, m)| one(*ord, m)));
     }
-    let any = hits.iter().any(Option::is_some);
     let result = if item.neq {
+        if !any && !fetched {
+            if let Some(k) = &item.key {
+                event.values(k, &mut vals);
+            }
+        }
         let present = vals
             .iter()
             .any(|v| !matches!(v, FieldValue::Null | FieldValue::Complex));
         present && !any
     } else if item.all {
-        hits.iter().all(Option::is_some)
+        all_ok
     } else {
         any
     };

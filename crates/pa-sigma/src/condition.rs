@@ -80,7 +80,11 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, CondError> {
     let has_near = s
         .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
         .any(|w| w.eq_ignore_ascii_case("near"));
-    if s.contains('|') || has_near {
+    let lower = s.to_ascii_lowercase();
+    let has_agg_fn = ["count(", "min(", "max(", "avg(", "sum("]
+        .iter()
+        .any(|f| lower.contains(f));
+    if s.contains('|') || has_near || has_agg_fn {
         return Err(CondError {
             reason_code: "unsupported_aggregation",
             message: format!("aggregation or `near` in condition `{s}` (use a correlation rule)"),

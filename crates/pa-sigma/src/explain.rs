@@ -77,7 +77,7 @@ pub fn explain(rule: &CompiledRule, event: &dyn Event) -> Explanation {
         for b in &sel.branches {
             let mut items = Vec::with_capacity(b.len());
             for it in b {
-                let (matched, hits) = eval_item(it, event, &mut |_| None, &mut kw);
+                let (matched, hits) = eval_item(it, event, &mut |_| None, &mut kw, true);
                 let mut values_seen = Vec::new();
                 match &it.key {
                     Some(k) => {
