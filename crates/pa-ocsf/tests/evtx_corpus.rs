@@ -118,10 +118,23 @@ fn every_record_is_accounted_and_listed_ids_are_mapped() {
         println!("  failed x{k}: {f}");
     }
     let doc = cov.document(&n.mapping_profile_sha256());
-    println!(
-        "coverage: {}",
-        serde_json::to_string(&doc["unknown_event_types"]).unwrap_or_default()
-    );
+    let mut unknown: Vec<(u64, String)> = doc["unknown_event_types"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|u| {
+                    let k = u["count"].as_u64().unwrap_or(0);
+                    (k, u["event_type"].as_str().unwrap_or("").to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    unknown.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    println!("most frequent unrouted event types:");
+    for (k, et) in unknown.iter().take(12) {
+        println!("  x{k} {et}");
+    }
+    assert_eq!(doc["events_total"], c.records.len() as u64);
     for st in ["windows-sysmon", "windows-security"] {
         let [_, _, lt, lm] = per.get(st).copied().unwrap_or_default();
         assert!(lt > 500, "{st}: only {lt} listed records");
@@ -308,5 +321,70 @@ fn sigma_fields_are_where_the_bridge_reads_them() {
         unexpected.is_empty(),
         "Sigma fields not found at the bridge path:\n{}",
         report(&unexpected)
+    );
+}
+
+fn find<'a>(st: &str, id: i64) -> Vec<&'a Value> {
+    let c = corpus();
+    c.records
+        .iter()
+        .zip(&c.outcomes)
+        .filter(|(r, _)| r.source_type.as_str() == st && event_id(r) == Some(id))
+        .filter_map(|(_, o)| match o {
+            Normalized::Mapped(v) => Some(v),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn system_and_powershell_values() {
+    let svc = find("windows-system", 7045);
+    let spool = svc
+        .iter()
+        .find(|e| common::at(e, "win_service.name") == Some(&Value::from("spoolfool")))
+        .expect("the spoolfool 7045 event");
+    assert_eq!(
+        common::at(spool, "win_service.cmd_line"),
+        Some(&Value::from("cmd.exe"))
+    );
+    assert_eq!(
+        common::at(spool, "win_service.service_start_name"),
+        Some(&Value::from("LocalSystem"))
+    );
+    assert_eq!(common::at(spool, "type_uid"), Some(&Value::from(20100401)));
+    let cleared = find("windows-system", 104);
+    assert!(!cleared.is_empty());
+    assert!(
+        cleared
+            .iter()
+            .all(|e| common::at(e, "class_uid") == Some(&Value::from(1008)))
+    );
+    assert!(cleared.iter().any(|e| common::at(e, "actor.user.name")
+        == Some(&Value::from("a-jbrown"))
+        && common::at(e, "log_name") == Some(&Value::from("System"))));
+    let states = find("windows-system", 7036);
+    assert!(
+        states
+            .iter()
+            .any(|e| common::at(e, "activity_id") == Some(&Value::from(3)))
+    );
+    let blocks = find("windows-powershell", 4104);
+    assert_eq!(blocks.len(), 4);
+    for b in &blocks {
+        assert_eq!(common::at(b, "class_uid"), Some(&Value::from(1009)));
+        assert!(
+            common::at(b, "script.script_content.value")
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty())
+        );
+        assert!(common::at(b, "unmapped.MessageNumber").is_some());
+    }
+    let classic = find("windows-powershell", 800);
+    assert_eq!(classic.len(), 4);
+    assert!(
+        classic
+            .iter()
+            .all(|e| common::at(e, "unmapped.Data").is_some())
     );
 }
