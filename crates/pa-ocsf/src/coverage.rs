@@ -1,0 +1,161 @@
+//! `normalized/mapping_coverage.json`: per source type and class, how many records became
+//! events, and which event types have no route.
+
+use std::collections::BTreeMap;
+
+use pa_sources::SourceRecord;
+use serde_json::{Value, json};
+
+use crate::normalize::{Normalized, Normalizer};
+
+#[derive(Debug, Clone, Default)]
+struct ClassCounts {
+    total: u64,
+    mapped: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+struct SourceCounts {
+    total: u64,
+    mapped: u64,
+    unmapped: u64,
+    failed: u64,
+    classes: BTreeMap<u32, ClassCounts>,
+    unknown: BTreeMap<String, u64>,
+    failures: BTreeMap<&'static str, u64>,
+}
+
+/// Accumulates normalization outcomes into the coverage document.
+#[derive(Debug, Clone)]
+pub struct Coverage {
+    normalizer: Normalizer,
+    sources: BTreeMap<String, SourceCounts>,
+}
+
+/// `mapped / total` as a fraction with 4 decimals (0 when there is nothing to count).
+pub fn fraction_4dp(mapped: u64, total: u64) -> f64 {
+    if total == 0 {
+        return 0.0;
+    }
+    ((mapped as f64 / total as f64) * 10_000.0).round() / 10_000.0
+}
+
+impl Coverage {
+    /// An empty accumulator for records normalized by `normalizer` (used to find the class a
+    /// failed record was routed to).
+    pub fn new(normalizer: &Normalizer) -> Coverage {
+        Coverage {
+            normalizer: normalizer.clone(),
+            sources: BTreeMap::new(),
+        }
+    }
+
+    /// Count one record and its outcome.
+    pub fn add(&mut self, rec: &SourceRecord, outcome: &Normalized) {
+        let s = self
+            .sources
+            .entry(rec.source_type.as_str().to_string())
+            .or_default();
+        s.total += 1;
+        match outcome {
+            Normalized::Mapped(ev) => {
+                s.mapped += 1;
+                let uid = ev
+                    .get("class_uid")
+                    .and_then(Value::as_u64)
+                    .and_then(|u| u32::try_from(u).ok())
+                    .unwrap_or(0);
+                let c = s.classes.entry(uid).or_default();
+                c.total += 1;
+                c.mapped += 1;
+            }
+            Normalized::Unmapped { event_type } => {
+                s.unmapped += 1;
+                *s.unknown.entry(event_type.clone()).or_default() += 1;
+            }
+            Normalized::Failed { reason_code, .. } => {
+                s.failed += 1;
+                *s.failures.entry(reason_code).or_default() += 1;
+                if let Some(class) = self.normalizer.route(rec).and_then(|r| r.class) {
+                    s.classes.entry(class.class_uid).or_default().total += 1;
+                }
+            }
+        }
+    }
+
+    /// Records counted so far, mapped so far.
+    pub fn totals(&self) -> (u64, u64) {
+        self.sources
+            .values()
+            .fold((0, 0), |(t, m), s| (t + s.total, m + s.mapped))
+    }
+
+    /// The coverage document (deterministic: every list sorted).
+    pub fn document(&self, mapping_profile_sha256: &str) -> Value {
+        let mut classes: BTreeMap<u32, ClassCounts> = BTreeMap::new();
+        let mut unknown = Vec::new();
+        let mut sources = Vec::new();
+        let (mut total, mut mapped, mut unmapped, mut failed) = (0, 0, 0, 0);
+        for (st, s) in &self.sources {
+            total += s.total;
+            mapped += s.mapped;
+            unmapped += s.unmapped;
+            failed += s.failed;
+            for (uid, c) in &s.classes {
+                let e = classes.entry(*uid).or_default();
+                e.total += c.total;
+                e.mapped += c.mapped;
+            }
+            let mut st_unknown: Vec<(&String, &u64)> = s.unknown.iter().collect();
+            st_unknown.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            for (et, n) in &s.unknown {
+                unknown.push(json!({"source_type": st, "event_type": et, "count": n}));
+            }
+            sources.push(json!({
+                "source_type": st,
+                "events_total": s.total,
+                "events_mapped": s.mapped,
+                "events_unmapped": s.unmapped,
+                "events_failed": s.failed,
+                "mapped_pct": fraction_4dp(s.mapped, s.total),
+                "classes": s.classes.iter().map(|(uid, c)| json!({
+                    "class_uid": uid,
+                    "events_total": c.total,
+                    "events_mapped": c.mapped,
+                    "mapped_pct": fraction_4dp(c.mapped, c.total),
+                })).collect::<Vec<_>>(),
+                "unknown_event_types": s.unknown.iter().map(|(et, n)| json!({"event_type": et, "count": n})).collect::<Vec<_>>(),
+                "failures": s.failures.iter().map(|(rc, n)| json!({"reason_code": rc, "count": n})).collect::<Vec<_>>(),
+            }));
+        }
+        json!({
+            "mapping_profile_sha256": mapping_profile_sha256,
+            "events_total": total,
+            "events_mapped": mapped,
+            "events_unmapped": unmapped,
+            "events_failed": failed,
+            "mapped_pct": fraction_4dp(mapped, total),
+            "classes": classes.iter().map(|(uid, c)| json!({
+                "class_uid": uid,
+                "events_total": c.total,
+                "events_mapped": c.mapped,
+                "mapped_pct": fraction_4dp(c.mapped, c.total),
+            })).collect::<Vec<_>>(),
+            "unknown_event_types": unknown,
+            "source_types": sources,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fraction_4dp;
+
+    #[test]
+    fn fractions() {
+        assert_eq!(fraction_4dp(0, 0), 0.0);
+        assert_eq!(fraction_4dp(1, 3), 0.3333);
+        assert_eq!(fraction_4dp(2, 3), 0.6667);
+        assert_eq!(fraction_4dp(5, 5), 1.0);
+    }
+}

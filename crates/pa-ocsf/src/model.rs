@@ -1,0 +1,208 @@
+//! The YAML file formats of a mapping-profile tree, as decoded (strictly) from disk.
+//!
+//! These are the *file* shapes; [`crate::profile`] compiles them into the interpreter's form and
+//! checks everything that decoding alone cannot (transform names, class files, route overlap,
+//! target conflicts). The format is documented in `mappings/normalizer/README.md`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+/// A string or a list of strings (`from: a` or `from: [a, b]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum StrOrList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl StrOrList {
+    pub(crate) fn to_vec(&self) -> Vec<String> {
+        match self {
+            StrOrList::One(s) => vec![s.clone()],
+            StrOrList::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// `pack.yaml`: the identity of the whole normalizer mapping profile.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PackFile {
+    pub mapping_profile_id: Spanned<String>,
+    pub mapping_profile_version: Spanned<String>,
+    pub ocsf_version: Spanned<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub description: Option<String>,
+}
+
+/// `<source_type>/profile.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProfileFile {
+    pub profile: ProfileHeader,
+    pub source: SourceHeader,
+    pub identity: IdentityFile,
+    /// Emit rules applied to every routed event before the class's own rules.
+    #[serde(default)]
+    pub emit: Vec<Spanned<EmitFile>>,
+    /// Source objects whose members are kept under `unmapped.<name>` unless consumed.
+    #[serde(default)]
+    pub unmapped: Vec<Spanned<UnmappedFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProfileHeader {
+    pub profile_id: Spanned<String>,
+    pub profile_version: Spanned<String>,
+    pub ocsf_version: Spanned<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SourceHeader {
+    /// Must equal the directory name and a `pa_sources::SourceType` name.
+    pub source_type: Spanned<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IdentityFile {
+    /// Identity tier (1, 2 or 3) written to `metadata.identity_tier`.
+    pub tier: Spanned<u8>,
+    /// The basis, built like an event from emit rules (targets inside the basis object).
+    pub basis: Vec<Spanned<EmitFile>>,
+}
+
+/// One emit rule: a target path and exactly one value source.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EmitFile {
+    pub to: String,
+    #[serde(default)]
+    pub from: Option<StrOrList>,
+    #[serde(default, rename = "const")]
+    pub const_: Option<Value>,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub op: Option<String>,
+    #[serde(default)]
+    pub transforms: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub map: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
+    pub default: Option<Value>,
+    #[serde(default)]
+    pub when: Option<BTreeMap<String, Vec<Value>>>,
+    /// Identity basis only: the basis may lack this member.
+    #[serde(default)]
+    pub optional: Option<bool>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub note: Option<String>,
+}
+
+/// An `unmapped` source: an object (or objects, with `*`) whose members are copied.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UnmappedFile {
+    pub from: String,
+    /// Members copied even though an emit rule reads them (the rule transforms them).
+    #[serde(default)]
+    pub keep: Vec<String>,
+    /// Members never copied.
+    #[serde(default)]
+    pub skip: Vec<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub note: Option<String>,
+}
+
+/// `<source_type>/routing.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RoutingFile {
+    /// Named route keys computed from every record.
+    pub keys: BTreeMap<String, Spanned<KeyFile>>,
+    /// Keys whose values label an unrouted event (`<source_type>:<v1>:<v2>`).
+    pub event_type: Vec<Spanned<String>>,
+    pub routes: Vec<Spanned<RouteFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KeyFile {
+    pub from: StrOrList,
+    #[serde(default)]
+    pub transforms: Vec<Spanned<String>>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RouteFile {
+    pub route_id: String,
+    #[serde(rename = "match")]
+    pub match_: BTreeMap<String, Vec<Value>>,
+    pub class: Spanned<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub note: Option<String>,
+}
+
+/// `<source_type>/classes/<name>_<uid>.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClassFile {
+    pub class: ClassHeader,
+    pub emit: Vec<Spanned<EmitFile>>,
+    #[serde(default)]
+    pub unmapped: Vec<Spanned<UnmappedFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClassHeader {
+    pub class_uid: Spanned<u32>,
+    #[allow(dead_code)]
+    pub class_name: String,
+    pub category_uid: u32,
+}
+
+/// `<source_type>/canonicalization.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CanonFile {
+    /// Named string sets (placeholder values...).
+    #[serde(default)]
+    pub sets: BTreeMap<String, Vec<String>>,
+    /// Named lookup tables (string → JSON value).
+    #[serde(default)]
+    pub tables: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Named transforms.
+    pub transforms: BTreeMap<String, Spanned<TransformFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TransformFile {
+    pub op: String,
+    #[serde(default)]
+    pub args: BTreeMap<String, Value>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub note: Option<String>,
+}

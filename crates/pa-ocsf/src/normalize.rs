@@ -1,0 +1,427 @@
+//! The interpreter: one [`SourceRecord`] in, one OCSF event (or an accounted non-event) out.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use pa_sources::SourceRecord;
+use serde_json::{Map, Value};
+
+use crate::error::ProfileError;
+use crate::identity::event_id;
+use crate::path::{get_path, set_path};
+use crate::profile::{ClassDef, Rule, RuleSource, SourceProfile, Tree, load_tree};
+use crate::transform::{Step, scalar_text};
+
+/// Per-event context supplied by the caller (the normalization stage).
+#[derive(Debug, Clone)]
+pub struct EventContext<'a> {
+    /// `metadata.run_id`.
+    pub run_id: &'a str,
+    /// `metadata.scenario_id`.
+    pub scenario_id: &'a str,
+    /// `metadata.extensions.purple_axiom.raw_ref`, e.g.
+    /// `{"kind":"dataset_row_v1","path":"raw_parquet/...","row_locator":{...}}`; omitted when None.
+    pub raw_ref: Option<Value>,
+    /// `metadata.normalizer_version`.
+    pub normalizer_version: &'a str,
+}
+
+/// The result of normalizing one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Normalized {
+    /// One OCSF event.
+    Mapped(Value),
+    /// No route of the record's source profile matches (or there is no profile for its source
+    /// type): counted, never guessed. `event_type` is `<source_type>:<key values>`, e.g.
+    /// `windows-security:4799`.
+    Unmapped {
+        /// The label of the unrouted event type.
+        event_type: String,
+    },
+    /// The record was routed but cannot become a valid event.
+    Failed {
+        /// `timestamp_parse_failed`, `missing_core_field` or `event_id_generation_failed`.
+        reason_code: &'static str,
+        /// What was wrong (names the record and field).
+        message: String,
+    },
+}
+
+/// The OCSF paths one class file writes (see [`Normalizer::class_targets`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassTargets {
+    /// The profile's source type.
+    pub source_type: String,
+    /// The class file, relative to the profile directory (`classes/..._1007.yaml`).
+    pub class_file: String,
+    /// Its class uid.
+    pub class_uid: u32,
+    /// Target paths (sorted).
+    pub targets: Vec<String>,
+}
+
+/// The data-driven OCSF normalizer: every per-event-type decision is in the profile files.
+#[derive(Debug, Clone)]
+pub struct Normalizer {
+    pub(crate) tree: Arc<Tree>,
+}
+
+/// Fields every mapped event must carry (SPEC §6 envelope); missing ⇒ `missing_core_field`.
+const CORE_INT_FIELDS: [&str; 6] = [
+    "time",
+    "class_uid",
+    "category_uid",
+    "activity_id",
+    "type_uid",
+    "severity_id",
+];
+
+pub(crate) struct Routed<'p> {
+    pub profile: &'p SourceProfile,
+    pub keys: Vec<Option<Value>>,
+    pub class: Option<&'p ClassDef>,
+}
+
+impl Normalizer {
+    /// Load the mapping profiles under `dir` (`mappings/normalizer/ocsf/1.7.0`): `pack.yaml` and
+    /// one directory per source type. Every error names the file and line.
+    pub fn load(dir: &Path) -> Result<Normalizer, ProfileError> {
+        Ok(Normalizer {
+            tree: Arc::new(load_tree(dir)?),
+        })
+    }
+
+    /// The source types that have a profile (sorted).
+    pub fn source_types(&self) -> Vec<String> {
+        self.tree.profiles.keys().cloned().collect()
+    }
+
+    /// Every class file of every profile with the OCSF paths its rules can write (sorted,
+    /// deduplicated; `unmapped.*` excluded). For schema and bridge cross-checks.
+    pub fn class_targets(&self) -> Vec<ClassTargets> {
+        let mut out = Vec::new();
+        for p in self.tree.profiles.values() {
+            for c in &p.classes {
+                let mut targets: Vec<String> = c.rules.iter().map(|r| r.to.text.clone()).collect();
+                targets.sort();
+                targets.dedup();
+                out.push(ClassTargets {
+                    source_type: p.source_type.clone(),
+                    class_file: c.file.clone(),
+                    class_uid: c.class_uid,
+                    targets,
+                });
+            }
+        }
+        out
+    }
+
+    /// `mapping_profile_sha256` of the loaded profiles (the value in the snapshot document).
+    pub fn mapping_profile_sha256(&self) -> String {
+        crate::snapshot::mapping_profile_sha256(&self.tree)
+    }
+
+    /// `normalized/mapping_profile_snapshot.json` (SPEC §6): deterministic.
+    pub fn snapshot_document(&self) -> Value {
+        crate::snapshot::snapshot_document(&self.tree)
+    }
+
+    pub(crate) fn route<'p>(&'p self, rec: &SourceRecord) -> Option<Routed<'p>> {
+        let profile = self.tree.profiles.get(rec.source_type.as_str())?;
+        let keys: Vec<Option<Value>> = profile
+            .keys
+            .iter()
+            .map(|k| {
+                let v = first_present(&k.from, rec)?;
+                match run_transforms(v, &k.transforms) {
+                    Step::Value(v) => Some(v),
+                    _ => None,
+                }
+            })
+            .collect();
+        let class = profile
+            .routes
+            .iter()
+            .find(|r| r.conds.iter().all(|(k, set)| key_in(&keys[*k], set)))
+            .map(|r| &profile.classes[r.class]);
+        Some(Routed {
+            profile,
+            keys,
+            class,
+        })
+    }
+
+    /// The unrouted event-type label for a record (`<source_type>:<key values>`).
+    pub(crate) fn event_type(rec: &SourceRecord, routed: Option<&Routed<'_>>) -> String {
+        let mut label = rec.source_type.as_str().to_string();
+        if let Some(r) = routed {
+            for k in &r.profile.event_type {
+                match &r.keys[*k] {
+                    Some(Value::Array(items)) => {
+                        let parts: Vec<String> = items.iter().filter_map(scalar_text).collect();
+                        if !parts.is_empty() {
+                            label.push(':');
+                            label.push_str(&parts.join(","));
+                        }
+                    }
+                    Some(v) => {
+                        if let Some(s) = scalar_text(v) {
+                            label.push(':');
+                            label.push_str(&s);
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+        label
+    }
+
+    /// Normalize one record. Never panics on any input.
+    pub fn normalize(&self, rec: &SourceRecord, ctx: &EventContext<'_>) -> Normalized {
+        let routed = self.route(rec);
+        let Some(routed) = routed else {
+            return Normalized::Unmapped {
+                event_type: Self::event_type(rec, None),
+            };
+        };
+        let Some(class) = routed.class else {
+            return Normalized::Unmapped {
+                event_type: Self::event_type(rec, Some(&routed)),
+            };
+        };
+        let profile = routed.profile;
+        let keys = &routed.keys;
+        let at = || format!("{} record {}", rec.provenance.file, rec.provenance.ordinal);
+
+        let mut ev = Map::new();
+        ev.insert("class_uid".into(), Value::from(class.class_uid));
+        ev.insert("category_uid".into(), Value::from(class.category_uid));
+        let mut time_rejected: Option<String> = None;
+        for rule in &class.rules {
+            if !rule_applies(rule, keys) {
+                continue;
+            }
+            let step = eval_rule(rule, rec, keys, &ev, class.class_uid);
+            match step {
+                Step::Value(v) => set_path(&mut ev, &rule.to.segs, v),
+                Step::Absent => {}
+                Step::Rejected(why) => {
+                    if rule.to.text == "time" {
+                        time_rejected = Some(why);
+                    }
+                }
+            }
+        }
+        for f in CORE_INT_FIELDS {
+            if ev.get(f).and_then(Value::as_i64).is_none() {
+                if f == "time" {
+                    if let Some(why) = time_rejected {
+                        return Normalized::Failed {
+                            reason_code: "timestamp_parse_failed",
+                            message: format!("{}: time: {why}", at()),
+                        };
+                    }
+                }
+                return Normalized::Failed {
+                    reason_code: "missing_core_field",
+                    message: format!(
+                        "{}: {f} is missing or not an integer (class file {}/{})",
+                        at(),
+                        profile.source_type,
+                        class.file
+                    ),
+                };
+            }
+        }
+
+        // unmapped.<Field>
+        let mut unmapped: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for u in &class.unmapped {
+            for obj in u.from.resolve(rec) {
+                let Some(m) = obj.as_object() else { continue };
+                for (k, v) in m {
+                    if u.skip.contains(k) || (u.consumed.contains(k) && !u.keep.contains(k)) {
+                        continue;
+                    }
+                    let slot = unmapped.entry(k.clone()).or_default();
+                    let items: Vec<Value> = match v {
+                        Value::Array(a) => a.clone(),
+                        Value::Null => Vec::new(),
+                        other => vec![other.clone()],
+                    };
+                    for item in items {
+                        if !slot.contains(&item) {
+                            slot.push(item);
+                        }
+                    }
+                }
+            }
+        }
+        if !unmapped.is_empty() {
+            let m: Map<String, Value> = unmapped
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, mut v)| {
+                    let v = if v.len() == 1 {
+                        v.remove(0)
+                    } else {
+                        Value::Array(v)
+                    };
+                    (k, v)
+                })
+                .collect();
+            if !m.is_empty() {
+                ev.insert("unmapped".into(), Value::Object(m));
+            }
+        }
+
+        // identity
+        let mut basis = Map::new();
+        for rule in &profile.basis {
+            match eval_rule(rule, rec, keys, &basis, class.class_uid) {
+                Step::Value(v) => set_path(&mut basis, &rule.to.segs, v),
+                Step::Absent if rule.optional => {}
+                Step::Absent => {
+                    return Normalized::Failed {
+                        reason_code: "event_id_generation_failed",
+                        message: format!(
+                            "{}: identity basis member {} is missing",
+                            at(),
+                            rule.to.text
+                        ),
+                    };
+                }
+                Step::Rejected(why) => {
+                    if rule.optional {
+                        continue;
+                    }
+                    return Normalized::Failed {
+                        reason_code: "event_id_generation_failed",
+                        message: format!("{}: identity basis member {}: {why}", at(), rule.to.text),
+                    };
+                }
+            }
+        }
+        let eid = match event_id(&Value::Object(basis)) {
+            Ok(id) => id,
+            Err(e) => {
+                return Normalized::Failed {
+                    reason_code: "event_id_generation_failed",
+                    message: format!("{}: {e}", at()),
+                };
+            }
+        };
+
+        // envelope metadata
+        let meta = ev
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !meta.is_object() {
+            *meta = Value::Object(Map::new());
+        }
+        if let Value::Object(m) = meta {
+            m.insert("uid".into(), Value::String(eid.clone()));
+            m.insert("event_id".into(), Value::String(eid));
+            m.insert("run_id".into(), Value::String(ctx.run_id.to_string()));
+            m.insert(
+                "scenario_id".into(),
+                Value::String(ctx.scenario_id.to_string()),
+            );
+            m.insert(
+                "normalizer_version".into(),
+                Value::String(ctx.normalizer_version.to_string()),
+            );
+            m.insert(
+                "version".into(),
+                Value::String(self.tree.ocsf_version.clone()),
+            );
+            m.insert(
+                "source_type".into(),
+                Value::String(profile.source_type.clone()),
+            );
+            m.insert("identity_tier".into(), Value::from(profile.identity_tier));
+            if let Some(r) = &ctx.raw_ref {
+                set_path(
+                    m,
+                    &["extensions".into(), "purple_axiom".into(), "raw_ref".into()],
+                    r.clone(),
+                );
+            }
+        }
+        Normalized::Mapped(Value::Object(ev))
+    }
+}
+
+fn key_in(v: &Option<Value>, set: &std::collections::BTreeSet<String>) -> bool {
+    match v {
+        None => false,
+        Some(Value::Array(items)) => items
+            .iter()
+            .any(|i| scalar_text(i).is_some_and(|s| set.contains(&s))),
+        Some(v) => scalar_text(v).is_some_and(|s| set.contains(&s)),
+    }
+}
+
+fn rule_applies(rule: &Rule, keys: &[Option<Value>]) -> bool {
+    rule.when.iter().all(|(k, set)| key_in(&keys[*k], set))
+}
+
+fn first_present(paths: &[crate::path::SourcePath], rec: &SourceRecord) -> Option<Value> {
+    for p in paths {
+        let vals = p.resolve(rec);
+        if vals.is_empty() {
+            continue;
+        }
+        if p.is_multi() {
+            return Some(Value::Array(
+                vals.into_iter().map(Cow::into_owned).collect(),
+            ));
+        }
+        return vals.into_iter().next().map(Cow::into_owned);
+    }
+    None
+}
+
+fn run_transforms(mut v: Value, transforms: &[Arc<crate::transform::Transform>]) -> Step {
+    for t in transforms {
+        match t.apply(v) {
+            Step::Value(x) => v = x,
+            other => return other,
+        }
+    }
+    Step::Value(v)
+}
+
+fn eval_rule(
+    rule: &Rule,
+    rec: &SourceRecord,
+    keys: &[Option<Value>],
+    ev: &Map<String, Value>,
+    class_uid: u32,
+) -> Step {
+    let input = match &rule.source {
+        RuleSource::From(paths) => first_present(paths, rec),
+        RuleSource::Const(c) => Some(c.clone()),
+        RuleSource::Key(k) => keys[*k].clone(),
+        RuleSource::TypeUid => get_path(ev, &["activity_id".to_string()])
+            .and_then(Value::as_i64)
+            .map(|a| Value::from(i64::from(class_uid) * 100 + a)),
+    };
+    let mut step = match input {
+        Some(v) => run_transforms(v, &rule.transforms),
+        None => Step::Absent,
+    };
+    if let (Some(map), Step::Value(v)) = (&rule.map, &step) {
+        step = match scalar_text(v).and_then(|s| map.get(&s)) {
+            Some(Value::Null) | None => Step::Absent,
+            Some(x) => Step::Value(x.clone()),
+        };
+    }
+    if let (Some(d), Step::Absent) = (&rule.default, &step) {
+        step = Step::Value(d.clone());
+    }
+    step
+}

@@ -1,0 +1,330 @@
+//! Source paths (where a rule reads from a [`SourceRecord`]) and target paths (where it writes
+//! in the OCSF event).
+//!
+//! Source path syntax: `@<attr>` for record attributes (`@host`, `@time_ms`, `@record_id`,
+//! `@ordinal`, `@file`, `@source_type`), or a dotted path into `SourceRecord::fields`. A segment
+//! is a member name, an array index (`0`), `*` (every element of an array: the path then
+//! yields several values), or a member name followed by `[k=v]` (the first element of the
+//! array whose member `k` is the string `v`). Member names cannot contain `.`, `[` or `]`.
+
+use std::borrow::Cow;
+
+use pa_sources::SourceRecord;
+use serde_json::{Map, Value};
+
+/// A record attribute outside `fields`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attr {
+    Host,
+    TimeMs,
+    RecordId,
+    Ordinal,
+    File,
+    SourceType,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Seg {
+    Key(String),
+    Index(usize),
+    All,
+    Filter { key: String, value: String },
+}
+
+/// A compiled source path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SourcePath {
+    pub text: String,
+    attr: Option<Attr>,
+    segs: Vec<Seg>,
+}
+
+impl SourcePath {
+    /// Parse a source path; the error says what is wrong.
+    pub(crate) fn parse(text: &str) -> Result<SourcePath, String> {
+        if let Some(name) = text.strip_prefix('@') {
+            let attr = match name {
+                "host" => Attr::Host,
+                "time_ms" => Attr::TimeMs,
+                "record_id" => Attr::RecordId,
+                "ordinal" => Attr::Ordinal,
+                "file" => Attr::File,
+                "source_type" => Attr::SourceType,
+                _ => {
+                    return Err(format!(
+                        "unknown record attribute {text:?} (expected @host, @time_ms, @record_id, @ordinal, @file or @source_type)"
+                    ));
+                }
+            };
+            return Ok(SourcePath {
+                text: text.to_string(),
+                attr: Some(attr),
+                segs: Vec::new(),
+            });
+        }
+        if text.is_empty() {
+            return Err("empty source path".into());
+        }
+        let mut segs = Vec::new();
+        for part in text.split('.') {
+            if part.is_empty() {
+                return Err(format!("source path {text:?} has an empty segment"));
+            }
+            if part == "*" {
+                segs.push(Seg::All);
+            } else if let Some(open) = part.find('[') {
+                let name = &part[..open];
+                let rest = &part[open + 1..];
+                let inner = rest.strip_suffix(']').ok_or_else(|| {
+                    format!("source path {text:?}: segment {part:?} lacks a closing ]")
+                })?;
+                let (k, v) = inner.split_once('=').ok_or_else(|| {
+                    format!("source path {text:?}: filter [{inner}] is not of the form [key=value]")
+                })?;
+                if name.is_empty() || k.is_empty() || name.contains(']') || v.contains(['[', ']']) {
+                    return Err(format!("source path {text:?}: malformed segment {part:?}"));
+                }
+                segs.push(Seg::Key(name.to_string()));
+                segs.push(Seg::Filter {
+                    key: k.to_string(),
+                    value: v.to_string(),
+                });
+            } else if part.contains(']') {
+                return Err(format!("source path {text:?}: malformed segment {part:?}"));
+            } else if part.bytes().all(|b| b.is_ascii_digit()) {
+                let i = part
+                    .parse()
+                    .map_err(|_| format!("source path {text:?}: index {part:?} is too large"))?;
+                segs.push(Seg::Index(i));
+            } else {
+                segs.push(Seg::Key(part.to_string()));
+            }
+        }
+        Ok(SourcePath {
+            text: text.to_string(),
+            attr: None,
+            segs,
+        })
+    }
+
+    /// Whether the path can yield several values (contains `*`).
+    pub(crate) fn is_multi(&self) -> bool {
+        self.segs.contains(&Seg::All)
+    }
+
+    /// When this path is `<prefix>.<name>` for the given object path, the member name.
+    pub(crate) fn member_of(&self, prefix: &SourcePath) -> Option<&str> {
+        if self.attr.is_some() || prefix.attr.is_some() {
+            return None;
+        }
+        if self.segs.len() != prefix.segs.len() + 1 || !self.segs.starts_with(&prefix.segs) {
+            return None;
+        }
+        match self.segs.last() {
+            Some(Seg::Key(k)) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// Every value the path reaches in the record (at most one unless [`Self::is_multi`]).
+    pub(crate) fn resolve<'a>(&self, rec: &'a SourceRecord) -> Vec<Cow<'a, Value>> {
+        if let Some(attr) = self.attr {
+            let v = match attr {
+                Attr::Host => rec.host.clone().map(Value::String),
+                Attr::TimeMs => rec.time_ms.map(Value::from),
+                Attr::RecordId => rec.provenance.record_id.map(Value::from),
+                Attr::Ordinal => Some(Value::from(rec.provenance.ordinal)),
+                Attr::File => Some(Value::String(rec.provenance.file.clone())),
+                Attr::SourceType => Some(Value::String(rec.source_type.as_str().to_string())),
+            };
+            return v.map(Cow::Owned).into_iter().collect();
+        }
+        let mut cur: Vec<&'a Value> = vec![&rec.fields];
+        for seg in &self.segs {
+            let mut next = Vec::with_capacity(cur.len());
+            for v in cur {
+                match seg {
+                    Seg::Key(k) => {
+                        if let Some(x) = v.get(k.as_str()) {
+                            next.push(x);
+                        }
+                    }
+                    Seg::Index(i) => {
+                        if let Some(x) = v.as_array().and_then(|a| a.get(*i)) {
+                            next.push(x);
+                        }
+                    }
+                    Seg::All => {
+                        if let Some(a) = v.as_array() {
+                            next.extend(a.iter());
+                        }
+                    }
+                    Seg::Filter { key, value } => {
+                        if let Some(a) = v.as_array() {
+                            if let Some(x) = a.iter().find(|e| {
+                                e.get(key.as_str()).and_then(Value::as_str) == Some(value)
+                            }) {
+                                next.push(x);
+                            }
+                        }
+                    }
+                }
+            }
+            cur = next;
+            if cur.is_empty() {
+                break;
+            }
+        }
+        cur.into_iter()
+            .filter(|v| !v.is_null())
+            .map(Cow::Borrowed)
+            .collect()
+    }
+}
+
+/// A compiled target path (dotted, member names only).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct TargetPath {
+    pub text: String,
+    pub segs: Vec<String>,
+}
+
+impl TargetPath {
+    pub(crate) fn parse(text: &str) -> Result<TargetPath, String> {
+        let segs: Vec<String> = text.split('.').map(str::to_string).collect();
+        if segs.iter().any(|s| {
+            s.is_empty()
+                || !s
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        }) {
+            return Err(format!(
+                "target path {text:?} must be dotted names of [A-Za-z0-9_-]"
+            ));
+        }
+        Ok(TargetPath {
+            text: text.to_string(),
+            segs,
+        })
+    }
+
+    /// Whether `self` is a strict prefix of `other` (so both cannot be set).
+    pub(crate) fn is_strict_prefix_of(&self, other: &TargetPath) -> bool {
+        self.segs.len() < other.segs.len() && other.segs.starts_with(&self.segs)
+    }
+}
+
+/// Set `value` at `segs` inside `obj`, creating objects on the way. A non-object in the way is
+/// replaced (load-time checks keep targets from overlapping, so this does not happen for
+/// compiled profiles).
+pub(crate) fn set_path(obj: &mut Map<String, Value>, segs: &[String], value: Value) {
+    let Some((last, init)) = segs.split_last() else {
+        return;
+    };
+    let mut cur = obj;
+    for s in init {
+        let entry = cur
+            .entry(s.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        let Value::Object(m) = entry else {
+            return;
+        };
+        cur = m;
+    }
+    cur.insert(last.clone(), value);
+}
+
+/// Read the value at `segs` inside `obj`.
+pub(crate) fn get_path<'a>(obj: &'a Map<String, Value>, segs: &[String]) -> Option<&'a Value> {
+    let (first, rest) = segs.split_first()?;
+    let mut cur = obj.get(first)?;
+    for s in rest {
+        cur = cur.get(s.as_str())?;
+    }
+    Some(cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pa_sources::{Provenance, SourceType};
+    use serde_json::json;
+
+    fn rec(fields: Value) -> SourceRecord {
+        SourceRecord {
+            source_type: SourceType::LinuxAuditd,
+            provenance: Provenance {
+                file: "f.log".into(),
+                offset: None,
+                ordinal: 7,
+                record_id: Some(9),
+            },
+            time_ms: Some(5),
+            host: None,
+            fields,
+            raw: String::new(),
+        }
+    }
+
+    #[test]
+    fn resolve_keys_filters_and_wildcards() {
+        let r = rec(json!({"records": [
+            {"type": "SYSCALL", "fields": {"exe": "/bin/id"}},
+            {"type": "PATH", "fields": {"name": "a"}},
+            {"type": "PATH", "fields": {"name": "b"}}
+        ], "n": null}));
+        let p = SourcePath::parse("records[type=SYSCALL].fields.exe").unwrap();
+        assert_eq!(p.resolve(&r), vec![Cow::Owned::<Value>(json!("/bin/id"))]);
+        let p = SourcePath::parse("records.*.type").unwrap();
+        assert!(p.is_multi());
+        let got: Vec<Value> = p.resolve(&r).into_iter().map(Cow::into_owned).collect();
+        assert_eq!(got, vec![json!("SYSCALL"), json!("PATH"), json!("PATH")]);
+        let p = SourcePath::parse("records.2.fields.name").unwrap();
+        assert_eq!(p.resolve(&r)[0].as_ref(), &json!("b"));
+        assert!(SourcePath::parse("n").unwrap().resolve(&r).is_empty());
+        assert!(
+            SourcePath::parse("records[type=X].fields")
+                .unwrap()
+                .resolve(&r)
+                .is_empty()
+        );
+        assert_eq!(
+            SourcePath::parse("@ordinal").unwrap().resolve(&r)[0].as_ref(),
+            &json!(7)
+        );
+        assert!(SourcePath::parse("@host").unwrap().resolve(&r).is_empty());
+    }
+
+    #[test]
+    fn bad_paths_are_rejected() {
+        for bad in ["", "a..b", "a[b", "a[b]", "@nope", "a]b", "[k=v]"] {
+            assert!(SourcePath::parse(bad).is_err(), "{bad}");
+        }
+        assert!(TargetPath::parse("a.b c").is_err());
+        assert!(TargetPath::parse("a..b").is_err());
+    }
+
+    #[test]
+    fn member_of_and_prefixes() {
+        let obj = SourcePath::parse("EventData").unwrap();
+        assert_eq!(
+            SourcePath::parse("EventData.Image")
+                .unwrap()
+                .member_of(&obj),
+            Some("Image")
+        );
+        assert_eq!(
+            SourcePath::parse("System.Image").unwrap().member_of(&obj),
+            None
+        );
+        let a = TargetPath::parse("process.file").unwrap();
+        let b = TargetPath::parse("process.file.path").unwrap();
+        assert!(a.is_strict_prefix_of(&b) && !b.is_strict_prefix_of(&a));
+        let mut m = Map::new();
+        set_path(&mut m, &b.segs, json!(1));
+        assert_eq!(get_path(&m, &b.segs), Some(&json!(1)));
+    }
+}

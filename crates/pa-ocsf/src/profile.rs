@@ -1,0 +1,752 @@
+//! Loading and compiling a mapping-profile tree (`mappings/normalizer/ocsf/1.7.0`).
+//!
+//! Decoding is strict ([`crate::yaml`]); compilation then checks what decoding cannot: every
+//! transform name exists, every route names a class file that exists and only known keys,
+//! routes with the same keys do not overlap, every class file is routed to, every emit rule has
+//! exactly one value source, and no target path is a strict prefix of another.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+use crate::error::ProfileError;
+use crate::model::{
+    CanonFile, ClassFile, EmitFile, PackFile, ProfileFile, RoutingFile, UnmappedFile,
+};
+use crate::path::{SourcePath, TargetPath};
+use crate::transform::{CompileEnv, Transform, scalar_text};
+use crate::yaml;
+
+/// The OCSF version this crate's profiles target.
+pub const OCSF_VERSION: &str = "1.7.0";
+
+/// Where a rule's value comes from.
+#[derive(Debug, Clone)]
+pub(crate) enum RuleSource {
+    /// The first of these paths that yields a value.
+    From(Vec<SourcePath>),
+    Const(Value),
+    /// A route key's value.
+    Key(usize),
+    /// `class_uid * 100 + activity_id` of the event being built.
+    TypeUid,
+}
+
+/// A compiled emit rule.
+#[derive(Debug, Clone)]
+pub(crate) struct Rule {
+    pub to: TargetPath,
+    pub source: RuleSource,
+    pub transforms: Vec<Arc<Transform>>,
+    pub map: Option<BTreeMap<String, Value>>,
+    pub default: Option<Value>,
+    pub when: Vec<(usize, BTreeSet<String>)>,
+    pub optional: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct KeyDef {
+    pub from: Vec<SourcePath>,
+    pub transforms: Vec<Arc<Transform>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Route {
+    #[allow(dead_code)]
+    pub route_id: String,
+    pub conds: Vec<(usize, BTreeSet<String>)>,
+    pub class: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct UnmappedDef {
+    pub from: SourcePath,
+    pub keep: BTreeSet<String>,
+    pub skip: BTreeSet<String>,
+    /// Members read verbatim by some rule of the class (not copied unless kept).
+    pub consumed: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ClassDef {
+    pub file: String,
+    pub class_uid: u32,
+    pub category_uid: u32,
+    /// Shared rules of the profile followed by the class's own (value rules first, ops last).
+    pub rules: Vec<Rule>,
+    pub unmapped: Vec<UnmappedDef>,
+}
+
+/// One compiled source profile (`<source_type>/`).
+#[derive(Debug, Clone)]
+pub(crate) struct SourceProfile {
+    pub source_type: String,
+    pub profile_id: String,
+    pub profile_version: String,
+    pub keys: Vec<KeyDef>,
+    pub event_type: Vec<usize>,
+    pub routes: Vec<Route>,
+    pub classes: Vec<ClassDef>,
+    pub identity_tier: u8,
+    pub basis: Vec<Rule>,
+    /// `(path relative to the tree root, sha256 hex of the bytes)`, sorted by path.
+    pub files: Vec<(String, String)>,
+}
+
+/// The whole compiled tree.
+#[derive(Debug, Clone)]
+pub(crate) struct Tree {
+    pub mapping_profile_id: String,
+    pub mapping_profile_version: String,
+    pub ocsf_version: String,
+    pub profiles: BTreeMap<String, SourceProfile>,
+}
+
+const KNOWN_SOURCE_TYPES: [&str; 7] = [
+    "windows-sysmon",
+    "windows-security",
+    "windows-system",
+    "windows-powershell",
+    "windows-other",
+    "linux-auditd",
+    "osquery",
+];
+
+fn line_of<T>(s: &Spanned<T>) -> u64 {
+    s.referenced.line()
+}
+
+fn read_file(
+    root: &Path,
+    rel: &str,
+    files: &mut Vec<(String, String)>,
+) -> Result<String, ProfileError> {
+    let path = root.join(rel);
+    let bytes = std::fs::read(&path).map_err(|source| ProfileError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    files.push((rel.to_string(), pa_canon::sha256_hex(&bytes)));
+    String::from_utf8(bytes).map_err(|e| ProfileError::invalid(&path, 0, format!("not UTF-8: {e}")))
+}
+
+/// Load and compile the tree rooted at `dir`.
+pub(crate) fn load_tree(dir: &Path) -> Result<Tree, ProfileError> {
+    let pack_path = dir.join("pack.yaml");
+    let text = yaml::read(&pack_path)?;
+    let pack: PackFile = yaml::decode(&pack_path, &text)?;
+    if pack.ocsf_version.value != OCSF_VERSION {
+        return Err(ProfileError::invalid(
+            &pack_path,
+            line_of(&pack.ocsf_version),
+            format!(
+                "ocsf_version must be {OCSF_VERSION:?}, got {:?}",
+                pack.ocsf_version.value
+            ),
+        ));
+    }
+    let mut names = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|source| ProfileError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for e in entries {
+        let e = e.map_err(|source| ProfileError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        if e.path().is_dir() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if e.path().join("profile.yaml").is_file() {
+                names.push(name);
+            } else {
+                return Err(ProfileError::invalid(
+                    e.path(),
+                    0,
+                    "a source-profile directory must contain profile.yaml",
+                ));
+            }
+        }
+    }
+    names.sort();
+    if names.is_empty() {
+        return Err(ProfileError::invalid(
+            dir,
+            0,
+            "no source-profile directories",
+        ));
+    }
+    let mut profiles = BTreeMap::new();
+    for name in names {
+        let p = load_profile(dir, &name, &pack.ocsf_version.value)?;
+        profiles.insert(name, p);
+    }
+    Ok(Tree {
+        mapping_profile_id: pack.mapping_profile_id.value,
+        mapping_profile_version: pack.mapping_profile_version.value,
+        ocsf_version: pack.ocsf_version.value,
+        profiles,
+    })
+}
+
+struct Ctx<'a> {
+    transforms: &'a BTreeMap<String, Arc<Transform>>,
+    key_index: &'a BTreeMap<String, usize>,
+}
+
+fn compile_transforms(
+    path: &Path,
+    names: &[Spanned<String>],
+    ctx: &Ctx<'_>,
+) -> Result<Vec<Arc<Transform>>, ProfileError> {
+    names
+        .iter()
+        .map(|n| {
+            ctx.transforms.get(&n.value).cloned().ok_or_else(|| {
+                let mut known: Vec<&str> = ctx.transforms.keys().map(String::as_str).collect();
+                known.sort();
+                ProfileError::invalid(
+                    path,
+                    line_of(n),
+                    format!(
+                        "unknown transform {:?} (canonicalization.yaml defines: {})",
+                        n.value,
+                        known.join(", ")
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+fn key_values(path: &Path, line: u64, vals: &[Value]) -> Result<BTreeSet<String>, ProfileError> {
+    let mut out = BTreeSet::new();
+    for v in vals {
+        let s = scalar_text(v).ok_or_else(|| {
+            ProfileError::invalid(path, line, format!("match value {v} must be a scalar"))
+        })?;
+        out.insert(s);
+    }
+    if out.is_empty() {
+        return Err(ProfileError::invalid(
+            path,
+            line,
+            "match value list is empty",
+        ));
+    }
+    Ok(out)
+}
+
+fn compile_rule(
+    path: &Path,
+    r: &Spanned<EmitFile>,
+    ctx: &Ctx<'_>,
+    basis: bool,
+) -> Result<Rule, ProfileError> {
+    let line = line_of(r);
+    let e = &r.value;
+    let bad = |m: String| ProfileError::invalid(path, line, m);
+    let to = TargetPath::parse(&e.to).map_err(&bad)?;
+    let n_sources = [
+        e.from.is_some(),
+        e.const_.is_some(),
+        e.key.is_some(),
+        e.op.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if n_sources != 1 {
+        return Err(bad(format!(
+            "emit to {:?}: exactly one of from, const, key, op is required (found {n_sources})",
+            e.to
+        )));
+    }
+    let source = if let Some(from) = &e.from {
+        let list = from.to_vec();
+        if list.is_empty() {
+            return Err(bad(format!("emit to {:?}: from is empty", e.to)));
+        }
+        let paths = list
+            .iter()
+            .map(|p| SourcePath::parse(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(&bad)?;
+        RuleSource::From(paths)
+    } else if let Some(c) = &e.const_ {
+        RuleSource::Const(c.clone())
+    } else if let Some(k) = &e.key {
+        RuleSource::Key(
+            *ctx.key_index
+                .get(k)
+                .ok_or_else(|| bad(format!("emit to {:?}: unknown route key {k:?}", e.to)))?,
+        )
+    } else {
+        match e.op.as_deref() {
+            Some("type_uid") => RuleSource::TypeUid,
+            other => {
+                return Err(bad(format!(
+                    "emit to {:?}: unknown op {other:?} (known: type_uid)",
+                    e.to
+                )));
+            }
+        }
+    };
+    if basis && matches!(source, RuleSource::TypeUid) {
+        return Err(bad("op type_uid cannot be used in an identity basis".into()));
+    }
+    if !basis && e.optional.is_some() {
+        return Err(bad("optional is only allowed in identity.basis".into()));
+    }
+    let mut when = Vec::new();
+    if let Some(w) = &e.when {
+        if basis {
+            return Err(bad("when is not allowed in identity.basis".into()));
+        }
+        for (k, vals) in w {
+            let idx = *ctx
+                .key_index
+                .get(k)
+                .ok_or_else(|| bad(format!("when: unknown route key {k:?}")))?;
+            when.push((idx, key_values(path, line, vals)?));
+        }
+    }
+    Ok(Rule {
+        to,
+        source,
+        transforms: compile_transforms(path, &e.transforms, ctx)?,
+        map: e.map.clone(),
+        default: e.default.clone(),
+        when,
+        optional: e.optional.unwrap_or(false),
+    })
+}
+
+fn check_targets(path: &Path, rules: &[(u64, &Rule)]) -> Result<(), ProfileError> {
+    for (la, a) in rules {
+        for (lb, b) in rules {
+            if a.to.is_strict_prefix_of(&b.to) {
+                return Err(ProfileError::invalid(
+                    path,
+                    *lb.max(la),
+                    format!(
+                        "target {:?} is inside target {:?}: a value cannot be both",
+                        b.to.text, a.to.text
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn compile_unmapped(path: &Path, u: &Spanned<UnmappedFile>) -> Result<UnmappedDef, ProfileError> {
+    let from =
+        SourcePath::parse(&u.value.from).map_err(|m| ProfileError::invalid(path, line_of(u), m))?;
+    Ok(UnmappedDef {
+        from,
+        keep: u.value.keep.iter().cloned().collect(),
+        skip: u.value.skip.iter().cloned().collect(),
+        consumed: BTreeSet::new(),
+    })
+}
+
+fn load_profile(
+    root: &Path,
+    name: &str,
+    ocsf_version: &str,
+) -> Result<SourceProfile, ProfileError> {
+    let mut files = Vec::new();
+    let ppath = root.join(name).join("profile.yaml");
+    let ptext = read_file(root, &format!("{name}/profile.yaml"), &mut files)?;
+    let pf: ProfileFile = yaml::decode(&ppath, &ptext)?;
+    if pf.source.source_type.value != name {
+        return Err(ProfileError::invalid(
+            &ppath,
+            line_of(&pf.source.source_type),
+            format!(
+                "source_type {:?} must equal the directory name {name:?}",
+                pf.source.source_type.value
+            ),
+        ));
+    }
+    if !KNOWN_SOURCE_TYPES.contains(&name) {
+        return Err(ProfileError::invalid(
+            &ppath,
+            line_of(&pf.source.source_type),
+            format!(
+                "unknown source_type {name:?} (known: {})",
+                KNOWN_SOURCE_TYPES.join(", ")
+            ),
+        ));
+    }
+    if pf.profile.ocsf_version.value != ocsf_version {
+        return Err(ProfileError::invalid(
+            &ppath,
+            line_of(&pf.profile.ocsf_version),
+            format!("ocsf_version must be {ocsf_version:?}"),
+        ));
+    }
+    let tier = pf.identity.tier.value;
+    if !(1..=3).contains(&tier) {
+        return Err(ProfileError::invalid(
+            &ppath,
+            line_of(&pf.identity.tier),
+            "identity tier must be 1, 2 or 3",
+        ));
+    }
+
+    // canonicalization.yaml
+    let cpath = root.join(name).join("canonicalization.yaml");
+    let ctext = read_file(root, &format!("{name}/canonicalization.yaml"), &mut files)?;
+    let cf: CanonFile = yaml::decode(&cpath, &ctext)?;
+    let env = CompileEnv {
+        sets: &cf.sets,
+        tables: &cf.tables,
+    };
+    let mut transforms = BTreeMap::new();
+    for (tname, t) in &cf.transforms {
+        let compiled = Transform::compile(&t.value.op, &t.value.args, &env).map_err(|m| {
+            ProfileError::invalid(&cpath, line_of(t), format!("transform {tname:?}: {m}"))
+        })?;
+        transforms.insert(tname.clone(), Arc::new(compiled));
+    }
+
+    // routing.yaml
+    let rpath = root.join(name).join("routing.yaml");
+    let rtext = read_file(root, &format!("{name}/routing.yaml"), &mut files)?;
+    let rf: RoutingFile = yaml::decode(&rpath, &rtext)?;
+    let key_names: Vec<String> = rf.keys.keys().cloned().collect();
+    let key_index: BTreeMap<String, usize> = key_names
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.clone(), i))
+        .collect();
+    let ctx = Ctx {
+        transforms: &transforms,
+        key_index: &key_index,
+    };
+    let mut keys = Vec::new();
+    for (kname, k) in &rf.keys {
+        let from = k
+            .value
+            .from
+            .to_vec()
+            .iter()
+            .map(|p| SourcePath::parse(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|m| {
+                ProfileError::invalid(&rpath, line_of(k), format!("key {kname:?}: {m}"))
+            })?;
+        if from.is_empty() {
+            return Err(ProfileError::invalid(
+                &rpath,
+                line_of(k),
+                format!("key {kname:?}: from is empty"),
+            ));
+        }
+        keys.push(KeyDef {
+            from,
+            transforms: compile_transforms(&rpath, &k.value.transforms, &ctx)?,
+        });
+    }
+    let mut event_type = Vec::new();
+    for k in &rf.event_type {
+        event_type.push(*key_index.get(&k.value).ok_or_else(|| {
+            ProfileError::invalid(
+                &rpath,
+                line_of(k),
+                format!("event_type: unknown route key {:?}", k.value),
+            )
+        })?);
+    }
+    if event_type.is_empty() {
+        return Err(ProfileError::invalid(
+            &rpath,
+            0,
+            "event_type must name at least one key",
+        ));
+    }
+
+    // shared rules and unmapped of the profile
+    let shared: Vec<(u64, Rule)> = pf
+        .emit
+        .iter()
+        .map(|r| Ok((line_of(r), compile_rule(&ppath, r, &ctx, false)?)))
+        .collect::<Result<_, ProfileError>>()?;
+    check_targets(
+        &ppath,
+        &shared.iter().map(|(l, r)| (*l, r)).collect::<Vec<_>>(),
+    )?;
+    let shared_unmapped = pf
+        .unmapped
+        .iter()
+        .map(|u| compile_unmapped(&ppath, u))
+        .collect::<Result<Vec<_>, _>>()?;
+    let basis = pf
+        .identity
+        .basis
+        .iter()
+        .map(|r| compile_rule(&ppath, r, &ctx, true))
+        .collect::<Result<Vec<_>, _>>()?;
+    if basis.is_empty() {
+        return Err(ProfileError::invalid(&ppath, 0, "identity.basis is empty"));
+    }
+
+    // routes and classes
+    let mut routes = Vec::new();
+    let mut classes: Vec<ClassDef> = Vec::new();
+    let mut class_index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut route_ids = BTreeSet::new();
+    for r in &rf.routes {
+        let line = line_of(r);
+        let rv = &r.value;
+        if !route_ids.insert(rv.route_id.clone()) {
+            return Err(ProfileError::invalid(
+                &rpath,
+                line,
+                format!("duplicate route_id {:?}", rv.route_id),
+            ));
+        }
+        if rv.match_.is_empty() {
+            return Err(ProfileError::invalid(
+                &rpath,
+                line,
+                format!(
+                    "route {:?}: match is empty (events are never guessed)",
+                    rv.route_id
+                ),
+            ));
+        }
+        let mut conds = Vec::new();
+        for (k, vals) in &rv.match_ {
+            let idx = *key_index.get(k).ok_or_else(|| {
+                ProfileError::invalid(
+                    &rpath,
+                    line,
+                    format!("route {:?}: unknown route key {k:?}", rv.route_id),
+                )
+            })?;
+            conds.push((idx, key_values(&rpath, line, vals)?));
+        }
+        let class_rel = &rv.class.value;
+        if !class_rel.starts_with("classes/")
+            || class_rel.contains("..")
+            || !class_rel.ends_with(".yaml")
+        {
+            return Err(ProfileError::invalid(
+                &rpath,
+                line_of(&rv.class),
+                format!(
+                    "route {:?}: class {class_rel:?} must be classes/<name>_<uid>.yaml",
+                    rv.route_id
+                ),
+            ));
+        }
+        let ci = match class_index.get(class_rel) {
+            Some(i) => *i,
+            None => {
+                let full = root.join(name).join(class_rel);
+                if !full.is_file() {
+                    return Err(ProfileError::invalid(
+                        &rpath,
+                        line_of(&rv.class),
+                        format!(
+                            "route {:?}: class file {} does not exist",
+                            rv.route_id,
+                            full.display()
+                        ),
+                    ));
+                }
+                let c = load_class(
+                    root,
+                    name,
+                    class_rel,
+                    &ctx,
+                    &shared,
+                    &shared_unmapped,
+                    &mut files,
+                )?;
+                classes.push(c);
+                class_index.insert(class_rel.clone(), classes.len() - 1);
+                classes.len() - 1
+            }
+        };
+        routes.push((
+            line,
+            Route {
+                route_id: rv.route_id.clone(),
+                conds,
+                class: ci,
+            },
+        ));
+    }
+    check_overlaps(&rpath, &routes, &key_names)?;
+    check_unreferenced_classes(root, name, &class_index)?;
+    files.sort();
+    Ok(SourceProfile {
+        source_type: name.to_string(),
+        profile_id: pf.profile.profile_id.value,
+        profile_version: pf.profile.profile_version.value,
+        keys,
+        event_type,
+        routes: routes.into_iter().map(|(_, r)| r).collect(),
+        classes,
+        identity_tier: tier,
+        basis,
+        files,
+    })
+}
+
+fn check_overlaps(
+    path: &Path,
+    routes: &[(u64, Route)],
+    key_names: &[String],
+) -> Result<(), ProfileError> {
+    for (i, (_, a)) in routes.iter().enumerate() {
+        for (lb, b) in &routes[i + 1..] {
+            let ka: Vec<usize> = a.conds.iter().map(|c| c.0).collect();
+            let kb: Vec<usize> = b.conds.iter().map(|c| c.0).collect();
+            if ka != kb {
+                continue;
+            }
+            let overlap = a
+                .conds
+                .iter()
+                .zip(&b.conds)
+                .all(|((_, sa), (_, sb))| !sa.is_disjoint(sb));
+            if overlap {
+                let detail: Vec<String> = a
+                    .conds
+                    .iter()
+                    .zip(&b.conds)
+                    .map(|((k, sa), (_, sb))| {
+                        let common: Vec<&String> = sa.intersection(sb).collect();
+                        format!("{} {:?}", key_names[*k], common)
+                    })
+                    .collect();
+                return Err(ProfileError::invalid(
+                    path,
+                    *lb,
+                    format!(
+                        "routes {:?} and {:?} overlap ({}): routes must be disjoint",
+                        a.route_id,
+                        b.route_id,
+                        detail.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_unreferenced_classes(
+    root: &Path,
+    name: &str,
+    used: &BTreeMap<String, usize>,
+) -> Result<(), ProfileError> {
+    let dir = root.join(name).join("classes");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(());
+    };
+    let mut all = Vec::new();
+    for e in entries.flatten() {
+        all.push(format!("classes/{}", e.file_name().to_string_lossy()));
+    }
+    all.sort();
+    for f in all {
+        if !used.contains_key(&f) {
+            return Err(ProfileError::invalid(
+                dir.join(f.trim_start_matches("classes/")),
+                0,
+                "class file is not referenced by any route in routing.yaml",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn load_class(
+    root: &Path,
+    name: &str,
+    rel: &str,
+    ctx: &Ctx<'_>,
+    shared: &[(u64, Rule)],
+    shared_unmapped: &[UnmappedDef],
+    files: &mut Vec<(String, String)>,
+) -> Result<ClassDef, ProfileError> {
+    let path: PathBuf = root.join(name).join(rel);
+    let text = read_file(root, &format!("{name}/{rel}"), files)?;
+    let cf: ClassFile = yaml::decode(&path, &text)?;
+    let uid = cf.class.class_uid.value;
+    let stem = rel.trim_start_matches("classes/").trim_end_matches(".yaml");
+    if !stem.ends_with(&format!("_{uid}")) {
+        return Err(ProfileError::invalid(
+            &path,
+            line_of(&cf.class.class_uid),
+            format!("class file name must end with _{uid}.yaml (the class_uid)"),
+        ));
+    }
+    if uid / 1000 != cf.class.category_uid
+        && !(uid >= 100_000 && (uid % 100_000) / 1000 == cf.class.category_uid)
+    {
+        return Err(ProfileError::invalid(
+            &path,
+            line_of(&cf.class.class_uid),
+            format!(
+                "category_uid {} does not match class_uid {uid}",
+                cf.class.category_uid
+            ),
+        ));
+    }
+    let own: Vec<(u64, Rule)> = cf
+        .emit
+        .iter()
+        .map(|r| Ok((line_of(r), compile_rule(&path, r, ctx, false)?)))
+        .collect::<Result<_, ProfileError>>()?;
+    let mut all: Vec<(u64, Rule)> = shared.to_vec();
+    all.extend(own);
+    check_targets(&path, &all.iter().map(|(l, r)| (*l, r)).collect::<Vec<_>>())?;
+    for (l, r) in &all {
+        if r.to.segs.first().map(String::as_str) == Some("unmapped") {
+            return Err(ProfileError::invalid(
+                &path,
+                *l,
+                "emit targets under unmapped are reserved for the unmapped section",
+            ));
+        }
+    }
+    // value rules first, computed ops last (they read the event built so far)
+    let (mut rules, ops): (Vec<Rule>, Vec<Rule>) = all
+        .into_iter()
+        .map(|(_, r)| r)
+        .partition(|r| !matches!(r.source, RuleSource::TypeUid));
+    rules.extend(ops);
+    let mut unmapped: Vec<UnmappedDef> = shared_unmapped.to_vec();
+    for u in &cf.unmapped {
+        unmapped.push(compile_unmapped(&path, u)?);
+    }
+    for u in &mut unmapped {
+        for r in &rules {
+            if let RuleSource::From(paths) = &r.source {
+                for p in paths {
+                    if let Some(m) = p.member_of(&u.from) {
+                        u.consumed.insert(m.to_string());
+                    }
+                }
+            }
+        }
+    }
+    Ok(ClassDef {
+        file: rel.to_string(),
+        class_uid: uid,
+        category_uid: cf.class.category_uid,
+        rules,
+        unmapped,
+    })
+}
