@@ -1,0 +1,108 @@
+//! The loaded schema and its look-ups.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::error::SchemaError;
+use crate::model::{AttrDef, ClassDef, ObjectDef};
+
+/// One OCSF schema version, resolved from its source tree, ready to answer look-ups and to
+/// validate events.
+#[derive(Debug, Clone)]
+pub struct OcsfSchema {
+    version: String,
+    classes: BTreeMap<u32, ClassDef>,
+    objects: BTreeMap<String, ObjectDef>,
+}
+
+impl OcsfSchema {
+    pub(crate) fn new(
+        version: String,
+        classes: BTreeMap<u32, ClassDef>,
+        objects: BTreeMap<String, ObjectDef>,
+    ) -> OcsfSchema {
+        OcsfSchema {
+            version,
+            classes,
+            objects,
+        }
+    }
+
+    /// Load the schema source tree rooted at `dir` (e.g. `../shared/data/ocsf-1.7.0`):
+    /// `version.json`, `dictionary.json`, `categories.json`, `objects/`, `events/`,
+    /// `profiles/` and every extension under `extensions/`. Errors name the file at fault.
+    pub fn load(dir: &Path) -> Result<OcsfSchema, SchemaError> {
+        crate::load::load(dir)
+    }
+
+    /// The schema version from `version.json` (e.g. `1.7.0`).
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The class with this `class_uid` (e.g. 1007 Process Activity, 201002 Registry Value
+    /// Activity), with its resolved attributes.
+    pub fn class(&self, class_uid: u32) -> Option<&ClassDef> {
+        self.classes.get(&class_uid)
+    }
+
+    /// The class with this name (e.g. `process_activity`).
+    pub fn class_by_name(&self, name: &str) -> Option<&ClassDef> {
+        self.classes.values().find(|c| c.name == name)
+    }
+
+    /// Every class, by `class_uid` (ascending).
+    pub fn classes(&self) -> impl Iterator<Item = &ClassDef> {
+        self.classes.values()
+    }
+
+    /// The object with this name (e.g. `process`, `reg_value`).
+    pub fn object(&self, name: &str) -> Option<&ObjectDef> {
+        self.objects.get(name)
+    }
+
+    /// Every object, by name (ascending).
+    pub fn objects(&self) -> impl Iterator<Item = &ObjectDef> {
+        self.objects.values()
+    }
+
+    /// The attribute a dotted path (e.g. `process.file.path`) reaches in a class, or `None`
+    /// when a segment is not an attribute of the object reached so far. Arrays of objects are
+    /// traversed transparently (`process.file.hashes.value`). Below a free-form attribute
+    /// (`unmapped`, `json_t` values) no attribute definition exists: see [`Self::has_path`].
+    pub fn attribute(&self, class_uid: u32, dotted_path: &str) -> Option<&AttrDef> {
+        match self.walk_path(class_uid, dotted_path)? {
+            PathEnd::Attr(a) => Some(a),
+            PathEnd::FreeForm => None,
+        }
+    }
+
+    /// True if a dotted path exists in a class: every segment is an attribute of the class
+    /// (profiles included) or of the object type reached so far. Below a free-form attribute
+    /// (type `object`, such as `unmapped`, or `json_t`) any further path is accepted, since
+    /// the schema does not constrain it. An empty path or empty segment is false.
+    pub fn has_path(&self, class_uid: u32, dotted_path: &str) -> bool {
+        self.walk_path(class_uid, dotted_path).is_some()
+    }
+
+    fn walk_path(&self, class_uid: u32, dotted_path: &str) -> Option<PathEnd<'_>> {
+        let mut attrs = &self.classes.get(&class_uid)?.attributes;
+        let mut segs = dotted_path.split('.').peekable();
+        while let Some(seg) = segs.next() {
+            let a = attrs.get(seg)?;
+            if segs.peek().is_none() {
+                return Some(PathEnd::Attr(a));
+            }
+            if a.is_free_form() {
+                return segs.all(|s| !s.is_empty()).then_some(PathEnd::FreeForm);
+            }
+            attrs = &self.objects.get(a.object_type()?)?.attributes;
+        }
+        None
+    }
+}
+
+enum PathEnd<'a> {
+    Attr(&'a AttrDef),
+    FreeForm,
+}
