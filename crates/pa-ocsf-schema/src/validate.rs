@@ -170,6 +170,13 @@ impl<'a> Walk<'a> {
             if a.requirement != Requirement::Required || obj.contains_key(&a.name) {
                 continue;
             }
+            // A deprecated attribute is not enforced even where the source still marks it
+            // required (1.7.0 email_file_activity.email_uid: "required" and deprecated since
+            // 1.4.0 with "Use the email.uid attribute instead"): following the deprecation
+            // advice must not make an event invalid.
+            if a.deprecated.is_some() {
+                continue;
+            }
             if let Some(p) = &a.profile {
                 if !self.profiles.contains(p) {
                     continue;
@@ -390,7 +397,7 @@ impl OcsfSchema {
     /// `unmapped` are free-form); integer enumerations (class overrides and dictionary values
     /// united, so `0` Unknown / `99` Other where declared); `type_uid = class_uid * 100 +
     /// activity_id`; required attributes at every depth (profile attributes only when the
-    /// profile is listed in `metadata.profiles`); string forms of `ip_t`, `mac_t`,
+    /// profile is listed in `metadata.profiles`; deprecated attributes never); string forms of `ip_t`, `mac_t`,
     /// `datetime_t`, `email_t`, `file_hash_t`, `uuid_t`, `bytestring_t` and `max_len`;
     /// `port_t` range. Violations are sorted by pointer, then code, then message.
     pub fn validate(&self, event: &Value) -> Vec<Violation> {
@@ -468,6 +475,20 @@ impl OcsfSchema {
         out.sort();
         out.dedup();
         out
+    }
+}
+
+impl OcsfSchema {
+    /// [`Self::validate`], tolerating the listed non-OCSF members: an `unknown_attribute`
+    /// violation whose pointer is one of `allowed` (e.g. `"/metadata/run_id"`, a Purple Axiom
+    /// envelope member) is dropped. Their content is not checked (unknown members are never
+    /// descended into); every other violation is kept.
+    pub fn validate_allowing(&self, event: &Value, allowed: &[&str]) -> Vec<Violation> {
+        let mut v = self.validate(event);
+        v.retain(|x| {
+            !(x.code == ViolationCode::UnknownAttribute && allowed.contains(&x.pointer.as_str()))
+        });
+        v
     }
 }
 

@@ -488,3 +488,15 @@ fn deterministic_and_sorted() {
     assert_eq!(j["pointer"], "/aaa");
     assert_eq!(a[2].to_string().split(": ").next(), Some("/process/pid"));
 }
+
+#[test]
+fn allowing_envelope_members() {
+    let mut e = with("/metadata/run_id", json!("r1"));
+    set(&mut e, "/metadata/event_id", json!("pa:eid:v1:0"));
+    set(&mut e, "/process/pid", json!("x"));
+    let v = reference().validate_allowing(&e, &["/metadata/run_id", "/metadata/event_id"]);
+    assert_eq!(codes(&v), [("/process/pid".to_string(), C::WrongType)]);
+    // only exact pointers are tolerated
+    let v = reference().validate_allowing(&e, &["/metadata"]);
+    assert_eq!(v.len(), 3);
+}

@@ -209,3 +209,15 @@ fn has_path_known_and_unknown() {
     assert_eq!(a.type_name, "ip_t");
     assert!(s.attribute(1007, "unmapped.x").is_none());
 }
+
+#[test]
+fn deprecated_but_required_attribute() {
+    // events/network/email_file_activity.json: email_uid is "required" and carries
+    // "@deprecated" (since 1.4.0, "Use the email.uid attribute instead"). The validator does
+    // not enforce it (see every_class.rs, whose generated 4011 event leaves it out).
+    let c = reference().class(4011).expect("4011");
+    let a = &c.attributes["email_uid"];
+    assert_eq!(a.requirement, Requirement::Required);
+    let d = a.deprecated.as_ref().expect("deprecated");
+    assert_eq!(d.since, "1.4.0");
+}
