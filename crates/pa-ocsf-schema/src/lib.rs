@@ -27,7 +27,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 pub use error::SchemaError;
-pub use model::{AttrDef, BaseType, ClassDef, Deprecation, ObjectDef, Requirement};
+pub use model::{AttrDef, BaseType, ClassDef, Constraints, Deprecation, ObjectDef, Requirement};
 pub use schema::OcsfSchema;
 pub use validate::{Violation, ViolationCode};
 

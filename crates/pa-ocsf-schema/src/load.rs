@@ -33,7 +33,7 @@ use serde_json::{Map, Value};
 
 use crate::error::SchemaError;
 use crate::json::{kind, merge_maps, read_object};
-use crate::model::{AttrDef, BaseType, ClassDef, Deprecation, ObjectDef, Requirement};
+use crate::model::{AttrDef, BaseType, ClassDef, Constraints, Deprecation, ObjectDef, Requirement};
 use crate::schema::OcsfSchema;
 
 /// Nesting limit for `$include` and `extends` chains (the 1.7.0 source needs 4).
@@ -583,6 +583,67 @@ impl Loader {
         Ok((attrs, bases, top))
     }
 
+    /// The constraints of `name`: those of the nearest definition in its chain that declares
+    /// any.
+    fn constraints(
+        defs: &BTreeMap<String, RawDef>,
+        name: &str,
+        bases: &[String],
+    ) -> Result<Constraints, SchemaError> {
+        for n in std::iter::once(name).chain(bases.iter().map(String::as_str)) {
+            let Some(def) = defs.get(n) else { continue };
+            let Some(c) = def.body.get("constraints") else {
+                continue;
+            };
+            let Value::Object(c) = c else {
+                return Err(SchemaError::format(
+                    &def.file,
+                    format!(
+                        "member \"constraints\" must be an object, found {}",
+                        kind(c)
+                    ),
+                ));
+            };
+            let mut out = Constraints::default();
+            for (k, v) in c {
+                let list: Vec<String> = match v {
+                    Value::Array(xs) => xs
+                        .iter()
+                        .map(|x| {
+                            x.as_str().map(str::to_string).ok_or_else(|| {
+                                SchemaError::format(
+                                    &def.file,
+                                    format!("constraints.{k}: entries must be strings"),
+                                )
+                            })
+                        })
+                        .collect::<Result<_, _>>()?,
+                    other => {
+                        return Err(SchemaError::format(
+                            &def.file,
+                            format!("constraints.{k} must be an array, found {}", kind(other)),
+                        ));
+                    }
+                };
+                // The list is kept as written even when it names a non-attribute (1.7.0
+                // event_log_activity lists "log_file", which the class does not have): such
+                // an entry can never be the one that satisfies the constraint.
+                match k.as_str() {
+                    "at_least_one" => out.at_least_one = list,
+                    "just_one" => out.just_one = list,
+                    other => {
+                        return Err(SchemaError::format(
+                            &def.file,
+                            format!("constraints: unknown constraint {other:?}"),
+                        ));
+                    }
+                }
+            }
+            return Ok(out);
+        }
+        Ok(Constraints::default())
+    }
+
     /// Build one attribute from its (merged) definition entry and the dictionary.
     fn attr(
         &self,
@@ -739,6 +800,7 @@ impl Loader {
         for (name, def) in &self.objects {
             let (raw_attrs, bases, _) = Self::chain(&self.objects, name)?;
             let attributes = self.attrs(&raw_attrs, &def.file, &names)?;
+            let constraints = Self::constraints(&self.objects, name, &bases)?;
             out.insert(
                 name.clone(),
                 ObjectDef {
@@ -752,6 +814,7 @@ impl Loader {
                         &def.file,
                         "member \"observable\"",
                     )?,
+                    constraints,
                     deprecated: deprecation(def.body.get("@deprecated")),
                 },
             );
@@ -797,6 +860,7 @@ impl Loader {
                 .ok_or_else(|| SchemaError::format(&def.file, "class_uid overflows u32"))?;
             let caption = def.str_member("caption")?.unwrap_or(name).to_string();
             let mut attributes = self.attrs(&raw_attrs, &def.file, &names)?;
+            let constraints = Self::constraints(&self.events, name, &bases)?;
             if let Some(a) = attributes.get_mut("class_uid") {
                 a.enum_values = Some(BTreeMap::from([(i64::from(class_uid), caption.clone())]));
             }
@@ -838,6 +902,7 @@ impl Loader {
                 bases,
                 profiles,
                 attributes,
+                constraints,
                 deprecated: deprecation(def.body.get("@deprecated")),
             };
             if let Some(prev) = out.get(&class_uid) {

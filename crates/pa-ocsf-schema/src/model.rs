@@ -104,6 +104,25 @@ impl AttrDef {
     }
 }
 
+/// Presence constraints of a class or object (`constraints` in the source). The nearest
+/// definition in the `extends` chain that declares `constraints` applies as a whole (the
+/// 1.7.0 `file` object declares `{}` to drop `_entity`'s `at_least_one: [name, uid]`);
+/// extension patches add to the lists of the object they patch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Constraints {
+    /// At least one of these attributes must be present (non-null).
+    pub at_least_one: Vec<String>,
+    /// Exactly one of these attributes must be present (non-null).
+    pub just_one: Vec<String>,
+}
+
+impl Constraints {
+    /// True if there is nothing to check.
+    pub fn is_empty(&self) -> bool {
+        self.at_least_one.is_empty() && self.just_one.is_empty()
+    }
+}
+
 /// An OCSF object (e.g. `process`), fully resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectDef {
@@ -119,6 +138,8 @@ pub struct ObjectDef {
     pub attributes: BTreeMap<String, AttrDef>,
     /// Observable type id of the object itself, if it is an observable.
     pub observable: Option<u32>,
+    /// Presence constraints.
+    pub constraints: Constraints,
     /// Deprecation notice.
     pub deprecated: Option<Deprecation>,
 }
@@ -144,6 +165,8 @@ pub struct ClassDef {
     pub profiles: Vec<String>,
     /// Attributes by name, including profile attributes.
     pub attributes: BTreeMap<String, AttrDef>,
+    /// Presence constraints.
+    pub constraints: Constraints,
     /// Deprecation notice.
     pub deprecated: Option<Deprecation>,
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::format;
 use crate::json::kind;
-use crate::model::{AttrDef, BaseType, ClassDef, Requirement};
+use crate::model::{AttrDef, BaseType, ClassDef, Constraints, Requirement};
 use crate::schema::OcsfSchema;
 
 /// What is wrong at one place of an event.
@@ -43,6 +43,9 @@ pub enum ViolationCode {
     /// A string that does not have the form its type requires (`ip_t`, `mac_t`,
     /// `datetime_t`, `email_t`, `file_hash_t`, `uuid_t`, `bytestring_t`, `max_len`).
     InvalidFormat,
+    /// A class or object `constraints` entry fails: none of its `at_least_one` attributes
+    /// is present, or not exactly one of its `just_one` attributes is.
+    ConstraintFailed,
 }
 
 impl ViolationCode {
@@ -61,6 +64,7 @@ impl ViolationCode {
             ViolationCode::NullValue => "null_value",
             ViolationCode::OutOfRange => "out_of_range",
             ViolationCode::InvalidFormat => "invalid_format",
+            ViolationCode::ConstraintFailed => "constraint_failed",
         }
     }
 }
@@ -142,6 +146,7 @@ impl<'a> Walk<'a> {
     fn object(
         &mut self,
         attrs: &'a BTreeMap<String, AttrDef>,
+        constraints: &Constraints,
         owner: &str,
         obj: &Map<String, Value>,
         pointer: &str,
@@ -164,6 +169,30 @@ impl<'a> Walk<'a> {
                     ViolationCode::UnknownAttribute,
                     format!("{k:?} is not an attribute of {owner}"),
                 ),
+            }
+        }
+        let present = |n: &String| present(obj, n);
+        if !constraints.at_least_one.is_empty() && !constraints.at_least_one.iter().any(present) {
+            self.push(
+                pointer.to_string(),
+                ViolationCode::ConstraintFailed,
+                format!(
+                    "{owner} needs at least one of {}",
+                    constraints.at_least_one.join(", ")
+                ),
+            );
+        }
+        if !constraints.just_one.is_empty() {
+            let n = constraints.just_one.iter().filter(|a| present(a)).count();
+            if n != 1 {
+                self.push(
+                    pointer.to_string(),
+                    ViolationCode::ConstraintFailed,
+                    format!(
+                        "{owner} needs exactly one of {}, found {n}",
+                        constraints.just_one.join(", ")
+                    ),
+                );
             }
         }
         for a in attrs.values() {
@@ -359,6 +388,7 @@ impl<'a> Walk<'a> {
                 match schema.object(name) {
                     Some(o) => self.object(
                         &o.attributes,
+                        &o.constraints,
                         &format!("object {name}"),
                         m,
                         pointer,
@@ -372,6 +402,25 @@ impl<'a> Walk<'a> {
                 }
             }
         }
+    }
+}
+
+/// True if the dotted path (constraints may name `device.os.version`) reaches a non-null
+/// value; arrays on the way count if any element does.
+fn present(obj: &Map<String, Value>, path: &str) -> bool {
+    fn go(v: &Value, segs: &[&str]) -> bool {
+        match (v, segs.split_first()) {
+            (Value::Null, _) => false,
+            (Value::Array(xs), Some(_)) => xs.iter().any(|x| go(x, segs)),
+            (_, None) => true,
+            (Value::Object(m), Some((first, rest))) => m.get(*first).is_some_and(|x| go(x, rest)),
+            (_, Some(_)) => false,
+        }
+    }
+    let segs: Vec<&str> = path.split('.').collect();
+    match segs.split_first() {
+        Some((first, rest)) => obj.get(*first).is_some_and(|x| go(x, rest)),
+        None => false,
     }
 }
 
@@ -399,7 +448,7 @@ impl OcsfSchema {
     /// activity_id`; required attributes at every depth (profile attributes only when the
     /// profile is listed in `metadata.profiles`; deprecated attributes never); string forms of `ip_t`, `mac_t`,
     /// `datetime_t`, `email_t`, `file_hash_t`, `uuid_t`, `bytestring_t` and `max_len`;
-    /// `port_t` range. Violations are sorted by pointer, then code, then message.
+    /// `port_t` range; class and object `constraints` (`at_least_one`, `just_one`). Violations are sorted by pointer, then code, then message.
     pub fn validate(&self, event: &Value) -> Vec<Violation> {
         let mut out = Vec::new();
         let Value::Object(obj) = event else {
@@ -465,6 +514,7 @@ impl OcsfSchema {
         };
         walk.object(
             &class.attributes,
+            &class.constraints,
             &format!("class {} ({})", class.name, class.uid),
             obj,
             "",

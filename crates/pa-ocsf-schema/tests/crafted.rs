@@ -422,8 +422,18 @@ fn network_dns_and_registry_classes() {
         "severity_id": 1, "time": 1, "metadata": {"version": "1.7.0", "product": {"name": "p"}},
         "query": {"hostname": "example.com", "type": "A"},
         "answers": [{"rdata": "93.184.216.34", "type": "A"}],
+        "src_endpoint": {"hostname": "win10-lab"},
     });
     expect(&dns, &[]);
+    // network.json constraints: at_least_one of dst_endpoint, src_endpoint
+    let mut bad = dns.clone();
+    bad.as_object_mut().expect("object").remove("src_endpoint");
+    expect(&bad, &[("", C::ConstraintFailed)]);
+    set(&mut bad, "/dst_endpoint", Value::Null);
+    expect(
+        &bad,
+        &[("", C::ConstraintFailed), ("/dst_endpoint", C::NullValue)],
+    );
     let mut bad = dns.clone();
     set(&mut bad, "/activity_id", json!(3));
     set(&mut bad, "/type_uid", json!(400303));
@@ -499,4 +509,40 @@ fn allowing_envelope_members() {
     // only exact pointers are tolerated
     let v = reference().validate_allowing(&e, &["/metadata"]);
     assert_eq!(v.len(), 3);
+}
+
+#[test]
+fn constraints() {
+    // actor.json: at_least_one of process, user, invoked_by, session, app_name, app_uid
+    expect(
+        &with("/actor", json!({})),
+        &[("/actor", C::ConstraintFailed)],
+    );
+    expect(&with("/actor", json!({"app_name": "svc"})), &[]);
+    // product extends _entity: at_least_one of name, uid
+    expect(
+        &with("/metadata/product", json!({"vendor_name": "Microsoft"})),
+        &[("/metadata/product", C::ConstraintFailed)],
+    );
+    // process.json: at_least_one of pid, uid, cpid (it replaces process_entity's list)
+    let mut e = process_launch();
+    remove(&mut e, "/process/pid");
+    expect(&e, &[("/process", C::ConstraintFailed)]);
+    set(
+        &mut e,
+        "/process/uid",
+        json!("{11111111-1111-1111-1111-111111111111}"),
+    );
+    expect(&e, &[]);
+    // file.json declares "constraints": {} — _entity's name/uid rule does not apply
+    let c = reference().object("file").expect("file");
+    assert!(c.constraints.is_empty());
+    assert_eq!(
+        reference()
+            .object("user")
+            .expect("user")
+            .constraints
+            .at_least_one,
+        ["account", "name", "uid"]
+    );
 }

@@ -3,7 +3,9 @@
 //! validator accepts them; then break each one and check it is caught. This exercises every
 //! object type, enumeration and string form reachable from a class.
 
-use pa_ocsf_schema::{AttrDef, BaseType, OcsfSchema, Requirement, ViolationCode, reference};
+use pa_ocsf_schema::{
+    AttrDef, BaseType, Constraints, OcsfSchema, Requirement, ViolationCode, reference,
+};
 use serde_json::{Map, Value, json};
 
 fn sample_string(type_name: &str) -> Value {
@@ -35,7 +37,7 @@ fn sample(schema: &OcsfSchema, a: &AttrDef, depth: usize) -> Value {
         BaseType::Object(name) if name == "object" => json!({"free": {"form": 1}}),
         BaseType::Object(name) => {
             let o = schema.object(name).expect("object type exists");
-            Value::Object(fill(schema, &o.attributes, depth + 1))
+            Value::Object(fill(schema, &o.attributes, &o.constraints, depth + 1))
         }
     };
     if a.is_array { json!([one]) } else { one }
@@ -44,6 +46,7 @@ fn sample(schema: &OcsfSchema, a: &AttrDef, depth: usize) -> Value {
 fn fill(
     schema: &OcsfSchema,
     attrs: &std::collections::BTreeMap<String, AttrDef>,
+    constraints: &Constraints,
     depth: usize,
 ) -> Map<String, Value> {
     let mut m = Map::new();
@@ -57,6 +60,50 @@ fn fill(
             m.insert(a.name.clone(), sample(schema, a, depth));
         }
     }
+    // satisfy the constraints: add the first listed attribute if none is present, keep only
+    // the first present one of a just_one list
+    if !constraints.at_least_one.iter().any(|a| m.contains_key(a)) {
+        if let Some(a) = constraints.at_least_one.iter().find_map(|a| attrs.get(a)) {
+            m.insert(a.name.clone(), sample(schema, a, depth));
+        } else if let Some(path) = constraints.at_least_one.first() {
+            // a dotted entry (patch_state: device.os.version): set the leaf
+            let mut at = &mut m;
+            let mut cur = attrs;
+            let segs: Vec<&str> = path.split('.').collect();
+            for (i, seg) in segs.iter().enumerate() {
+                let a = cur.get(*seg).expect("constraint path exists");
+                if i + 1 == segs.len() {
+                    at.insert(a.name.clone(), sample(schema, a, 9));
+                    break;
+                }
+                let o = schema
+                    .object(a.object_type().expect("object"))
+                    .expect("object");
+                cur = &o.attributes;
+                at = at
+                    .entry(a.name.clone())
+                    .or_insert_with(|| json!({}))
+                    .as_object_mut()
+                    .expect("object value");
+            }
+        }
+    }
+    if !constraints.just_one.is_empty() {
+        let mut kept = false;
+        for name in &constraints.just_one {
+            if m.contains_key(name) {
+                if kept {
+                    m.remove(name);
+                }
+                kept = true;
+            }
+        }
+        if !kept {
+            if let Some(a) = constraints.just_one.iter().find_map(|a| attrs.get(a)) {
+                m.insert(a.name.clone(), sample(schema, a, depth));
+            }
+        }
+    }
     m
 }
 
@@ -66,7 +113,7 @@ fn generated_events_of_every_class_are_valid_and_breakable() {
     let mut checked = 0;
     let mut attrs_total = 0usize;
     for c in s.classes() {
-        let mut ev = fill(s, &c.attributes, 0);
+        let mut ev = fill(s, &c.attributes, &c.constraints, 0);
         let activity = *c.activities().keys().next_back().expect("activities");
         ev.insert("class_uid".into(), json!(c.uid));
         ev.insert("category_uid".into(), json!(c.category_uid));

@@ -100,6 +100,7 @@ fn expected(rel: &str) -> Option<BTreeSet<(String, C)>> {
     let mut unknown: Vec<String> = Vec::new();
     let mut missing: Vec<String> = REQUIRED_EVERYWHERE.iter().map(|s| s.to_string()).collect();
     let mut wrong_type: Vec<String> = Vec::new();
+    let mut constraint: Vec<String> = Vec::new();
     let (family, name) = rel.split_once('/')?;
     match family {
         "windows_sysmon" | "osquery" => {
@@ -122,10 +123,16 @@ fn expected(rel: &str) -> Option<BTreeSet<(String, C)>> {
             missing.extend(file_required("/actor/process/file"));
             missing.extend(file_required("/process/file"));
         }
-        ("windows_sysmon", "eid_0003_network_connection.json")
-        | ("windows_sysmon", "eid_0022_dns_query.json") => {
+        ("windows_sysmon", "eid_0003_network_connection.json") => {
             unknown.push("/extensions".into());
             missing.extend(file_required("/actor/process/file"));
+        }
+        // events/network/network.json (inherited by dns_activity): constraints
+        // at_least_one [dst_endpoint, src_endpoint]; the DNS query golden has neither.
+        ("windows_sysmon", "eid_0022_dns_query.json") => {
+            unknown.push("/extensions".into());
+            missing.extend(file_required("/actor/process/file"));
+            constraint.push(String::new());
         }
         ("windows_sysmon", "eid_0005_process_terminate.json") => {
             missing.extend(file_required("/process/file"));
@@ -154,15 +161,20 @@ fn expected(rel: &str) -> Option<BTreeSet<(String, C)>> {
         }
         // 1008 Event Log Activity (events/system/event_log_activity.json) has log_name,
         // log_provider, log_type(_id), file, ... but no `event_log` attribute.
+        // Its constraints (at_least_one of log_file, log_name, log_provider, log_type,
+        // log_type_id) then fail: the log name is only in metadata.log_name / event_log.name.
         ("windows_security", "1102_log_cleared.json") => {
             unknown.push("/event_log".into());
+            constraint.push(String::new());
         }
         // 3002 Authentication (events/iam/authentication.json): `logon_type_id` is a
         // top-level attribute and there is no `authentication` attribute; `user` (the
-        // subject of the authentication) is required and absent (only actor.user is set).
+        // subject of the authentication) is required and absent (only actor.user is set);
+        // its constraints (at_least_one of service, dst_endpoint) fail: only src_endpoint.
         ("windows_security", "4624_success.json") => {
             unknown.push("/authentication".into());
             missing.push("/user".into());
+            constraint.push(String::new());
         }
         // 4625 additionally puts status_code / status_detail / status_message under
         // metadata: status_code and status_detail are base_event (top-level) attributes,
@@ -170,6 +182,7 @@ fn expected(rel: &str) -> Option<BTreeSet<(String, C)>> {
         ("windows_security", "4625_failure.json") => {
             unknown.push("/authentication".into());
             missing.push("/user".into());
+            constraint.push(String::new());
             for m in ["status_code", "status_detail", "status_message"] {
                 unknown.push(format!("/metadata/{m}"));
             }
@@ -184,6 +197,7 @@ fn expected(rel: &str) -> Option<BTreeSet<(String, C)>> {
     out.extend(unknown.into_iter().map(|p| (p, C::UnknownAttribute)));
     out.extend(missing.into_iter().map(|p| (p, C::MissingRequired)));
     out.extend(wrong_type.into_iter().map(|p| (p, C::WrongType)));
+    out.extend(constraint.into_iter().map(|p| (p, C::ConstraintFailed)));
     Some(out)
 }
 
@@ -241,7 +255,16 @@ fn repair(rel: &str, e: &mut Value) {
         let user = o["actor"]["user"].clone();
         o.insert("user".into(), user);
     }
-    o.remove("event_log");
+    if let Some(log) = o.remove("event_log") {
+        o.insert("log_name".into(), log["name"].clone());
+    }
+    let host = json!({"hostname": o["device"]["hostname"].clone()});
+    if class == 3002 {
+        o.insert("dst_endpoint".into(), host.clone());
+    }
+    if class == 4003 {
+        o.insert("src_endpoint".into(), host);
+    }
     if let Some(t) = o.get("time").and_then(Value::as_str) {
         // 2026-01-11T00:00:SSZ → epoch ms (the osquery goldens are all on that minute)
         let secs: i64 = t[17..19].parse().expect("seconds");
