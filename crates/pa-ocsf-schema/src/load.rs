@@ -134,6 +134,7 @@ pub(crate) fn load(root: &Path) -> Result<OcsfSchema, SchemaError> {
     loader.read_dictionaries()?;
     loader.read_categories()?;
     loader.read_definitions()?;
+    let profiles = loader.profile_names()?;
     let objects = loader.resolve_objects()?;
     let classes = loader.resolve_classes(&objects)?;
     let mut objects = objects;
@@ -141,7 +142,7 @@ pub(crate) fn load(root: &Path) -> Result<OcsfSchema, SchemaError> {
     if classes.is_empty() {
         return Err(SchemaError::format(root, "no event classes found"));
     }
-    Ok(OcsfSchema::new(version, classes, objects))
+    Ok(OcsfSchema::new(version, classes, objects, profiles))
 }
 
 /// Sorted `*.json` files of `dir` (recursively if asked); a missing directory has none.
@@ -364,6 +365,24 @@ impl Loader {
             }
         }
         Ok(())
+    }
+
+    /// Names of every profile (`profiles/*.json`, and `<ext>/<name>` for extension profiles).
+    fn profile_names(&self) -> Result<BTreeSet<String>, SchemaError> {
+        let mut files = Vec::new();
+        json_files(&self.root.join("profiles"), false, &mut files)?;
+        for e in &self.extensions {
+            json_files(&e.dir.join("profiles"), false, &mut files)?;
+        }
+        let mut out = BTreeSet::new();
+        for f in files {
+            let body = read_object(&f)?;
+            let key = self
+                .profile_key(&f, &body)
+                .ok_or_else(|| SchemaError::format(&f, "profile file without a name"))?;
+            out.insert(key);
+        }
+        Ok(out)
     }
 
     /// The extension index a path belongs to.

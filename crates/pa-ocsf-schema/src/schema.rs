@@ -1,6 +1,6 @@
 //! The loaded schema and its look-ups.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::error::SchemaError;
@@ -13,6 +13,7 @@ pub struct OcsfSchema {
     version: String,
     classes: BTreeMap<u32, ClassDef>,
     objects: BTreeMap<String, ObjectDef>,
+    profiles: BTreeSet<String>,
 }
 
 impl OcsfSchema {
@@ -20,12 +21,20 @@ impl OcsfSchema {
         version: String,
         classes: BTreeMap<u32, ClassDef>,
         objects: BTreeMap<String, ObjectDef>,
+        profiles: BTreeSet<String>,
     ) -> OcsfSchema {
         OcsfSchema {
             version,
             classes,
             objects,
+            profiles,
         }
+    }
+
+    /// Every profile name (`cloud`, `datetime`, `host`, ..., `linux/linux_users`): the values
+    /// `metadata.profiles` may hold.
+    pub fn profiles(&self) -> &BTreeSet<String> {
+        &self.profiles
     }
 
     /// Load the schema source tree rooted at `dir` (e.g. `../shared/data/ocsf-1.7.0`):
@@ -70,6 +79,7 @@ impl OcsfSchema {
     /// when a segment is not an attribute of the object reached so far. Arrays of objects are
     /// traversed transparently (`process.file.hashes.value`). Below a free-form attribute
     /// (`unmapped`, `json_t` values) no attribute definition exists: see [`Self::has_path`].
+    /// Profile attributes are found whether or not an event would declare the profile.
     pub fn attribute(&self, class_uid: u32, dotted_path: &str) -> Option<&AttrDef> {
         match self.walk_path(class_uid, dotted_path)? {
             PathEnd::Attr(a) => Some(a),
@@ -80,7 +90,9 @@ impl OcsfSchema {
     /// True if a dotted path exists in a class: every segment is an attribute of the class
     /// (profiles included) or of the object type reached so far. Below a free-form attribute
     /// (type `object`, such as `unmapped`, or `json_t`) any further path is accepted, since
-    /// the schema does not constrain it. An empty path or empty segment is false.
+    /// the schema does not constrain it. An empty path or empty segment is false. Profile
+    /// attributes (`time_dt`, `cloud`, `process.auid`) count as existing; an event must still
+    /// declare their profile in `metadata.profiles` (see [`Self::validate`]).
     pub fn has_path(&self, class_uid: u32, dotted_path: &str) -> bool {
         self.walk_path(class_uid, dotted_path).is_some()
     }

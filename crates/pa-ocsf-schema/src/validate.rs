@@ -46,6 +46,15 @@ pub enum ViolationCode {
     /// A class or object `constraints` entry fails: none of its `at_least_one` attributes
     /// is present, or not exactly one of its `just_one` attributes is.
     ConstraintFailed,
+    /// A profile attribute (e.g. `time_dt`, `cloud`, `process.auid`) is present but its
+    /// profile is not listed in `metadata.profiles`.
+    UndeclaredProfile,
+    /// `metadata.profiles` names a profile the schema does not define.
+    UnknownProfile,
+    /// `observables[].name` is not an attribute path of the class.
+    UnknownObservableName,
+    /// `metadata.version` is not the schema's version.
+    VersionMismatch,
 }
 
 impl ViolationCode {
@@ -65,6 +74,10 @@ impl ViolationCode {
             ViolationCode::OutOfRange => "out_of_range",
             ViolationCode::InvalidFormat => "invalid_format",
             ViolationCode::ConstraintFailed => "constraint_failed",
+            ViolationCode::UndeclaredProfile => "undeclared_profile",
+            ViolationCode::UnknownProfile => "unknown_profile",
+            ViolationCode::UnknownObservableName => "unknown_observable_name",
+            ViolationCode::VersionMismatch => "version_mismatch",
         }
     }
 }
@@ -163,7 +176,19 @@ impl<'a> Walk<'a> {
         for (k, v) in obj {
             let p = child(pointer, k);
             match attrs.get(k) {
-                Some(a) => self.value(a, v, &p, depth, depth == 0),
+                Some(a) => {
+                    // reported, and still checked, so fixing the profile reveals nothing new
+                    if let Some(prof) = a.profile.as_ref().filter(|p| !self.profiles.contains(*p)) {
+                        self.push(
+                            p.clone(),
+                            ViolationCode::UndeclaredProfile,
+                            format!(
+                                "{k:?} of {owner} belongs to profile {prof}, which metadata.profiles does not declare"
+                            ),
+                        );
+                    }
+                    self.value(a, v, &p, depth, depth == 0)
+                }
                 None => self.push(
                     p,
                     ViolationCode::UnknownAttribute,
@@ -196,7 +221,9 @@ impl<'a> Walk<'a> {
             }
         }
         for a in attrs.values() {
-            if a.requirement != Requirement::Required || obj.contains_key(&a.name) {
+            // null counts as absent (and is reported as null_value too)
+            let given = obj.get(&a.name).is_some_and(|v| !v.is_null());
+            if a.requirement != Requirement::Required || given {
                 continue;
             }
             // A deprecated attribute is not enforced even where the source still marks it
@@ -310,6 +337,21 @@ impl<'a> Walk<'a> {
                             return;
                         }
                     }
+                    if let Some(e) = &a.string_enum_values {
+                        if !e.contains_key(s) {
+                            let vals: Vec<&str> = e.keys().map(String::as_str).collect();
+                            self.push(
+                                pointer.to_string(),
+                                ViolationCode::InvalidEnumValue,
+                                format!(
+                                    "{} value {s:?} is not declared; allowed: {}",
+                                    a.name,
+                                    vals.join(", ")
+                                ),
+                            );
+                            return;
+                        }
+                    }
                     if let Some(why) = format::check(&a.type_name, s) {
                         self.push(
                             pointer.to_string(),
@@ -335,6 +377,15 @@ impl<'a> Walk<'a> {
                     return wrong(self, "an integer");
                 };
                 let Some(i) = n.as_i64() else {
+                    // long_t is wider than 64 bits in OCSF; JSON integers up to u64::MAX
+                    // are accepted there (a u64 cannot be an enum value: none are that big)
+                    if n.is_u64()
+                        && a.base == BaseType::Long
+                        && a.range.is_none()
+                        && a.enum_values.is_none()
+                    {
+                        return;
+                    }
                     if n.is_u64() {
                         self.push(
                             pointer.to_string(),
@@ -448,7 +499,10 @@ impl OcsfSchema {
     /// activity_id`; required attributes at every depth (profile attributes only when the
     /// profile is listed in `metadata.profiles`; deprecated attributes never); string forms of `ip_t`, `mac_t`,
     /// `datetime_t`, `email_t`, `file_hash_t`, `uuid_t`, `bytestring_t` and `max_len`;
-    /// `port_t` range; class and object `constraints` (`at_least_one`, `just_one`). Violations are sorted by pointer, then code, then message.
+    /// `port_t` range; class and object `constraints` (`at_least_one`, `just_one`); string
+    /// enumerations (`http_method`, `tlp`); profile attributes only with their profile in
+    /// `metadata.profiles`, and only defined profiles there; `metadata.version` equal to the
+    /// schema version; `observables[].name` an attribute path of the class. Violations are sorted by pointer, then code, then message.
     pub fn validate(&self, event: &Value) -> Vec<Violation> {
         let mut out = Vec::new();
         let Value::Object(obj) = event else {
@@ -521,6 +575,7 @@ impl OcsfSchema {
             0,
         );
         class_checks(class, obj, &mut walk.out);
+        self.envelope_checks(class, obj, &walk.profiles, &mut walk.out);
         let mut out = walk.out;
         out.sort();
         out.dedup();
@@ -539,6 +594,93 @@ impl OcsfSchema {
             !(x.code == ViolationCode::UnknownAttribute && allowed.contains(&x.pointer.as_str()))
         });
         v
+    }
+}
+
+impl OcsfSchema {
+    /// `metadata.profiles` names, `metadata.version`, `observables[].name` references.
+    fn envelope_checks(
+        &self,
+        class: &ClassDef,
+        obj: &Map<String, Value>,
+        profiles: &BTreeSet<String>,
+        out: &mut Vec<Violation>,
+    ) {
+        let md = obj.get("metadata").and_then(Value::as_object);
+        if let Some(Value::Array(ps)) = md.and_then(|m| m.get("profiles")) {
+            for (i, p) in ps.iter().enumerate() {
+                if let Some(name) = p.as_str() {
+                    if !self.profiles().contains(name) {
+                        out.push(Violation {
+                            pointer: format!("/metadata/profiles/{i}"),
+                            code: ViolationCode::UnknownProfile,
+                            message: format!(
+                                "profile {name:?} is not defined; known: {}",
+                                self.profiles()
+                                    .iter()
+                                    .cloned()
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(Value::String(v)) = md.and_then(|m| m.get("version")) {
+            if v != self.version() {
+                out.push(Violation {
+                    pointer: "/metadata/version".into(),
+                    code: ViolationCode::VersionMismatch,
+                    message: format!(
+                        "metadata.version {v:?} is not the schema version {:?} validated against",
+                        self.version()
+                    ),
+                });
+            }
+        }
+        if let Some(Value::Array(obs)) = obj.get("observables") {
+            for (i, o) in obs.iter().enumerate() {
+                let Some(name) = o.get("name").and_then(Value::as_str) else {
+                    continue;
+                };
+                if !self.declared_path(class, name, profiles) {
+                    out.push(Violation {
+                        pointer: format!("/observables/{i}/name"),
+                        code: ViolationCode::UnknownObservableName,
+                        message: format!(
+                            "observable name {name:?} is not an attribute path of class {} ({}) with the declared profiles",
+                            class.name, class.uid
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Like `has_path`, but profile attributes count only when their profile is declared.
+    fn declared_path(&self, class: &ClassDef, dotted: &str, profiles: &BTreeSet<String>) -> bool {
+        let mut attrs = &class.attributes;
+        let mut segs = dotted.split('.').peekable();
+        while let Some(seg) = segs.next() {
+            let Some(a) = attrs.get(seg) else {
+                return false;
+            };
+            if a.profile.as_ref().is_some_and(|p| !profiles.contains(p)) {
+                return false;
+            }
+            if segs.peek().is_none() {
+                return true;
+            }
+            if a.is_free_form() {
+                return segs.all(|s| !s.is_empty());
+            }
+            let Some(o) = a.object_type().and_then(|t| self.object(t)) else {
+                return false;
+            };
+            attrs = &o.attributes;
+        }
+        false
     }
 }
 

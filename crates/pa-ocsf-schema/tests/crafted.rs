@@ -198,17 +198,22 @@ fn wrong_types() {
         &[("/device/is_managed", C::WrongType)],
     );
     expect(&with("/device/is_managed", json!(false)), &[]);
-    expect(&with("/time", json!(u64::MAX)), &[("/time", C::OutOfRange)]);
-    // timestamps and their _dt siblings
-    expect(&with("/time_dt", json!("2026-01-01T00:00:01Z")), &[]);
+    // integer_t is 64-bit; long_t is wider in OCSF, so any JSON integer up to u64 is fine
     expect(
-        &with("/time_dt", json!("yesterday")),
-        &[("/time_dt", C::InvalidFormat)],
+        &with("/process/pid", json!(u64::MAX)),
+        &[("/process/pid", C::OutOfRange)],
     );
-    expect(
-        &with("/time_dt", json!(1767225601000_i64)),
-        &[("/time_dt", C::WrongType)],
-    );
+    expect(&with("/time", json!(u64::MAX)), &[]);
+    expect(&with("/time", json!(-1)), &[]);
+    // timestamps and their _dt siblings (datetime profile)
+    let dt = |v: Value| {
+        let mut e = with("/metadata/profiles", json!(["datetime"]));
+        set(&mut e, "/time_dt", v);
+        e
+    };
+    expect(&dt(json!("2026-01-01T00:00:01Z")), &[]);
+    expect(&dt(json!("yesterday")), &[("/time_dt", C::InvalidFormat)]);
+    expect(&dt(json!(1767225601000_i64)), &[("/time_dt", C::WrongType)]);
     // json_t accepts anything
     expect(&with("/enrichments/0/data", json!("s")), &[]);
     expect(&with("/enrichments/0/data", json!([1, {"a": null}])), &[]);
@@ -544,5 +549,69 @@ fn constraints() {
             .constraints
             .at_least_one,
         ["account", "name", "uid"]
+    );
+}
+
+#[test]
+fn profiles_version_and_observable_names() {
+    // a profile attribute needs its profile declared in metadata.profiles
+    expect(
+        &with("/time_dt", json!("2026-01-01T00:00:01Z")),
+        &[("/time_dt", C::UndeclaredProfile)],
+    );
+    expect(
+        &with("/process/auid", json!(4242)),
+        &[("/process/auid", C::UndeclaredProfile)],
+    );
+    let mut e = with("/metadata/profiles", json!(["linux/linux_users"]));
+    set(&mut e, "/process/auid", json!(4242));
+    expect(&e, &[]);
+    set(&mut e, "/process/auid", json!("4242"));
+    expect(&e, &[("/process/auid", C::WrongType)]);
+    // unknown profile names
+    expect(
+        &with("/metadata/profiles", json!(["host", "no_such_profile"])),
+        &[("/metadata/profiles/1", C::UnknownProfile)],
+    );
+    expect(
+        &with("/metadata/profiles", json!("host")),
+        &[("/metadata/profiles", C::NotAnArray)],
+    );
+    // metadata.version must be the schema's
+    expect(
+        &with("/metadata/version", json!("1.6.0")),
+        &[("/metadata/version", C::VersionMismatch)],
+    );
+    // observables[].name must be an attribute path of the class
+    expect(
+        &with("/observables/0/name", json!("process.file.path")),
+        &[],
+    );
+    expect(
+        &with("/observables/0/name", json!("process.file.bogus")),
+        &[("/observables/0/name", C::UnknownObservableName)],
+    );
+    expect(
+        &with("/observables/0/name", json!("time_dt")),
+        &[("/observables/0/name", C::UnknownObservableName)],
+    );
+    // string enumerations are enforced too (http_request.json http_method)
+    let http = json!({
+        "class_uid": 4002, "category_uid": 4, "activity_id": 3, "type_uid": 400203,
+        "severity_id": 1, "time": 1, "metadata": {"version": "1.7.0", "product": {"name": "p"}},
+        "dst_endpoint": {"hostname": "example.com"},
+        "http_request": {"http_method": "GET", "url": {"hostname": "example.com", "path": "/"}},
+    });
+    expect(&http, &[]);
+    let mut bad = http.clone();
+    set(&mut bad, "/http_request/http_method", json!("get"));
+    expect(&bad, &[("/http_request/http_method", C::InvalidEnumValue)]);
+    // a required attribute given as null is missing (and null)
+    expect(
+        &with("/severity_id", Value::Null),
+        &[
+            ("/severity_id", C::MissingRequired),
+            ("/severity_id", C::NullValue),
+        ],
     );
 }

@@ -25,7 +25,10 @@ fn sample_string(type_name: &str) -> Value {
 
 fn sample(schema: &OcsfSchema, a: &AttrDef, depth: usize) -> Value {
     let one = match &a.base {
-        BaseType::String => sample_string(&a.type_name),
+        BaseType::String => match &a.string_enum_values {
+            Some(e) => json!(e.keys().next().expect("values")),
+            None => sample_string(&a.type_name),
+        },
         BaseType::Integer | BaseType::Long => match (&a.enum_values, a.range) {
             (Some(e), _) => json!(e.keys().next_back().copied().unwrap_or(0)),
             (None, Some((lo, hi))) => json!((lo + hi) / 2),
@@ -119,10 +122,12 @@ fn generated_events_of_every_class_are_valid_and_breakable() {
         ev.insert("category_uid".into(), json!(c.category_uid));
         ev.insert("activity_id".into(), json!(activity));
         ev.insert("type_uid".into(), json!(i64::from(c.uid) * 100 + activity));
-        // every profile the class knows about is declared, so profile-required attributes
-        // (cloud, osint) are present and must be accepted
-        let profiles: Vec<Value> = c.profiles.iter().map(|p| json!(p)).collect();
+        // every profile is declared, so profile attributes (cloud, osint, time_dt,
+        // process.auid...) are allowed, and required ones (cloud, osint) are filled in
+        let profiles: Vec<Value> = s.profiles().iter().map(|p| json!(p)).collect();
         ev["metadata"]["profiles"] = Value::Array(profiles);
+        ev["metadata"]["version"] = json!("1.7.0");
+        ev["observables"][0]["name"] = json!("metadata.version");
         let ev = Value::Object(ev);
         attrs_total += count_leaves(&ev);
         let v = s.validate(&ev);

@@ -101,6 +101,7 @@ fn expected(rel: &str) -> Option<BTreeSet<(String, C)>> {
     let mut missing: Vec<String> = REQUIRED_EVERYWHERE.iter().map(|s| s.to_string()).collect();
     let mut wrong_type: Vec<String> = Vec::new();
     let mut constraint: Vec<String> = Vec::new();
+    let mut undeclared: Vec<String> = Vec::new();
     let (family, name) = rel.split_once('/')?;
     match family {
         "windows_sysmon" | "osquery" => {
@@ -123,9 +124,14 @@ fn expected(rel: &str) -> Option<BTreeSet<(String, C)>> {
             missing.extend(file_required("/actor/process/file"));
             missing.extend(file_required("/process/file"));
         }
+        // Network classes do not take actor/device out of the host profile
+        // (events/network/network.json overrides neither; base_event.json includes
+        // profiles/host.json), so using them requires "host" in metadata.profiles, which
+        // no golden declares.
         ("windows_sysmon", "eid_0003_network_connection.json") => {
             unknown.push("/extensions".into());
             missing.extend(file_required("/actor/process/file"));
+            undeclared.extend(["/actor".to_string(), "/device".to_string()]);
         }
         // events/network/network.json (inherited by dns_activity): constraints
         // at_least_one [dst_endpoint, src_endpoint]; the DNS query golden has neither.
@@ -133,6 +139,7 @@ fn expected(rel: &str) -> Option<BTreeSet<(String, C)>> {
             unknown.push("/extensions".into());
             missing.extend(file_required("/actor/process/file"));
             constraint.push(String::new());
+            undeclared.extend(["/actor".to_string(), "/device".to_string()]);
         }
         ("windows_sysmon", "eid_0005_process_terminate.json") => {
             missing.extend(file_required("/process/file"));
@@ -158,6 +165,7 @@ fn expected(rel: &str) -> Option<BTreeSet<(String, C)>> {
         ("osquery", "socket_events_added.json") => {
             wrong_type.push("/time".into());
             missing.extend(file_required("/actor/process/file"));
+            undeclared.extend(["/actor".to_string(), "/device".to_string()]);
         }
         // 1008 Event Log Activity (events/system/event_log_activity.json) has log_name,
         // log_provider, log_type(_id), file, ... but no `event_log` attribute.
@@ -171,10 +179,13 @@ fn expected(rel: &str) -> Option<BTreeSet<(String, C)>> {
         // top-level attribute and there is no `authentication` attribute; `user` (the
         // subject of the authentication) is required and absent (only actor.user is set);
         // its constraints (at_least_one of service, dst_endpoint) fail: only src_endpoint.
+        // events/iam/iam.json takes actor out of the host profile but not device, so
+        // device needs "host" in metadata.profiles.
         ("windows_security", "4624_success.json") => {
             unknown.push("/authentication".into());
             missing.push("/user".into());
             constraint.push(String::new());
+            undeclared.push("/device".into());
         }
         // 4625 additionally puts status_code / status_detail / status_message under
         // metadata: status_code and status_detail are base_event (top-level) attributes,
@@ -183,6 +194,7 @@ fn expected(rel: &str) -> Option<BTreeSet<(String, C)>> {
             unknown.push("/authentication".into());
             missing.push("/user".into());
             constraint.push(String::new());
+            undeclared.push("/device".into());
             for m in ["status_code", "status_detail", "status_message"] {
                 unknown.push(format!("/metadata/{m}"));
             }
@@ -198,6 +210,7 @@ fn expected(rel: &str) -> Option<BTreeSet<(String, C)>> {
     out.extend(missing.into_iter().map(|p| (p, C::MissingRequired)));
     out.extend(wrong_type.into_iter().map(|p| (p, C::WrongType)));
     out.extend(constraint.into_iter().map(|p| (p, C::ConstraintFailed)));
+    out.extend(undeclared.into_iter().map(|p| (p, C::UndeclaredProfile)));
     Some(out)
 }
 
@@ -291,6 +304,7 @@ fn repair(rel: &str, e: &mut Value) {
         md.remove(k);
     }
     md.insert("version".into(), json!("1.7.0"));
+    md.insert("profiles".into(), json!(["host"]));
     o["device"]["type_id"] = json!(0);
     for ptr in ["/actor/process/file", "/process/file", "/file"] {
         if let Some(Value::Object(f)) = e.pointer_mut(ptr) {
