@@ -28,7 +28,7 @@ use std::sync::OnceLock;
 
 pub use error::SchemaError;
 pub use model::{AttrDef, BaseType, ClassDef, Constraints, Deprecation, ObjectDef, Requirement};
-pub use schema::OcsfSchema;
+pub use schema::{OcsfSchema, PathError};
 pub use validate::{Violation, ViolationCode};
 
 /// The reference schema source directory: `<workspace root>/../shared/data/ocsf-1.7.0`.

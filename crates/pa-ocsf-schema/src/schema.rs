@@ -97,21 +97,91 @@ impl OcsfSchema {
         self.walk_path(class_uid, dotted_path).is_some()
     }
 
+    /// Why a dotted path does not exist in a class (`Ok(())` if it does, with the same
+    /// rules as [`Self::has_path`]).
+    pub fn check_path(&self, class_uid: u32, dotted_path: &str) -> Result<(), PathError> {
+        self.resolve(class_uid, dotted_path).map(|_| ())
+    }
+
     fn walk_path(&self, class_uid: u32, dotted_path: &str) -> Option<PathEnd<'_>> {
-        let mut attrs = &self.classes.get(&class_uid)?.attributes;
+        self.resolve(class_uid, dotted_path).ok()
+    }
+
+    fn resolve(&self, class_uid: u32, dotted_path: &str) -> Result<PathEnd<'_>, PathError> {
+        let class = self
+            .classes
+            .get(&class_uid)
+            .ok_or(PathError::NoSuchClass(class_uid))?;
+        let mut attrs = &class.attributes;
+        let mut owner = format!("class {}", class.name);
+        let mut prefix = String::new();
         let mut segs = dotted_path.split('.').peekable();
         while let Some(seg) = segs.next() {
-            let a = attrs.get(seg)?;
+            let Some(a) = attrs.get(seg) else {
+                return Err(PathError::Missing {
+                    prefix,
+                    segment: seg.to_string(),
+                    owner,
+                });
+            };
+            if !prefix.is_empty() {
+                prefix.push('.');
+            }
+            prefix.push_str(seg);
             if segs.peek().is_none() {
-                return Some(PathEnd::Attr(a));
+                return Ok(PathEnd::Attr(a));
             }
             if a.is_free_form() {
-                return segs.all(|s| !s.is_empty()).then_some(PathEnd::FreeForm);
+                return match segs.find(|s| s.is_empty()) {
+                    None => Ok(PathEnd::FreeForm),
+                    Some(_) => Err(PathError::Missing {
+                        prefix,
+                        segment: String::new(),
+                        owner: format!("free-form {}", a.type_name),
+                    }),
+                };
             }
-            attrs = &self.objects.get(a.object_type()?)?.attributes;
+            let Some(o) = a.object_type().and_then(|t| self.objects.get(t)) else {
+                return Err(PathError::Scalar {
+                    prefix,
+                    type_name: a.type_name.clone(),
+                });
+            };
+            attrs = &o.attributes;
+            owner = format!("object {}", o.name);
         }
-        None
+        Err(PathError::Missing {
+            prefix,
+            segment: String::new(),
+            owner,
+        })
     }
+}
+
+/// Why a dotted path does not exist in a class.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    /// The class is not in the schema.
+    #[error("class {0} is not defined")]
+    NoSuchClass(u32),
+    /// A segment is not an attribute of the class or object reached so far.
+    #[error("{prefix:?}: no attribute {segment:?} in {owner}")]
+    Missing {
+        /// The path up to (excluding) the segment.
+        prefix: String,
+        /// The missing segment (empty for an empty path or segment).
+        segment: String,
+        /// The class or object searched (e.g. `object file`).
+        owner: String,
+    },
+    /// A segment follows an attribute of a scalar type.
+    #[error("{prefix} is a scalar ({type_name}); it has no attributes")]
+    Scalar {
+        /// The path of the scalar attribute.
+        prefix: String,
+        /// Its type (e.g. `integer_t`).
+        type_name: String,
+    },
 }
 
 enum PathEnd<'a> {

@@ -3,14 +3,21 @@
 
 use std::time::Instant;
 
-use pa_ocsf_schema::{BaseType, OcsfSchema, Requirement, reference, reference_dir};
+use pa_ocsf_schema::{BaseType, OcsfSchema, PathError, Requirement, reference, reference_dir};
 
 #[test]
 fn loads_every_class_and_object_quickly() {
     let t = Instant::now();
     let s = OcsfSchema::load(&reference_dir()).expect("reference schema loads");
     let took = t.elapsed();
-    eprintln!("OcsfSchema::load (debug build): {took:?}");
+    eprintln!(
+        "OcsfSchema::load ({} build): {took:?}",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
     assert_eq!(s.version(), "1.7.0");
     // 82 event files with a `uid` (core + extensions) plus the concrete `base_event`.
     assert_eq!(s.classes().count(), 83);
@@ -220,4 +227,33 @@ fn deprecated_but_required_attribute() {
     assert_eq!(a.requirement, Requirement::Required);
     let d = a.deprecated.as_ref().expect("deprecated");
     assert_eq!(d.since, "1.4.0");
+}
+
+#[test]
+fn check_path_explains() {
+    let s = reference();
+    assert_eq!(s.check_path(1007, "process.file.path"), Ok(()));
+    assert_eq!(s.check_path(42, "time"), Err(PathError::NoSuchClass(42)));
+    assert_eq!(
+        s.check_path(1007, "process.file.bogus"),
+        Err(PathError::Missing {
+            prefix: "process.file".into(),
+            segment: "bogus".into(),
+            owner: "object file".into()
+        })
+    );
+    assert_eq!(
+        s.check_path(1007, "process.pid.value"),
+        Err(PathError::Scalar {
+            prefix: "process.pid".into(),
+            type_name: "integer_t".into()
+        })
+    );
+    let e = s
+        .check_path(4001, "query.hostname")
+        .expect_err("not in 4001");
+    assert_eq!(
+        e.to_string(),
+        "\"\": no attribute \"query\" in class network_activity"
+    );
 }
