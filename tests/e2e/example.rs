@@ -95,6 +95,69 @@ fn the_replay_evtx_example_runs_with_the_real_stages() {
         raw_rows += rows.len();
     }
     assert_eq!(raw_rows, 33);
+
+    // Normalization: every record became an OCSF event in the sorted store.
+    let events = pa_store::events::EventReader::open(std::path::Path::new(&format!(
+        "{run_dir}/normalized/ocsf_events"
+    )))
+    .unwrap()
+    .events()
+    .unwrap();
+    assert_eq!(events.len(), 33);
+    let keys: Vec<(i64, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["time"].as_i64().unwrap(),
+                e["metadata"]["uid"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "store not sorted");
+    assert!(keys.iter().all(|k| k.1.starts_with("pa:eid:v1:")));
+    for e in &events {
+        assert!(
+            pa_ocsf_schema::reference()
+                .class(e["class_uid"].as_u64().unwrap() as u32)
+                .is_some()
+        );
+    }
+    for f in [
+        "normalized/mapping_profile_snapshot.json",
+        "normalized/mapping_coverage.json",
+    ] {
+        assert!(
+            std::path::Path::new(&format!("{run_dir}/{f}")).is_file(),
+            "{f}"
+        );
+    }
+
+    // Detection: the SigmaHQ Windows rules see the credential dumping, the log clearing and
+    // the UAC change the recordings show.
+    let det = std::fs::read_to_string(format!("{run_dir}/detections/detections.jsonl")).unwrap();
+    let rows: Vec<Value> = det
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let titles: Vec<&str> = rows
+        .iter()
+        .map(|r| r["rule_title"].as_str().unwrap())
+        .collect();
+    for want in [
+        "Process Memory Dump Via Comsvcs.DLL",
+        "Process Memory Dump via RdrLeakDiag.EXE",
+        "UAC Disabled",
+        "Important Windows Eventlog Cleared",
+    ] {
+        assert!(titles.contains(&want), "{want} not in {titles:?}");
+    }
+    let ids: std::collections::BTreeSet<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+    for r in &rows {
+        assert!(ids.contains(r["matched_event_ids"][0].as_str().unwrap()));
+    }
+    let mut sorted = rows.clone();
+    sorted.sort_by_key(|r| r["rule_id"].as_str().unwrap().to_string());
+    assert_eq!(sorted, rows, "detections sorted by rule_id");
 }
 
 #[test]

@@ -51,6 +51,14 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         include_str!("../../../contracts/lab_inventory_snapshot.schema.json"),
     ),
     (
+        "mapping_profile_snapshot",
+        include_str!("../../../contracts/mapping_profile_snapshot.schema.json"),
+    ),
+    (
+        "mapping_coverage",
+        include_str!("../../../contracts/mapping_coverage.schema.json"),
+    ),
+    (
         "router_table",
         include_str!("../../../contracts/router_table.schema.json"),
     ),

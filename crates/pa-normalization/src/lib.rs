@@ -1,0 +1,376 @@
+//! The normalization stage: every raw record of `raw_parquet/*/` through the data-driven
+//! OCSF 1.7.0 mapping profiles of `pa-ocsf`, into the sorted normalized store
+//! `normalized/ocsf_events/`, plus `normalized/mapping_profile_snapshot.json` and
+//! `normalized/mapping_coverage.json`.
+//!
+//! One code path serves both modes:
+//! * bundle mode ([`run`]): reads the published raw datasets of the run;
+//! * stream mode ([`stream`]): reads one telemetry file (or stdin) with a `pa-sources` reader
+//!   and writes OCSF JSONL, in input order, for shell pipelines.
+//!
+//! Outcome policy: profiles that do not load fail the stage (`mapping_profile_invalid`);
+//! under `normalization.strict_mode` (default) an event whose identity cannot be computed
+//! fails it too (`event_id_generation_failed`). Events that cannot be normalized for another
+//! reason (bad timestamp, missing core field) and records of a source type no profile covers
+//! are counted and degrade the outcome (warn_and_skip, exit 10) with their reason code.
+//! Event types a profile does not route are counted in the coverage document and do not
+//! degrade the run: the coverage report is where they show.
+
+use pa_bundle::reason::NormalizationReason;
+use pa_ocsf::{Coverage, EventContext, Normalized, Normalizer};
+use pa_sources::{Provenance, SourceRecord, SourceType};
+use pa_stage::{StageContext, StageFailure, StageSuccess};
+use pa_store::events::EventWriter;
+use pa_store::raw::{RawReader, RawRow};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The shipped mapping profiles, relative to the project's data root.
+pub const MAPPINGS_REL: &str = "mappings/normalizer/ocsf/1.7.0";
+/// Rows per normalized Parquet part.
+pub const ROWS_PER_PART: usize = 1_000_000;
+/// Events held in memory before the store writer spills a sorted run.
+pub const SORT_BUDGET_BYTES: usize = 256 << 20;
+/// `metadata.normalizer_version`.
+pub const NORMALIZER_VERSION: &str = concat!("pa-normalize/", env!("CARGO_PKG_VERSION"));
+
+/// Locate the mapping profiles: the range's `normalization.mappings_dir` (relative to the
+/// range file's directory) or the shipped ones.
+pub fn mappings_dir(configured: Option<&str>, range_base: &Path) -> Result<PathBuf, String> {
+    match configured {
+        Some(d) => {
+            let p = range_base.join(d);
+            if p.is_dir() {
+                Ok(p)
+            } else {
+                Err(format!(
+                    "normalization.mappings_dir: {}: not a directory",
+                    p.display()
+                ))
+            }
+        }
+        None => pa_stage::shipped_dir(MAPPINGS_REL),
+    }
+}
+
+/// A raw row back as the source record it was read as.
+pub fn record_of_row(row: &RawRow) -> Result<SourceRecord, String> {
+    let source_type: SourceType = serde_json::from_value(Value::String(row.source_type.clone()))
+        .map_err(|_| format!("unknown source_type {:?}", row.source_type))?;
+    let fields: Value = serde_json::from_str(&row.fields_json)
+        .map_err(|e| format!("fields_json is not JSON: {e}"))?;
+    Ok(SourceRecord {
+        source_type,
+        provenance: Provenance {
+            file: row.file.clone(),
+            offset: row.file_offset.and_then(|o| u64::try_from(o).ok()),
+            ordinal: u64::try_from(row.ordinal).unwrap_or(0),
+            record_id: row.record_id.and_then(|o| u64::try_from(o).ok()),
+        },
+        time_ms: row.time_ms,
+        host: row.host.clone(),
+        fields,
+        raw: row.raw.clone(),
+    })
+}
+
+/// Counts of one normalization pass.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub records: u64,
+    pub mapped: u64,
+    pub unmapped: u64,
+    /// Failed events by reason code, with the first message.
+    pub failed: BTreeMap<&'static str, (u64, String)>,
+    /// Records of source types no profile covers.
+    pub uncovered_source_types: BTreeMap<String, u64>,
+}
+
+impl Tally {
+    fn note(&mut self, rec: &SourceRecord, n: &Normalized, covered: bool) {
+        self.records += 1;
+        match n {
+            Normalized::Mapped(_) => self.mapped += 1,
+            Normalized::Unmapped { .. } => {
+                self.unmapped += 1;
+                if !covered {
+                    *self
+                        .uncovered_source_types
+                        .entry(rec.source_type.as_str().to_string())
+                        .or_default() += 1;
+                }
+            }
+            Normalized::Failed {
+                reason_code,
+                message,
+            } => {
+                let e = self
+                    .failed
+                    .entry(reason_code)
+                    .or_insert_with(|| (0, message.clone()));
+                e.0 += 1;
+            }
+        }
+    }
+}
+
+fn failure(code: NormalizationReason, msg: impl Into<String>) -> StageFailure {
+    StageFailure::new(code, msg)
+}
+
+/// The raw dataset directories of a run (`raw_parquet/<source_id>/`), sorted by name.
+fn raw_datasets(run_dir: &Path) -> Result<Vec<(String, PathBuf)>, StageFailure> {
+    let root = run_dir.join("raw_parquet");
+    let mut out = Vec::new();
+    let rd = match std::fs::read_dir(&root) {
+        Ok(rd) => rd,
+        Err(e) => {
+            return Err(StageFailure::new(
+                pa_bundle::reason::CommonReason::InputMissing,
+                format!(
+                    "{}: the normalization stage reads raw_parquet/ (written by the telemetry stage): {e}",
+                    root.display()
+                ),
+            ));
+        }
+    };
+    for entry in rd {
+        let entry = entry.map_err(|e| {
+            StageFailure::new(
+                pa_bundle::reason::CommonReason::StorageIoError,
+                format!("{}: {e}", root.display()),
+            )
+        })?;
+        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            out.push((
+                entry.file_name().to_string_lossy().into_owned(),
+                entry.path(),
+            ));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The stage function (bundle mode).
+pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
+    let range = ctx.range()?;
+    let strict = range.normalization.strict_mode;
+    let dir = mappings_dir(
+        range.normalization.mappings_dir.as_deref(),
+        &ctx.range_base_dir(),
+    )
+    .map_err(|e| failure(NormalizationReason::MappingProfileInvalid, e))?;
+    let normalizer = Normalizer::load(&dir)
+        .map_err(|e| failure(NormalizationReason::MappingProfileInvalid, e.to_string()))?;
+    let covered: Vec<String> = normalizer.source_types();
+    let run_id = ctx.run.run_id().to_string();
+    let scenario_id = ctx.manifest.scenario.scenario_id.clone();
+
+    let schema_rel = "normalized/ocsf_events/_schema.json";
+    let schema_path = ctx.staging.path_for(schema_rel)?;
+    let store_dir = schema_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| schema_path.clone());
+    let spill_parent = ctx.run.staging_root();
+    let storage = |e: pa_store::StoreError| {
+        StageFailure::new(
+            pa_bundle::reason::CommonReason::StorageIoError,
+            e.to_string(),
+        )
+    };
+    let mut writer =
+        EventWriter::new(&store_dir, &spill_parent, SORT_BUDGET_BYTES).map_err(storage)?;
+    let mut coverage = Coverage::new(&normalizer);
+    let mut tally = Tally::default();
+
+    for (source_id, dir) in raw_datasets(ctx.run.path())? {
+        let reader = RawReader::open(&dir).map_err(|e| {
+            StageFailure::new(pa_bundle::reason::CommonReason::InputMissing, e.to_string())
+        })?;
+        for row in reader {
+            let row = row.map_err(|e| {
+                failure(
+                    NormalizationReason::NormalizedStoreIncompatible,
+                    e.to_string(),
+                )
+            })?;
+            let rec = record_of_row(&row).map_err(|e| {
+                failure(
+                    NormalizationReason::NormalizedStoreIncompatible,
+                    format!("raw_parquet/{source_id}: {}#{}: {e}", row.file, row.ordinal),
+                )
+            })?;
+            let raw_ref = json!({
+                "kind": "dataset_row_v1",
+                "path": format!("raw_parquet/{source_id}"),
+                "row_locator": {"file": row.file, "ordinal": row.ordinal},
+            });
+            let ectx = EventContext {
+                run_id: &run_id,
+                scenario_id: &scenario_id,
+                raw_ref: Some(raw_ref),
+                normalizer_version: NORMALIZER_VERSION,
+            };
+            let n = normalizer.normalize(&rec, &ectx);
+            let is_covered = covered.iter().any(|c| c == rec.source_type.as_str());
+            tally.note(&rec, &n, is_covered);
+            coverage.add(&rec, &n);
+            match n {
+                Normalized::Mapped(ev) => writer.push(&ev).map_err(|e| {
+                    failure(
+                        NormalizationReason::MissingCoreField,
+                        format!("raw_parquet/{source_id}: {}#{}: {e}", row.file, row.ordinal),
+                    )
+                })?,
+                Normalized::Failed {
+                    reason_code,
+                    message,
+                } if strict && reason_code == "event_id_generation_failed" => {
+                    return Err(failure(
+                        NormalizationReason::EventIdGenerationFailed,
+                        format!(
+                            "raw_parquet/{source_id}: {}#{}: {message}",
+                            row.file, row.ordinal
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    let summary = writer.finish(ROWS_PER_PART).map_err(storage)?;
+    for (i, _) in summary.parts.iter().enumerate() {
+        ctx.staging.path_for(&format!(
+            "normalized/ocsf_events/{}",
+            pa_store::part_name(i)
+        ))?;
+    }
+    ctx.staging
+        .write_json(schema_rel, &summary.schema_document)?;
+    let snapshot = normalizer.snapshot_document();
+    let profile_sha = snapshot["mapping_profile_sha256"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    ctx.staging
+        .write_json("normalized/mapping_profile_snapshot.json", &snapshot)?;
+    let mut cov = coverage.document(&profile_sha);
+    if let Some(m) = cov.as_object_mut() {
+        m.insert(
+            "store".into(),
+            json!({"rows": summary.rows, "duplicates_dropped": summary.duplicates_dropped,
+                   "conflicts": summary.conflicts}),
+        );
+    }
+    ctx.staging
+        .write_json("normalized/mapping_coverage.json", &cov)?;
+
+    let mut warnings = Vec::new();
+    for (code, (n, msg)) in &tally.failed {
+        let rc = match *code {
+            "timestamp_parse_failed" => NormalizationReason::TimestampParseFailed,
+            "event_id_generation_failed" => NormalizationReason::EventIdGenerationFailed,
+            _ => NormalizationReason::MissingCoreField,
+        };
+        warnings.push((
+            rc.into(),
+            format!("{n} event(s) not normalized ({code}), first: {msg}"),
+        ));
+    }
+    if !tally.uncovered_source_types.is_empty() {
+        warnings.push((
+            NormalizationReason::UnmappedSourceType.into(),
+            format!(
+                "no mapping profile for source type(s) {:?}: their records are kept raw only",
+                tally.uncovered_source_types
+            ),
+        ));
+    }
+    let mut versions = BTreeMap::new();
+    versions.insert("normalizer_version".into(), json!(NORMALIZER_VERSION));
+    versions.insert("mapping_profile_sha256".into(), json!(profile_sha));
+    Ok(StageSuccess {
+        summary: format!(
+            "{} event(s) normalized from {} record(s), {} unmapped, {} failed",
+            summary.rows,
+            tally.records,
+            tally.unmapped,
+            tally.failed.values().map(|v| v.0).sum::<u64>()
+        ),
+        warnings,
+        versions,
+        ..Default::default()
+    })
+}
+
+/// Stream-mode source names and the reader format each uses.
+pub fn stream_format(source: &str) -> Result<pa_sources::SourceFormat, String> {
+    use pa_sources::SourceFormat as F;
+    Ok(match source {
+        "evtx" => F::Evtx,
+        "win-xml" | "xml" => F::WinXml,
+        "otlp-json" | "otlp" => F::OtlpJson,
+        "win-json" | "sysmon-json" | "security-json" | "windows-json" => F::WinJson,
+        "osquery" => F::Osquery,
+        "auditd" => F::Auditd,
+        other => {
+            return Err(format!(
+                "unknown --source {other:?} (expected evtx, win-xml, otlp-json, win-json, sysmon-json, security-json, osquery or auditd)"
+            ));
+        }
+    })
+}
+
+/// Stream mode: normalize one input file (`-` = stdin) to OCSF JSONL on `out`, in input order.
+/// Returns the tally; a file-level read error is an `Err` naming the file.
+pub fn stream(
+    source: &str,
+    input: &str,
+    mappings: Option<&Path>,
+    out: &mut dyn Write,
+) -> Result<Tally, String> {
+    let format = stream_format(source)?;
+    let dir = match mappings {
+        Some(d) => d.to_path_buf(),
+        None => pa_stage::shipped_dir(MAPPINGS_REL)?,
+    };
+    let normalizer = Normalizer::load(&dir).map_err(|e| e.to_string())?;
+    let covered = normalizer.source_types();
+    // Readers need a file (EVTX seeks): spool stdin to a temporary file.
+    let (_tmp, path) = if input == "-" {
+        let mut t = tempfile::NamedTempFile::new().map_err(|e| format!("stdin: {e}"))?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut t).map_err(|e| format!("stdin: {e}"))?;
+        let p = t.path().to_path_buf();
+        (Some(t), p)
+    } else {
+        (None, PathBuf::from(input))
+    };
+    let reader = pa_sources::open(&path, format).map_err(|e| e.to_string())?;
+    let mut tally = Tally::default();
+    for item in reader {
+        let rec = item.map_err(|e| e.to_string())?;
+        let raw_ref = json!({"kind": "file_cursor_v1", "path": input,
+                             "cursor": format!("ordinal:{}", rec.provenance.ordinal)});
+        let ectx = EventContext {
+            run_id: "",
+            scenario_id: "",
+            raw_ref: Some(raw_ref),
+            normalizer_version: NORMALIZER_VERSION,
+        };
+        let n = normalizer.normalize(&rec, &ectx);
+        let is_covered = covered.iter().any(|c| c == rec.source_type.as_str());
+        tally.note(&rec, &n, is_covered);
+        if let Normalized::Mapped(ev) = n {
+            let line = pa_canon::to_jsonl_line(&ev).map_err(|e| e.to_string())?;
+            out.write_all(line.as_bytes())
+                .map_err(|e| format!("stdout: {e}"))?;
+        }
+    }
+    out.flush().map_err(|e| format!("stdout: {e}"))?;
+    Ok(tally)
+}

@@ -1,0 +1,141 @@
+//! End to end: `pa-normalize` as a pipeline filter and as a stage.
+
+use assert_cmd::Command;
+use pa_e2e::{shared_data, workspace_bin};
+use serde_json::Value;
+
+fn evtx(rel: &str) -> std::path::PathBuf {
+    shared_data().join("evtx/EVTX-ATTACK-SAMPLES").join(rel)
+}
+
+fn lines(out: &[u8]) -> Vec<Value> {
+    String::from_utf8(out.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn stream_mode_turns_an_evtx_into_ocsf_jsonl_in_input_order() {
+    let f = evtx("Persistence/sysmon_local_account_creation_and_added_admingroup_12_13.evtx");
+    let out = Command::new(workspace_bin("pa-normalize"))
+        .args(["--source", "evtx", "--input"])
+        .arg(&f)
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let evs = lines(&out.stdout);
+    assert_eq!(evs.len(), 17);
+    for e in &evs {
+        assert!(e["class_uid"].as_u64().is_some(), "{e}");
+        assert!(
+            e["metadata"]["uid"]
+                .as_str()
+                .unwrap()
+                .starts_with("pa:eid:v1:")
+        );
+        assert_eq!(
+            e["type_uid"].as_u64().unwrap(),
+            e["class_uid"].as_u64().unwrap() * 100 + e["activity_id"].as_u64().unwrap()
+        );
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("17 record(s): 17 normalized"), "{err}");
+    // The same file through stdin gives the same events.
+    let again = Command::new(workspace_bin("pa-normalize"))
+        .args(["--source", "evtx", "--input", "-"])
+        .pipe_stdin(&f)
+        .unwrap()
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let evs2 = lines(&again);
+    let uids = |v: &[Value]| {
+        v.iter()
+            .map(|e| e["metadata"]["uid"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(uids(&evs), uids(&evs2));
+}
+
+#[test]
+fn stream_mode_errors_name_the_problem() {
+    let out = Command::new(workspace_bin("pa-normalize"))
+        .args(["--source", "pcap", "--input", "x"])
+        .assert()
+        .code(20)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8_lossy(&out).contains("unknown --source \"pcap\""));
+    let out = Command::new(workspace_bin("pa-normalize"))
+        .args(["--source", "evtx", "--input", "no/such.evtx"])
+        .assert()
+        .code(20)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8_lossy(&out).contains("no/such.evtx"));
+}
+
+#[test]
+fn bundle_mode_without_raw_telemetry_is_input_missing() {
+    let t = tempfile::tempdir().unwrap();
+    let run_id = "0e0e0e0e-0000-4000-8000-000000000001";
+    std::fs::write(
+        t.path().join("range.yaml"),
+        "range_id: norm-case\nlab:\n  provider: replay\n  assets:\n    - {asset_id: h1, os: windows, role: endpoint}\nstages:\n  lab_provider: true\n  runner: false\n  telemetry: false\n  normalization: true\n  detection: false\nreplay:\n  ground_truth: gt.jsonl\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.path().join("scenario.yaml"),
+        "scenario_id: norm-case\nscenario_version: 1.0.0\nactions:\n  - {action_id: s1, technique_id: T1059.003}\n",
+    )
+    .unwrap();
+    let out = Command::new(workspace_bin("pa-orchestrate"))
+        .current_dir(t.path())
+        .args([
+            "run",
+            "--workspace",
+            "ws",
+            "--run-id",
+            run_id,
+            "--range",
+            "range.yaml",
+            "--scenario",
+            "scenario.yaml",
+        ])
+        .assert()
+        .code(20)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(
+        String::from_utf8_lossy(&out).contains("raw_parquet"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    let m: Value = serde_json::from_slice(
+        &std::fs::read(t.path().join("ws/runs").join(run_id).join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let o = m["stage_outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["stage"] == "normalization")
+        .unwrap()
+        .clone();
+    assert_eq!(o["reason_code"], "input_missing");
+    assert!(
+        !t.path()
+            .join("ws/runs")
+            .join(run_id)
+            .join("normalized")
+            .exists()
+    );
+}
