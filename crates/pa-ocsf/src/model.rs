@@ -97,6 +97,9 @@ pub(crate) struct EmitFile {
     pub key: Option<String>,
     #[serde(default)]
     pub op: Option<String>,
+    /// Arguments of `op` (`path_resolve`: `name`, `cwd`).
+    #[serde(default)]
+    pub args: Option<BTreeMap<String, StrOrList>>,
     #[serde(default)]
     pub transforms: Vec<Spanned<String>>,
     #[serde(default)]
