@@ -127,6 +127,9 @@ pub(crate) struct UnmappedFile {
     /// Members never copied.
     #[serde(default)]
     pub skip: Vec<String>,
+    /// Copy under `unmapped.<into>.<name>` instead of `unmapped.<name>`.
+    #[serde(default)]
+    pub into: Option<String>,
     #[serde(default)]
     #[allow(dead_code)]
     pub note: Option<String>,

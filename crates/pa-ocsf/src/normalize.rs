@@ -237,16 +237,17 @@ impl Normalizer {
             }
         }
 
-        // unmapped.<Field>
-        let mut unmapped: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        // unmapped.<Field> (or unmapped.<into>.<Field>)
+        let mut unmapped: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
         for u in &class.unmapped {
+            let group = u.into.clone().unwrap_or_default();
             for obj in u.from.resolve(rec) {
                 let Some(m) = obj.as_object() else { continue };
                 for (k, v) in m {
                     if u.skip.contains(k) || (u.consumed.contains(k) && !u.keep.contains(k)) {
                         continue;
                     }
-                    let slot = unmapped.entry(k.clone()).or_default();
+                    let slot = unmapped.entry((group.clone(), k.clone())).or_default();
                     let items: Vec<Value> = match v {
                         Value::Array(a) => a.clone(),
                         Value::Null => Vec::new(),
@@ -260,22 +261,24 @@ impl Normalizer {
                 }
             }
         }
-        if !unmapped.is_empty() {
-            let m: Map<String, Value> = unmapped
-                .into_iter()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, mut v)| {
-                    let v = if v.len() == 1 {
-                        v.remove(0)
-                    } else {
-                        Value::Array(v)
-                    };
-                    (k, v)
-                })
-                .collect();
-            if !m.is_empty() {
-                ev.insert("unmapped".into(), Value::Object(m));
+        let mut um = Map::new();
+        for ((group, k), mut v) in unmapped {
+            if v.is_empty() {
+                continue;
             }
+            let v = if v.len() == 1 {
+                v.remove(0)
+            } else {
+                Value::Array(v)
+            };
+            if group.is_empty() {
+                um.insert(k, v);
+            } else {
+                set_path(&mut um, &[group, k], v);
+            }
+        }
+        if !um.is_empty() {
+            ev.insert("unmapped".into(), Value::Object(um));
         }
 
         // identity

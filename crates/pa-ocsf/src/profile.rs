@@ -73,6 +73,7 @@ pub(crate) struct UnmappedDef {
     pub from: SourcePath,
     pub keep: BTreeSet<String>,
     pub skip: BTreeSet<String>,
+    pub into: Option<String>,
     /// Members read verbatim by some rule of the class (not copied unless kept).
     pub consumed: BTreeSet<String>,
 }
@@ -382,6 +383,7 @@ fn compile_unmapped(path: &Path, u: &Spanned<UnmappedFile>) -> Result<UnmappedDe
         from,
         keep: u.value.keep.iter().cloned().collect(),
         skip: u.value.skip.iter().cloned().collect(),
+        into: u.value.into.clone(),
         consumed: BTreeSet::new(),
     })
 }
