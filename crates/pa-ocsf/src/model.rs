@@ -97,6 +97,9 @@ pub(crate) struct EmitFile {
     pub key: Option<String>,
     #[serde(default)]
     pub op: Option<String>,
+    /// Arguments of `op` (`path_resolve`: `name`, `cwd`).
+    #[serde(default)]
+    pub args: Option<BTreeMap<String, StrOrList>>,
     #[serde(default)]
     pub transforms: Vec<Spanned<String>>,
     #[serde(default)]
@@ -124,6 +127,9 @@ pub(crate) struct UnmappedFile {
     /// Members never copied.
     #[serde(default)]
     pub skip: Vec<String>,
+    /// Copy under `unmapped.<into>.<name>` instead of `unmapped.<name>`.
+    #[serde(default)]
+    pub into: Option<String>,
     #[serde(default)]
     #[allow(dead_code)]
     pub note: Option<String>,

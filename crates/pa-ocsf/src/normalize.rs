@@ -237,16 +237,17 @@ impl Normalizer {
             }
         }
 
-        // unmapped.<Field>
-        let mut unmapped: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        // unmapped.<Field> (or unmapped.<into>.<Field>)
+        let mut unmapped: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
         for u in &class.unmapped {
+            let group = u.into.clone().unwrap_or_default();
             for obj in u.from.resolve(rec) {
                 let Some(m) = obj.as_object() else { continue };
                 for (k, v) in m {
                     if u.skip.contains(k) || (u.consumed.contains(k) && !u.keep.contains(k)) {
                         continue;
                     }
-                    let slot = unmapped.entry(k.clone()).or_default();
+                    let slot = unmapped.entry((group.clone(), k.clone())).or_default();
                     let items: Vec<Value> = match v {
                         Value::Array(a) => a.clone(),
                         Value::Null => Vec::new(),
@@ -260,22 +261,24 @@ impl Normalizer {
                 }
             }
         }
-        if !unmapped.is_empty() {
-            let m: Map<String, Value> = unmapped
-                .into_iter()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, mut v)| {
-                    let v = if v.len() == 1 {
-                        v.remove(0)
-                    } else {
-                        Value::Array(v)
-                    };
-                    (k, v)
-                })
-                .collect();
-            if !m.is_empty() {
-                ev.insert("unmapped".into(), Value::Object(m));
+        let mut um = Map::new();
+        for ((group, k), mut v) in unmapped {
+            if v.is_empty() {
+                continue;
             }
+            let v = if v.len() == 1 {
+                v.remove(0)
+            } else {
+                Value::Array(v)
+            };
+            if group.is_empty() {
+                um.insert(k, v);
+            } else {
+                set_path(&mut um, &[group, k], v);
+            }
+        }
+        if !um.is_empty() {
+            ev.insert("unmapped".into(), Value::Object(um));
         }
 
         // identity
@@ -355,6 +358,23 @@ impl Normalizer {
     }
 }
 
+/// `name` made absolute against `cwd` (see `RuleSource::PathResolve`).
+fn resolve_path(name: &str, cwd: Option<&str>) -> String {
+    let absolute =
+        name.starts_with('/') || name.starts_with('\\') || name.as_bytes().get(1) == Some(&b':');
+    match cwd {
+        Some(c) if !absolute && !c.is_empty() => {
+            let rel = name.strip_prefix("./").unwrap_or(name);
+            if rel == "." || rel.is_empty() {
+                c.to_string()
+            } else {
+                format!("{}/{rel}", c.trim_end_matches('/'))
+            }
+        }
+        _ => name.to_string(),
+    }
+}
+
 fn key_in(v: &Option<Value>, set: &std::collections::BTreeSet<String>) -> bool {
     match v {
         None => false,
@@ -409,6 +429,11 @@ fn eval_rule(
         RuleSource::TypeUid => get_path(ev, &["activity_id".to_string()])
             .and_then(Value::as_i64)
             .map(|a| Value::from(i64::from(class_uid) * 100 + a)),
+        RuleSource::PathResolve { name, cwd } => {
+            let name = first_present(name, rec).and_then(|v| scalar_text(&v));
+            let cwd = first_present(cwd, rec).and_then(|v| scalar_text(&v));
+            name.map(|n| Value::String(resolve_path(&n, cwd.as_deref())))
+        }
     };
     let mut step = match input {
         Some(v) => run_transforms(v, &rule.transforms),
@@ -424,4 +449,22 @@ fn eval_rule(
         step = Step::Value(d.clone());
     }
     step
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_path;
+
+    #[test]
+    fn path_resolution() {
+        assert_eq!(resolve_path("/etc/passwd", Some("/tmp")), "/etc/passwd");
+        assert_eq!(
+            resolve_path("crontabs/x", Some("/var/spool/cron")),
+            "/var/spool/cron/crontabs/x"
+        );
+        assert_eq!(resolve_path("./x", Some("/a/")), "/a/x");
+        assert_eq!(resolve_path(".", Some("/a")), "/a");
+        assert_eq!(resolve_path("x", None), "x");
+        assert_eq!(resolve_path("C:\\x", Some("/a")), "C:\\x");
+    }
 }

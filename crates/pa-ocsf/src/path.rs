@@ -2,7 +2,7 @@
 //! in the OCSF event).
 //!
 //! Source path syntax: `@<attr>` for record attributes (`@host`, `@time_ms`, `@record_id`,
-//! `@ordinal`, `@file`, `@source_type`), or a dotted path into `SourceRecord::fields`. A segment
+//! `@ordinal`, `@file`, `@source_type`, `@fields` = the whole `fields` value), or a dotted path into `SourceRecord::fields`. A segment
 //! is a member name, an array index (`0`), `*` (every element of an array: the path then
 //! yields several values), or a member name followed by `[k=v]` (the first element of the
 //! array whose member `k` is the string `v`). Member names cannot contain `.`, `[` or `]`.
@@ -21,6 +21,7 @@ pub(crate) enum Attr {
     Ordinal,
     File,
     SourceType,
+    Fields,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,9 +51,10 @@ impl SourcePath {
                 "ordinal" => Attr::Ordinal,
                 "file" => Attr::File,
                 "source_type" => Attr::SourceType,
+                "fields" => Attr::Fields,
                 _ => {
                     return Err(format!(
-                        "unknown record attribute {text:?} (expected @host, @time_ms, @record_id, @ordinal, @file or @source_type)"
+                        "unknown record attribute {text:?} (expected @host, @time_ms, @record_id, @ordinal, @file, @source_type or @fields)"
                     ));
                 }
             };
@@ -112,9 +114,11 @@ impl SourcePath {
         self.segs.contains(&Seg::All)
     }
 
-    /// When this path is `<prefix>.<name>` for the given object path, the member name.
+    /// When this path is `<prefix>.<name>` for the given object path, the member name
+    /// (`@fields` is the root of the field paths).
     pub(crate) fn member_of(&self, prefix: &SourcePath) -> Option<&str> {
-        if self.attr.is_some() || prefix.attr.is_some() {
+        let prefix_is_root = prefix.attr == Some(Attr::Fields);
+        if self.attr.is_some() || (prefix.attr.is_some() && !prefix_is_root) {
             return None;
         }
         if self.segs.len() != prefix.segs.len() + 1 || !self.segs.starts_with(&prefix.segs) {
@@ -136,6 +140,7 @@ impl SourcePath {
                 Attr::Ordinal => Some(Value::from(rec.provenance.ordinal)),
                 Attr::File => Some(Value::String(rec.provenance.file.clone())),
                 Attr::SourceType => Some(Value::String(rec.source_type.as_str().to_string())),
+                Attr::Fields => return vec![Cow::Borrowed(&rec.fields)],
             };
             return v.map(Cow::Owned).into_iter().collect();
         }

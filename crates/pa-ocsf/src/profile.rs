@@ -33,6 +33,13 @@ pub(crate) enum RuleSource {
     Key(usize),
     /// `class_uid * 100 + activity_id` of the event being built.
     TypeUid,
+    /// A path name made absolute against a directory: `name` when it starts with `/` (or a
+    /// drive/UNC prefix), else `cwd` + `/` + `name` (a leading `./` dropped); absent without
+    /// a name, the name itself without a cwd.
+    PathResolve {
+        name: Vec<SourcePath>,
+        cwd: Vec<SourcePath>,
+    },
 }
 
 /// A compiled emit rule.
@@ -66,6 +73,7 @@ pub(crate) struct UnmappedDef {
     pub from: SourcePath,
     pub keep: BTreeSet<String>,
     pub skip: BTreeSet<String>,
+    pub into: Option<String>,
     /// Members read verbatim by some rule of the class (not copied unless kept).
     pub consumed: BTreeSet<String>,
 }
@@ -285,18 +293,43 @@ fn compile_rule(
                 .ok_or_else(|| bad(format!("emit to {:?}: unknown route key {k:?}", e.to)))?,
         )
     } else {
+        let args = e.args.clone().unwrap_or_default();
+        let arg_paths = |k: &str| -> Result<Vec<SourcePath>, ProfileError> {
+            let list = args
+                .get(k)
+                .map(|v| v.to_vec())
+                .ok_or_else(|| bad(format!("emit to {:?}: op needs args.{k}", e.to)))?;
+            list.iter()
+                .map(|p| SourcePath::parse(p))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(&bad)
+        };
+        let allowed: &[&str] = match e.op.as_deref() {
+            Some("path_resolve") => &["name", "cwd"],
+            _ => &[],
+        };
+        if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(bad(format!("emit to {:?}: unknown op arg {k:?}", e.to)));
+        }
         match e.op.as_deref() {
             Some("type_uid") => RuleSource::TypeUid,
+            Some("path_resolve") => RuleSource::PathResolve {
+                name: arg_paths("name")?,
+                cwd: arg_paths("cwd")?,
+            },
             other => {
                 return Err(bad(format!(
-                    "emit to {:?}: unknown op {other:?} (known: type_uid)",
+                    "emit to {:?}: unknown op {other:?} (known: type_uid, path_resolve)",
                     e.to
                 )));
             }
         }
     };
-    if basis && matches!(source, RuleSource::TypeUid) {
-        return Err(bad("op type_uid cannot be used in an identity basis".into()));
+    if e.op.is_none() && e.args.is_some() {
+        return Err(bad(format!("emit to {:?}: args are only for op", e.to)));
+    }
+    if basis && matches!(source, RuleSource::TypeUid | RuleSource::PathResolve { .. }) {
+        return Err(bad("ops cannot be used in an identity basis".into()));
     }
     if !basis && e.optional.is_some() {
         return Err(bad("optional is only allowed in identity.basis".into()));
@@ -350,6 +383,7 @@ fn compile_unmapped(path: &Path, u: &Spanned<UnmappedFile>) -> Result<UnmappedDe
         from,
         keep: u.value.keep.iter().cloned().collect(),
         skip: u.value.skip.iter().cloned().collect(),
+        into: u.value.into.clone(),
         consumed: BTreeSet::new(),
     })
 }
@@ -722,10 +756,12 @@ fn load_class(
         }
     }
     // value rules first, computed ops last (they read the event built so far)
-    let (mut rules, ops): (Vec<Rule>, Vec<Rule>) = all
-        .into_iter()
-        .map(|(_, r)| r)
-        .partition(|r| !matches!(r.source, RuleSource::TypeUid));
+    let (mut rules, ops): (Vec<Rule>, Vec<Rule>) = all.into_iter().map(|(_, r)| r).partition(|r| {
+        !matches!(
+            r.source,
+            RuleSource::TypeUid | RuleSource::PathResolve { .. }
+        )
+    });
     rules.extend(ops);
     let mut unmapped: Vec<UnmappedDef> = shared_unmapped.to_vec();
     for u in &cf.unmapped {

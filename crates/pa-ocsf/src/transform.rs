@@ -66,6 +66,14 @@ pub(crate) enum Transform {
         table: BTreeMap<String, Value>,
         ignore_case: bool,
         default: Option<Value>,
+        passthrough: bool,
+    },
+    KvGet {
+        key: String,
+    },
+    /// Decode an audit `saddr` hex sockaddr (AF_INET / AF_INET6): `part` ip or port.
+    Sockaddr {
+        port: bool,
     },
     Basename,
     Dirname,
@@ -139,7 +147,9 @@ impl Transform {
             "absent_if_in_set" => &["set", "ignore_case"],
             "split_domain_user" | "split_host_port" => &["part"],
             "parse_hashes" => &["algorithms", "other_id"],
-            "map" => &["table", "entries", "ignore_case", "default"],
+            "map" => &["table", "entries", "ignore_case", "default", "passthrough"],
+            "kv_get" => &["key"],
+            "sockaddr" => &["part"],
             "join" => &["sep"],
             "format" => &["template"],
             "strip_prefix" => &["prefix"],
@@ -246,12 +256,25 @@ impl Transform {
                         .map(|(k, v)| (k.to_lowercase(), v))
                         .collect();
                 }
+                let passthrough = arg_bool(args, "passthrough")?;
+                if passthrough && args.contains_key("default") {
+                    return Err("op map: default and passthrough exclude each other".into());
+                }
                 Transform::Map {
                     table,
                     ignore_case,
                     default: args.get("default").cloned(),
+                    passthrough,
                 }
             }
+            "sockaddr" => Transform::Sockaddr {
+                port: part(args, "ip", "port")? == Part::Second,
+            },
+            "kv_get" => Transform::KvGet {
+                key: arg_str(args, "key")?
+                    .ok_or("op kv_get: arg key is required")?
+                    .to_string(),
+            },
             "basename" => Transform::Basename,
             "dirname" => Transform::Dirname,
             "join" => Transform::Join {
@@ -280,7 +303,7 @@ impl Transform {
             },
             _ => {
                 return Err(format!(
-                    "unknown op {op:?} (trim, lowercase, uppercase, to_string, parse_int, parse_time, absent_if_in_set, split_domain_user, split_host_port, parse_hashes, map, basename, dirname, join, first, unique, format, ip, strip_prefix)"
+                    "unknown op {op:?} (trim, lowercase, uppercase, to_string, parse_int, parse_time, absent_if_in_set, split_domain_user, split_host_port, parse_hashes, map, kv_get, basename, dirname, join, first, unique, format, ip, strip_prefix)"
                 ));
             }
         };
@@ -432,6 +455,7 @@ impl Transform {
                 table,
                 ignore_case,
                 default,
+                passthrough,
             } => {
                 let Some(key) = scalar_text(&v) else {
                     return Step::Rejected(format!("map: {v} is not a scalar"));
@@ -444,9 +468,24 @@ impl Transform {
                 match table.get(&key).or(default.as_ref()) {
                     Some(Value::Null) => Step::Absent,
                     Some(x) => Step::Value(x.clone()),
+                    None if *passthrough => Step::Value(v),
                     None => Step::Absent,
                 }
             }
+            Transform::Sockaddr { port } => with_str(v, |s| match decode_sockaddr(s) {
+                Some((ip, p)) => {
+                    if *port {
+                        Step::Value(Value::from(p))
+                    } else {
+                        Step::Value(Value::String(ip.to_string()))
+                    }
+                }
+                None => Step::Absent,
+            }),
+            Transform::KvGet { key } => with_str(v, |s| match kv_get(s, key) {
+                Some(x) => Step::Value(Value::String(x)),
+                None => Step::Absent,
+            }),
             Transform::Basename => with_str(v, |s| {
                 let b = s.rsplit(['\\', '/']).next().unwrap_or(s);
                 if b.is_empty() {
@@ -562,6 +601,74 @@ fn epoch_seconds_text(s: &str) -> Option<i64> {
     }
     let ms: i64 = ms_digits.parse().ok()?;
     secs.checked_mul(1000)?.checked_add(ms)
+}
+
+/// `(address, port)` of a hex `struct sockaddr_in` / `sockaddr_in6` as audit prints it
+/// (family little-endian, port big-endian). Other families (unix, netlink...) give `None`.
+fn decode_sockaddr(hex: &str) -> Option<(std::net::IpAddr, u16)> {
+    let h = hex.trim();
+    if !h.len().is_multiple_of(2) || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let bytes: Vec<u8> = (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&h[i..i + 2], 16))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let family = u16::from_le_bytes([*bytes.first()?, *bytes.get(1)?]);
+    let port = u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?]);
+    match family {
+        2 => {
+            let a: [u8; 4] = bytes.get(4..8)?.try_into().ok()?;
+            Some((std::net::IpAddr::from(a), port))
+        }
+        10 => {
+            let a: [u8; 16] = bytes.get(8..24)?.try_into().ok()?;
+            Some((std::net::IpAddr::from(a), port))
+        }
+        _ => None,
+    }
+}
+
+/// The value of `key` in a `k=v k2="v 2" ...` list (double quotes removed; a bare word
+/// without `=` is skipped).
+fn kv_get(s: &str, key: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'=' {
+            i += 1;
+        }
+        let k = &s[start..i];
+        if i >= b.len() || b[i] != b'=' {
+            continue;
+        }
+        i += 1;
+        let value = if i < b.len() && b[i] == b'"' {
+            i += 1;
+            let vs = i;
+            while i < b.len() && b[i] != b'"' {
+                i += 1;
+            }
+            let v = &s[vs..i];
+            i += 1;
+            v
+        } else {
+            let vs = i;
+            while i < b.len() && !b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            &s[vs..i]
+        };
+        if k == key {
+            return Some(value.to_string());
+        }
+    }
+    None
 }
 
 fn split_host_port(s: &str) -> Option<(&str, &str)> {
@@ -739,6 +846,41 @@ mod tests {
             t("format", json!({"template": "audit({})"})).apply(json!("1.2:3")),
             Step::Value(json!("audit(1.2:3)"))
         );
+        let pass = t(
+            "map",
+            json!({"entries": {"59": "execve"}, "passthrough": true}),
+        );
+        assert_eq!(pass.apply(json!("59")), Step::Value(json!("execve")));
+        assert_eq!(pass.apply(json!("openat")), Step::Value(json!("openat")));
+        let msg = "op=adding user id=999 exe=\"/usr/sbin/useradd\" hostname=? res=success";
+        let kv = t("kv_get", json!({"key": "id"}));
+        assert_eq!(kv.apply(json!(msg)), Step::Value(json!("999")));
+        let kv = t("kv_get", json!({"key": "exe"}));
+        assert_eq!(
+            kv.apply(json!(msg)),
+            Step::Value(json!("/usr/sbin/useradd"))
+        );
+        let kv = t("kv_get", json!({"key": "acct"}));
+        assert_eq!(kv.apply(json!(msg)), Step::Absent);
+        assert_eq!(
+            kv.apply(json!("acct=\"John Smith\" res=failed")),
+            Step::Value(json!("John Smith"))
+        );
+        let ip = t("sockaddr", json!({"part": "ip"}));
+        let port = t("sockaddr", json!({"part": "port"}));
+        assert_eq!(
+            ip.apply(json!("020001BB5DB8D8220000000000000000")),
+            Step::Value(json!("93.184.216.34"))
+        );
+        assert_eq!(
+            port.apply(json!("020001BB5DB8D8220000000000000000")),
+            Step::Value(json!(443))
+        );
+        let v6 = "0A000050000000000000000000000000000000000000000100000000";
+        assert_eq!(ip.apply(json!(v6)), Step::Value(json!("::1")));
+        assert_eq!(port.apply(json!(v6)), Step::Value(json!(80)));
+        assert_eq!(ip.apply(json!("01002F746D70")), Step::Absent);
+        assert_eq!(ip.apply(json!("zz")), Step::Absent);
     }
 
     #[test]

@@ -48,6 +48,15 @@ fn read_json(p: &std::path::Path) -> Value {
 
 /// Normalize the raw fixture (read by pa-sources like any input) with the fixture's context.
 fn normalize_fixture(n: &Normalizer, raw: &std::path::Path) -> Value {
+    normalize_fixture_with(n, raw, None)
+}
+
+/// As [`normalize_fixture`], the context taken from `golden_meta` when given.
+fn normalize_fixture_with(
+    n: &Normalizer,
+    raw: &std::path::Path,
+    golden_meta: Option<&Value>,
+) -> Value {
     let recs = common::records(raw);
     assert_eq!(recs.len(), 1, "{}: one record expected", raw.display());
     let fx: Value = std::fs::read_to_string(raw)
@@ -58,6 +67,7 @@ fn normalize_fixture(n: &Normalizer, raw: &std::path::Path) -> Value {
                 .or_else(|| serde_json::from_str(&t).ok())
         })
         .and_then(|v| v.get("_fixture").cloned())
+        .or_else(|| golden_meta.cloned())
         .unwrap_or(Value::Null);
     let s = |k: &str, d: &'static str| -> String {
         fx.get(k).and_then(Value::as_str).unwrap_or(d).to_string()
@@ -359,5 +369,127 @@ fn sysmon_coverage_assertions() {
                 "{fixture}: {p} must be absent"
             );
         }
+    }
+}
+
+#[test]
+fn osquery_goldens() {
+    let n = common::normalizer();
+    // time: the goldens carry an RFC 3339 string (SPEC §15 quirk); OCSF and our envelope use
+    // epoch ms. metadata.event_id / uid: the goldens give the unprefixed full digest of the
+    // SPEC osquery basis; ours is "pa:eid:v1:" + its first 32 hex digits (checked below).
+    // source_event_id: null at Tier 3 (SPEC §6), so absent. log_name: the collector's file
+    // name is not known to the normalizer. collector_version: not in EventContext.
+    // process_events: the row is the launched process (`process`, as the Sigma bridge reads
+    // Image/CommandLine/ProcessId); its parent pid is the actor's pid.
+    // file_events: CREATED is File System Activity Create (1), not Unknown (0).
+    let cases: Vec<(&str, Vec<(&str, Dev)>)> = vec![
+        (
+            "process_events_added",
+            vec![
+                ("actor.process.cmd_line", Dev::Moved("process.cmd_line")),
+                ("actor.process.file.path", Dev::Moved("process.file.path")),
+                ("actor.process.name", Dev::Moved("process.name")),
+                ("actor.process.pid", Dev::Moved("process.pid")),
+                (
+                    "actor.process.parent_process.pid",
+                    Dev::Moved("actor.process.pid"),
+                ),
+            ],
+        ),
+        (
+            "file_events_added",
+            vec![
+                ("activity_id", Dev::Value(Value::from(1))),
+                ("type_uid", Dev::Value(Value::from(100101))),
+            ],
+        ),
+        ("socket_events_added", vec![]),
+    ];
+    let mut errs = Vec::new();
+    for (name, mut devs) in cases {
+        let (raw, golden) = fixture_pair(
+            "osquery",
+            &format!("{name}.ndjson"),
+            "osquery",
+            &format!("{name}.json"),
+        );
+        let full = golden
+            .pointer("/metadata/event_id")
+            .and_then(Value::as_str)
+            .expect("golden id");
+        assert_eq!(full.len(), 64);
+        let id = format!("pa:eid:v1:{}", &full[..32]);
+        let t = golden["time"].as_str().expect("golden time is a string");
+        let ms = pa_canon::parse_rfc3339_to_millis(t).expect("rfc3339");
+        devs.extend([
+            ("time", Dev::Value(Value::from(ms))),
+            ("metadata.event_id", Dev::Value(Value::String(id.clone()))),
+            ("metadata.uid", Dev::Value(Value::String(id.clone()))),
+            ("metadata.source_event_id", Dev::Dropped),
+            ("metadata.log_name", Dev::Dropped),
+            ("metadata.collector_version", Dev::Dropped),
+        ]);
+        let ours = normalize_fixture_with(&n, &raw, golden.get("metadata"));
+        errs.extend(compare(name, &ours, &golden, &devs));
+        // the full digest of our basis is the golden's unprefixed id
+        let rec = &common::records(&raw)[0];
+        let basis = serde_json::json!({
+            "source_type": "osquery",
+            "host_identifier": rec.fields["hostIdentifier"],
+            "query_name": rec.fields["name"],
+            "action": rec.fields["action"],
+            "unix_time": rec.fields["unixTime"].as_str().and_then(|s| s.parse::<i64>().ok()),
+            "payload": rec.fields["columns"],
+        });
+        assert_eq!(
+            pa_ocsf::basis_sha256_hex(&basis).expect("basis"),
+            full,
+            "{name}"
+        );
+    }
+    assert!(errs.is_empty(), "golden mismatches:\n{}", errs.join("\n"));
+}
+
+#[test]
+fn osquery_coverage_assertions() {
+    let n = common::normalizer();
+    let doc = read_json(&common::data(
+        "purple-axiom-ref/fixtures/normalized/ocsf/1.7.0/osquery/coverage_assertions.json",
+    ));
+    let cases = doc["cases"].as_array().expect("cases");
+    assert_eq!(cases.len(), 3);
+    for case in cases {
+        let id = case["id"].as_str().expect("id");
+        let raw = common::data(&format!(
+            "purple-axiom-ref/fixtures/raw/osquery/{id}.ndjson"
+        ));
+        let ours = normalize_fixture(&n, &raw);
+        let launch = case["route_id"] == "process_events";
+        for p in case["expect"]["present_paths"].as_array().expect("present") {
+            let p = p.as_str().expect("path");
+            // Same translations as in osquery_goldens.
+            let q = match (launch, p) {
+                (_, "metadata.collector_version") => continue,
+                (true, "actor.process.pid") => "process.pid",
+                (true, "actor.process.name") => "process.name",
+                (true, "actor.process.file.path") => "process.file.path",
+                _ => p,
+            };
+            assert!(
+                common::at(&ours, q).is_some(),
+                "{id}: {q} (assertion {p}) absent"
+            );
+        }
+        for p in case["expect"]["absent_paths"].as_array().expect("absent") {
+            let p = p.as_str().expect("path");
+            assert!(common::at(&ours, p).is_none(), "{id}: {p} must be absent");
+        }
+        assert_eq!(ours["class_uid"], case["expect"]["class_uid"], "{id}");
+        let want = case["expect"]["metadata_event_id"].as_str().expect("id");
+        assert_eq!(
+            ours["metadata"]["event_id"],
+            format!("pa:eid:v1:{}", &want[..32]).as_str()
+        );
     }
 }
