@@ -534,6 +534,25 @@ fn string_matcher(toks: &[Tok], cased: bool) -> Result<Matcher, String> {
     }
     let mut pat = String::from("(?s)^");
     let mut source = String::new();
+    // The longest literal run: every value the glob matches contains it (prefilter).
+    let (mut required, mut run) = (String::new(), String::new());
+    for t in toks {
+        if let Tok::C(c) = t {
+            run.push_str(&if cased {
+                c.to_string()
+            } else {
+                fold(&c.to_string())
+            });
+        } else {
+            if run.len() > required.len() {
+                required = std::mem::take(&mut run);
+            }
+            run.clear();
+        }
+    }
+    if run.len() > required.len() {
+        required = run;
+    }
     for t in toks {
         match t {
             Tok::Star => {
@@ -567,6 +586,7 @@ fn string_matcher(toks: &[Tok], cased: bool) -> Result<Matcher, String> {
         regex,
         cased,
         source,
+        required,
     })
 }
 

@@ -140,6 +140,8 @@ pub enum Matcher {
         cased: bool,
         /// The pattern as written (after modifiers), for explanations.
         source: String,
+        /// A literal every matching (folded unless cased) value contains; may be empty.
+        required: String,
     },
     /// `*`: any non-null scalar.
     Any,

@@ -50,6 +50,15 @@ fn equality_case_insensitive_by_default_and_cased() {
     let r = compiled("  sel:\n    Image: 'C:\\Windows\\cmd.exe'\n  condition: sel\n");
     assert!(hit(&r, json!({"Image": "c:\\windows\\CMD.EXE"})));
     assert!(!hit(&r, json!({"Image": "c:\\windows\\cmd.exe2"})));
+    // a single needle that both starts and ends the value is still not an exact match
+    let r = compiled("  sel:\n    V: 'ab'\n  condition: sel\n");
+    assert!(!hit(&r, json!({"V": "abab"})));
+    assert!(hit(&r, json!({"V": "AB"})));
+    let r = compiled(
+        "  sel:\n    V|startswith: 'ab'\n  s2:\n    V|endswith: 'ab'\n  condition: sel and s2\n",
+    );
+    assert!(hit(&r, json!({"V": "abxab"})));
+    assert!(!hit(&r, json!({"V": "abx"})));
     let r = compiled("  sel:\n    Image|cased: 'Cmd.exe'\n  condition: sel\n");
     assert!(hit(&r, json!({"Image": "Cmd.exe"})));
     assert!(!hit(&r, json!({"Image": "cmd.exe"})));
