@@ -183,6 +183,25 @@ fn numbers_booleans_and_comparisons() {
 }
 
 #[test]
+fn time_modifiers() {
+    let r = compiled("  sel:\n    UtcTime|hour|gte: 22\n  condition: sel\n");
+    assert!(hit(&r, json!({"UtcTime": "2025-11-27 23:10:00.000"})));
+    assert!(!hit(&r, json!({"UtcTime": "2025-11-27 07:10:00.000"})));
+    assert!(!hit(&r, json!({"UtcTime": "not a date"})));
+    let r = compiled("  sel:\n    UtcTime|month:\n      - 1\n      - 12\n  condition: sel\n");
+    assert!(hit(&r, json!({"UtcTime": "2025-12-01T00:00:00Z"})));
+    assert!(!hit(&r, json!({"UtcTime": "2025-11-01T00:00:00Z"})));
+    assert_eq!(
+        reason("  sel:\n    T|hour|contains: 3\n  condition: sel\n"),
+        "backend_compile_error"
+    );
+    assert_eq!(
+        reason("  sel:\n    T|hour: late\n  condition: sel\n"),
+        "backend_compile_error"
+    );
+}
+
+#[test]
 fn neq_modifier() {
     let r = compiled(
         "  sel:\n    User|neq:\n      - SYSTEM\n      - LOCAL SERVICE\n  condition: sel\n",
