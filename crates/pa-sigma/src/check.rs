@@ -103,3 +103,52 @@ pub fn check(set: &RuleSet, resolver: &dyn FieldResolver, opts: &CompileOptions)
         rules,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::IdentityResolver;
+    use crate::rule::load_str;
+    use std::path::Path;
+
+    const SET: &str = "title: ok\nid: a\ndetection:\n  s:\n    A: 1\n  condition: s\n---\ntitle: bad modifier\nid: b\ndetection:\n  s:\n    A|nope: 1\n  condition: s\n---\ntitle: aggregation\nid: c\ndetection:\n  s:\n    A: 1\n  condition: s | count() > 3\n---\ntitle: corr\nid: d\ncorrelation:\n  type: temporal\n  rules: [a, c]\n  group-by: [Host]\n  timespan: 10m\n---\ntitle: broken\nid: e\ndetection: 5\n";
+
+    #[test]
+    fn totals_reasons_and_correlations() {
+        let set = load_str(Path::new("set.yml"), SET);
+        let r = check(&set, &IdentityResolver, &CompileOptions::default());
+        assert_eq!(r.total_rules, 4);
+        assert_eq!(r.executable_rules, 1);
+        assert_eq!(r.non_executable_rules, 3);
+        assert_eq!(r.correlation_rules, 1);
+        assert_eq!(r.load_issues, 1);
+        let want: BTreeMap<String, usize> = [
+            ("unsupported_aggregation", 1),
+            ("unsupported_correlation", 1),
+            ("unsupported_modifier", 1),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+        assert_eq!(r.non_executable_reason_counts, want);
+        let b = r
+            .rules
+            .iter()
+            .find(|x| x.id.as_deref() == Some("b"))
+            .expect("b");
+        assert!(b.message.as_deref().unwrap_or("").contains("nope"));
+        assert_eq!(b.line, 8);
+        let d = r.rules.iter().find(|x| x.kind == "correlation").expect("d");
+        assert_eq!(d.reason_code.as_deref(), Some("unsupported_correlation"));
+        // deterministic and serializable
+        let again = check(
+            &load_str(Path::new("set.yml"), SET),
+            &IdentityResolver,
+            &CompileOptions::default(),
+        );
+        assert_eq!(
+            serde_json::to_string(&r).expect("json"),
+            serde_json::to_string(&again).expect("json")
+        );
+    }
+}

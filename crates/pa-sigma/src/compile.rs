@@ -2,7 +2,7 @@
 
 use crate::condition::{Cond, parse_condition, resolve};
 use crate::event::{Event, FieldValue, parse_number};
-use crate::matcher::{IpNet, Matcher, NumOp, StrKind, fold};
+use crate::matcher::{IpNet, Matcher, NumOp, StrKind, TimePart, fold};
 use crate::rule::{DetectionItem, LogSource, Rule, RuleValue, Selection};
 use base64::Engine as _;
 use regex::{Regex, RegexBuilder};
@@ -534,6 +534,25 @@ fn string_matcher(toks: &[Tok], cased: bool) -> Result<Matcher, String> {
     }
     let mut pat = String::from("(?s)^");
     let mut source = String::new();
+    // The longest literal run: every value the glob matches contains it (prefilter).
+    let (mut required, mut run) = (String::new(), String::new());
+    for t in toks {
+        if let Tok::C(c) = t {
+            run.push_str(&if cased {
+                c.to_string()
+            } else {
+                fold(&c.to_string())
+            });
+        } else {
+            if run.len() > required.len() {
+                required = std::mem::take(&mut run);
+            }
+            run.clear();
+        }
+    }
+    if run.len() > required.len() {
+        required = run;
+    }
     for t in toks {
         match t {
             Tok::Star => {
@@ -567,6 +586,7 @@ fn string_matcher(toks: &[Tok], cased: bool) -> Result<Matcher, String> {
         regex,
         cased,
         source,
+        required,
     })
 }
 
@@ -585,13 +605,7 @@ fn compile_item(
     };
     let bad = |code: &str, m: String| fail(rule, code, format!("{}: {m}", where_()));
     for m in &item.modifiers {
-        if TIME_MODIFIERS.contains(&m.as_str()) {
-            return Err(bad(
-                "unsupported_modifier",
-                format!("time modifier `{m}` is not supported"),
-            ));
-        }
-        if !KNOWN.contains(&m.as_str()) {
+        if !KNOWN.contains(&m.as_str()) && !TIME_MODIFIERS.contains(&m.as_str()) {
             return Err(bad(
                 "unsupported_modifier",
                 format!("unknown modifier `{m}`"),
@@ -621,11 +635,31 @@ fn compile_item(
         "lte" => Some(NumOp::Lte),
         _ => None,
     });
+    let time_parts: Vec<TimePart> = item
+        .modifiers
+        .iter()
+        .filter_map(|m| TimePart::from_modifier(m))
+        .collect();
+    if time_parts.len() > 1
+        || (!time_parts.is_empty()
+            && item.modifiers.iter().any(|m| {
+                !matches!(m.as_str(), "gt" | "gte" | "lt" | "lte" | "neq" | "all")
+                    && TimePart::from_modifier(m).is_none()
+            }))
+    {
+        return Err(bad(
+            "backend_compile_error",
+            format!(
+                "a time modifier combines only with gt/gte/lt/lte/neq, not `{}`",
+                item.modifiers.join("|")
+            ),
+        ));
+    }
     let types = [
         is_re,
         has("cidr"),
         has("exists"),
-        num_op.is_some(),
+        num_op.is_some() && time_parts.is_empty(),
         has("fieldref"),
     ]
     .iter()
@@ -729,6 +763,23 @@ fn compile_item(
                     ));
                 }
             }
+        } else if let Some(part) = time_parts.first() {
+            let n = match &start {
+                V::Num(n, _) => Some(*n),
+                V::Raw(s) => parse_number(s),
+                _ => None,
+            };
+            let Some(value) = n else {
+                return Err(bad(
+                    "backend_compile_error",
+                    format!("`{}` needs a number", part.name()),
+                ));
+            };
+            vec![Matcher::Time {
+                part: *part,
+                op: num_op,
+                value,
+            }]
         } else if let Some(op) = num_op {
             let n = match &start {
                 V::Num(n, _) => Some(*n),

@@ -1,7 +1,8 @@
-//! The fast matcher: per event key one case-folded Aho-Corasick automaton over every literal of
-//! every rule, one `RegexSet` per key for regexes and wildcard patterns, values folded once per
-//! event, and a rule's condition evaluated only when one of its indexed matchers fired (or when
-//! its condition can hold without any, e.g. through `not` or `null`).
+//! The fast matcher: per event key one case-folded Aho-Corasick automaton (or a `memmem` finder
+//! when there is a single needle) over every literal of every rule, wildcard patterns verified
+//! only after their longest literal was seen, values folded once per event, and a rule's
+//! condition evaluated only when one of its indexed matchers fired (or when its condition can
+//! hold without any, e.g. through `not` or `null`).
 
 use crate::compile::{CompiledItem, CompiledRule};
 use crate::condition::Cond;
@@ -9,16 +10,24 @@ use crate::event::{Event, FieldValue};
 use crate::matcher::{Matcher, StrKind, fold};
 use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem;
-use regex::RegexSet;
 use std::collections::BTreeMap;
+
+/// What a literal hit means for an atom.
+#[derive(Clone, Copy)]
+enum Use {
+    /// The atom holds when the needle sits at this placement.
+    Direct(u32, StrKind),
+    /// The needle is the prefilter of a wildcard pattern (index into `KeyIndex::globs`).
+    Verify(usize),
+}
 
 /// Literal needles of one key (or of keywords) for one case mode.
 #[derive(Default)]
 struct LitIndex {
     /// Distinct needles.
     needles: Vec<String>,
-    /// Per needle: the atoms (and their placement) using it.
-    users: Vec<Vec<(u32, StrKind)>>,
+    /// Per needle: its uses.
+    users: Vec<Vec<Use>>,
     ac: Option<AhoCorasick>,
     single: Option<memmem::Finder<'static>>,
     /// Atoms with an empty needle.
@@ -26,9 +35,11 @@ struct LitIndex {
 }
 
 impl LitIndex {
-    fn add(&mut self, map: &mut BTreeMap<String, usize>, needle: &str, atom: u32, kind: StrKind) {
+    fn add(&mut self, map: &mut BTreeMap<String, usize>, needle: &str, u: Use) {
         if needle.is_empty() {
-            self.empty.push((atom, kind));
+            if let Use::Direct(atom, kind) = u {
+                self.empty.push((atom, kind));
+            }
             return;
         }
         let id = *map.entry(needle.to_owned()).or_insert_with(|| {
@@ -36,7 +47,7 @@ impl LitIndex {
             self.users.push(Vec::new());
             self.needles.len() - 1
         });
-        self.users[id].push((atom, kind));
+        self.users[id].push(u);
     }
 
     fn build(&mut self) -> Result<(), String> {
@@ -53,37 +64,47 @@ impl LitIndex {
         Ok(())
     }
 
-    fn scan(&self, hay: &str, bits: &mut Bits) {
+    /// Set the atoms the literals of `hay` satisfy; wildcard patterns whose prefilter literal
+    /// occurs are pushed to `verify`.
+    fn scan(&self, hay: &str, bits: &mut Bits, verify: &mut Vec<usize>) {
         for (atom, kind) in &self.empty {
             if *kind != StrKind::Exact || hay.is_empty() {
                 bits.set(*atom);
             }
         }
-        let mark = |id: usize, start: usize, end: usize, bits: &mut Bits| {
-            for (atom, kind) in &self.users[id] {
-                let ok = match kind {
-                    StrKind::Contains => true,
-                    StrKind::Starts => start == 0,
-                    StrKind::Ends => end == hay.len(),
-                    StrKind::Exact => start == 0 && end == hay.len(),
-                };
-                if ok {
-                    bits.set(*atom);
+        let mut mark = |id: usize, start: usize, end: usize, bits: &mut Bits| {
+            for u in &self.users[id] {
+                match *u {
+                    Use::Direct(atom, kind) => {
+                        let ok = match kind {
+                            StrKind::Contains => true,
+                            StrKind::Starts => start == 0,
+                            StrKind::Ends => end == hay.len(),
+                            StrKind::Exact => start == 0 && end == hay.len(),
+                        };
+                        if ok {
+                            bits.set(atom);
+                        }
+                    }
+                    Use::Verify(g) => verify.push(g),
                 }
             }
         };
         if let Some(f) = &self.single {
             let n = self.needles[0].as_str();
-            if f.find(hay.as_bytes()).is_some() {
-                mark(0, 1, usize::MAX, bits);
-                if hay.starts_with(n) {
-                    mark(0, 0, usize::MAX, bits);
-                }
-                if hay.ends_with(n) {
-                    mark(0, 1, hay.len(), bits);
-                }
-                if hay == n {
+            if let Some(start) = f.find(hay.as_bytes()) {
+                if hay.len() == n.len() {
                     mark(0, 0, hay.len(), bits);
+                } else {
+                    // One synthetic occurrence per placement that holds (never both anchors at
+                    // once, which would claim an exact match).
+                    mark(0, 1, usize::MAX, bits);
+                    if start == 0 {
+                        mark(0, 0, usize::MAX, bits);
+                    }
+                    if hay.ends_with(n) {
+                        mark(0, 1, hay.len(), bits);
+                    }
                 }
             }
         } else if let Some(ac) = &self.ac {
@@ -94,48 +115,27 @@ impl LitIndex {
     }
 }
 
-/// Regexes over one text form (raw or folded).
+/// `re` regexes of one key, each run on its own: on the SigmaHQ corpus this measured faster than
+/// one `RegexSet` per key (45.5k vs 38.9k events/s), because every regex keeps its own literal
+/// prefilter while a large set falls back to the PikeVM.
 #[derive(Default)]
 struct ReIndex {
-    patterns: Vec<String>,
-    atoms: Vec<u32>,
-    set: Option<RegexSet>,
-    /// Used when the set cannot be built (size limits): each regex on its own.
     singles: Vec<(regex::Regex, u32)>,
 }
 
 impl ReIndex {
     fn add(&mut self, re: &regex::Regex, atom: u32) {
-        self.patterns.push(re.as_str().to_owned());
-        self.atoms.push(atom);
         self.singles.push((re.clone(), atom));
     }
-    fn build(&mut self) {
-        if self.patterns.len() > 1 {
-            if let Ok(set) = regex::RegexSetBuilder::new(&self.patterns)
-                .size_limit(64 << 20)
-                .build()
-            {
-                self.set = Some(set);
-                self.singles.clear();
-            }
-        }
-    }
     fn scan(&self, hay: &str, bits: &mut Bits) {
-        if let Some(set) = &self.set {
-            for i in set.matches(hay).iter() {
-                bits.set(self.atoms[i]);
-            }
-        } else {
-            for (re, atom) in &self.singles {
-                if re.is_match(hay) {
-                    bits.set(*atom);
-                }
+        for (re, atom) in &self.singles {
+            if re.is_match(hay) {
+                bits.set(*atom);
             }
         }
     }
     fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
+        self.singles.is_empty()
     }
 }
 
@@ -144,8 +144,10 @@ impl ReIndex {
 struct KeyIndex {
     folded: LitIndex,
     cased: LitIndex,
-    glob_folded: ReIndex,
-    glob_cased: ReIndex,
+    /// Wildcard patterns: regex, case-sensitive, atom. Verified only after their prefilter hit.
+    globs: Vec<(regex::Regex, bool, u32)>,
+    /// Wildcard patterns without any literal: always verified.
+    globs_always: Vec<usize>,
     re: ReIndex,
     any: Vec<u32>,
     folded_map: BTreeMap<String, usize>,
@@ -159,20 +161,34 @@ impl KeyIndex {
                 kind,
                 needle,
                 cased: false,
-            } => self.folded.add(&mut self.folded_map, needle, atom, *kind),
+            } => self
+                .folded
+                .add(&mut self.folded_map, needle, Use::Direct(atom, *kind)),
             Matcher::Lit {
                 kind,
                 needle,
                 cased: true,
-            } => self.cased.add(&mut self.cased_map, needle, atom, *kind),
+            } => self
+                .cased
+                .add(&mut self.cased_map, needle, Use::Direct(atom, *kind)),
             Matcher::Glob {
                 regex,
-                cased: false,
+                cased,
+                required,
                 ..
-            } => self.glob_folded.add(regex, atom),
-            Matcher::Glob {
-                regex, cased: true, ..
-            } => self.glob_cased.add(regex, atom),
+            } => {
+                let g = self.globs.len();
+                self.globs.push((regex.clone(), *cased, atom));
+                if required.is_empty() {
+                    self.globs_always.push(g);
+                } else if *cased {
+                    self.cased
+                        .add(&mut self.cased_map, required, Use::Verify(g));
+                } else {
+                    self.folded
+                        .add(&mut self.folded_map, required, Use::Verify(g));
+                }
+            }
             Matcher::Re { regex } => self.re.add(regex, atom),
             Matcher::Any => self.any.push(atom),
             _ => {}
@@ -181,9 +197,6 @@ impl KeyIndex {
     fn build(&mut self) -> Result<(), String> {
         self.folded.build()?;
         self.cased.build()?;
-        self.glob_folded.build();
-        self.glob_cased.build();
-        self.re.build();
         self.folded_map.clear();
         self.cased_map.clear();
         Ok(())
@@ -191,19 +204,49 @@ impl KeyIndex {
     fn needs_fold(&self) -> bool {
         !self.folded.needles.is_empty()
             || !self.folded.empty.is_empty()
-            || !self.glob_folded.is_empty()
+            || self.globs.iter().any(|g| !g.1)
     }
-    fn scan(&self, raw: &str, bits: &mut Bits) {
+    fn is_empty(&self) -> bool {
+        self.folded.needles.is_empty()
+            && self.folded.empty.is_empty()
+            && self.cased.needles.is_empty()
+            && self.cased.empty.is_empty()
+            && self.globs.is_empty()
+            && self.re.is_empty()
+            && self.any.is_empty()
+    }
+    fn scan(&self, raw: &str, bits: &mut Bits, verify: &mut Vec<usize>) {
         for a in &self.any {
             bits.set(*a);
         }
-        if self.needs_fold() {
+        verify.clear();
+        verify.extend_from_slice(&self.globs_always);
+        let folded = if self.needs_fold() {
             let f = fold(raw);
-            self.folded.scan(&f, bits);
-            self.glob_folded.scan(&f, bits);
+            self.folded.scan(&f, bits, verify);
+            Some(f)
+        } else {
+            None
+        };
+        self.cased.scan(raw, bits, verify);
+        if !verify.is_empty() {
+            verify.sort_unstable();
+            verify.dedup();
+            for &g in verify.iter() {
+                let (re, cased, atom) = &self.globs[g];
+                if bits.get(*atom) {
+                    continue;
+                }
+                let hay = if *cased {
+                    raw
+                } else {
+                    folded.as_deref().unwrap_or(raw)
+                };
+                if re.is_match(hay) {
+                    bits.set(*atom);
+                }
+            }
         }
-        self.cased.scan(raw, bits);
-        self.glob_cased.scan(raw, bits);
         self.re.scan(raw, bits);
     }
 }
@@ -326,14 +369,7 @@ impl Engine {
             k.build().map_err(EngineError)?;
         }
         keywords.build().map_err(EngineError)?;
-        let has_kw = !keywords.folded.needles.is_empty()
-            || !keywords.folded.empty.is_empty()
-            || !keywords.cased.needles.is_empty()
-            || !keywords.cased.empty.is_empty()
-            || !keywords.glob_folded.is_empty()
-            || !keywords.glob_cased.is_empty()
-            || !keywords.re.is_empty()
-            || !keywords.any.is_empty();
+        let has_kw = !keywords.is_empty();
         Ok(Engine {
             rules,
             keys,
@@ -363,17 +399,18 @@ impl Engine {
     pub fn matches(&self, event: &dyn Event) -> Vec<usize> {
         let mut bits = Bits::new(self.atom_rule.len());
         let mut vals: Vec<FieldValue<'_>> = Vec::new();
+        let mut verify = Vec::new();
         for (key, idx) in &self.keys {
             vals.clear();
             event.values(key, &mut vals);
             for v in &vals {
                 if let Some(t) = v.text() {
-                    idx.scan(&t, &mut bits);
+                    idx.scan(&t, &mut bits, &mut verify);
                 }
             }
         }
         if let Some(kw) = &self.keywords {
-            event.for_each_string(&mut |s| kw.scan(s, &mut bits));
+            event.for_each_string(&mut |s| kw.scan(s, &mut bits, &mut verify));
         }
         let mut candidate = self.always.clone();
         if bits.any {

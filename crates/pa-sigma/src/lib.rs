@@ -15,6 +15,26 @@
 //!     println!("{}", engine.rules()[i].title);
 //! }
 //! ```
+//!
+//! # Semantics decided here (where the Sigma specification leaves room)
+//!
+//! - Case-insensitive matching lowercases both sides (Unicode `to_lowercase`); `|cased` and
+//!   `|re` compare the raw text.
+//! - Numbers and booleans in events are matched as their text (`4688`, `true`); `gt/gte/lt/lte`
+//!   also read numeric strings (`" 150 "`).
+//! - `null` holds when the field is missing or null; `''` only for an empty string;
+//!   `|exists: true` holds for a present field even when it is null.
+//! - `|neq` holds when the field has a non-null value and none of its values equals any listed
+//!   value (a missing field is not "different").
+//! - Keyword (unbound) values match anywhere in any string of the event (as `*value*`); which
+//!   strings count is the [`Event`] implementation's choice ([`Event::for_each_string`]).
+//! - `N of x*` with N > 1 means at least N; `them` skips identifiers starting with `_`.
+//! - Filters apply as `(rule condition) and not (filter condition)` to the rules they name by
+//!   id, `name` or title, when the filter's logsource fields are all equal to the rule's.
+//! - `windash` replaces a `-` or `/` that starts a word (after a non-word character) by each of
+//!   `-` `/` `–` `—` `―`; `base64offset` cuts the characters that depend on unknown neighbouring
+//!   bytes at both ends, as pySigma does.
+//! - Time modifiers read `YYYY-MM-DD[ T]HH:MM…` text as written (no time zone conversion).
 
 mod check;
 mod compile;

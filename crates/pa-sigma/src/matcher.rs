@@ -52,6 +52,132 @@ pub enum NumOp {
     Lte,
 }
 
+/// A part of a date value (time modifiers `minute hour day week month year`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimePart {
+    /// 0–59.
+    Minute,
+    /// 0–23.
+    Hour,
+    /// Day of the month, 1–31.
+    Day,
+    /// ISO 8601 week of the year, 1–53.
+    Week,
+    /// 1–12.
+    Month,
+    /// The year.
+    Year,
+}
+
+impl TimePart {
+    /// The part a modifier names.
+    pub fn from_modifier(m: &str) -> Option<TimePart> {
+        Some(match m {
+            "minute" => TimePart::Minute,
+            "hour" => TimePart::Hour,
+            "day" => TimePart::Day,
+            "week" => TimePart::Week,
+            "month" => TimePart::Month,
+            "year" => TimePart::Year,
+            _ => return None,
+        })
+    }
+
+    /// The modifier name.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimePart::Minute => "minute",
+            TimePart::Hour => "hour",
+            TimePart::Day => "day",
+            TimePart::Week => "week",
+            TimePart::Month => "month",
+            TimePart::Year => "year",
+        }
+    }
+
+    /// Extract the part from `YYYY-MM-DD[(T| )HH:MM[:SS[.f]]][Z|±HH:MM]` text, as written (no time
+    /// zone conversion, as the specification says).
+    pub fn extract(self, text: &str) -> Option<i64> {
+        let t = text.trim().as_bytes();
+        let num = |a: usize, b: usize| -> Option<i64> {
+            let s = t.get(a..b)?;
+            if s.iter().all(u8::is_ascii_digit) {
+                std::str::from_utf8(s).ok()?.parse().ok()
+            } else {
+                None
+            }
+        };
+        if t.len() < 10 || t[4] != b'-' || t[7] != b'-' {
+            return None;
+        }
+        let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+        if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) {
+            return None;
+        }
+        let time = if t.len() >= 16 && (t[10] == b'T' || t[10] == b' ') && t[13] == b':' {
+            let (h, mi) = (num(11, 13)?, num(14, 16)?);
+            (h < 24 && mi < 60).then_some((h, mi))
+        } else {
+            None
+        };
+        Some(match self {
+            TimePart::Year => y,
+            TimePart::Month => mo,
+            TimePart::Day => d,
+            TimePart::Week => iso_week(y, mo, d),
+            TimePart::Hour => time?.0,
+            TimePart::Minute => time?.1,
+        })
+    }
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if is_leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 (proleptic Gregorian).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// ISO 8601 week number.
+fn iso_week(y: i64, m: i64, d: i64) -> i64 {
+    let days = days_from_civil(y, m, d);
+    let weekday = (days + 3).rem_euclid(7) + 1; // Monday = 1
+    let doy = days - days_from_civil(y, 1, 1) + 1;
+    let w = (doy - weekday + 10) / 7;
+    let weeks_in = |yy: i64| {
+        let jan1 = (days_from_civil(yy, 1, 1) + 3).rem_euclid(7) + 1;
+        if jan1 == 4 || (is_leap(yy) && jan1 == 3) {
+            53
+        } else {
+            52
+        }
+    };
+    if w < 1 {
+        weeks_in(y - 1)
+    } else if w > weeks_in(y) {
+        1
+    } else {
+        w
+    }
+}
+
 /// An IP network (`cidr`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IpNet {
@@ -140,6 +266,8 @@ pub enum Matcher {
         cased: bool,
         /// The pattern as written (after modifiers), for explanations.
         source: String,
+        /// A literal every matching (folded unless cased) value contains; may be empty.
+        required: String,
     },
     /// `*`: any non-null scalar.
     Any,
@@ -159,6 +287,15 @@ pub enum Matcher {
     Num {
         /// Operator.
         op: NumOp,
+        /// Operand.
+        value: f64,
+    },
+    /// A time modifier: the date part compared with `op` (equality when `None`).
+    Time {
+        /// Which part.
+        part: TimePart,
+        /// Comparison (`gt`…), or equality.
+        op: Option<NumOp>,
         /// Operand.
         value: f64,
     },
@@ -223,6 +360,18 @@ impl Matcher {
                 },
                 crate::yaml::float_text(*value)
             ),
+            Matcher::Time { part, op, value } => format!(
+                "{} {} {}",
+                part.name(),
+                match op {
+                    None => "==",
+                    Some(NumOp::Gt) => ">",
+                    Some(NumOp::Gte) => ">=",
+                    Some(NumOp::Lt) => "<",
+                    Some(NumOp::Lte) => "<=",
+                },
+                crate::yaml::float_text(*value)
+            ),
             Matcher::Exists(b) => format!("exists {b}"),
             Matcher::Null => "null (missing or null)".into(),
             Matcher::FieldRef { field, kind, .. } => format!("fieldref {field} ({kind:?})"),
@@ -256,6 +405,18 @@ impl Matcher {
                 NumOp::Lt => n < *value,
                 NumOp::Lte => n <= *value,
             }),
+            Matcher::Time { part, op, value } => {
+                v.text().and_then(|t| part.extract(&t)).is_some_and(|n| {
+                    let n = n as f64;
+                    match op {
+                        None => n == *value,
+                        Some(NumOp::Gt) => n > *value,
+                        Some(NumOp::Gte) => n >= *value,
+                        Some(NumOp::Lt) => n < *value,
+                        Some(NumOp::Lte) => n <= *value,
+                    }
+                })
+            }
             Matcher::Exists(_) | Matcher::Null | Matcher::FieldRef { .. } => false,
         }
     }
@@ -314,6 +475,25 @@ mod tests {
                 .expect("any")
                 .contains_text("8.8.8.8")
         );
+    }
+
+    #[test]
+    fn time_parts() {
+        let t = "2025-11-27T07:40:10.165324Z";
+        assert_eq!(TimePart::Year.extract(t), Some(2025));
+        assert_eq!(TimePart::Month.extract(t), Some(11));
+        assert_eq!(TimePart::Day.extract(t), Some(27));
+        assert_eq!(TimePart::Hour.extract(t), Some(7));
+        assert_eq!(TimePart::Minute.extract(t), Some(40));
+        assert_eq!(TimePart::Week.extract(t), Some(48));
+        assert_eq!(TimePart::Hour.extract("2025-12-03 23:05:38.149"), Some(23));
+        // ISO weeks at year boundaries
+        assert_eq!(TimePart::Week.extract("2021-01-03"), Some(53));
+        assert_eq!(TimePart::Week.extract("2024-12-30"), Some(1));
+        assert_eq!(TimePart::Week.extract("2026-01-01"), Some(1));
+        assert_eq!(TimePart::Hour.extract("2025-11-27"), None);
+        assert_eq!(TimePart::Day.extract("2025-02-30"), None);
+        assert_eq!(TimePart::Year.extract("yesterday"), None);
     }
 
     #[test]

@@ -606,8 +606,11 @@ fn load_bytes(file: &Path, bytes: &[u8], set: &mut RuleSet, filters: &mut Vec<Pe
     let docs = match parse_documents(text) {
         Ok(d) => d,
         Err(e) => {
-            set.issues
-                .push(issue(file, 0, format!("invalid YAML: {}", e.trim())));
+            set.issues.push(issue(
+                file,
+                e.line,
+                format!("invalid YAML: {}", e.message.trim()),
+            ));
             return;
         }
     };

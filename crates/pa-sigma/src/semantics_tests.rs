@@ -50,6 +50,15 @@ fn equality_case_insensitive_by_default_and_cased() {
     let r = compiled("  sel:\n    Image: 'C:\\Windows\\cmd.exe'\n  condition: sel\n");
     assert!(hit(&r, json!({"Image": "c:\\windows\\CMD.EXE"})));
     assert!(!hit(&r, json!({"Image": "c:\\windows\\cmd.exe2"})));
+    // a single needle that both starts and ends the value is still not an exact match
+    let r = compiled("  sel:\n    V: 'ab'\n  condition: sel\n");
+    assert!(!hit(&r, json!({"V": "abab"})));
+    assert!(hit(&r, json!({"V": "AB"})));
+    let r = compiled(
+        "  sel:\n    V|startswith: 'ab'\n  s2:\n    V|endswith: 'ab'\n  condition: sel and s2\n",
+    );
+    assert!(hit(&r, json!({"V": "abxab"})));
+    assert!(!hit(&r, json!({"V": "abx"})));
     let r = compiled("  sel:\n    Image|cased: 'Cmd.exe'\n  condition: sel\n");
     assert!(hit(&r, json!({"Image": "Cmd.exe"})));
     assert!(!hit(&r, json!({"Image": "cmd.exe"})));
@@ -171,6 +180,25 @@ fn numbers_booleans_and_comparisons() {
     let r = compiled("  sel:\n    Size|lte: '10'\n  condition: sel\n");
     assert!(hit(&r, json!({"Size": 10})));
     assert!(!hit(&r, json!({"Size": 11})));
+}
+
+#[test]
+fn time_modifiers() {
+    let r = compiled("  sel:\n    UtcTime|hour|gte: 22\n  condition: sel\n");
+    assert!(hit(&r, json!({"UtcTime": "2025-11-27 23:10:00.000"})));
+    assert!(!hit(&r, json!({"UtcTime": "2025-11-27 07:10:00.000"})));
+    assert!(!hit(&r, json!({"UtcTime": "not a date"})));
+    let r = compiled("  sel:\n    UtcTime|month:\n      - 1\n      - 12\n  condition: sel\n");
+    assert!(hit(&r, json!({"UtcTime": "2025-12-01T00:00:00Z"})));
+    assert!(!hit(&r, json!({"UtcTime": "2025-11-01T00:00:00Z"})));
+    assert_eq!(
+        reason("  sel:\n    T|hour|contains: 3\n  condition: sel\n"),
+        "backend_compile_error"
+    );
+    assert_eq!(
+        reason("  sel:\n    T|hour: late\n  condition: sel\n"),
+        "backend_compile_error"
+    );
 }
 
 #[test]

@@ -146,10 +146,20 @@ fn options() -> serde_saphyr::Options {
     o
 }
 
+/// A YAML decoding error with the 1-based line it was found on (0 when unknown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct YamlError {
+    pub(crate) line: u64,
+    pub(crate) message: String,
+}
+
 /// Decode every non-empty document of a YAML stream, each with the 1-based line it starts on.
-pub(crate) fn parse_documents(text: &str) -> Result<Vec<(u64, Yaml)>, String> {
+pub(crate) fn parse_documents(text: &str) -> Result<Vec<(u64, Yaml)>, YamlError> {
     let docs: Vec<serde_saphyr::Spanned<Yaml>> =
-        serde_saphyr::from_multiple_with_options(text, options()).map_err(|e| e.to_string())?;
+        serde_saphyr::from_multiple_with_options(text, options()).map_err(|e| YamlError {
+            line: e.location().map_or(0, |l| l.line()),
+            message: e.to_string(),
+        })?;
     Ok(docs
         .into_iter()
         .map(|s| {

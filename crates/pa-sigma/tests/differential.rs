@@ -62,6 +62,7 @@ fn sample(m: &Matcher, rng: &mut Lcg) -> Option<Value> {
                 Value::String(v.to_string())
             }
         }
+        Matcher::Time { .. } => json!("2025-11-27T23:40:10Z"),
         Matcher::Exists(true) => json!("present"),
         Matcher::Exists(false) | Matcher::Null | Matcher::FieldRef { .. } => return None,
     })

@@ -95,6 +95,10 @@ fn invalid_files_are_issues() {
         .collect();
     assert_eq!(set.issues.len(), 5, "{msgs:#?}");
     assert!(msgs[0].contains("1_bad_yaml.yml") && msgs[0].contains("invalid YAML"));
+    assert_eq!(
+        set.issues[2].line, 2,
+        "duplicate key reported on its line: {msgs:?}"
+    );
     assert!(msgs[1].contains("not valid UTF-8"));
     assert!(msgs[2].contains("3_dup_key.yml"));
     assert_eq!(set.issues[4].reason_code, "backend_compile_error");
