@@ -209,7 +209,7 @@ impl Staging {
         if let Some(e) = failpoint("staging_write:enospc") {
             return Err(BundleError::io(&p, e));
         }
-        fsutil::write_synced(&p, bytes)
+        fsutil::write_plain(&p, bytes)
     }
 
     /// Stage a JSON artifact in canonical form (RFC 8785, no trailing newline).
@@ -281,6 +281,9 @@ impl Staging {
                 report: report_path,
             });
         }
+
+        // Durability before anything moves: every staged byte reaches the disk.
+        fsutil::sync_filesystem(&self.dir)?;
 
         // 2. Journal: new files, and the owner's previous outputs that are not re-published.
         let mut existing = Vec::new();
