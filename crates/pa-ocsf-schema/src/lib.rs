@@ -22,6 +22,7 @@ mod load;
 mod model;
 mod schema;
 mod validate;
+mod warn;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

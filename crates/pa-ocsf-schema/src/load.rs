@@ -738,6 +738,7 @@ impl Loader {
         };
         let mut enum_values = None;
         let mut string_enum_values = None;
+        let mut deprecated_enum_values = BTreeMap::new();
         if let Some(e) = m.get("enum") {
             let Value::Object(e) = e else {
                 return Err(SchemaError::format(
@@ -758,6 +759,11 @@ impl Loader {
                 BaseType::Integer | BaseType::Long => {
                     let mut vals = BTreeMap::new();
                     for (k, v) in e {
+                        if let (Ok(n), Some(d)) =
+                            (k.parse::<i64>(), deprecation(v.get("@deprecated")))
+                        {
+                            deprecated_enum_values.insert(n, d);
+                        }
                         let n: i64 = k.parse().map_err(|_| {
                             SchemaError::format(
                                 file,
@@ -791,6 +797,8 @@ impl Loader {
             requirement,
             enum_values,
             string_enum_values,
+            deprecated_enum_values,
+            sibling: m.get("sibling").and_then(Value::as_str).map(str::to_string),
             range,
             max_len,
             profile,
@@ -1051,6 +1059,8 @@ fn add_datetime(attrs: &mut BTreeMap<String, AttrDef>) {
             requirement: Requirement::Optional,
             enum_values: None,
             string_enum_values: None,
+            deprecated_enum_values: BTreeMap::new(),
+            sibling: None,
             range: None,
             max_len: None,
             profile: Some("datetime".into()),

@@ -55,6 +55,12 @@ pub enum ViolationCode {
     UnknownObservableName,
     /// `metadata.version` is not the schema's version.
     VersionMismatch,
+    /// Advisory, from [`OcsfSchema::warnings`] only: a deprecated class, attribute, object or
+    /// enumeration value is used.
+    Deprecated,
+    /// Advisory, from [`OcsfSchema::warnings`] only: an enumeration's caption sibling
+    /// (`activity_name`, `severity`, ...) disagrees with its `_id` value.
+    SiblingMismatch,
 }
 
 impl ViolationCode {
@@ -78,6 +84,8 @@ impl ViolationCode {
             ViolationCode::UnknownProfile => "unknown_profile",
             ViolationCode::UnknownObservableName => "unknown_observable_name",
             ViolationCode::VersionMismatch => "version_mismatch",
+            ViolationCode::Deprecated => "deprecated",
+            ViolationCode::SiblingMismatch => "sibling_mismatch",
         }
     }
 }

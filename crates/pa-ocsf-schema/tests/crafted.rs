@@ -615,3 +615,49 @@ fn profiles_version_and_observable_names() {
         ],
     );
 }
+
+#[test]
+fn advisory_warnings() {
+    let s = reference();
+    // the base event is valid and has nothing to warn about
+    assert_eq!(s.warnings(&process_launch()), []);
+    // activity_name must be the caption of activity_id (events/system/process_activity.json: 1 Launch)
+    let e = with("/activity_name", json!("Launch"));
+    assert_eq!(s.validate(&e), []);
+    assert_eq!(s.warnings(&e), []);
+    let e = with("/activity_name", json!("Start"));
+    assert_eq!(s.validate(&e), []);
+    let w = s.warnings(&e);
+    assert_eq!(
+        codes(&w),
+        [("/activity_name".to_string(), C::SiblingMismatch)]
+    );
+    // severity 99 Other should carry the source's own word, not "Other"
+    let mut e = with("/severity_id", json!(99));
+    set(&mut e, "/severity", json!("Other"));
+    assert_eq!(
+        codes(&s.warnings(&e)),
+        [("/severity".to_string(), C::SiblingMismatch)]
+    );
+    set(&mut e, "/severity", json!("Sev-7"));
+    assert_eq!(s.warnings(&e), []);
+    // deprecated attribute (metadata.extension, deprecated in favour of metadata.extensions)
+    let e = with(
+        "/metadata/extension",
+        json!({"name": "x", "uid": "1", "version": "1"}),
+    );
+    assert_eq!(s.validate(&e), []);
+    assert_eq!(
+        codes(&s.warnings(&e)),
+        [("/metadata/extension".to_string(), C::Deprecated)]
+    );
+    // deprecated class (Windows Registry Key Query, 205004, deprecated since 1.5.0)
+    let q = json!({"class_uid": 205004});
+    assert_eq!(codes(&s.warnings(&q)), [(String::new(), C::Deprecated)]);
+    // deprecated enum value: account.type_id 3 (objects/account.json)
+    let e = with("/actor/user/account", json!({"type_id": 3, "name": "a"}));
+    assert_eq!(
+        codes(&s.warnings(&e)),
+        [("/actor/user/account/type_id".to_string(), C::Deprecated)]
+    );
+}
