@@ -712,14 +712,15 @@ fn class_checks(class: &ClassDef, obj: &Map<String, Value>, out: &mut Vec<Violat
     let base = i64::from(class.uid) * 100;
     match int_member(obj, "activity_id") {
         Some(a) => {
-            if t != base + a {
+            // i128: activity_id is event data and may be anything up to i64::MAX
+            let expected = i128::from(base) + i128::from(a);
+            if i128::from(t) != expected {
                 out.push(Violation {
                     pointer: "/type_uid".into(),
                     code: ViolationCode::TypeUidMismatch,
                     message: format!(
-                        "type_uid {t} is not class_uid {} * 100 + activity_id {a} = {}",
+                        "type_uid {t} is not class_uid {} * 100 + activity_id {a} = {expected}",
                         class.uid,
-                        base + a
                     ),
                 });
             }

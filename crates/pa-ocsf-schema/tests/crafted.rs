@@ -661,3 +661,40 @@ fn advisory_warnings() {
         [("/actor/user/account/type_id".to_string(), C::Deprecated)]
     );
 }
+
+#[test]
+fn hostile_inputs_do_not_panic() {
+    let s = reference();
+    // a 1000-deep parent_process chain: followed to a bounded depth, then reported
+    let mut p = json!({"pid": 1});
+    for _ in 0..1000 {
+        p = json!({"pid": 1, "parent_process": p});
+    }
+    let e = with("/process", p);
+    let v = s.validate(&e);
+    assert!(
+        v.iter()
+            .any(|x| x.code == C::OutOfRange && x.message.contains("nesting"))
+    );
+    assert!(v.len() < 10, "{} violations", v.len());
+    let _ = s.warnings(&e);
+    // odd event shapes
+    for e in [
+        json!(null),
+        json!(1007),
+        json!("class_uid"),
+        json!({}),
+        json!({"class_uid": -1}),
+        json!({"class_uid": 1.5e300}),
+        json!({"class_uid": u64::MAX}),
+        json!({"class_uid": 1007, "metadata": "x", "observables": [1, "x", null, {"name": 5}]}),
+        json!({"class_uid": 1007, "metadata": {"profiles": [1, null, {}]}}),
+        json!({"class_uid": 1007, "type_uid": u64::MAX, "activity_id": i64::MIN}),
+        json!({"class_uid": 1007, "type_uid": 1, "activity_id": i64::MAX}),
+        json!({"class_uid": 1007, "type_uid": i64::MIN, "activity_id": i64::MIN}),
+    ] {
+        let v = s.validate(&e);
+        assert!(!v.is_empty(), "{e}");
+        let _ = s.warnings(&e);
+    }
+}
