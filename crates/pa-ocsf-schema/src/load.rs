@@ -17,8 +17,8 @@
 //!   the profile.
 //! * Extensions (`extensions/<dir>/extension.json` with `name` and `uid`) add dictionary
 //!   attributes, objects, profiles and classes. An extension object or class without a
-//!   `name` patches the definition it `extends` (adds attributes, the core definition wins
-//!   on conflicts). Extension class uids are `uid × 100000 + category uid × 1000 + uid`.
+//!   `name` (or named like the definition it `extends`) patches that definition (adds
+//!   attributes, the core definition wins on conflicts). Extension class uids are `uid × 100000 + category uid × 1000 + uid`.
 //! * The `datetime` profile adds `<name>_dt` (`datetime_t`, optional) for every
 //!   `timestamp_t` attribute.
 //! * `class_uid`, `category_uid` and `type_uid` enumerations are computed per class
@@ -515,6 +515,10 @@ impl Loader {
                 file: f,
             };
             match def.str_member("name")? {
+                // an extension definition named like what it extends patches it too
+                Some(n) if def.extension.is_some() && def.str_member("extends")? == Some(n) => {
+                    object_patches.push(def)
+                }
                 Some(n) => {
                     let n = n.to_string();
                     if let Some(prev) = self.objects.get(&n) {
@@ -536,6 +540,10 @@ impl Loader {
                 file: f,
             };
             match def.str_member("name")? {
+                // an extension definition named like what it extends patches it too
+                Some(n) if def.extension.is_some() && def.str_member("extends")? == Some(n) => {
+                    event_patches.push(def)
+                }
                 Some(n) => {
                     let n = n.to_string();
                     if let Some(prev) = self.events.get(&n) {
