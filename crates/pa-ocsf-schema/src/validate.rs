@@ -592,14 +592,20 @@ impl OcsfSchema {
 }
 
 impl OcsfSchema {
-    /// [`Self::validate`], tolerating the listed non-OCSF members: an `unknown_attribute`
-    /// violation whose pointer is one of `allowed` (e.g. `"/metadata/run_id"`, a Purple Axiom
-    /// envelope member) is dropped. Their content is not checked (unknown members are never
-    /// descended into); every other violation is kept.
+    /// [`Self::validate`], tolerating the listed members: every violation at one of the
+    /// `allowed` JSON pointers, or below one, is dropped (e.g. `"/metadata/run_id"`, a Purple
+    /// Axiom envelope member OCSF does not define, or `"/metadata/extensions"` when it holds
+    /// the envelope's object instead of OCSF's array). Missing-required and constraint
+    /// violations of the parents are kept; so is everything else.
     pub fn validate_allowing(&self, event: &Value, allowed: &[&str]) -> Vec<Violation> {
         let mut v = self.validate(event);
         v.retain(|x| {
-            !(x.code == ViolationCode::UnknownAttribute && allowed.contains(&x.pointer.as_str()))
+            !allowed.iter().any(|a| {
+                !a.is_empty()
+                    && x.pointer
+                        .strip_prefix(a)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
         });
         v
     }

@@ -511,9 +511,28 @@ fn allowing_envelope_members() {
     set(&mut e, "/process/pid", json!("x"));
     let v = reference().validate_allowing(&e, &["/metadata/run_id", "/metadata/event_id"]);
     assert_eq!(codes(&v), [("/process/pid".to_string(), C::WrongType)]);
-    // only exact pointers are tolerated
-    let v = reference().validate_allowing(&e, &["/metadata"]);
-    assert_eq!(v.len(), 3);
+    // a subtree is tolerated as a whole: the envelope's object-valued metadata.extensions
+    let mut e = with(
+        "/metadata/extensions",
+        json!({"purple_axiom": {"raw_ref": {"kind": "file_cursor_v1"}}}),
+    );
+    assert_eq!(
+        codes(&reference().validate(&e)),
+        [("/metadata/extensions".to_string(), C::NotAnArray)]
+    );
+    set(&mut e, "/metadata/run_id", json!("r1"));
+    assert_eq!(
+        reference().validate_allowing(&e, &["/metadata/extensions", "/metadata/run_id"]),
+        []
+    );
+    // but a pointer is not a string prefix: /metadata/run does not cover /metadata/run_id
+    let v = reference().validate_allowing(&e, &["/metadata/run", "/metadata/extensions"]);
+    assert_eq!(
+        codes(&v),
+        [("/metadata/run_id".to_string(), C::UnknownAttribute)]
+    );
+    // an empty pointer tolerates nothing (it would be the whole event)
+    assert_eq!(reference().validate_allowing(&e, &[""]).len(), 2);
 }
 
 #[test]
