@@ -12,8 +12,11 @@
 //! assert!(schema.has_path(1007, "process.file.path"));
 //! ```
 //!
-//! How the source is resolved is described in the `load` module documentation; what is
-//! checked is described on [`OcsfSchema::validate`].
+//! How the source is resolved, and the decisions taken where it is silent, are described in
+//! this crate's `README.md`; what is checked is described on [`OcsfSchema::validate`] and
+//! [`OcsfSchema::warnings`].
+
+#![warn(missing_docs)]
 
 mod error;
 mod format;
@@ -22,6 +25,7 @@ mod load;
 mod model;
 mod schema;
 mod validate;
+mod warn;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -17,8 +17,8 @@
 //!   the profile.
 //! * Extensions (`extensions/<dir>/extension.json` with `name` and `uid`) add dictionary
 //!   attributes, objects, profiles and classes. An extension object or class without a
-//!   `name` patches the definition it `extends` (adds attributes, the core definition wins
-//!   on conflicts). Extension class uids are `uid × 100000 + category uid × 1000 + uid`.
+//!   `name` (or named like the definition it `extends`) patches that definition (adds
+//!   attributes, the core definition wins on conflicts). Extension class uids are `uid × 100000 + category uid × 1000 + uid`.
 //! * The `datetime` profile adds `<name>_dt` (`datetime_t`, optional) for every
 //!   `timestamp_t` attribute.
 //! * `class_uid`, `category_uid` and `type_uid` enumerations are computed per class
@@ -515,6 +515,10 @@ impl Loader {
                 file: f,
             };
             match def.str_member("name")? {
+                // an extension definition named like what it extends patches it too
+                Some(n) if def.extension.is_some() && def.str_member("extends")? == Some(n) => {
+                    object_patches.push(def)
+                }
                 Some(n) => {
                     let n = n.to_string();
                     if let Some(prev) = self.objects.get(&n) {
@@ -536,6 +540,10 @@ impl Loader {
                 file: f,
             };
             match def.str_member("name")? {
+                // an extension definition named like what it extends patches it too
+                Some(n) if def.extension.is_some() && def.str_member("extends")? == Some(n) => {
+                    event_patches.push(def)
+                }
                 Some(n) => {
                     let n = n.to_string();
                     if let Some(prev) = self.events.get(&n) {
@@ -738,6 +746,7 @@ impl Loader {
         };
         let mut enum_values = None;
         let mut string_enum_values = None;
+        let mut deprecated_enum_values = BTreeMap::new();
         if let Some(e) = m.get("enum") {
             let Value::Object(e) = e else {
                 return Err(SchemaError::format(
@@ -758,6 +767,11 @@ impl Loader {
                 BaseType::Integer | BaseType::Long => {
                     let mut vals = BTreeMap::new();
                     for (k, v) in e {
+                        if let (Ok(n), Some(d)) =
+                            (k.parse::<i64>(), deprecation(v.get("@deprecated")))
+                        {
+                            deprecated_enum_values.insert(n, d);
+                        }
                         let n: i64 = k.parse().map_err(|_| {
                             SchemaError::format(
                                 file,
@@ -791,6 +805,8 @@ impl Loader {
             requirement,
             enum_values,
             string_enum_values,
+            deprecated_enum_values,
+            sibling: m.get("sibling").and_then(Value::as_str).map(str::to_string),
             range,
             max_len,
             profile,
@@ -1051,6 +1067,8 @@ fn add_datetime(attrs: &mut BTreeMap<String, AttrDef>) {
             requirement: Requirement::Optional,
             enum_values: None,
             string_enum_values: None,
+            deprecated_enum_values: BTreeMap::new(),
+            sibling: None,
             range: None,
             max_len: None,
             profile: Some("datetime".into()),

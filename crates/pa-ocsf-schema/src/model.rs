@@ -73,8 +73,13 @@ pub struct AttrDef {
     /// `extends` chain and the class/object override. `None` when the attribute is not an
     /// integer enumeration.
     pub enum_values: Option<BTreeMap<i64, String>>,
-    /// Declared string enumeration (value → caption), informational: not enforced.
+    /// Declared string enumeration (value → caption), e.g. `http_method`.
     pub string_enum_values: Option<BTreeMap<String, String>>,
+    /// Integer enumeration values that are deprecated (value → notice).
+    pub deprecated_enum_values: BTreeMap<i64, Deprecation>,
+    /// The attribute holding the caption of this enumeration's value (`activity_id` →
+    /// `activity_name`), from the dictionary's `sibling`.
+    pub sibling: Option<String>,
     /// Inclusive value range of the type (e.g. `port_t` 0..=65535).
     pub range: Option<(i64, i64)>,
     /// Maximum length in characters of a string type (e.g. `ip_t` 40).

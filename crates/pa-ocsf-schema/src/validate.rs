@@ -55,6 +55,12 @@ pub enum ViolationCode {
     UnknownObservableName,
     /// `metadata.version` is not the schema's version.
     VersionMismatch,
+    /// Advisory, from [`OcsfSchema::warnings`] only: a deprecated class, attribute, object or
+    /// enumeration value is used.
+    Deprecated,
+    /// Advisory, from [`OcsfSchema::warnings`] only: an enumeration's caption sibling
+    /// (`activity_name`, `severity`, ...) disagrees with its `_id` value.
+    SiblingMismatch,
 }
 
 impl ViolationCode {
@@ -78,6 +84,8 @@ impl ViolationCode {
             ViolationCode::UnknownProfile => "unknown_profile",
             ViolationCode::UnknownObservableName => "unknown_observable_name",
             ViolationCode::VersionMismatch => "version_mismatch",
+            ViolationCode::Deprecated => "deprecated",
+            ViolationCode::SiblingMismatch => "sibling_mismatch",
         }
     }
 }
@@ -584,14 +592,20 @@ impl OcsfSchema {
 }
 
 impl OcsfSchema {
-    /// [`Self::validate`], tolerating the listed non-OCSF members: an `unknown_attribute`
-    /// violation whose pointer is one of `allowed` (e.g. `"/metadata/run_id"`, a Purple Axiom
-    /// envelope member) is dropped. Their content is not checked (unknown members are never
-    /// descended into); every other violation is kept.
+    /// [`Self::validate`], tolerating the listed members: every violation at one of the
+    /// `allowed` JSON pointers, or below one, is dropped (e.g. `"/metadata/run_id"`, a Purple
+    /// Axiom envelope member OCSF does not define, or `"/metadata/extensions"` when it holds
+    /// the envelope's object instead of OCSF's array). Missing-required and constraint
+    /// violations of the parents are kept; so is everything else.
     pub fn validate_allowing(&self, event: &Value, allowed: &[&str]) -> Vec<Violation> {
         let mut v = self.validate(event);
         v.retain(|x| {
-            !(x.code == ViolationCode::UnknownAttribute && allowed.contains(&x.pointer.as_str()))
+            !allowed.iter().any(|a| {
+                !a.is_empty()
+                    && x.pointer
+                        .strip_prefix(a)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
         });
         v
     }
@@ -704,14 +718,15 @@ fn class_checks(class: &ClassDef, obj: &Map<String, Value>, out: &mut Vec<Violat
     let base = i64::from(class.uid) * 100;
     match int_member(obj, "activity_id") {
         Some(a) => {
-            if t != base + a {
+            // i128: activity_id is event data and may be anything up to i64::MAX
+            let expected = i128::from(base) + i128::from(a);
+            if i128::from(t) != expected {
                 out.push(Violation {
                     pointer: "/type_uid".into(),
                     code: ViolationCode::TypeUidMismatch,
                     message: format!(
-                        "type_uid {t} is not class_uid {} * 100 + activity_id {a} = {}",
+                        "type_uid {t} is not class_uid {} * 100 + activity_id {a} = {expected}",
                         class.uid,
-                        base + a
                     ),
                 });
             }

@@ -511,9 +511,28 @@ fn allowing_envelope_members() {
     set(&mut e, "/process/pid", json!("x"));
     let v = reference().validate_allowing(&e, &["/metadata/run_id", "/metadata/event_id"]);
     assert_eq!(codes(&v), [("/process/pid".to_string(), C::WrongType)]);
-    // only exact pointers are tolerated
-    let v = reference().validate_allowing(&e, &["/metadata"]);
-    assert_eq!(v.len(), 3);
+    // a subtree is tolerated as a whole: the envelope's object-valued metadata.extensions
+    let mut e = with(
+        "/metadata/extensions",
+        json!({"purple_axiom": {"raw_ref": {"kind": "file_cursor_v1"}}}),
+    );
+    assert_eq!(
+        codes(&reference().validate(&e)),
+        [("/metadata/extensions".to_string(), C::NotAnArray)]
+    );
+    set(&mut e, "/metadata/run_id", json!("r1"));
+    assert_eq!(
+        reference().validate_allowing(&e, &["/metadata/extensions", "/metadata/run_id"]),
+        []
+    );
+    // but a pointer is not a string prefix: /metadata/run does not cover /metadata/run_id
+    let v = reference().validate_allowing(&e, &["/metadata/run", "/metadata/extensions"]);
+    assert_eq!(
+        codes(&v),
+        [("/metadata/run_id".to_string(), C::UnknownAttribute)]
+    );
+    // an empty pointer tolerates nothing (it would be the whole event)
+    assert_eq!(reference().validate_allowing(&e, &[""]).len(), 2);
 }
 
 #[test]
@@ -614,4 +633,87 @@ fn profiles_version_and_observable_names() {
             ("/severity_id", C::NullValue),
         ],
     );
+}
+
+#[test]
+fn advisory_warnings() {
+    let s = reference();
+    // the base event is valid and has nothing to warn about
+    assert_eq!(s.warnings(&process_launch()), []);
+    // activity_name must be the caption of activity_id (events/system/process_activity.json: 1 Launch)
+    let e = with("/activity_name", json!("Launch"));
+    assert_eq!(s.validate(&e), []);
+    assert_eq!(s.warnings(&e), []);
+    let e = with("/activity_name", json!("Start"));
+    assert_eq!(s.validate(&e), []);
+    let w = s.warnings(&e);
+    assert_eq!(
+        codes(&w),
+        [("/activity_name".to_string(), C::SiblingMismatch)]
+    );
+    // severity 99 Other should carry the source's own word, not "Other"
+    let mut e = with("/severity_id", json!(99));
+    set(&mut e, "/severity", json!("Other"));
+    assert_eq!(
+        codes(&s.warnings(&e)),
+        [("/severity".to_string(), C::SiblingMismatch)]
+    );
+    set(&mut e, "/severity", json!("Sev-7"));
+    assert_eq!(s.warnings(&e), []);
+    // deprecated attribute (metadata.extension, deprecated in favour of metadata.extensions)
+    let e = with(
+        "/metadata/extension",
+        json!({"name": "x", "uid": "1", "version": "1"}),
+    );
+    assert_eq!(s.validate(&e), []);
+    assert_eq!(
+        codes(&s.warnings(&e)),
+        [("/metadata/extension".to_string(), C::Deprecated)]
+    );
+    // deprecated class (Windows Registry Key Query, 205004, deprecated since 1.5.0)
+    let q = json!({"class_uid": 205004});
+    assert_eq!(codes(&s.warnings(&q)), [(String::new(), C::Deprecated)]);
+    // deprecated enum value: account.type_id 3 (objects/account.json)
+    let e = with("/actor/user/account", json!({"type_id": 3, "name": "a"}));
+    assert_eq!(
+        codes(&s.warnings(&e)),
+        [("/actor/user/account/type_id".to_string(), C::Deprecated)]
+    );
+}
+
+#[test]
+fn hostile_inputs_do_not_panic() {
+    let s = reference();
+    // a 1000-deep parent_process chain: followed to a bounded depth, then reported
+    let mut p = json!({"pid": 1});
+    for _ in 0..1000 {
+        p = json!({"pid": 1, "parent_process": p});
+    }
+    let e = with("/process", p);
+    let v = s.validate(&e);
+    assert!(
+        v.iter()
+            .any(|x| x.code == C::OutOfRange && x.message.contains("nesting"))
+    );
+    assert!(v.len() < 10, "{} violations", v.len());
+    let _ = s.warnings(&e);
+    // odd event shapes
+    for e in [
+        json!(null),
+        json!(1007),
+        json!("class_uid"),
+        json!({}),
+        json!({"class_uid": -1}),
+        json!({"class_uid": 1.5e300}),
+        json!({"class_uid": u64::MAX}),
+        json!({"class_uid": 1007, "metadata": "x", "observables": [1, "x", null, {"name": 5}]}),
+        json!({"class_uid": 1007, "metadata": {"profiles": [1, null, {}]}}),
+        json!({"class_uid": 1007, "type_uid": u64::MAX, "activity_id": i64::MIN}),
+        json!({"class_uid": 1007, "type_uid": 1, "activity_id": i64::MAX}),
+        json!({"class_uid": 1007, "type_uid": i64::MIN, "activity_id": i64::MIN}),
+    ] {
+        let v = s.validate(&e);
+        assert!(!v.is_empty(), "{e}");
+        let _ = s.warnings(&e);
+    }
 }

@@ -360,3 +360,12 @@ fn validation_throughput() {
         "validation too slow: {per_sec:.0} events/s"
     );
 }
+
+#[test]
+fn goldens_have_no_advisory_warnings() {
+    // No golden uses a deprecated attribute or a mismatching enum caption.
+    for f in golden_files() {
+        let w = reference().warnings(&read(&f));
+        assert!(w.is_empty(), "{}: {w:#?}", f.display());
+    }
+}

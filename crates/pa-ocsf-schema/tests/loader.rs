@@ -186,9 +186,18 @@ fn extension_patches_and_new_classes() {
         "extensions/ext/events/ext_activity.json",
         &json!({"name": "ext_activity", "uid": 3, "extends": "system", "attributes": {}}),
     );
+    // named like what it extends: a patch as well
+    t.json(
+        "extensions/ext/objects/entity_patch.json",
+        &json!({"name": "_entity", "extends": "_entity", "attributes": {"extra": {}}}),
+    );
     let s = t.load().unwrap_or_else(|e| panic!("{e}"));
     let thing = s.object("thing").expect("thing");
     assert!(thing.attributes.contains_key("flavour"));
+    assert!(
+        thing.attributes.contains_key("extra"),
+        "inherited from the patched _entity"
+    );
     assert_eq!(
         thing.attributes["name"].type_name, "string_t",
         "core dictionary wins"
