@@ -63,6 +63,30 @@ fn stream_mode_turns_an_evtx_into_ocsf_jsonl_in_input_order() {
 }
 
 #[test]
+fn stream_mode_reads_linux_audit_logs() {
+    let f = shared_data().join("linux-audit-lab/audit/audit_tagged.log");
+    let out = Command::new(workspace_bin("pa-normalize"))
+        .args(["--source", "auditd", "--input"])
+        .arg(&f)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let evs = lines(&out);
+    let launches: Vec<&Value> = evs
+        .iter()
+        .filter(|e| e["class_uid"] == 1007 && e["activity_id"] == 1)
+        .collect();
+    assert!(launches.len() > 30, "{} process launches", launches.len());
+    assert!(launches.iter().any(|e| {
+        e["process"]["cmd_line"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty())
+    }));
+}
+
+#[test]
 fn stream_mode_errors_name_the_problem() {
     let out = Command::new(workspace_bin("pa-normalize"))
         .args(["--source", "pcap", "--input", "x"])

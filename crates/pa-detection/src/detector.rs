@@ -1,7 +1,7 @@
 //! The detector: a Sigma rule set compiled once against the bridge (or against Sigma field
 //! names), one indexed [`pa_sigma::Engine`] per OCSF class, and the per-rule compiled plans.
 
-use pa_bridge::{Bridge, FieldResolution, ResolutionKind, Route};
+use pa_bridge::{Bridge, ResolutionKind, Route};
 use pa_sigma::{
     CompileOptions, CompiledRule, Engine, Event, FieldResolver, JsonEvent, RuleSet, SigmaJsonEvent,
     Unresolved,
@@ -27,6 +27,19 @@ pub struct ExecRule {
     pub compiled: CompiledRule,
     /// The route (OCSF mode).
     pub route: Option<Route>,
+    /// The OCSF class this compilation is for (OCSF mode: a rule is compiled once per routed
+    /// class, with that class's field paths).
+    pub class_uid: Option<u32>,
+}
+
+/// One resolved field of a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanField {
+    pub sigma_field: String,
+    pub path: String,
+    pub kind: ResolutionKind,
+    /// The class the path is for (OCSF mode).
+    pub class_uid: Option<u32>,
 }
 
 /// What compiling one rule gave, for `bridge/compiled_plans/<rule_id>.plan.json` and coverage.
@@ -39,13 +52,13 @@ pub struct RulePlan {
     pub line: u64,
     pub routed: bool,
     pub route: Option<Route>,
-    pub field_resolution: Vec<FieldResolution>,
+    pub field_resolution: Vec<PlanField>,
     pub fallback_used: bool,
     pub unmapped_fields: Vec<String>,
     /// `None` when executable.
     pub non_executable: Option<(String, String)>,
-    /// Index into [`Detector::rules`] when executable.
-    pub exec_index: Option<usize>,
+    /// Indices into [`Detector::rules`] (one per compiled class) when executable.
+    pub exec_indices: Vec<usize>,
     pub condition: String,
 }
 
@@ -78,33 +91,51 @@ pub fn rule_id_of(id: Option<&str>, name: Option<&str>, rule_sha256: &str) -> St
         .collect()
 }
 
-struct BridgeResolver<'a> {
+/// Resolves Sigma fields for one routed class: the class's own alias path (aliases may differ
+/// per class, e.g. `TargetObject` → `reg_key.path` / `reg_value.path`).
+struct ClassResolver<'a> {
     routed: pa_bridge::Routed<'a>,
-    seen: RefCell<Vec<FieldResolution>>,
+    class_uid: u32,
+    seen: RefCell<Vec<PlanField>>,
     unmapped: RefCell<Vec<String>>,
 }
 
-impl FieldResolver for BridgeResolver<'_> {
+impl FieldResolver for ClassResolver<'_> {
     fn resolve(&self, sigma_field: &str) -> Result<String, Unresolved> {
-        match self.routed.resolve(sigma_field) {
-            Ok(r) => {
-                let path = r.path.clone();
-                let mut seen = self.seen.borrow_mut();
-                if !seen.iter().any(|s| s.sigma_field == r.sigma_field) {
-                    seen.push(r);
-                }
-                Ok(path)
-            }
+        let r = match self.routed.resolve_by_class(sigma_field) {
+            Ok(r) => r,
             Err(e) => {
                 if let Some(f) = &e.field {
                     self.unmapped.borrow_mut().push(f.clone());
                 }
-                Err(Unresolved {
+                return Err(Unresolved {
                     reason_code: e.reason_code.as_str().to_string(),
                     message: e.explanation,
-                })
+                });
             }
+        };
+        let Some(path) = r.paths.get(&self.class_uid).cloned() else {
+            self.unmapped.borrow_mut().push(r.sigma_field.clone());
+            return Err(Unresolved {
+                reason_code: "unmapped_field".to_string(),
+                message: format!(
+                    "field {} has no path for OCSF class {} (route {})",
+                    r.sigma_field,
+                    self.class_uid,
+                    self.routed.route().route_id
+                ),
+            });
+        };
+        let mut seen = self.seen.borrow_mut();
+        if !seen.iter().any(|s| s.sigma_field == r.sigma_field) {
+            seen.push(PlanField {
+                sigma_field: r.sigma_field,
+                path: path.clone(),
+                kind: r.kind,
+                class_uid: Some(self.class_uid),
+            });
         }
+        Ok(path)
     }
 }
 
@@ -140,59 +171,83 @@ impl Detector {
                 fallback_used: false,
                 unmapped_fields: Vec::new(),
                 non_executable: None,
-                exec_index: None,
+                exec_indices: Vec::new(),
                 condition: r.conditions.join(" or "),
             };
-            let compiled = match (mode, bridge) {
+            match (mode, bridge) {
                 (FieldMode::Sigma, _) => {
                     plan.routed = true;
-                    pa_sigma::compile(r, &pa_sigma::IdentityResolver, opts)
+                    match pa_sigma::compile(r, &pa_sigma::IdentityResolver, opts) {
+                        Ok(c) => {
+                            plan.exec_indices.push(rules.len());
+                            rules.push(ExecRule {
+                                rule_id: rule_id.clone(),
+                                compiled: c,
+                                route: None,
+                                class_uid: None,
+                            });
+                        }
+                        Err(ne) => plan.non_executable = Some((ne.reason_code, ne.message)),
+                    }
                 }
                 (FieldMode::Ocsf, None) => {
                     return Err("OCSF mode needs the bridge".to_string());
                 }
                 (FieldMode::Ocsf, Some(b)) => {
                     let ls = to_bridge_logsource(&r.logsource);
-                    match b.routed(&ls) {
+                    let routed = match b.routed(&ls) {
                         Err(e) => {
                             plan.non_executable =
                                 Some((e.reason_code.as_str().to_string(), e.explanation));
                             plans.push(plan);
                             continue;
                         }
-                        Ok(routed) => {
-                            plan.routed = true;
-                            plan.route = Some(routed.route());
-                            let res = BridgeResolver {
-                                routed,
-                                seen: RefCell::new(Vec::new()),
-                                unmapped: RefCell::new(Vec::new()),
-                            };
-                            let c = pa_sigma::compile(r, &res, opts);
-                            let mut seen = res.seen.into_inner();
-                            seen.sort_by(|a, b| a.sigma_field.cmp(&b.sigma_field));
-                            plan.fallback_used =
-                                seen.iter().any(|s| s.kind == ResolutionKind::Fallback);
-                            plan.field_resolution = seen;
-                            let mut um = res.unmapped.into_inner();
-                            um.sort();
-                            um.dedup();
-                            plan.unmapped_fields = um;
-                            c
+                        Ok(routed) => routed,
+                    };
+                    plan.routed = true;
+                    let route = routed.route();
+                    plan.route = Some(route.clone());
+                    let mut first_err = None;
+                    let mut unmapped = Vec::new();
+                    for &class_uid in &route.class_uids {
+                        let res = ClassResolver {
+                            routed,
+                            class_uid,
+                            seen: RefCell::new(Vec::new()),
+                            unmapped: RefCell::new(Vec::new()),
+                        };
+                        let c = pa_sigma::compile(r, &res, opts);
+                        unmapped.extend(res.unmapped.into_inner());
+                        match c {
+                            Ok(c) => {
+                                plan.field_resolution.extend(res.seen.into_inner());
+                                plan.exec_indices.push(rules.len());
+                                rules.push(ExecRule {
+                                    rule_id: rule_id.clone(),
+                                    compiled: c,
+                                    route: Some(route.clone()),
+                                    class_uid: Some(class_uid),
+                                });
+                            }
+                            Err(ne) => {
+                                first_err.get_or_insert((ne.reason_code, ne.message));
+                            }
                         }
                     }
-                }
-            };
-            match compiled {
-                Ok(c) => {
-                    plan.exec_index = Some(rules.len());
-                    rules.push(ExecRule {
-                        rule_id,
-                        compiled: c,
-                        route: plan.route.clone(),
+                    plan.field_resolution.sort_by(|a, b| {
+                        (&a.sigma_field, a.class_uid).cmp(&(&b.sigma_field, b.class_uid))
                     });
+                    plan.fallback_used = plan
+                        .field_resolution
+                        .iter()
+                        .any(|s| s.kind == ResolutionKind::Fallback);
+                    unmapped.sort();
+                    unmapped.dedup();
+                    plan.unmapped_fields = unmapped;
+                    if plan.exec_indices.is_empty() {
+                        plan.non_executable = first_err;
+                    }
                 }
-                Err(ne) => plan.non_executable = Some((ne.reason_code, ne.message)),
             }
             plans.push(plan);
         }
@@ -216,7 +271,7 @@ impl Detector {
                         c.correlation_type
                     ),
                 )),
-                exec_index: None,
+                exec_indices: Vec::new(),
                 condition: String::new(),
             });
         }
@@ -225,10 +280,8 @@ impl Detector {
         match mode {
             FieldMode::Ocsf => {
                 for (i, r) in rules.iter().enumerate() {
-                    if let Some(route) = &r.route {
-                        for c in &route.class_uids {
-                            by_class.entry(*c).or_default().push(i);
-                        }
+                    if let Some(c) = r.class_uid {
+                        by_class.entry(c).or_default().push(i);
                     }
                 }
             }
@@ -252,6 +305,14 @@ impl Detector {
             by_class: engines,
             all,
         })
+    }
+
+    /// Rules (plans) that compiled for at least one class.
+    pub fn executable_count(&self) -> usize {
+        self.plans
+            .iter()
+            .filter(|p| p.non_executable.is_none())
+            .count()
     }
 
     /// Indices (into [`Detector::rules`], ascending) of the rules that match `event`.
@@ -311,15 +372,23 @@ impl Detector {
                     "filters": r.filters.iter().map(|f| serde_json::to_value(f).unwrap_or(Value::Null)).collect::<Vec<_>>(),
                 })),
                 "field_resolution": p.field_resolution.iter().map(|f| json!({
-                    "sigma_field": f.sigma_field, "path": f.path,
+                    "sigma_field": f.sigma_field, "path": f.path, "class_uid": f.class_uid,
                     "kind": serde_json::to_value(f.kind).unwrap_or(Value::Null),
                 })).collect::<Vec<_>>(),
                 "fallback_used": p.fallback_used,
             },
         });
-        if let Some(i) = p.exec_index {
-            doc["plan"] = json!({"kind": "pa_native_indexed", "selections": self.rules[i].compiled.selections.len(),
-                                 "matchers": self.rules[i].compiled.matcher_count});
+        if !p.exec_indices.is_empty() {
+            let per_class: Vec<Value> = p
+                .exec_indices
+                .iter()
+                .map(|&i| {
+                    let r = &self.rules[i];
+                    json!({"class_uid": r.class_uid, "selections": r.compiled.selections.len(),
+                       "matchers": r.compiled.matcher_count})
+                })
+                .collect();
+            doc["plan"] = json!({"kind": "pa_native_indexed", "compilations": per_class});
         }
         if let Some((code, msg)) = &p.non_executable {
             doc["non_executable_reason"] = json!({"reason_domain": "bridge_compiled_plan",

@@ -232,12 +232,14 @@ pub fn run(
     let mut acc = CoverageAccumulator::new();
     let mut seen_ids = std::collections::BTreeSet::new();
     for p in &det.plans {
-        let outcome = match (&p.non_executable, p.exec_index) {
-            (None, Some(i)) => RuleOutcome::executable(matched[i], p.fallback_used),
-            (Some((code, _)), _) => RuleOutcome::non_executable(p.routed, code.clone())
+        let outcome = match &p.non_executable {
+            None if !p.exec_indices.is_empty() => {
+                RuleOutcome::executable(p.exec_indices.iter().any(|&i| matched[i]), p.fallback_used)
+            }
+            Some((code, _)) => RuleOutcome::non_executable(p.routed, code.clone())
                 .with_fallback_used(p.fallback_used)
                 .with_unmapped_fields(p.unmapped_fields.clone()),
-            (None, None) => RuleOutcome::non_executable(p.routed, "backend_compile_error"),
+            None => RuleOutcome::non_executable(p.routed, "backend_compile_error"),
         };
         acc.add(&outcome);
         // Duplicate ids are reported by the loader; the first plan wins the file name.
@@ -283,8 +285,8 @@ pub fn run(
         summary: format!(
             "{} detection(s) from {} of {} executable rule(s) over {} event(s); {} rule(s) not executable",
             instances.len(),
-            matched.iter().filter(|m| **m).count(),
-            det.rules.len(),
+            cov.matched_rules,
+            cov.executable_rules,
             events_total,
             cov.non_executable_rules
         ),
@@ -313,8 +315,8 @@ pub fn stream(det: &Detector, input: &str, out: &mut dyn Write) -> Result<Stream
         ))
     };
     let mut tally = StreamTally {
-        executable_rules: det.rules.len(),
-        non_executable_rules: det.plans.len() - det.rules.len(),
+        executable_rules: det.executable_count(),
+        non_executable_rules: det.plans.len() - det.executable_count(),
         ..Default::default()
     };
     let mut batch: Vec<(u64, Value)> = Vec::new();
@@ -385,8 +387,8 @@ pub fn check_document(set: &RuleSet, det: &Detector) -> Value {
         })
         .collect();
     json!({
-        "totals": {"rules": det.plans.len(), "executable": det.rules.len(),
-                   "non_executable": det.plans.len() - det.rules.len(),
+        "totals": {"rules": det.plans.len(), "executable": det.executable_count(),
+                   "non_executable": det.plans.len() - det.executable_count(),
                    "load_issues": issues.len(), "reasons": reasons},
         "rules": rules,
         "load_issues": issues,
@@ -398,10 +400,18 @@ pub fn explain(det: &Detector, rule_id: &str, event: &Value) -> Result<Value, St
     let Some(plan) = det.plans.iter().find(|p| p.rule_id == rule_id) else {
         return Err(format!("rule {rule_id} is not in the loaded rule set"));
     };
-    let Some(i) = plan.exec_index else {
+    if plan.exec_indices.is_empty() {
         let (code, msg) = plan.non_executable.clone().unwrap_or_default();
         return Err(format!("rule {rule_id} is not executable: {code}: {msg}"));
-    };
+    }
+    // The compilation for the event's class (OCSF mode), else the first.
+    let class = event.get("class_uid").and_then(Value::as_u64);
+    let i = plan
+        .exec_indices
+        .iter()
+        .copied()
+        .find(|&i| det.rules[i].class_uid.map(u64::from) == class)
+        .unwrap_or(plan.exec_indices[0]);
     let r = &det.rules[i];
     let in_scope = match (&r.route, det.mode) {
         (Some(route), FieldMode::Ocsf) => route.in_scope(event),
@@ -421,7 +431,7 @@ pub fn explain(det: &Detector, rule_id: &str, event: &Value) -> Result<Value, St
         "route": r.route.as_ref().map(|x| json!({"route_id": x.route_id, "class_uids": x.class_uids})),
         "event_in_route_scope": in_scope,
         "fires": fires,
-        "field_resolution": plan.field_resolution.iter().map(|f| json!({"sigma_field": f.sigma_field, "path": f.path})).collect::<Vec<_>>(),
+        "field_resolution": plan.field_resolution.iter().filter(|f| f.class_uid.is_none_or(|c| Some(u64::from(c)) == class)).map(|f| json!({"sigma_field": f.sigma_field, "path": f.path})).collect::<Vec<_>>(),
         "explanation": ex_v,
     }))
 }
