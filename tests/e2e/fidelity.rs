@@ -123,7 +123,7 @@ fn sigma_regression_evtx_fire_their_rules_through_the_whole_pipeline() {
         for row in pa_store::raw::RawReader::open(&run.join("raw_parquet").join(sid)).unwrap() {
             let rec = pa_normalization::record_of_row(&row.unwrap()).unwrap();
             let ctx = pa_ocsf::EventContext {
-                run_id: run_id,
+                run_id,
                 scenario_id: "fidelity",
                 raw_ref: None,
                 normalizer_version: "t",
