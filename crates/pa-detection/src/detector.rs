@@ -3,8 +3,7 @@
 
 use pa_bridge::{Bridge, ResolutionKind, Route};
 use pa_sigma::{
-    CompileOptions, CompiledRule, Engine, Event, FieldResolver, JsonEvent, RuleSet, SigmaJsonEvent,
-    Unresolved,
+    CompileOptions, CompiledRule, Engine, Event, FieldResolver, RuleSet, SigmaJsonEvent, Unresolved,
 };
 use serde_json::{Value, json};
 use std::cell::RefCell;
@@ -137,6 +136,34 @@ impl FieldResolver for ClassResolver<'_> {
         }
         Ok(path)
     }
+}
+
+/// Whether every filter of a route holds on an event: some value at the filter's path equals
+/// the filter's value (`eq`) or one of its values (`in`), as text, case-insensitively; a
+/// missing path fails. (The same rule as `pa_bridge::Route::in_scope`, over any [`Event`].)
+pub fn filters_hold(route: &Route, ev: &dyn Event) -> bool {
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.to_lowercase()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    route.filters.iter().all(|f| {
+        let mut have = Vec::new();
+        ev.values(&f.path, &mut have);
+        let want: Vec<String> = match f.op {
+            pa_bridge::FilterOp::Eq => text(&f.value).into_iter().collect(),
+            pa_bridge::FilterOp::In => f
+                .value
+                .as_array()
+                .map(|a| a.iter().filter_map(text).collect())
+                .unwrap_or_default(),
+        };
+        have.iter().any(|h| {
+            h.text()
+                .is_some_and(|t| want.iter().any(|w| *w == t.to_lowercase()))
+        })
+    })
 }
 
 fn to_bridge_logsource(ls: &pa_sigma::LogSource) -> pa_bridge::LogSource {
@@ -315,7 +342,7 @@ impl Detector {
             .count()
     }
 
-    /// Indices (into [`Detector::rules`], ascending) of the rules that match `event`.
+    /// Indices (into [`Detector::rules`], ascending) of the rules that match a JSON event.
     pub fn detect(&self, event: &Value) -> Vec<usize> {
         match self.mode {
             FieldMode::Sigma => {
@@ -325,32 +352,34 @@ impl Detector {
                     .map(|e| e.matches(&ev))
                     .unwrap_or_default()
             }
-            FieldMode::Ocsf => {
-                let Some(class) = event.get("class_uid").and_then(Value::as_u64) else {
-                    return Vec::new();
-                };
-                let Some((engine, idx)) = u32::try_from(class)
-                    .ok()
-                    .and_then(|c| self.by_class.get(&c))
-                else {
-                    return Vec::new();
-                };
-                let ev = JsonEvent::new(event.clone());
-                let mut out: Vec<usize> = engine
-                    .matches(&ev as &dyn Event)
-                    .into_iter()
-                    .map(|k| idx[k])
-                    .filter(|&i| {
-                        self.rules[i]
-                            .route
-                            .as_ref()
-                            .is_none_or(|r| r.filters.is_empty() || r.in_scope(event))
-                    })
-                    .collect();
-                out.sort_unstable();
-                out
-            }
+            FieldMode::Ocsf => self.detect_event(
+                event.get("class_uid").and_then(Value::as_u64),
+                &crate::columnar::ValueEvent(event),
+            ),
         }
+    }
+
+    /// OCSF mode: the rules of class `class_uid` that match `ev` (route filters included).
+    pub fn detect_event(&self, class_uid: Option<u64>, ev: &dyn Event) -> Vec<usize> {
+        let Some((engine, idx)) = class_uid
+            .and_then(|c| u32::try_from(c).ok())
+            .and_then(|c| self.by_class.get(&c))
+        else {
+            return Vec::new();
+        };
+        let mut out: Vec<usize> = engine
+            .matches(ev)
+            .into_iter()
+            .map(|k| idx[k])
+            .filter(|&i| {
+                self.rules[i]
+                    .route
+                    .as_ref()
+                    .is_none_or(|r| filters_hold(r, ev))
+            })
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     /// The `bridge/compiled_plans/<rule_id>.plan.json` document of a plan.

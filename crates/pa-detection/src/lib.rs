@@ -11,6 +11,7 @@
 //! batches whose results are put back in event order, so the output does not depend on thread
 //! scheduling.
 
+pub mod columnar;
 pub mod detector;
 
 use detector::{Detector, FieldMode};
@@ -69,13 +70,6 @@ pub fn rule_set_sha256(det: &Detector) -> String {
         .unwrap_or_default()
 }
 
-/// Event time (ms) of an OCSF event, as the detection's `.mmmZ` timestamp.
-fn event_time(ev: &Value) -> Option<String> {
-    ev.get("time")
-        .and_then(Value::as_i64)
-        .map(pa_canon::format_utc_millis)
-}
-
 fn event_uid(ev: &Value) -> Option<String> {
     ev.get("metadata")
         .and_then(|m| m.get("uid"))
@@ -83,23 +77,41 @@ fn event_uid(ev: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Where a detection's event is: its time (ms), class and reference.
+#[derive(Debug, Clone)]
+pub struct EventRef {
+    pub time_ms: Option<i64>,
+    pub class_uid: Option<i64>,
+    pub id: String,
+}
+
+impl EventRef {
+    /// The reference of a JSON event (`metadata.uid`, else `fallback`).
+    pub fn of_value(ev: &Value, fallback: impl FnOnce() -> String) -> EventRef {
+        EventRef {
+            time_ms: ev.get("time").and_then(Value::as_i64),
+            class_uid: ev.get("class_uid").and_then(Value::as_i64),
+            id: event_uid(ev).unwrap_or_else(fallback),
+        }
+    }
+}
+
 /// One detection instance (SPEC §8 fields).
 pub fn instance(
     det: &Detector,
     rule: usize,
-    ev: &Value,
+    ev: &EventRef,
     run_id: Option<&str>,
     scenario_id: Option<&str>,
-    event_ref: String,
 ) -> Value {
     let r = &det.rules[rule];
-    let t = event_time(ev);
+    let t = ev.time_ms.map(pa_canon::format_utc_millis);
     let mut o = json!({
         "rule_id": r.rule_id,
         "rule_title": r.compiled.title,
         "rule_source": "sigma",
         "technique_ids": r.compiled.technique_ids,
-        "matched_event_ids": [event_ref],
+        "matched_event_ids": [ev.id],
     });
     if let Some(l) = &r.compiled.level {
         o["rule_level"] = json!(l);
@@ -118,8 +130,7 @@ pub fn instance(
                                    "rule_line": r.compiled.line,
                                    "rule_sha256": r.compiled.rule_sha256}});
     if let Some(route) = &r.route {
-        ext["bridge"] = json!({"route_id": route.route_id,
-                               "class_uid": ev.get("class_uid").cloned().unwrap_or(Value::Null)});
+        ext["bridge"] = json!({"route_id": route.route_id, "class_uid": ev.class_uid});
     }
     o["extensions"] = ext;
     o
@@ -193,20 +204,33 @@ pub fn run(
     while let Some((batch, info)) = reader.next_batch().map_err(|e| {
         StageFailure::new(pa_bundle::reason::CommonReason::InputMissing, e.to_string())
     })? {
-        let events = pa_store::events::batch_events(&batch, &info);
-        events_total += events.len() as u64;
-        for (ev, hits) in events.iter().zip(detect_batch(&det, &events)) {
+        let view = columnar::BatchView::new(&batch, &info);
+        events_total += view.len() as u64;
+        let hits: Vec<Vec<usize>> = (0..view.len())
+            .into_par_iter()
+            .map(|row| {
+                det.detect_event(
+                    view.int("class_uid", row)
+                        .and_then(|c| u64::try_from(c).ok()),
+                    &view.row(row),
+                )
+            })
+            .collect();
+        for (row, hits) in hits.into_iter().enumerate() {
+            if hits.is_empty() {
+                continue;
+            }
+            let er = EventRef {
+                time_ms: view.int("time", row),
+                class_uid: view.int("class_uid", row),
+                id: view
+                    .str("metadata.uid", row)
+                    .unwrap_or_default()
+                    .to_string(),
+            };
             for r in hits {
                 matched[r] = true;
-                let uid = event_uid(ev).unwrap_or_default();
-                instances.push(instance(
-                    &det,
-                    r,
-                    ev,
-                    Some(&run_id),
-                    Some(&scenario_id),
-                    uid,
-                ));
+                instances.push(instance(&det, r, &er, Some(&run_id), Some(&scenario_id)));
             }
         }
     }
@@ -327,9 +351,9 @@ pub fn stream(det: &Detector, input: &str, out: &mut dyn Write) -> Result<Stream
         let evs: Vec<Value> = batch.iter().map(|(_, v)| v.clone()).collect();
         let hits = detect_batch(det, &evs);
         for ((line_no, ev), hits) in batch.iter().zip(hits) {
+            let er = EventRef::of_value(ev, || format!("{input}:{line_no}"));
             for r in hits {
-                let id = event_uid(ev).unwrap_or_else(|| format!("{input}:{line_no}"));
-                let inst = instance(det, r, ev, None, None, id);
+                let inst = instance(det, r, &er, None, None);
                 let line = pa_canon::to_jsonl_line(&inst).map_err(|e| e.to_string())?;
                 out.write_all(line.as_bytes())
                     .map_err(|e| format!("output: {e}"))?;

@@ -1,0 +1,347 @@
+//! Events read straight from the normalized store's Arrow batches: a row is queried column by
+//! column (strings borrowed from the Arrow buffers), with no JSON reconstruction. This is the
+//! bundle mode's hot path; [`ValueEvent`] is the same lookup over a JSON value, for stream mode.
+//!
+//! Lookup of a key (a dotted OCSF path from the bridge): the column of that name; else, when a
+//! prefix of the key is a JSON-text column (arrays such as `observables`), the rest of the key
+//! inside each parsed element. Keyword searches see every string cell of the row.
+
+use arrow_array::{
+    Array, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
+};
+use pa_sigma::{Event, FieldValue};
+use pa_store::events::ColumnInfo;
+use serde_json::Value;
+use std::collections::HashMap;
+
+enum Col<'a> {
+    Str(&'a StringArray),
+    I64(&'a Int64Array),
+    I32(&'a Int32Array),
+    F64(&'a Float64Array),
+    Bool(&'a BooleanArray),
+    /// JSON text, parsed once per batch (`None` for a null cell).
+    Json(Vec<Option<Value>>),
+}
+
+/// One record batch of the normalized store, ready to be queried row by row.
+pub struct BatchView<'a> {
+    cols: Vec<Col<'a>>,
+    names: HashMap<&'a str, usize>,
+    /// JSON column names, for prefix lookups.
+    json_cols: Vec<(&'a str, usize)>,
+    rows: usize,
+}
+
+impl<'a> BatchView<'a> {
+    /// Index a batch (as read by `pa_store::events::EventReader::next_batch`).
+    pub fn new(batch: &'a RecordBatch, info: &'a [ColumnInfo]) -> BatchView<'a> {
+        let mut cols = Vec::with_capacity(info.len());
+        let mut names = HashMap::with_capacity(info.len());
+        let mut json_cols = Vec::new();
+        for (i, ci) in info.iter().enumerate() {
+            let a = batch.column(i).as_ref();
+            let any = a.as_any();
+            let col = if let Some(s) = any.downcast_ref::<StringArray>() {
+                if ci.json {
+                    json_cols.push((ci.name.as_str(), i));
+                    Col::Json(
+                        (0..s.len())
+                            .map(|r| {
+                                (!s.is_null(r)).then(|| {
+                                    serde_json::from_str(s.value(r))
+                                        .unwrap_or_else(|_| Value::String(s.value(r).to_string()))
+                                })
+                            })
+                            .collect(),
+                    )
+                } else {
+                    Col::Str(s)
+                }
+            } else if let Some(x) = any.downcast_ref::<Int64Array>() {
+                Col::I64(x)
+            } else if let Some(x) = any.downcast_ref::<Int32Array>() {
+                Col::I32(x)
+            } else if let Some(x) = any.downcast_ref::<Float64Array>() {
+                Col::F64(x)
+            } else if let Some(x) = any.downcast_ref::<BooleanArray>() {
+                Col::Bool(x)
+            } else {
+                Col::Json(vec![None; a.len()])
+            };
+            cols.push(col);
+            names.insert(ci.name.as_str(), i);
+        }
+        BatchView {
+            cols,
+            names,
+            json_cols,
+            rows: batch.num_rows(),
+        }
+    }
+
+    /// Rows in the batch.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Row `row` as an [`Event`].
+    pub fn row(&'a self, row: usize) -> RowEvent<'a> {
+        RowEvent { view: self, row }
+    }
+
+    /// An integer cell by column name.
+    pub fn int(&self, name: &str, row: usize) -> Option<i64> {
+        match self.names.get(name).map(|&i| &self.cols[i])? {
+            Col::I64(a) => (!a.is_null(row)).then(|| a.value(row)),
+            Col::I32(a) => (!a.is_null(row)).then(|| i64::from(a.value(row))),
+            _ => None,
+        }
+    }
+
+    /// A string cell by column name.
+    pub fn str(&self, name: &str, row: usize) -> Option<&'a str> {
+        match self.names.get(name).map(|&i| &self.cols[i])? {
+            Col::Str(a) => (!a.is_null(row)).then(|| a.value(row)),
+            _ => None,
+        }
+    }
+}
+
+/// One row of a [`BatchView`].
+#[derive(Clone, Copy)]
+pub struct RowEvent<'a> {
+    view: &'a BatchView<'a>,
+    row: usize,
+}
+
+/// Push a JSON value the way the matcher sees it (arrays flattened, objects complex).
+pub fn push_json<'a>(v: &'a Value, out: &mut Vec<FieldValue<'a>>) {
+    match v {
+        Value::Null => out.push(FieldValue::Null),
+        Value::Bool(b) => out.push(FieldValue::Bool(*b)),
+        Value::Number(n) => out.push(match n.as_i64() {
+            Some(i) => FieldValue::Int(i),
+            None => FieldValue::Float(n.as_f64().unwrap_or(f64::NAN)),
+        }),
+        Value::String(s) => out.push(FieldValue::Str(s)),
+        Value::Array(items) => items.iter().for_each(|i| push_json(i, out)),
+        Value::Object(_) => out.push(FieldValue::Complex),
+    }
+}
+
+/// Values at a dotted path inside a JSON value (arrays traversed).
+pub fn walk_json<'a>(v: &'a Value, parts: &[&str], out: &mut Vec<FieldValue<'a>>) {
+    let Some((head, rest)) = parts.split_first() else {
+        push_json(v, out);
+        return;
+    };
+    match v {
+        Value::Object(m) => {
+            if let Some(c) = m.get(*head) {
+                walk_json(c, rest, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| walk_json(i, parts, out)),
+        _ => {}
+    }
+}
+
+fn json_strings<'a>(v: &'a Value, f: &mut dyn FnMut(&str)) {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().for_each(|i| json_strings(i, f)),
+        Value::Object(m) => m.values().for_each(|i| json_strings(i, f)),
+        _ => {}
+    }
+}
+
+impl Event for RowEvent<'_> {
+    fn values<'b>(&'b self, key: &str, out: &mut Vec<FieldValue<'b>>) {
+        let v = self.view;
+        let r = self.row;
+        if let Some(&i) = v.names.get(key) {
+            match &v.cols[i] {
+                Col::Str(a) => {
+                    if !a.is_null(r) {
+                        out.push(FieldValue::Str(a.value(r)));
+                    }
+                }
+                Col::I64(a) => {
+                    if !a.is_null(r) {
+                        out.push(FieldValue::Int(a.value(r)));
+                    }
+                }
+                Col::I32(a) => {
+                    if !a.is_null(r) {
+                        out.push(FieldValue::Int(i64::from(a.value(r))));
+                    }
+                }
+                Col::F64(a) => {
+                    if !a.is_null(r) {
+                        out.push(FieldValue::Float(a.value(r)));
+                    }
+                }
+                Col::Bool(a) => {
+                    if !a.is_null(r) {
+                        out.push(FieldValue::Bool(a.value(r)));
+                    }
+                }
+                Col::Json(cells) => {
+                    if let Some(Some(j)) = cells.get(r) {
+                        push_json(j, out);
+                    }
+                }
+            }
+            return;
+        }
+        // Inside a JSON column: `observables.name` → column `observables`, path `name`.
+        for (name, i) in &v.json_cols {
+            if let Some(rest) = key.strip_prefix(name).and_then(|k| k.strip_prefix('.')) {
+                if let Col::Json(cells) = &v.cols[*i] {
+                    if let Some(Some(j)) = cells.get(r) {
+                        let parts: Vec<&str> = rest.split('.').collect();
+                        walk_json(j, &parts, out);
+                    }
+                }
+                return;
+            }
+        }
+        // An object prefix (`process.file`): present when any column below it has a value.
+        let prefix = format!("{key}.");
+        if v.names
+            .iter()
+            .any(|(n, &i)| n.starts_with(&prefix) && !cell_is_null(&v.cols[i], r))
+        {
+            out.push(FieldValue::Complex);
+        }
+    }
+
+    fn for_each_string(&self, f: &mut dyn FnMut(&str)) {
+        let r = self.row;
+        for c in &self.view.cols {
+            match c {
+                Col::Str(a) if !a.is_null(r) => f(a.value(r)),
+                Col::Json(cells) => {
+                    if let Some(Some(j)) = cells.get(r) {
+                        json_strings(j, f);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn cell_is_null(c: &Col<'_>, r: usize) -> bool {
+    match c {
+        Col::Str(a) => a.is_null(r),
+        Col::I64(a) => a.is_null(r),
+        Col::I32(a) => a.is_null(r),
+        Col::F64(a) => a.is_null(r),
+        Col::Bool(a) => a.is_null(r),
+        Col::Json(cells) => cells.get(r).is_none_or(Option::is_none),
+    }
+}
+
+/// A borrowed JSON event with the same lookup as [`RowEvent`]: a literal top-level key, then
+/// a dotted path.
+#[derive(Clone, Copy)]
+pub struct ValueEvent<'a>(pub &'a Value);
+
+impl Event for ValueEvent<'_> {
+    fn values<'b>(&'b self, key: &str, out: &mut Vec<FieldValue<'b>>) {
+        if let Some(v) = self.0.get(key) {
+            push_json(v, out);
+            return;
+        }
+        let parts: Vec<&str> = key.split('.').collect();
+        walk_json(self.0, &parts, out);
+    }
+    fn for_each_string(&self, f: &mut dyn FnMut(&str)) {
+        json_strings(self.0, f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn values_of(ev: &dyn Event, key: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        ev.values(key, &mut out);
+        out.iter()
+            .map(|v| match v {
+                FieldValue::Complex => "<complex>".to_string(),
+                FieldValue::Null => "<null>".to_string(),
+                other => other.text().unwrap_or_default().into_owned(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn row_events_answer_like_json_events() {
+        let events = vec![
+            json!({"time": 5, "class_uid": 1007, "metadata": {"uid": "a"},
+                   "process": {"pid": 42, "file": {"path": "C:\\x.exe"}, "cmd_line": "x -y"},
+                   "observables": [{"name": "process.file.path", "value": "C:\\x.exe"}],
+                   "unmapped": {"IntegrityLevel": "High"}, "flag": true}),
+            json!({"time": 6, "class_uid": 4001, "metadata": {"uid": "b"}, "dst_endpoint": {"port": 445}}),
+        ];
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("s");
+        let mut w = pa_store::events::EventWriter::new(&dir, t.path(), 1 << 20).unwrap();
+        for e in &events {
+            w.push(e).unwrap();
+        }
+        let s = w.finish(100).unwrap();
+        std::fs::write(
+            dir.join("_schema.json"),
+            serde_json::to_vec(&s.schema_document).unwrap(),
+        )
+        .unwrap();
+        let mut r = pa_store::events::EventReader::open(&dir).unwrap();
+        let (batch, info) = r.next_batch().unwrap().unwrap();
+        let view = BatchView::new(&batch, &info);
+        assert_eq!(view.len(), 2);
+        for (i, e) in events.iter().enumerate() {
+            let row = view.row(i);
+            let je = ValueEvent(e);
+            for key in [
+                "process.pid",
+                "process.file.path",
+                "process.cmd_line",
+                "observables.name",
+                "observables.value",
+                "unmapped.IntegrityLevel",
+                "dst_endpoint.port",
+                "flag",
+                "process.file",
+                "nope",
+                "metadata.uid",
+                "class_uid",
+            ] {
+                assert_eq!(
+                    values_of(&row, key),
+                    values_of(&je, key),
+                    "row {i} key {key}"
+                );
+            }
+            let mut a = Vec::new();
+            row.for_each_string(&mut |s| a.push(s.to_string()));
+            let mut b = Vec::new();
+            je.for_each_string(&mut |s| b.push(s.to_string()));
+            a.sort();
+            b.sort();
+            assert_eq!(a, b);
+        }
+        assert_eq!(view.int("time", 1), Some(6));
+        assert_eq!(view.str("metadata.uid", 0), Some("a"));
+    }
+}
