@@ -63,6 +63,16 @@ pub trait Event {
     fn values<'a>(&'a self, key: &str, out: &mut Vec<FieldValue<'a>>);
     /// Call `f` on every string value of the event (for keyword searches).
     fn for_each_string(&self, f: &mut dyn FnMut(&str));
+
+    /// Optional speed-up: call `f` with names such that [`Event::values`] finds something for a
+    /// key only if the key itself, or its part before the first `.`, or its part before the first
+    /// `_`, is among them; return `true` when this is supported. The engine then skips keys that
+    /// cannot be present instead of looking each up. A superset of names is fine; a missing name
+    /// makes the engine miss that key. The default returns `false` (every key is looked up).
+    fn for_each_key_hint(&self, f: &mut dyn FnMut(&str)) -> bool {
+        let _ = f;
+        false
+    }
 }
 
 fn push_value<'a>(v: &'a Value, out: &mut Vec<FieldValue<'a>>) {
@@ -140,6 +150,12 @@ impl Event for JsonEvent {
     }
     fn for_each_string(&self, f: &mut dyn FnMut(&str)) {
         walk_strings(&self.value, f);
+    }
+    fn for_each_key_hint(&self, f: &mut dyn FnMut(&str)) -> bool {
+        if let Value::Object(m) = &self.value {
+            m.keys().for_each(|k| f(k));
+        }
+        true
     }
 }
 
@@ -234,6 +250,26 @@ impl Event for SigmaJsonEvent {
     }
     fn for_each_string(&self, f: &mut dyn FnMut(&str)) {
         walk_strings(&self.value, f);
+    }
+    fn for_each_key_hint(&self, f: &mut dyn FnMut(&str)) -> bool {
+        if let Value::Object(m) = &self.value {
+            m.keys().for_each(|k| f(k));
+        }
+        if let Some(ev) = self.value.get("Event") {
+            for section in ["EventData", "System"] {
+                if let Some(Value::Object(m)) = ev.get(section) {
+                    m.keys().for_each(|k| f(k));
+                }
+            }
+            if let Some(Value::Object(user)) = ev.get("UserData") {
+                for elem in user.values() {
+                    if let Value::Object(m) = elem {
+                        m.keys().for_each(|k| f(k));
+                    }
+                }
+            }
+        }
+        true
     }
 }
 
