@@ -606,3 +606,11 @@ fn engine_many_rules_indices_ascending() {
         assert_eq!(reference, want);
     }
 }
+
+#[test]
+fn engine_and_rules_are_send_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+    assert_send_sync::<CompiledRule>();
+    assert_send_sync::<RuleSet>();
+}
