@@ -10,7 +10,31 @@ use crate::event::{Event, FieldValue};
 use crate::matcher::{Matcher, StrKind, fold};
 use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// FNV-1a: the trigger map is hashed once per event field name, where SipHash showed in profiles.
+/// Keys come from the rules, not from events, so flooding is not a concern.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
 
 /// What a literal hit means for an atom.
 #[derive(Clone, Copy)]
@@ -280,6 +304,8 @@ pub struct Engine {
     rules: Vec<CompiledRule>,
     keys: Vec<(String, KeyIndex)>,
     keywords: Option<KeyIndex>,
+    /// Hint name → indices into `keys` it may make present (see [`Event::for_each_key_hint`]).
+    triggers: HashMap<String, Vec<usize>, BuildHasherDefault<Fnv>>,
     /// Per rule, per matcher ordinal: its atom, if indexed.
     atom_of: Vec<Vec<Option<u32>>>,
     /// Atom → rule index.
@@ -365,6 +391,17 @@ impl Engine {
             atom_of.push(slots);
         }
         let mut keys: Vec<(String, KeyIndex)> = keys.into_iter().collect();
+        let mut triggers: HashMap<String, Vec<usize>, BuildHasherDefault<Fnv>> = HashMap::default();
+        for (i, (k, _)) in keys.iter().enumerate() {
+            let mut names = vec![k.as_str()];
+            names.extend(k.split_once('.').map(|(a, _)| a));
+            names.extend(k.split_once('_').map(|(a, _)| a));
+            names.sort_unstable();
+            names.dedup();
+            for n in names {
+                triggers.entry(n.to_owned()).or_default().push(i);
+            }
+        }
         for (_, k) in &mut keys {
             k.build().map_err(EngineError)?;
         }
@@ -374,6 +411,7 @@ impl Engine {
             rules,
             keys,
             keywords: has_kw.then_some(keywords),
+            triggers,
             atom_of,
             atom_rule,
             always,
@@ -400,7 +438,18 @@ impl Engine {
         let mut bits = Bits::new(self.atom_rule.len());
         let mut vals: Vec<FieldValue<'_>> = Vec::new();
         let mut verify = Vec::new();
-        for (key, idx) in &self.keys {
+        let mut present = vec![false; self.keys.len()];
+        let hinted = event.for_each_key_hint(&mut |name| {
+            if let Some(list) = self.triggers.get(name) {
+                for &i in list {
+                    present[i] = true;
+                }
+            }
+        });
+        for (i, (key, idx)) in self.keys.iter().enumerate() {
+            if hinted && !present[i] {
+                continue;
+            }
             vals.clear();
             event.values(key, &mut vals);
             for v in &vals {

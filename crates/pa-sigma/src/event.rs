@@ -63,6 +63,16 @@ pub trait Event {
     fn values<'a>(&'a self, key: &str, out: &mut Vec<FieldValue<'a>>);
     /// Call `f` on every string value of the event (for keyword searches).
     fn for_each_string(&self, f: &mut dyn FnMut(&str));
+
+    /// Optional speed-up: call `f` with names such that [`Event::values`] finds something for a
+    /// key only if the key itself, or its part before the first `.`, or its part before the first
+    /// `_`, is among them; return `true` when this is supported. The engine then skips keys that
+    /// cannot be present instead of looking each up. A superset of names is fine; a missing name
+    /// makes the engine miss that key. The default returns `false` (every key is looked up).
+    fn for_each_key_hint(&self, f: &mut dyn FnMut(&str)) -> bool {
+        let _ = f;
+        false
+    }
 }
 
 fn push_value<'a>(v: &'a Value, out: &mut Vec<FieldValue<'a>>) {
@@ -141,12 +151,19 @@ impl Event for JsonEvent {
     fn for_each_string(&self, f: &mut dyn FnMut(&str)) {
         walk_strings(&self.value, f);
     }
+    fn for_each_key_hint(&self, f: &mut dyn FnMut(&str)) -> bool {
+        if let Value::Object(m) = &self.value {
+            m.keys().for_each(|k| f(k));
+        }
+        true
+    }
 }
 
 /// A Windows event in the evtx-JSON shape (`{"Event": {"System": …, "EventData": …}}`) or a flat
 /// JSON object with Sigma field names.
 ///
-/// Lookup order for a key: a literal top-level key; `Event.EventData.<key>`;
+/// Lookup order for a key: a literal top-level key; `Event.EventData.<key>` (or a
+/// `Event.EventData.Data[]` element whose `#attributes.Name` is the key);
 /// `Event.UserData.<element>.<key>`; `Event.System.<key>` (its `#text` when it has attributes);
 /// `A_B` as `Event.System.A.#attributes.B` (`Provider_Name`, `Execution_ProcessID`);
 /// finally a dotted path from the root.
@@ -176,6 +193,19 @@ impl SigmaJsonEvent {
     }
 }
 
+/// `Data` elements that carry their name as an attribute (`{"#attributes": {"Name": k}, "#text": v}`).
+fn named_data(data: &serde_json::Map<String, Value>) -> impl Iterator<Item = (&str, &Value)> {
+    let items: &[Value] = match data.get("Data") {
+        Some(Value::Array(a)) => a,
+        Some(v @ Value::Object(_)) => std::slice::from_ref(v),
+        _ => &[],
+    };
+    items.iter().filter_map(|d| {
+        let name = d.get("#attributes")?.get("Name")?.as_str()?;
+        Some((name, d.get("#text").unwrap_or(&Value::Null)))
+    })
+}
+
 fn scalar_or_text(v: &Value) -> &Value {
     match v {
         Value::Object(m) => m.get("#text").unwrap_or(v),
@@ -196,6 +226,17 @@ impl Event for SigmaJsonEvent {
                 if key != "#attributes" {
                     if let Some(v) = data.get(key) {
                         push_value(scalar_or_text(v), out);
+                        return;
+                    }
+                    // XML-shaped data: `"Data": [{"#attributes": {"Name": k}, "#text": v}, …]`
+                    let mut found = false;
+                    for d in named_data(data) {
+                        if d.0 == key {
+                            push_value(d.1, out);
+                            found = true;
+                        }
+                    }
+                    if found {
                         return;
                     }
                 }
@@ -234,6 +275,29 @@ impl Event for SigmaJsonEvent {
     }
     fn for_each_string(&self, f: &mut dyn FnMut(&str)) {
         walk_strings(&self.value, f);
+    }
+    fn for_each_key_hint(&self, f: &mut dyn FnMut(&str)) -> bool {
+        if let Value::Object(m) = &self.value {
+            m.keys().for_each(|k| f(k));
+        }
+        if let Some(ev) = self.value.get("Event") {
+            for section in ["EventData", "System"] {
+                if let Some(Value::Object(m)) = ev.get(section) {
+                    m.keys().for_each(|k| f(k));
+                    if section == "EventData" {
+                        named_data(m).for_each(|(k, _)| f(k));
+                    }
+                }
+            }
+            if let Some(Value::Object(user)) = ev.get("UserData") {
+                for elem in user.values() {
+                    if let Value::Object(m) = elem {
+                        m.keys().for_each(|k| f(k));
+                    }
+                }
+            }
+        }
+        true
     }
 }
 
@@ -290,6 +354,17 @@ mod tests {
         assert_eq!(vals(&e, "Computer"), vec![FieldValue::Str("host")]);
         assert_eq!(vals(&e, "User"), vec![FieldValue::Str("bob")]);
         assert!(vals(&e, "Name").is_empty());
+        let xml_shaped = SigmaJsonEvent::new(json!({"Event": {"EventData": {"Data": [
+            {"#attributes": {"Name": "TargetUserName"}, "#text": "bob"},
+            {"#attributes": {"Name": "LogonType"}, "#text": 3}]}}}));
+        assert_eq!(
+            vals(&xml_shaped, "TargetUserName"),
+            vec![FieldValue::Str("bob")]
+        );
+        assert_eq!(vals(&xml_shaped, "LogonType"), vec![FieldValue::Int(3)]);
+        let mut hints = Vec::new();
+        assert!(xml_shaped.for_each_key_hint(&mut |k| hints.push(k.to_owned())));
+        assert!(hints.contains(&"TargetUserName".to_owned()));
         let flat = SigmaJsonEvent::new(json!({"Image": "a.exe", "EventID": "4688"}));
         assert_eq!(vals(&flat, "Image"), vec![FieldValue::Str("a.exe")]);
         let qualified = SigmaJsonEvent::new(json!({"Event": {"System": {

@@ -55,7 +55,7 @@ pub use condition::{Cond, CondAst, CondError, Quantifier, name_matches, parse_co
 pub use engine::{Engine, EngineError};
 pub use event::{Event, FieldValue, JsonEvent, SigmaJsonEvent, parse_number};
 pub use explain::{BranchExplanation, Explanation, ItemExplanation, SelectionExplanation, explain};
-pub use matcher::{IpNet, Matcher, NumOp, StrKind, fold};
+pub use matcher::{IpNet, Matcher, NumOp, StrKind, TimePart, fold};
 pub use rule::{
     AppliedFilter, CorrelationRule, DetectionItem, LoadIssue, LoadTimeBlock, LogSource,
     REASON_LOAD_FAILED, Rule, RuleSet, RuleValue, Selection, collect_files, load_paths, load_str,

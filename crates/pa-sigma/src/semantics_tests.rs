@@ -606,3 +606,74 @@ fn engine_many_rules_indices_ascending() {
         assert_eq!(reference, want);
     }
 }
+
+#[test]
+fn engine_and_rules_are_send_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+    assert_send_sync::<CompiledRule>();
+    assert_send_sync::<RuleSet>();
+}
+
+#[test]
+fn random_conditions_and_values_never_panic() {
+    let pieces = [
+        "sel", "sel*", "_x", "not", "and", "or", "(", ")", "1", "2", "0", "all", "of", "them", "|",
+        "near", "count(", ">", "*", "filter", "\\", "%a%", "?", "-", "/", "'",
+    ];
+    let mut seed = 42u64;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    let mut compiled_ok = 0;
+    for _ in 0..3000 {
+        let n = 1 + next() % 8;
+        let valid = [
+            "sel",
+            "sel and not filter",
+            "1 of sel*",
+            "all of them",
+            "sel2 or (sel and _x)",
+            "not 1 of filter*",
+            "2 of them",
+        ];
+        let cond: Vec<&str> = if next() % 2 == 0 {
+            vec![valid[next() % valid.len()]]
+        } else {
+            (0..n).map(|_| pieces[next() % pieces.len()]).collect()
+        };
+        let value: String = (0..next() % 6)
+            .map(|_| pieces[next() % pieces.len()])
+            .collect();
+        let mods = [
+            "",
+            "|contains",
+            "|windash",
+            "|base64offset|contains",
+            "|expand",
+            "|re",
+            "|cidr",
+            "|gt",
+            "|all",
+        ];
+        let m = mods[next() % mods.len()];
+        let text = format!(
+            "title: fuzz\ndetection:\n  sel:\n    A{m}: {value:?}\n  sel2:\n    - 'x'\n  _x:\n    B: null\n  filter:\n    C|exists: true\n  condition: {}\n",
+            cond.join(" ")
+        );
+        let set = load_str(Path::new("fuzz.yml"), &text);
+        for r in &set.rules {
+            if let Ok(c) = compile(r, &IdentityResolver, &CompileOptions::default()) {
+                compiled_ok += 1;
+                let _ = hit(&c, json!({"A": value, "B": "b", "C": 1, "m": "x y"}));
+            }
+        }
+    }
+    assert!(
+        compiled_ok > 100,
+        "the generator produced too few valid rules: {compiled_ok}"
+    );
+}
