@@ -114,6 +114,22 @@ fn every_record_is_accounted_and_listed_ids_are_mapped() {
             }
         }
     }
+    let mapped: Vec<&Value> = c
+        .outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Normalized::Mapped(v) => Some(v),
+            _ => None,
+        })
+        .collect();
+    let present: usize = mapped
+        .iter()
+        .map(|e| pa_ocsf::tier1_fields_present(e))
+        .sum();
+    println!(
+        "tier-1 field coverage over all mapped events: {:.4}",
+        present as f64 / (mapped.len() * 12).max(1) as f64
+    );
     println!("mapped share per source type (all records | listed event ids):");
     for (st, [t, m, lt, lm]) in &per {
         println!(

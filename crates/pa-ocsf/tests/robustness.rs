@@ -204,6 +204,16 @@ fn envelope_carries_the_context_and_raw_ref() {
     assert_eq!(ev["time"], 1704067200123_i64);
     assert_eq!(ev["type_uid"], 100701);
     assert_eq!(ev["severity_id"], 1);
+    let obs = ev["observables"].as_array().expect("observables");
+    assert!(
+        obs.contains(&json!({"name": "device.hostname", "type_id": 1, "value": "host1"})),
+        "{obs:?}"
+    );
+    assert!(
+        obs.contains(&json!({"name": "process.file.path", "type_id": 45, "value": "C:\\x.exe"})),
+        "{obs:?}"
+    );
+    assert_eq!(pa_ocsf::tier1_fields_present(ev), 6, "{ev}");
     // the identity does not depend on the context
     let ev2 = n.normalize(
         &rec(
