@@ -126,3 +126,142 @@ fn regression_samples_reach_their_rules() {
     assert!(problems.is_empty(), "problems:\n{}", list.join("\n"));
     assert!(routable > 100 && in_scope == routable);
 }
+
+fn leaves(v: &Value, prefix: &str, out: &mut BTreeMap<String, Value>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                leaves(x, &format!("{prefix}.{k}"), out);
+            }
+        }
+        _ => {
+            out.insert(prefix.to_string(), v.clone());
+        }
+    }
+}
+
+/// What SigmaHQ's JSON renderings lose: surrounding whitespace of values and the GUID
+/// spelling (upper case, no braces). Applied to both sides before comparing.
+fn lossy(v: &mut Value) {
+    match v {
+        Value::String(s) => {
+            let t = s.trim();
+            let bare = t.trim_matches(|c| c == '{' || c == '}');
+            let guid = bare.len() == 36
+                && bare.bytes().enumerate().all(|(i, b)| {
+                    if [8, 13, 18, 23].contains(&i) {
+                        b == b'-'
+                    } else {
+                        b.is_ascii_hexdigit()
+                    }
+                });
+            *s = if guid {
+                bare.to_ascii_lowercase()
+            } else {
+                t.to_string()
+            };
+        }
+        Value::Array(a) => a.iter_mut().for_each(lossy),
+        Value::Object(m) => m.values_mut().for_each(lossy),
+        _ => {}
+    }
+}
+
+#[test]
+fn evtx_and_json_renderings_give_the_same_events() {
+    // Each sample is recorded twice (EVTX and SigmaHQ's JSON rendering, read by different
+    // pa-sources readers): the identity must be identical, and the whole OCSF event identical
+    // up to what the JSON rendering itself lost (see `lossy`).
+    let root = common::data("sigma-regression");
+    let n = common::normalizer();
+    let ctx = common::ctx();
+    let (mut pairs, mut events) = (0, 0);
+    let mut diffs = Vec::new();
+    for evtx in common::files_with_ext(&root, "evtx") {
+        let json = evtx.with_extension("json");
+        if !json.is_file() {
+            continue;
+        }
+        let canon = |recs: Vec<pa_sources::SourceRecord>| -> Vec<String> {
+            let mut v: Vec<String> = recs
+                .iter()
+                .filter_map(|r| match n.normalize(r, &ctx) {
+                    Normalized::Mapped(mut ev) => {
+                        lossy(&mut ev);
+                        pa_canon::jcs_string(&ev).ok()
+                    }
+                    other => Some(format!("{other:?}")),
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let ra = common::records(&evtx);
+        let rb = common::records(&json);
+        let ids = |recs: &[pa_sources::SourceRecord]| -> Vec<String> {
+            let mut v: Vec<String> = recs
+                .iter()
+                .filter_map(|r| match n.normalize(r, &ctx) {
+                    Normalized::Mapped(ev) => {
+                        ev["metadata"]["event_id"].as_str().map(str::to_string)
+                    }
+                    _ => None,
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(ids(&ra), ids(&rb), "{}", evtx.display());
+        let a = canon(ra);
+        let b = canon(rb);
+        pairs += 1;
+        events += a.len();
+        // This sample's two recordings disagree in the data itself: ParentCommandLine is
+        // "C:\Windows\Explorer.EXE" in the EVTX and "...Explorer.exe" in the JSON.
+        let known_source_difference = evtx
+            .to_string_lossy()
+            .contains("ad691d92-15f2-4181-9aa4-723c74f9ddc3");
+        if a != b && !known_source_difference {
+            let mut detail = Vec::new();
+            for (x, y) in a.iter().zip(&b) {
+                let (Ok(x), Ok(y)) = (
+                    serde_json::from_str::<Value>(x),
+                    serde_json::from_str::<Value>(y),
+                ) else {
+                    continue;
+                };
+                let (mut fx, mut fy) = (BTreeMap::new(), BTreeMap::new());
+                leaves(&x, "", &mut fx);
+                leaves(&y, "", &mut fy);
+                for k in fx
+                    .keys()
+                    .chain(fy.keys())
+                    .collect::<std::collections::BTreeSet<_>>()
+                {
+                    if fx.get(k) != fy.get(k) {
+                        detail.push(format!(
+                            "    {k}: evtx {:?} json {:?}",
+                            fx.get(k),
+                            fy.get(k)
+                        ));
+                    }
+                }
+            }
+            diffs.push(format!(
+                "{} ({} vs {} events):\n{}",
+                evtx.display(),
+                a.len(),
+                b.len(),
+                detail.join("\n")
+            ));
+        }
+    }
+    println!("{pairs} sample pairs, {events} events");
+    assert!(pairs > 100);
+    assert!(
+        diffs.is_empty(),
+        "{} samples differ:\n{}",
+        diffs.len(),
+        diffs.iter().take(3).cloned().collect::<Vec<_>>().join("\n")
+    );
+}
