@@ -90,8 +90,17 @@ fn activity_enums() -> std::collections::BTreeMap<u64, std::collections::BTreeSe
         let Some(cat) = cat else { continue };
         let class_uid = ext * 100_000 + cat * 1000 + uid;
         let mut set: std::collections::BTreeSet<i64> = [0, 99].into();
-        if let Some(e) = v["attributes"]["activity_id"]["enum"].as_object() {
-            set.extend(e.keys().filter_map(|k| k.parse::<i64>().ok()));
+        // the nearest class in the extends chain that defines the activity enum
+        let mut cur = v.clone();
+        for _ in 0..5 {
+            if let Some(e) = cur["attributes"]["activity_id"]["enum"].as_object() {
+                set.extend(e.keys().filter_map(|k| k.parse::<i64>().ok()));
+                break;
+            }
+            match cur["extends"].as_str().and_then(|e| defs.get(e)) {
+                Some((p, _)) => cur = p.clone(),
+                None => break,
+            }
         }
         out.insert(class_uid, set);
     }
