@@ -32,6 +32,48 @@ pub struct Coverage {
     sources: BTreeMap<String, SourceCounts>,
 }
 
+/// The 12 Tier-1 fields of SPEC §6 (`tier1_field_coverage_pct = Σ present / (|E| · 12)`).
+/// `device.ip` counts as present when `device.ip` or a non-empty `device.ips` is.
+pub const TIER1_FIELDS: [&str; 12] = [
+    "category_uid",
+    "type_uid",
+    "severity_id",
+    "device.hostname",
+    "device.uid",
+    "device.ip",
+    "actor.user.name",
+    "actor.user.uid",
+    "actor.process.name",
+    "actor.process.pid",
+    "message",
+    "observables",
+];
+
+/// How many of [`TIER1_FIELDS`] an OCSF event carries (0..=12); `observables` must be a
+/// non-empty array, and null values do not count.
+pub fn tier1_fields_present(event: &Value) -> usize {
+    let at = |p: &str| {
+        p.split('.')
+            .try_fold(event, |v, s| v.get(s))
+            .filter(|v| !v.is_null())
+    };
+    TIER1_FIELDS
+        .iter()
+        .filter(|f| match **f {
+            "device.ip" => {
+                at("device.ip").is_some()
+                    || at("device.ips")
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| !a.is_empty())
+            }
+            "observables" => at("observables")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty()),
+            f => at(f).is_some(),
+        })
+        .count()
+}
+
 /// `mapped / total` as a fraction with 4 decimals (0 when there is nothing to count).
 pub fn fraction_4dp(mapped: u64, total: u64) -> f64 {
     if total == 0 {
@@ -149,7 +191,17 @@ impl Coverage {
 
 #[cfg(test)]
 mod tests {
-    use super::fraction_4dp;
+    use super::{fraction_4dp, tier1_fields_present};
+    use serde_json::json;
+
+    #[test]
+    fn tier1_presence() {
+        assert_eq!(tier1_fields_present(&json!({})), 0);
+        let ev = json!({"category_uid": 1, "type_uid": 100701, "severity_id": 1,
+            "device": {"hostname": "h", "ips": ["10.0.0.1"]}, "actor": {"user": {"name": "u", "uid": null}},
+            "observables": [], "message": "m"});
+        assert_eq!(tier1_fields_present(&ev), 7);
+    }
 
     #[test]
     fn fractions() {

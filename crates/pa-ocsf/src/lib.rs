@@ -23,7 +23,7 @@ mod snapshot;
 mod transform;
 mod yaml;
 
-pub use coverage::{Coverage, fraction_4dp};
+pub use coverage::{Coverage, TIER1_FIELDS, fraction_4dp, tier1_fields_present};
 pub use error::{EventIdError, ProfileError};
 pub use identity::{EVENT_ID_PREFIX, basis_sha256_hex, event_id};
 pub use normalize::{ClassTargets, EventContext, Normalized, Normalizer};

@@ -52,6 +52,17 @@ pub(crate) struct ProfileFile {
     /// Source objects whose members are kept under `unmapped.<name>` unless consumed.
     #[serde(default)]
     pub unmapped: Vec<Spanned<UnmappedFile>>,
+    /// Event paths listed in OCSF `observables[]` when present (in this order).
+    #[serde(default)]
+    pub observables: Vec<Spanned<ObservableFile>>,
+}
+
+/// One `observables` entry: an event path and its OCSF observable `type_id`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ObservableFile {
+    pub path: String,
+    pub type_id: u32,
 }
 
 #[derive(Debug, Deserialize)]

@@ -237,6 +237,19 @@ impl Normalizer {
             }
         }
 
+        // observables[]: listed scalar values present in the event
+        let mut obs = Vec::new();
+        for (path, type_id) in &profile.observables {
+            let Some(v) = get_path(&ev, &path.segs) else {
+                continue;
+            };
+            let Some(text) = scalar_text(v) else { continue };
+            obs.push(serde_json::json!({"name": path.text, "type_id": type_id, "value": text}));
+        }
+        if !obs.is_empty() {
+            ev.insert("observables".into(), Value::Array(obs));
+        }
+
         // unmapped.<Field> (or unmapped.<into>.<Field>)
         let mut unmapped: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
         for u in &class.unmapped {

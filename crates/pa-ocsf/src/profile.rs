@@ -100,6 +100,8 @@ pub(crate) struct SourceProfile {
     pub classes: Vec<ClassDef>,
     pub identity_tier: u8,
     pub basis: Vec<Rule>,
+    /// `(event path, observable type_id)` listed in `observables[]` when present.
+    pub observables: Vec<(TargetPath, u32)>,
     /// `(path relative to the tree root, sha256 hex of the bytes)`, sorted by path.
     pub files: Vec<(String, String)>,
 }
@@ -529,6 +531,19 @@ fn load_profile(
     if basis.is_empty() {
         return Err(ProfileError::invalid(&ppath, 0, "identity.basis is empty"));
     }
+    let mut observables = Vec::new();
+    for o in &pf.observables {
+        let t = TargetPath::parse(&o.value.path)
+            .map_err(|m| ProfileError::invalid(&ppath, line_of(o), m))?;
+        if t.segs.first().map(String::as_str) == Some("observables") {
+            return Err(ProfileError::invalid(
+                &ppath,
+                line_of(o),
+                "an observable cannot be observables itself",
+            ));
+        }
+        observables.push((t, o.value.type_id));
+    }
 
     // routes and classes
     let mut routes = Vec::new();
@@ -631,6 +646,7 @@ fn load_profile(
         classes,
         identity_tier: tier,
         basis,
+        observables,
         files,
     })
 }

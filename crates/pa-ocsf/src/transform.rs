@@ -90,6 +90,9 @@ pub(crate) enum Transform {
     StripPrefix {
         prefix: String,
     },
+    TrimChars {
+        chars: Vec<char>,
+    },
 }
 
 /// What a transform may refer to while compiling.
@@ -153,6 +156,7 @@ impl Transform {
             "join" => &["sep"],
             "format" => &["template"],
             "strip_prefix" => &["prefix"],
+            "trim_chars" => &["chars"],
             _ => &[],
         };
         if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
@@ -296,6 +300,12 @@ impl Transform {
                 }
             }
             "ip" => Transform::Ip,
+            "trim_chars" => Transform::TrimChars {
+                chars: arg_str(args, "chars")?
+                    .ok_or("op trim_chars: arg chars is required")?
+                    .chars()
+                    .collect(),
+            },
             "strip_prefix" => Transform::StripPrefix {
                 prefix: arg_str(args, "prefix")?
                     .ok_or("op strip_prefix: arg prefix is required")?
@@ -303,7 +313,7 @@ impl Transform {
             },
             _ => {
                 return Err(format!(
-                    "unknown op {op:?} (trim, lowercase, uppercase, to_string, parse_int, parse_time, absent_if_in_set, split_domain_user, split_host_port, parse_hashes, map, kv_get, basename, dirname, join, first, unique, format, ip, strip_prefix)"
+                    "unknown op {op:?} (trim, lowercase, uppercase, to_string, parse_int, parse_time, absent_if_in_set, split_domain_user, split_host_port, parse_hashes, map, kv_get, basename, dirname, join, first, unique, format, ip, strip_prefix, trim_chars)"
                 ));
             }
         };
@@ -509,6 +519,9 @@ impl Transform {
                     Ok(ip) => Step::Value(Value::String(ip.to_string())),
                     Err(_) => Step::Rejected(format!("ip: {s:?} is not an IP address")),
                 }
+            }),
+            Transform::TrimChars { chars } => with_str(v, |s| {
+                Step::Value(Value::String(s.trim_matches(chars.as_slice()).to_string()))
             }),
             Transform::StripPrefix { prefix } => with_str(v, |s| {
                 Step::Value(Value::String(
@@ -881,6 +894,10 @@ mod tests {
         assert_eq!(port.apply(json!(v6)), Step::Value(json!(80)));
         assert_eq!(ip.apply(json!("01002F746D70")), Step::Absent);
         assert_eq!(ip.apply(json!("zz")), Step::Absent);
+        let tc = t("trim_chars", json!({"chars": "{}"}));
+        assert_eq!(tc.apply(json!("{AB-cd}")), Step::Value(json!("AB-cd")));
+        let wrap = t("format", json!({"template": "{{}}"}));
+        assert_eq!(wrap.apply(json!("ab")), Step::Value(json!("{ab}")));
     }
 
     #[test]

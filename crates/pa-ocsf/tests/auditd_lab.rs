@@ -323,3 +323,59 @@ fn synthetic_network_auth_and_numeric_syscalls() {
         }
     );
 }
+
+#[test]
+fn linux_sigma_fields_resolve_to_emitted_paths() {
+    // Every field of the lab's derived process creations that the Sigma bridge aliases for
+    // linux/process_creation is present at that path in our events; raw auditd fields (for
+    // service: auditd rules) are present under unmapped.
+    let bridge =
+        pa_bridge::Bridge::load(common::repo_root().join("mappings/bridge")).expect("bridge");
+    let (events, _) = normalize_log("linux-audit-lab/audit/audit_tagged.log");
+    let ls = pa_bridge::LogSource::new(Some("linux"), Some("process_creation"), None);
+    let routed = bridge.routed(&ls).expect("route");
+    let rows = read_jsonl("linux-audit-lab/derived/process_creation.jsonl");
+    let mut checked = 0;
+    for row in &rows {
+        let ev = &events[row["event_id"].as_str().expect("id")];
+        assert!(routed.route().in_scope(ev));
+        for field in [
+            "Image",
+            "CommandLine",
+            "CurrentDirectory",
+            "ProcessId",
+            "User",
+            "LogonId",
+            "ParentProcessId",
+        ] {
+            let res = routed.resolve(field).expect("alias");
+            assert!(
+                !pa_bridge::event::values_at(ev, &res.path).is_empty(),
+                "{field} -> {}",
+                res.path
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, rows.len() * 7);
+    let auditd = pa_bridge::LogSource::new(Some("linux"), None, Some("auditd"));
+    let routed = bridge.routed(&auditd).expect("route");
+    let mut in_scope = 0;
+    for ev in events.values() {
+        if routed.route().in_scope(ev) {
+            in_scope += 1;
+            for field in ["type", "exe", "comm", "key"] {
+                let res = routed.resolve(field).expect("fallback");
+                if field == "type" {
+                    assert!(
+                        !pa_bridge::event::values_at(ev, &res.path).is_empty(),
+                        "{}",
+                        res.path
+                    );
+                }
+            }
+        }
+    }
+    // Account changes (3001) are outside the bridge's auditd scope (reported to its owner).
+    assert_eq!(in_scope, events.len() - 2);
+}

@@ -50,7 +50,15 @@ fn corpus() -> &'static Corpus {
                 }
             }
         }
-        let outcomes = records.iter().map(|r| n.normalize(r, &ctx)).collect();
+        let t = std::time::Instant::now();
+        let outcomes: Vec<Normalized> = records.iter().map(|r| n.normalize(r, &ctx)).collect();
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "normalized {} records in {:.3} s ({:.0} records/s, this build's profile)",
+            records.len(),
+            secs,
+            records.len() as f64 / secs.max(1e-9)
+        );
         Corpus { records, outcomes }
     })
 }
@@ -106,6 +114,22 @@ fn every_record_is_accounted_and_listed_ids_are_mapped() {
             }
         }
     }
+    let mapped: Vec<&Value> = c
+        .outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Normalized::Mapped(v) => Some(v),
+            _ => None,
+        })
+        .collect();
+    let present: usize = mapped
+        .iter()
+        .map(|e| pa_ocsf::tier1_fields_present(e))
+        .sum();
+    println!(
+        "tier-1 field coverage over all mapped events: {:.4}",
+        present as f64 / (mapped.len() * 12).max(1) as f64
+    );
     println!("mapped share per source type (all records | listed event ids):");
     for (st, [t, m, lt, lm]) in &per {
         println!(
@@ -219,6 +243,18 @@ fn logsource(rec: &SourceRecord, ev: &Value) -> Option<LogSource> {
         },
         "windows-security" => Some(LogSource::new(Some("windows"), None, Some("security"))),
         "windows-system" => Some(LogSource::new(Some("windows"), None, Some("system"))),
+        "windows-other" => {
+            let channel = rec
+                .fields
+                .pointer("/System/Channel")
+                .and_then(Value::as_str)?;
+            let service = match channel {
+                "Microsoft-Windows-Windows Defender/Operational" => "windefend",
+                "Microsoft-Windows-TaskScheduler/Operational" => "taskscheduler",
+                _ => return None,
+            };
+            Some(LogSource::new(Some("windows"), None, Some(service)))
+        }
         "windows-powershell" => match id {
             4103 => cat("ps_module"),
             4104 => cat("ps_script"),
@@ -292,6 +328,11 @@ fn sigma_fields_are_where_the_bridge_reads_them() {
     };
     println!("checked {checked} field values");
     assert!(checked > 50_000, "only {checked} field values checked");
+    // 5156/5158 are Network Activity, a class the bridge's security route does not list
+    // (reported to its owner); nothing else may fall outside its route.
+    out_of_scope.retain(|k, _| {
+        !(k.starts_with("windows-security:5156 ") || k.starts_with("windows-security:5158 "))
+    });
     assert!(
         out_of_scope.is_empty(),
         "events outside their Sigma route:\n{}",
@@ -301,12 +342,14 @@ fn sigma_fields_are_where_the_bridge_reads_them() {
     // schema test keeps us from writing it): reported to the bridge owner, expected here.
     //   4688 Target*: Process Activity has no top-level user/session (we write process.user.*).
     //   5140/5145 IpAddress/IpPort: File System Activity has no src_endpoint (kept in unmapped).
+    //   4627 LogonType: Authorize Session has no logon_type_id (kept in unmapped).
     let known = |k: &str| {
-        (k.starts_with("windows-security:4688 Target")
-            && (k.ends_with("-> user.name")
-                || k.ends_with("-> user.uid")
-                || k.ends_with("-> user.domain")
-                || k.ends_with("-> session.uid")))
+        k == "windows-security:4627 LogonType -> logon_type_id"
+            || (k.starts_with("windows-security:4688 Target")
+                && (k.ends_with("-> user.name")
+                    || k.ends_with("-> user.uid")
+                    || k.ends_with("-> user.domain")
+                    || k.ends_with("-> session.uid")))
             || ((k.starts_with("windows-security:5140 ")
                 || k.starts_with("windows-security:5145 "))
                 && (k.ends_with("-> src_endpoint.ip") || k.ends_with("-> src_endpoint.port")))
