@@ -1,5 +1,7 @@
 //! Validate OCSF events (JSON files, or JSON Lines) against a schema source tree and print
-//! the violations: `cargo run -p pa-ocsf-schema --example ocsf_check -- <schema dir> <file>...`.
+//! the violations: `cargo run -p pa-ocsf-schema --example ocsf_check -- [--ext <extension dir>]...
+//! <schema dir> <file>...` (`--ext` adds an extension directory, e.g.
+//! `mappings/ocsf-extension/purple_axiom`).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,13 +10,25 @@ use std::time::Instant;
 use pa_ocsf_schema::OcsfSchema;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut exts: Vec<String> = Vec::new();
+    while args.first().is_some_and(|a| a == "--ext") {
+        if args.len() < 2 {
+            eprintln!("--ext needs a directory");
+            return ExitCode::from(2);
+        }
+        exts.push(args.remove(1));
+        args.remove(0);
+    }
     let Some((dir, files)) = args.split_first() else {
-        eprintln!("usage: ocsf_check <schema dir> <event.json|events.jsonl>...");
+        eprintln!(
+            "usage: ocsf_check [--ext <extension dir>]... <schema dir> <event.json|events.jsonl>..."
+        );
         return ExitCode::from(2);
     };
     let t = Instant::now();
-    let schema = match OcsfSchema::load(Path::new(dir)) {
+    let ext_paths: Vec<&Path> = exts.iter().map(Path::new).collect();
+    let schema = match OcsfSchema::load_with_extensions(Path::new(dir), &ext_paths) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

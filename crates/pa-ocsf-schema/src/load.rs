@@ -33,7 +33,9 @@ use serde_json::{Map, Value};
 
 use crate::error::SchemaError;
 use crate::json::{kind, merge_maps, read_object};
-use crate::model::{AttrDef, BaseType, ClassDef, Constraints, Deprecation, ObjectDef, Requirement};
+use crate::model::{
+    AttrDef, BaseType, ClassDef, Constraints, Deprecation, ExtensionDef, ObjectDef, Requirement,
+};
 use crate::schema::OcsfSchema;
 
 /// Nesting limit for `$include` and `extends` chains (the 1.7.0 source needs 4).
@@ -46,8 +48,15 @@ struct Extension {
     name: String,
     /// `uid` from `extension.json` (e.g. 2).
     uid: u32,
+    /// `version` from `extension.json` (e.g. `1.7.0`).
+    version: Option<String>,
+    /// `caption` from `extension.json` (e.g. `Windows`).
+    caption: Option<String>,
     /// The directory (e.g. `.../extensions/windows`).
     dir: PathBuf,
+    /// True for a directory given to [`load_with_extensions`] rather than found under the
+    /// source tree's `extensions/`.
+    extra: bool,
 }
 
 /// One class or object definition file after `$include` expansion.
@@ -56,6 +65,9 @@ struct RawDef {
     file: PathBuf,
     extension: Option<usize>,
     body: Map<String, Value>,
+    /// Attributes an extension patch added to this definition (name → extension index and
+    /// patch file): those the definition did not have before the patch.
+    patched_in: BTreeMap<String, (usize, PathBuf)>,
 }
 
 impl RawDef {
@@ -85,9 +97,16 @@ impl RawDef {
     }
 }
 
-/// A definition merged over its `extends` chain: attributes, base names (nearest first) and
-/// top-level members (own over inherited, e.g. `category`, `profiles`).
-type Chain = (Map<String, Value>, Vec<String>, Map<String, Value>);
+/// A definition merged over its `extends` chain: attributes, base names (nearest first),
+/// top-level members (own over inherited, e.g. `category`, `profiles`) and the extension
+/// that contributed each patched-in attribute, with the patch file (taken from the nearest
+/// definition of the chain that has the attribute).
+type Chain = (
+    Map<String, Value>,
+    Vec<String>,
+    Map<String, Value>,
+    BTreeMap<String, (usize, PathBuf)>,
+);
 
 /// A resolved `_t` type.
 #[derive(Debug, Clone)]
@@ -103,6 +122,8 @@ struct Loader {
     root: PathBuf,
     extensions: Vec<Extension>,
     dictionary: Map<String, Value>,
+    /// The dictionary file that first defines each attribute (core first, then extensions).
+    dictionary_origin: BTreeMap<String, PathBuf>,
     types: BTreeMap<String, TypeInfo>,
     categories: BTreeMap<String, (u32, String)>,
     objects: BTreeMap<String, RawDef>,
@@ -111,6 +132,16 @@ struct Loader {
 
 /// Load the schema rooted at `root`.
 pub(crate) fn load(root: &Path) -> Result<OcsfSchema, SchemaError> {
+    load_with_extensions(root, &[])
+}
+
+/// Load the schema rooted at `root` plus the extension directories `extra` (each laid out
+/// like `extensions/<dir>/` of the source tree), applied after the built-in extensions in
+/// the order given.
+pub(crate) fn load_with_extensions(
+    root: &Path,
+    extra: &[&Path],
+) -> Result<OcsfSchema, SchemaError> {
     let version_file = root.join("version.json");
     let version = match read_object(&version_file)?.get("version") {
         Some(Value::String(s)) => s.clone(),
@@ -125,12 +156,16 @@ pub(crate) fn load(root: &Path) -> Result<OcsfSchema, SchemaError> {
         root: root.to_path_buf(),
         extensions: Vec::new(),
         dictionary: Map::new(),
+        dictionary_origin: BTreeMap::new(),
         types: BTreeMap::new(),
         categories: BTreeMap::new(),
         objects: BTreeMap::new(),
         events: BTreeMap::new(),
     };
     loader.read_extensions()?;
+    for dir in extra {
+        loader.add_extension(dir, true)?;
+    }
     loader.read_dictionaries()?;
     loader.read_categories()?;
     loader.read_definitions()?;
@@ -142,7 +177,20 @@ pub(crate) fn load(root: &Path) -> Result<OcsfSchema, SchemaError> {
     if classes.is_empty() {
         return Err(SchemaError::format(root, "no event classes found"));
     }
-    Ok(OcsfSchema::new(version, classes, objects, profiles))
+    let extensions = loader
+        .extensions
+        .iter()
+        .map(|e| ExtensionDef {
+            name: e.name.clone(),
+            uid: e.uid,
+            version: e.version.clone(),
+            caption: e.caption.clone(),
+            dir: e.dir.clone(),
+        })
+        .collect();
+    Ok(OcsfSchema::new(
+        version, classes, objects, profiles, extensions,
+    ))
 }
 
 /// Sorted `*.json` files of `dir` (recursively if asked); a missing directory has none.
@@ -228,42 +276,70 @@ impl Loader {
         }
         dirs.sort();
         for d in dirs {
-            let file = d.join("extension.json");
-            if !file.is_file() {
-                return Err(SchemaError::format(
-                    &d,
-                    "extension directory has no extension.json",
-                ));
-            }
-            let ext = read_object(&file)?;
-            let name = match ext.get("name") {
-                Some(Value::String(s)) if !s.is_empty() => s.clone(),
-                _ => {
-                    return Err(SchemaError::format(
-                        &file,
-                        "member \"name\" must be a non-empty string",
-                    ));
-                }
-            };
-            let uid = as_u32(ext.get("uid"), &file, "member \"uid\"")?
-                .ok_or_else(|| SchemaError::format(&file, "member \"uid\" is missing"))?;
-            if let Some(prev) = self
-                .extensions
-                .iter()
-                .find(|x| x.name == name || x.uid == uid)
-            {
+            self.add_extension(&d, false)?;
+        }
+        Ok(())
+    }
+
+    /// Register the extension in directory `d` (its `extension.json`).
+    fn add_extension(&mut self, d: &Path, extra: bool) -> Result<(), SchemaError> {
+        if !d.is_dir() {
+            return Err(SchemaError::format(d, "extension directory does not exist"));
+        }
+        let file = d.join("extension.json");
+        if !file.is_file() {
+            return Err(SchemaError::format(
+                d,
+                "extension directory has no extension.json",
+            ));
+        }
+        let ext = read_object(&file)?;
+        let name = match ext.get("name") {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            _ => {
                 return Err(SchemaError::format(
                     &file,
-                    format!(
-                        "extension {name:?} (uid {uid}) collides with {:?} (uid {}) in {}",
-                        prev.name,
-                        prev.uid,
-                        prev.dir.display()
-                    ),
+                    "member \"name\" must be a non-empty string",
                 ));
             }
-            self.extensions.push(Extension { name, uid, dir: d });
+        };
+        let uid = as_u32(ext.get("uid"), &file, "member \"uid\"")?
+            .ok_or_else(|| SchemaError::format(&file, "member \"uid\" is missing"))?;
+        if let Some(prev) = self
+            .extensions
+            .iter()
+            .find(|x| x.name == name || x.uid == uid)
+        {
+            return Err(SchemaError::format(
+                &file,
+                format!(
+                    "extension {name:?} (uid {uid}) collides with {:?} (uid {}) in {}",
+                    prev.name,
+                    prev.uid,
+                    prev.dir.display()
+                ),
+            ));
         }
+        let text = |key: &str| -> Result<Option<String>, SchemaError> {
+            match ext.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(SchemaError::format(
+                    &file,
+                    format!("member {key:?} must be a string, found {}", kind(other)),
+                )),
+            }
+        };
+        let version = text("version")?;
+        let caption = text("caption")?;
+        self.extensions.push(Extension {
+            name,
+            uid,
+            version,
+            caption,
+            dir: d.to_path_buf(),
+            extra,
+        });
         Ok(())
     }
 
@@ -288,6 +364,9 @@ impl Loader {
                                 format!("attributes.{k} must be an object, found {}", kind(v)),
                             ));
                         }
+                        self.dictionary_origin
+                            .entry(k.clone())
+                            .or_insert_with(|| file.clone());
                     }
                     merge_maps(&mut self.dictionary, a);
                 }
@@ -385,11 +464,15 @@ impl Loader {
         Ok(out)
     }
 
-    /// The extension index a path belongs to.
+    /// The extension index a path belongs to (the innermost, should one extension
+    /// directory lie inside another).
     fn extension_of(&self, path: &Path) -> Option<usize> {
         self.extensions
             .iter()
-            .position(|e| path.starts_with(&e.dir))
+            .enumerate()
+            .filter(|(_, e)| path.starts_with(&e.dir))
+            .max_by_key(|(_, e)| e.dir.components().count())
+            .map(|(i, _)| i)
     }
 
     /// The profile key of a profile file (`host`, or `linux/linux_users` in an extension).
@@ -416,10 +499,13 @@ impl Loader {
     /// Find the file an `$include` in `from` refers to.
     fn find_include(&self, from: &Path, target: &str) -> Option<PathBuf> {
         let mut bases: Vec<PathBuf> = Vec::new();
+        let ext = self.extension_of(from).map(|i| &self.extensions[i]);
+        // an extension directory outside the source tree is searched up to its own top
+        let stop = ext.filter(|e| e.extra).map(|e| e.dir.as_path());
         if let Some(dir) = from.parent() {
             for a in dir.ancestors() {
                 bases.push(a.to_path_buf());
-                if a == self.root {
+                if a == self.root || Some(a) == stop {
                     break;
                 }
             }
@@ -513,6 +599,7 @@ impl Loader {
                 extension: self.extension_of(&f),
                 body: self.read_expanded(&f, 0)?,
                 file: f,
+                patched_in: BTreeMap::new(),
             };
             match def.str_member("name")? {
                 // an extension definition named like what it extends patches it too
@@ -538,6 +625,7 @@ impl Loader {
                 extension: self.extension_of(&f),
                 body: self.read_expanded(&f, 0)?,
                 file: f,
+                patched_in: BTreeMap::new(),
             };
             match def.str_member("name")? {
                 // an extension definition named like what it extends patches it too
@@ -575,6 +663,12 @@ impl Loader {
             ));
         };
         let mut attrs = def.attributes()?;
+        let mut patched: BTreeMap<String, (usize, PathBuf)> = def
+            .patched_in
+            .iter()
+            .filter(|(k, _)| attrs.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let mut top = def.body.clone();
         let mut bases = Vec::new();
         let mut cur = def.str_member("extends")?.map(str::to_string);
@@ -591,7 +685,14 @@ impl Loader {
                     format!("{name:?} extends {b:?}, which is not defined"),
                 ));
             };
-            merge_maps(&mut attrs, &base.attributes()?);
+            let base_attrs = base.attributes()?;
+            for (k, ext) in &base.patched_in {
+                // the nearest definition having the attribute decides where it comes from
+                if base_attrs.contains_key(k) && !attrs.contains_key(k) {
+                    patched.insert(k.clone(), ext.clone());
+                }
+            }
+            merge_maps(&mut attrs, &base_attrs);
             // top-level members such as `category` and `profiles` are inherited too
             for (k, v) in &base.body {
                 if k == "attributes" || k == "name" || k == "uid" || k == "caption" {
@@ -607,7 +708,7 @@ impl Loader {
             cur = base.str_member("extends")?.map(str::to_string);
             bases.push(b);
         }
-        Ok((attrs, bases, top))
+        Ok((attrs, bases, top, patched))
     }
 
     /// The constraints of `name`: those of the nearest definition in its chain that declares
@@ -690,14 +791,34 @@ impl Loader {
         if let Some(d) = dict {
             merge_maps(&mut m, d);
         }
+        let origin = || match self.dictionary_origin.get(name) {
+            Some(d) => format!(" (dictionary entry in {})", d.display()),
+            None => String::new(),
+        };
         let type_name = match m.get("type") {
             Some(Value::String(t)) => t.clone(),
-            _ => {
+            None if dict.is_none() => {
                 return Err(SchemaError::format(
                     file,
                     format!(
                         "attributes.{name}: no type (the attribute is not in the dictionary and declares none)"
                     ),
+                ));
+            }
+            Some(other) => {
+                return Err(SchemaError::format(
+                    file,
+                    format!(
+                        "attributes.{name}.type must be a string, found {}{}",
+                        kind(other),
+                        origin()
+                    ),
+                ));
+            }
+            None => {
+                return Err(SchemaError::format(
+                    file,
+                    format!("attributes.{name}: no type{}", origin()),
                 ));
             }
         };
@@ -709,7 +830,8 @@ impl Loader {
             return Err(SchemaError::format(
                 file,
                 format!(
-                    "attributes.{name}: type {type_name:?} is neither a dictionary type nor an object"
+                    "attributes.{name}: type {type_name:?} is neither a dictionary type nor an object{}",
+                    origin()
                 ),
             ));
         };
@@ -811,19 +933,31 @@ impl Loader {
             max_len,
             profile,
             observable,
+            extension: None,
             deprecated: deprecation(m.get("@deprecated")),
         })
     }
 
+    /// Resolve the merged attribute entries of a definition; `patched` names the attributes
+    /// an extension patch contributed (their errors name the patch file).
     fn attrs(
         &self,
         raw: &Map<String, Value>,
         file: &Path,
+        patched: &BTreeMap<String, (usize, PathBuf)>,
         object_names: &BTreeSet<String>,
     ) -> Result<BTreeMap<String, AttrDef>, SchemaError> {
         let mut out = BTreeMap::new();
         for (k, v) in raw {
-            out.insert(k.clone(), self.attr(k, v, file, object_names)?);
+            let a = match patched.get(k) {
+                Some((ext, patch_file)) => {
+                    let mut a = self.attr(k, v, patch_file, object_names)?;
+                    a.extension = Some(self.extensions[*ext].name.clone());
+                    a
+                }
+                None => self.attr(k, v, file, object_names)?,
+            };
+            out.insert(k.clone(), a);
         }
         add_datetime(&mut out);
         Ok(out)
@@ -833,8 +967,8 @@ impl Loader {
         let names: BTreeSet<String> = self.objects.keys().cloned().collect();
         let mut out = BTreeMap::new();
         for (name, def) in &self.objects {
-            let (raw_attrs, bases, _) = Self::chain(&self.objects, name)?;
-            let attributes = self.attrs(&raw_attrs, &def.file, &names)?;
+            let (raw_attrs, bases, _, patched) = Self::chain(&self.objects, name)?;
+            let attributes = self.attrs(&raw_attrs, &def.file, &patched, &names)?;
             let constraints = Self::constraints(&self.objects, name, &bases)?;
             out.insert(
                 name.clone(),
@@ -871,7 +1005,7 @@ impl Loader {
                 // category-level classes (`system`, `network`, ...) are abstract
                 None => continue,
             };
-            let (raw_attrs, bases, top) = Self::chain(&self.events, name)?;
+            let (raw_attrs, bases, top, patched) = Self::chain(&self.events, name)?;
             let category = top
                 .get("category")
                 .and_then(Value::as_str)
@@ -894,7 +1028,7 @@ impl Loader {
                 .and_then(|x| x.checked_add(uid))
                 .ok_or_else(|| SchemaError::format(&def.file, "class_uid overflows u32"))?;
             let caption = def.str_member("caption")?.unwrap_or(name).to_string();
-            let mut attributes = self.attrs(&raw_attrs, &def.file, &names)?;
+            let mut attributes = self.attrs(&raw_attrs, &def.file, &patched, &names)?;
             let constraints = Self::constraints(&self.events, name, &bases)?;
             if let Some(a) = attributes.get_mut("class_uid") {
                 a.enum_values = Some(BTreeMap::from([(i64::from(class_uid), caption.clone())]));
@@ -1032,6 +1166,16 @@ fn apply_patch(
         ));
     };
     let patch_attrs = patch.attributes()?;
+    if let Some(ext) = patch.extension {
+        let had = def.attributes()?;
+        for k in patch_attrs.keys() {
+            if !had.contains_key(k) {
+                def.patched_in
+                    .entry(k.clone())
+                    .or_insert_with(|| (ext, patch.file.clone()));
+            }
+        }
+    }
     match def.body.get_mut("attributes") {
         Some(Value::Object(a)) => merge_maps(a, &patch_attrs),
         _ => {
@@ -1073,6 +1217,7 @@ fn add_datetime(attrs: &mut BTreeMap<String, AttrDef>) {
             max_len: None,
             profile: Some("datetime".into()),
             observable: None,
+            extension: a.extension.clone(),
             deprecated: a.deprecated.clone(),
         })
         .collect();

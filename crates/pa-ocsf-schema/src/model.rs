@@ -89,6 +89,13 @@ pub struct AttrDef {
     pub profile: Option<String>,
     /// Observable type id, from the attribute, its dictionary entry or its type.
     pub observable: Option<u32>,
+    /// The extension (its `name`, e.g. `win`, `linux`, `purple_axiom`) whose patch adds this
+    /// attribute to a class or object that does not have it otherwise (windows
+    /// `process.hosted_services`, linux `process.auid`, Purple Axiom `metadata.run_id`).
+    /// `None` for core attributes and for the attributes an extension-defined class or
+    /// object declares itself: reaching those already takes an extension attribute or an
+    /// extension class.
+    pub extension: Option<String>,
     /// Deprecation notice, if the attribute is deprecated.
     pub deprecated: Option<Deprecation>,
 }
@@ -191,5 +198,36 @@ impl ClassDef {
             .keys()
             .map(|a| i64::from(self.uid) * 100 + a)
             .collect()
+    }
+}
+
+/// A schema extension (`extension.json` of a built-in `extensions/<dir>/` or of a directory
+/// given to [`crate::OcsfSchema::load_with_extensions`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionDef {
+    /// `name` (e.g. `win`, `linux`, `purple_axiom`): what `metadata.extensions[].name` holds.
+    pub name: String,
+    /// `uid` (e.g. 2); extension class uids are `uid × 100000 + category uid × 1000 + uid`.
+    pub uid: u32,
+    /// `version` (e.g. `1.7.0`), if declared.
+    pub version: Option<String>,
+    /// `caption` (e.g. `Windows`), if declared.
+    pub caption: Option<String>,
+    /// The directory it was loaded from.
+    pub dir: std::path::PathBuf,
+}
+
+impl ExtensionDef {
+    /// The OCSF `extension` object an event using this extension lists in
+    /// `metadata.extensions`: `{"name": .., "uid": "<uid as a string>", "version": ..}`
+    /// (`version` is required there; it is left out only if `extension.json` has none).
+    pub fn declaration(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        m.insert("name".into(), self.name.clone().into());
+        m.insert("uid".into(), self.uid.to_string().into());
+        if let Some(v) = &self.version {
+            m.insert("version".into(), v.clone().into());
+        }
+        serde_json::Value::Object(m)
     }
 }

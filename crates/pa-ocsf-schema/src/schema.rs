@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::error::SchemaError;
-use crate::model::{AttrDef, ClassDef, ObjectDef};
+use crate::model::{AttrDef, ClassDef, ExtensionDef, ObjectDef};
 
 /// One OCSF schema version, resolved from its source tree, ready to answer look-ups and to
 /// validate events.
@@ -14,6 +14,7 @@ pub struct OcsfSchema {
     classes: BTreeMap<u32, ClassDef>,
     objects: BTreeMap<String, ObjectDef>,
     profiles: BTreeSet<String>,
+    extensions: Vec<ExtensionDef>,
 }
 
 impl OcsfSchema {
@@ -22,13 +23,26 @@ impl OcsfSchema {
         classes: BTreeMap<u32, ClassDef>,
         objects: BTreeMap<String, ObjectDef>,
         profiles: BTreeSet<String>,
+        extensions: Vec<ExtensionDef>,
     ) -> OcsfSchema {
         OcsfSchema {
             version,
             classes,
             objects,
             profiles,
+            extensions,
         }
+    }
+
+    /// Every loaded extension: the built-in ones (`extensions/<dir>/`, by directory name),
+    /// then those given to [`Self::load_with_extensions`], in the order given.
+    pub fn extensions(&self) -> &[ExtensionDef] {
+        &self.extensions
+    }
+
+    /// The loaded extension with this `name` (e.g. `win`, `purple_axiom`).
+    pub fn extension(&self, name: &str) -> Option<&ExtensionDef> {
+        self.extensions.iter().find(|e| e.name == name)
     }
 
     /// Every profile name (`cloud`, `datetime`, `host`, ..., `linux/linux_users`): the values
@@ -42,6 +56,17 @@ impl OcsfSchema {
     /// `profiles/` and every extension under `extensions/`. Errors name the file at fault.
     pub fn load(dir: &Path) -> Result<OcsfSchema, SchemaError> {
         crate::load::load(dir)
+    }
+
+    /// [`Self::load`], plus the extension directories `extra` (each laid out like
+    /// `extensions/<dir>/`: `extension.json`, and optionally `dictionary.json`,
+    /// `categories.json`, `objects/`, `events/`, `profiles/`), applied after the built-in
+    /// extensions in the order given, with the same rules: dictionary additions (core
+    /// wins), object and class patches (unnamed, or named like what they `extends`), new
+    /// objects, classes and profiles. An extension whose `name` or `uid` collides with
+    /// another is an error; so is a missing directory. Errors name the file at fault.
+    pub fn load_with_extensions(dir: &Path, extra: &[&Path]) -> Result<OcsfSchema, SchemaError> {
+        crate::load::load_with_extensions(dir, extra)
     }
 
     /// The schema version from `version.json` (e.g. `1.7.0`).

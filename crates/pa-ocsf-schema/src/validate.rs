@@ -49,6 +49,14 @@ pub enum ViolationCode {
     /// A profile attribute (e.g. `time_dt`, `cloud`, `process.auid`) is present but its
     /// profile is not listed in `metadata.profiles`.
     UndeclaredProfile,
+    /// An attribute that an extension adds to a core class or object (e.g. the Purple Axiom
+    /// `metadata.run_id`, windows `process.hosted_services`) is present but the extension is
+    /// not listed by name in `metadata.extensions`. An extension class (e.g. 201002 Registry
+    /// Value Activity) implies its own extension: its `class_uid` identifies it. Attributes
+    /// of an extension's profile (linux `process.auid`, profile `linux/linux_users`) are
+    /// governed by [`ViolationCode::UndeclaredProfile`] instead: the profile name carries the
+    /// extension's.
+    UndeclaredExtension,
     /// `metadata.profiles` names a profile the schema does not define.
     UnknownProfile,
     /// `observables[].name` is not an attribute path of the class.
@@ -81,6 +89,7 @@ impl ViolationCode {
             ViolationCode::InvalidFormat => "invalid_format",
             ViolationCode::ConstraintFailed => "constraint_failed",
             ViolationCode::UndeclaredProfile => "undeclared_profile",
+            ViolationCode::UndeclaredExtension => "undeclared_extension",
             ViolationCode::UnknownProfile => "unknown_profile",
             ViolationCode::UnknownObservableName => "unknown_observable_name",
             ViolationCode::VersionMismatch => "version_mismatch",
@@ -152,6 +161,9 @@ const MAX_DEPTH: usize = 64;
 struct Walk<'a> {
     schema: &'a OcsfSchema,
     profiles: BTreeSet<String>,
+    /// Extension names the event declares in `metadata.extensions`, plus the extension of
+    /// its class.
+    extensions: BTreeSet<String>,
     out: Vec<Violation>,
 }
 
@@ -192,6 +204,21 @@ impl<'a> Walk<'a> {
                             ViolationCode::UndeclaredProfile,
                             format!(
                                 "{k:?} of {owner} belongs to profile {prof}, which metadata.profiles does not declare"
+                            ),
+                        );
+                    }
+                    // a profile attribute is governed by its profile: an extension's profile
+                    // is named after it (`linux/linux_users`), declaring it declares both
+                    if let Some(ext) = a
+                        .extension
+                        .as_ref()
+                        .filter(|x| a.profile.is_none() && !self.extensions.contains(*x))
+                    {
+                        self.push(
+                            p.clone(),
+                            ViolationCode::UndeclaredExtension,
+                            format!(
+                                "{k:?} of {owner} is added by extension {ext}, which metadata.extensions does not declare"
                             ),
                         );
                     }
@@ -246,9 +273,16 @@ impl<'a> Walk<'a> {
                     continue;
                 }
             }
-            let why = match &a.profile {
-                Some(p) => format!(" (profile {p} is declared in metadata.profiles)"),
-                None => String::new(),
+            // an extension's required attributes bind only events that declare it
+            if let Some(x) = a.extension.as_ref().filter(|_| a.profile.is_none()) {
+                if !self.extensions.contains(x) {
+                    continue;
+                }
+            }
+            let why = match (&a.profile, &a.extension) {
+                (Some(p), _) => format!(" (profile {p} is declared in metadata.profiles)"),
+                (None, Some(x)) => format!(" (extension {x} is declared in metadata.extensions)"),
+                (None, None) => String::new(),
             };
             self.push(
                 child(pointer, &a.name),
@@ -509,7 +543,9 @@ impl OcsfSchema {
     /// `datetime_t`, `email_t`, `file_hash_t`, `uuid_t`, `bytestring_t` and `max_len`;
     /// `port_t` range; class and object `constraints` (`at_least_one`, `just_one`); string
     /// enumerations (`http_method`, `tlp`); profile attributes only with their profile in
-    /// `metadata.profiles`, and only defined profiles there; `metadata.version` equal to the
+    /// `metadata.profiles`, and only defined profiles there; attributes an extension adds to
+    /// a core class or object only with the extension named in `metadata.extensions` (or
+    /// being the extension of the class), and required ones of them only then; `metadata.version` equal to the
     /// schema version; `observables[].name` an attribute path of the class. Violations are sorted by pointer, then code, then message.
     pub fn validate(&self, event: &Value) -> Vec<Violation> {
         let mut out = Vec::new();
@@ -569,9 +605,24 @@ impl OcsfSchema {
                     .collect()
             })
             .unwrap_or_default();
+        let mut extensions: BTreeSet<String> = obj
+            .get("metadata")
+            .and_then(|m| m.get("extensions"))
+            .and_then(Value::as_array)
+            .map(|xs| {
+                xs.iter()
+                    .filter_map(|x| x.get("name").and_then(Value::as_str))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(e) = &class.extension {
+            extensions.insert(e.clone());
+        }
         let mut walk = Walk {
             schema: self,
             profiles,
+            extensions,
             out,
         };
         walk.object(

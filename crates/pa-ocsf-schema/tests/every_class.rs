@@ -5,6 +5,7 @@
 
 use pa_ocsf_schema::{
     AttrDef, BaseType, Constraints, OcsfSchema, Requirement, ViolationCode, reference,
+    reference_with_project_extensions,
 };
 use serde_json::{Map, Value, json};
 
@@ -112,7 +113,21 @@ fn fill(
 
 #[test]
 fn generated_events_of_every_class_are_valid_and_breakable() {
-    let s = reference();
+    every_class(reference());
+}
+
+/// The same with the Purple Axiom extension: its `metadata` attributes (required ones,
+/// `pa_raw_ref` with its `just_one` constraint, the `identity_tier` and `kind`
+/// enumerations) are generated into every class too.
+#[test]
+fn generated_events_with_the_project_extension_are_valid_and_breakable() {
+    let s = reference_with_project_extensions();
+    let md = s.object("metadata").expect("metadata");
+    assert!(md.attributes["raw_ref"].extension.as_deref() == Some("purple_axiom"));
+    every_class(s);
+}
+
+fn every_class(s: &OcsfSchema) {
     let mut checked = 0;
     let mut attrs_total = 0usize;
     for c in s.classes() {
@@ -127,6 +142,10 @@ fn generated_events_of_every_class_are_valid_and_breakable() {
         let profiles: Vec<Value> = s.profiles().iter().map(|p| json!(p)).collect();
         ev["metadata"]["profiles"] = Value::Array(profiles);
         ev["metadata"]["version"] = json!("1.7.0");
+        // and every extension, so the attributes extensions patch in (process.hosted_services,
+        // metadata.run_id...) are allowed
+        let exts: Vec<Value> = s.extensions().iter().map(|e| e.declaration()).collect();
+        ev["metadata"]["extensions"] = Value::Array(exts);
         ev["observables"][0]["name"] = json!("metadata.version");
         let ev = Value::Object(ev);
         attrs_total += count_leaves(&ev);

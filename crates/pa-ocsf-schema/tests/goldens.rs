@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use pa_ocsf_schema::{ViolationCode as C, reference};
+use pa_ocsf_schema::{ViolationCode as C, reference, reference_with_project_extensions};
 use serde_json::{Value, json};
 
 fn golden_dir() -> PathBuf {
@@ -59,8 +59,8 @@ fn read(p: &Path) -> Value {
 /// extension(s), is_truncated, labels, log_*, logged_time, loggers, modified_time,
 /// original_event_uid, original_time, processed_time, product, profiles, reporter,
 /// sequence, source, tags, tenant_uid, transformation_info_list, transmit_time, type, uid,
-/// untruncated_size, version — none of these eight. A conflict between the project
-/// envelope and OCSF, to be settled by the lead (e.g. carry them under `unmapped`).
+/// untruncated_size, version — none of these eight. Settled by ADR-0004: the purple_axiom
+/// extension defines them (see `repaired_goldens_with_the_envelope_declared`).
 const ENVELOPE_SYSMON_OSQUERY: &[&str] = &[
     "/metadata/collector_version",
     "/metadata/event_id",
@@ -254,6 +254,12 @@ fn every_golden_has_exactly_its_documented_defects() {
 /// Apply exactly the repairs the defects above call for; the result must be clean, which
 /// shows that everything else in the goldens (types, enum values, nesting, formats) is valid.
 fn repair(rel: &str, e: &mut Value) {
+    repair_keeping(rel, e, false);
+}
+
+/// [`repair`]; with `keep_envelope` the Purple Axiom envelope members stay under `metadata`
+/// (where the purple_axiom extension defines them) instead of being removed.
+fn repair_keeping(rel: &str, e: &mut Value, keep_envelope: bool) {
     let class = e["class_uid"].as_u64().expect("class_uid") as u32;
     let c = reference().class(class).expect("known class");
     let o = e.as_object_mut().expect("object");
@@ -288,19 +294,24 @@ fn repair(rel: &str, e: &mut Value) {
         o.insert("process".into(), p);
     }
     let md = o["metadata"].as_object_mut().expect("metadata");
-    for k in [
-        "collector_version",
-        "event_id",
-        "normalizer_version",
-        "run_id",
-        "scenario_id",
-        "source_event_id",
-        "source_type",
-        "identity_tier",
-        "status_code",
-        "status_detail",
-        "status_message",
-    ] {
+    let envelope: &[&str] = if keep_envelope {
+        &[]
+    } else {
+        &[
+            "collector_version",
+            "event_id",
+            "normalizer_version",
+            "run_id",
+            "scenario_id",
+            "source_event_id",
+            "source_type",
+            "identity_tier",
+        ]
+    };
+    for k in envelope {
+        md.remove(*k);
+    }
+    for k in ["status_code", "status_detail", "status_message"] {
         md.remove(k);
     }
     md.insert("version".into(), json!("1.7.0"));
@@ -329,6 +340,54 @@ fn repaired_goldens_are_clean() {
         repair(&rel, &mut e);
         let v = reference().validate(&e);
         assert!(v.is_empty(), "{rel} after repair: {v:#?}");
+    }
+}
+
+/// The goldens' envelope members, kept in place and declared as the purple_axiom extension:
+/// their values have the extension's types (`source_event_id` strings, `identity_tier` 1);
+/// what remains is exactly the required envelope members each fixture family lacks.
+#[test]
+fn repaired_goldens_with_the_envelope_declared() {
+    let dir = golden_dir();
+    let schema = reference_with_project_extensions();
+    let decl = schema
+        .extension("purple_axiom")
+        .expect("purple_axiom")
+        .declaration();
+    for f in golden_files() {
+        let rel = f
+            .strip_prefix(&dir)
+            .expect("under dir")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let mut e = read(&f);
+        repair_keeping(&rel, &mut e, true);
+        e["metadata"]["extensions"] = json!([decl.clone()]);
+        let got: Vec<(String, C)> = schema
+            .validate(&e)
+            .into_iter()
+            .map(|v| (v.pointer, v.code))
+            .collect();
+        let absent: &[&str] = if rel.starts_with("windows_security/") {
+            &["normalizer_version", "run_id", "scenario_id"]
+        } else {
+            &["identity_tier"]
+        };
+        let want: Vec<(String, C)> = absent
+            .iter()
+            .map(|m| (format!("/metadata/{m}"), C::MissingRequired))
+            .collect();
+        assert_eq!(got, want, "{rel}");
+        // and without the declaration every envelope member is undeclared
+        e["metadata"]
+            .as_object_mut()
+            .expect("metadata")
+            .remove("extensions");
+        let v = schema.validate(&e);
+        assert!(
+            !v.is_empty() && v.iter().all(|x| x.code == C::UndeclaredExtension),
+            "{rel}: {v:#?}"
+        );
     }
 }
 
