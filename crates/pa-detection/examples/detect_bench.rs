@@ -1,0 +1,151 @@
+//! `cargo xtask bench detect` runs this (release build): rule-load time for a Sigma corpus, then
+//! steady-state matching throughput over OCSF events normalized from EVTX-ATTACK-SAMPLES, read
+//! back from the normalized store as Arrow batches and replicated until `--events` rows have been
+//! evaluated (memory stays that of the base batches).
+//!
+//! Usage: detect_bench [--rules DIR] [--events N] [--threads T]
+
+use pa_detection::columnar::BatchView;
+use pa_detection::detector::{Detector, FieldMode};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(d) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else if p.extension().is_some_and(|x| x == "evtx") {
+            out.push(p);
+        }
+    }
+}
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let data = root.join("../shared/data");
+    let mut rules = data.join("sigma/rules/windows");
+    let mut n_events: u64 = 1_000_000;
+    let mut threads = 1usize;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        match (args[i].as_str(), args.get(i + 1)) {
+            ("--rules", Some(v)) => rules = PathBuf::from(v),
+            ("--events", Some(v)) => n_events = v.parse().expect("--events N"),
+            ("--threads", Some(v)) => threads = v.parse().expect("--threads T"),
+            _ => panic!("usage: detect_bench [--rules DIR] [--events N] [--threads T]"),
+        }
+        i += 2;
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .expect("pool");
+
+    // 1. Rule load + compile.
+    let t0 = Instant::now();
+    let set = pa_detection::load_rules(std::slice::from_ref(&rules)).expect("rules");
+    let bridge = pa_detection::load_bridge(Some(&root.join("mappings/bridge"))).expect("bridge");
+    let det =
+        Detector::build(&set, Some(&bridge), FieldMode::Ocsf, &Default::default()).expect("build");
+    let load_s = t0.elapsed().as_secs_f64();
+
+    // 2. Base events: EVTX-ATTACK-SAMPLES normalized to OCSF, written to a store, read back.
+    let normalizer =
+        pa_ocsf::Normalizer::load(&root.join("mappings/normalizer/ocsf/1.7.0")).expect("profiles");
+    let mut files = Vec::new();
+    walk(&data.join("evtx/EVTX-ATTACK-SAMPLES"), &mut files);
+    files.sort();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = tmp.path().join("ocsf_events");
+    let mut w = pa_store::events::EventWriter::new(&store, tmp.path(), 256 << 20).expect("writer");
+    let mut base = 0u64;
+    for f in &files {
+        let Ok(reader) = pa_sources::open(f, pa_sources::SourceFormat::Evtx) else {
+            continue;
+        };
+        for rec in reader.flatten() {
+            let ctx = pa_ocsf::EventContext {
+                run_id: "bench",
+                scenario_id: "bench",
+                raw_ref: None,
+                normalizer_version: "bench",
+            };
+            if let pa_ocsf::Normalized::Mapped(e) = normalizer.normalize(&rec, &ctx) {
+                if w.push(&e).is_ok() {
+                    base += 1;
+                }
+            }
+        }
+    }
+    let s = w.finish(1_000_000).expect("finish");
+    std::fs::write(
+        store.join("_schema.json"),
+        serde_json::to_vec(&s.schema_document).unwrap(),
+    )
+    .unwrap();
+    let mut reader = pa_store::events::EventReader::open(&store).expect("reader");
+    let mut batches = Vec::new();
+    while let Some(b) = reader.next_batch().expect("batch") {
+        batches.push(b);
+    }
+    let views: Vec<BatchView<'_>> = batches.iter().map(|(b, i)| BatchView::new(b, i)).collect();
+    let rows: u64 = views.iter().map(|v| v.len() as u64).sum();
+
+    // 3. Steady state: evaluate rows (cycling over the base batches) until n_events.
+    let t1 = Instant::now();
+    let mut evaluated = 0u64;
+    let mut detections = 0u64;
+    'outer: loop {
+        for v in &views {
+            let take = (n_events - evaluated).min(v.len() as u64) as usize;
+            let hits: usize = (0..take)
+                .into_par_iter()
+                .map(|r| {
+                    det.detect_event(
+                        v.int("class_uid", r).and_then(|c| u64::try_from(c).ok()),
+                        &v.row(r),
+                    )
+                    .len()
+                })
+                .sum();
+            detections += hits as u64;
+            evaluated += take as u64;
+            if evaluated >= n_events {
+                break 'outer;
+            }
+        }
+    }
+    let eval_s = t1.elapsed().as_secs_f64();
+    let eps = evaluated as f64 / eval_s;
+    println!("rules_dir={}", rules.display());
+    println!(
+        "rules_loaded={} executable_rules={} compilations={}",
+        det.plans.len(),
+        det.executable_count(),
+        det.rules.len()
+    );
+    println!("rule_load_compile_s={load_s:.3}");
+    println!("base_events={base} base_rows={rows} files={}", files.len());
+    println!("events_evaluated={evaluated} detections={detections} threads={threads}");
+    println!(
+        "eval_s={eval_s:.3} events_per_s={eps:.0} events_per_s_per_core={:.0}",
+        eps / threads as f64
+    );
+    println!("peak_rss_mib={:.1}", peak_rss_kib() as f64 / 1024.0);
+}
