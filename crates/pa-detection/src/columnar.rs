@@ -28,8 +28,11 @@ enum Col<'a> {
 pub struct BatchView<'a> {
     cols: Vec<Col<'a>>,
     names: HashMap<&'a str, usize>,
-    /// JSON column names, for prefix lookups.
-    json_cols: Vec<(&'a str, usize)>,
+    /// JSON column names, for lookups below them (`observables.name`).
+    json_cols: HashMap<&'a str, usize>,
+    /// Every proper dotted prefix of a column name (`process`, `process.file`) → the columns
+    /// below it: an object key is present when one of them has a value.
+    prefixes: HashMap<&'a str, Vec<usize>>,
     rows: usize,
 }
 
@@ -38,13 +41,14 @@ impl<'a> BatchView<'a> {
     pub fn new(batch: &'a RecordBatch, info: &'a [ColumnInfo]) -> BatchView<'a> {
         let mut cols = Vec::with_capacity(info.len());
         let mut names = HashMap::with_capacity(info.len());
-        let mut json_cols = Vec::new();
+        let mut json_cols = HashMap::new();
+        let mut prefixes: HashMap<&'a str, Vec<usize>> = HashMap::new();
         for (i, ci) in info.iter().enumerate() {
             let a = batch.column(i).as_ref();
             let any = a.as_any();
             let col = if let Some(s) = any.downcast_ref::<StringArray>() {
                 if ci.json {
-                    json_cols.push((ci.name.as_str(), i));
+                    json_cols.insert(ci.name.as_str(), i);
                     Col::Json(
                         (0..s.len())
                             .map(|r| {
@@ -71,11 +75,16 @@ impl<'a> BatchView<'a> {
             };
             cols.push(col);
             names.insert(ci.name.as_str(), i);
+            let n = ci.name.as_str();
+            for (pos, _) in n.match_indices('.') {
+                prefixes.entry(&n[..pos]).or_default().push(i);
+            }
         }
         BatchView {
             cols,
             names,
             json_cols,
+            prefixes,
             rows: batch.num_rows(),
         }
     }
@@ -201,11 +210,11 @@ impl Event for RowEvent<'_> {
             return;
         }
         // Inside a JSON column: `observables.name` → column `observables`, path `name`.
-        for (name, i) in &v.json_cols {
-            if let Some(rest) = key.strip_prefix(name).and_then(|k| k.strip_prefix('.')) {
-                if let Col::Json(cells) = &v.cols[*i] {
+        for (pos, _) in key.match_indices('.') {
+            if let Some(&i) = v.json_cols.get(&key[..pos]) {
+                if let Col::Json(cells) = &v.cols[i] {
                     if let Some(Some(j)) = cells.get(r) {
-                        let parts: Vec<&str> = rest.split('.').collect();
+                        let parts: Vec<&str> = key[pos + 1..].split('.').collect();
                         walk_json(j, &parts, out);
                     }
                 }
@@ -213,12 +222,10 @@ impl Event for RowEvent<'_> {
             }
         }
         // An object prefix (`process.file`): present when any column below it has a value.
-        let prefix = format!("{key}.");
-        if v.names
-            .iter()
-            .any(|(n, &i)| n.starts_with(&prefix) && !cell_is_null(&v.cols[i], r))
-        {
-            out.push(FieldValue::Complex);
+        if let Some(below) = v.prefixes.get(key) {
+            if below.iter().any(|&i| !cell_is_null(&v.cols[i], r)) {
+                out.push(FieldValue::Complex);
+            }
         }
     }
 
