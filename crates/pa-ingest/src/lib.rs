@@ -90,8 +90,9 @@ pub fn raw_row(
             bytes.to_vec(),
         )
     });
-    let fields_json = String::from_utf8(pa_canon::jcs_value(&rec.fields)?)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    // JSON text of the decoded record, keys in the reader's order (deterministic; not a
+    // contract document, so no RFC 8785 cost per record).
+    let fields_json = serde_json::to_string(&rec.fields).map_err(pa_canon::CanonError::from)?;
     let row = RawRow {
         time_ms: rec.time_ms,
         source_type: rec.source_type.as_str().to_string(),

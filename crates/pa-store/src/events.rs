@@ -14,7 +14,8 @@
 //! The writer sorts with bounded memory: events are buffered up to a byte budget, sorted and
 //! spilled to run files, and the runs are merged while the Parquet parts are written. Events
 //! with the same `(time, metadata.uid)` are deduplicated at the merge: identical copies are
-//! dropped, differing ones keep the bytewise-smallest canonical form (both counted).
+//! dropped, differing ones keep the copy whose RFC 8785 form is bytewise smallest (both
+//! counted), whatever the order they arrived in.
 
 use crate::{StoreError, part_name, sync_file, writer_properties};
 use arrow_array::builder::{
@@ -179,17 +180,53 @@ pub struct EventWriter {
     dir: PathBuf,
     spill_dir: tempfile::TempDir,
     budget: usize,
-    chunk: Vec<(i64, String, String)>,
+    chunk: Vec<Item>,
     chunk_bytes: usize,
     runs: Vec<PathBuf>,
     columns: BTreeMap<String, ColumnKind>,
+    /// Column name → id (arrival order), and back.
+    col_ids: std::collections::HashMap<String, u32>,
+    col_names: Vec<String>,
     pushed: u64,
 }
 
-fn canonical(v: &Value) -> String {
-    // serde_json's Map is a BTreeMap here (no preserve_order), so keys are sorted; the
-    // normalizer's events hold no floats needing ECMAScript formatting.
+/// One buffered event: its sort key and its leaves (column id, value), in flatten order.
+struct Item {
+    time: i64,
+    uid: String,
+    leaves: Vec<(u32, Value)>,
+}
+
+impl Item {
+    /// The event rebuilt from its leaves (for choosing between conflicting copies).
+    fn event(&self, names: &[String]) -> Value {
+        let mut m = Map::new();
+        for (id, v) in &self.leaves {
+            insert_path(&mut m, &names[*id as usize], v.clone());
+        }
+        Value::Object(m)
+    }
+}
+
+/// JSON text of a value for a cell or a spill line (key order as built; deterministic because
+/// the same input builds the same value).
+fn text(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
+}
+
+/// RFC 8785 bytes: the order-independent form used to choose between conflicting copies.
+fn jcs_bytes(v: &Value) -> Vec<u8> {
+    serde_json_canonicalizer::to_vec(v).unwrap_or_default()
+}
+
+/// Approximate heap size of a leaf value (for the memory budget): JSON values of arrays and
+/// objects cost several times their text.
+fn approx_size(v: &Value) -> usize {
+    40 + match v {
+        Value::String(s) => s.len() + 16,
+        Value::Array(_) | Value::Object(_) => text(v).len() * 6,
+        _ => 0,
+    }
 }
 
 impl EventWriter {
@@ -210,6 +247,8 @@ impl EventWriter {
             chunk_bytes: 0,
             runs: Vec::new(),
             columns: BTreeMap::new(),
+            col_ids: std::collections::HashMap::new(),
+            col_names: Vec::new(),
             pushed: 0,
         })
     }
@@ -230,15 +269,29 @@ impl EventWriter {
             .and_then(Value::as_str)
             .ok_or(PushError::MissingRequired("metadata.uid"))?
             .to_string();
-        for (name, kind, _) in flatten(event) {
-            self.columns
-                .entry(name)
-                .and_modify(|k| *k = k.join(kind))
-                .or_insert(kind);
+        let mut size = uid.len() + 96;
+        let mut leaves = Vec::new();
+        for (name, kind, v) in flatten(event) {
+            size += approx_size(&v);
+            let id = match self.col_ids.get(&name) {
+                Some(&id) => {
+                    if let Some(k) = self.columns.get_mut(&name) {
+                        *k = k.join(kind);
+                    }
+                    id
+                }
+                None => {
+                    let id = self.col_names.len() as u32;
+                    self.col_ids.insert(name.clone(), id);
+                    self.col_names.push(name.clone());
+                    self.columns.insert(name, kind);
+                    id
+                }
+            };
+            leaves.push((id, v));
         }
-        let text = canonical(event);
-        self.chunk_bytes += text.len() + uid.len() + 64;
-        self.chunk.push((time, uid, text));
+        self.chunk_bytes += size;
+        self.chunk.push(Item { time, uid, leaves });
         self.pushed += 1;
         if self.chunk_bytes >= self.budget {
             self.spill()?;
@@ -246,19 +299,36 @@ impl EventWriter {
         Ok(())
     }
 
+    fn sort_chunk(&mut self) {
+        self.chunk
+            .sort_by(|a, b| (a.time, &a.uid).cmp(&(b.time, &b.uid)));
+    }
+
     fn spill(&mut self) -> Result<(), StoreError> {
         if self.chunk.is_empty() {
             return Ok(());
         }
-        self.chunk.sort();
+        self.sort_chunk();
         let path = self
             .spill_dir
             .path()
             .join(format!("run-{:06}.tsv", self.runs.len()));
         let f = std::fs::File::create(&path).map_err(|e| StoreError::io(&path, e))?;
         let mut w = BufWriter::new(f);
-        for (t, uid, text) in self.chunk.drain(..) {
-            writeln!(w, "{t}\t{uid}\t{text}").map_err(|e| StoreError::io(&path, e))?;
+        for it in self.chunk.drain(..) {
+            let leaves: Vec<Value> = it
+                .leaves
+                .into_iter()
+                .map(|(id, v)| Value::Array(vec![Value::from(id), v]))
+                .collect();
+            writeln!(
+                w,
+                "{}\t{}\t{}",
+                it.time,
+                it.uid,
+                text(&Value::Array(leaves))
+            )
+            .map_err(|e| StoreError::io(&path, e))?;
         }
         w.flush().map_err(|e| StoreError::io(&path, e))?;
         self.chunk_bytes = 0;
@@ -298,43 +368,64 @@ impl EventWriter {
             .collect();
         let schema_document =
             crate::schema_doc::document(SCHEMA_ID, SCHEMA_VERSION, &schema, &json_cols);
-        let mut out = PartWriter::new(&self.dir, schema, cols, rows_per_part.max(1));
+        let index: BTreeMap<&str, usize> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (n.as_str(), i))
+            .collect();
+        let id_to_col: Vec<usize> = self.col_names.iter().map(|n| index[n.as_str()]).collect();
+        let names = std::mem::take(&mut self.col_names);
+        let mut out = PartWriter::new(&self.dir, schema, cols, rows_per_part.max(1), id_to_col);
         let mut summary = WriteSummary::default();
-        let emit = |out: &mut PartWriter, text: String| -> Result<(), StoreError> {
-            let v: Value = serde_json::from_str(&text).map_err(|e| StoreError::Layout {
-                path: PathBuf::from("<spill>"),
-                dataset: "ocsf_events",
-                detail: e.to_string(),
-            })?;
-            out.push(&v)
-        };
-        let mut last: Option<(i64, String, String)> = None;
-        let mut handle = |item: (i64, String, String),
-                          out: &mut PartWriter,
-                          summary: &mut WriteSummary|
-         -> Result<(), StoreError> {
-            match last.take() {
-                Some(prev) if prev.0 == item.0 && prev.1 == item.1 => {
-                    if prev.2 == item.2 {
-                        summary.duplicates_dropped += 1;
-                    } else {
-                        summary.conflicts += 1;
+        let mut group: Vec<Item> = Vec::new();
+        // Emit one (time, uid) group: identical copies collapse; differing copies keep the
+        // one with the bytewise-smallest RFC 8785 form (order of arrival does not matter).
+        let flush_group =
+            |group: &mut Vec<Item>, out: &mut PartWriter, summary: &mut WriteSummary| {
+                if group.is_empty() {
+                    return Ok(());
+                }
+                let first = &group[0].leaves;
+                let keep = if group.iter().all(|it| it.leaves == *first) {
+                    summary.duplicates_dropped += group.len() as u64 - 1;
+                    0
+                } else {
+                    let events: Vec<Value> = group.iter().map(|it| it.event(&names)).collect();
+                    let mut seen: Vec<&Value> = Vec::new();
+                    for e in &events {
+                        if seen.contains(&e) {
+                            summary.duplicates_dropped += 1;
+                        } else {
+                            seen.push(e);
+                        }
                     }
-                    let keep = if item.2 < prev.2 { item } else { prev };
-                    last = Some(keep);
-                }
-                Some(prev) => {
-                    emit(out, prev.2)?;
-                    last = Some(item);
-                }
-                None => last = Some(item),
+                    summary.conflicts += seen.len() as u64 - 1;
+                    (0..group.len())
+                        .min_by_key(|&i| jcs_bytes(&events[i]))
+                        .unwrap_or(0)
+                };
+                let r = out.push_leaves(&group[keep].leaves);
+                group.clear();
+                r
+            };
+        let handle = |it: Item,
+                      group: &mut Vec<Item>,
+                      out: &mut PartWriter,
+                      summary: &mut WriteSummary|
+         -> Result<(), StoreError> {
+            if group
+                .first()
+                .is_some_and(|g| g.time != it.time || g.uid != it.uid)
+            {
+                flush_group(group, out, summary)?;
             }
+            group.push(it);
             Ok(())
         };
         if self.runs.is_empty() {
-            self.chunk.sort();
-            for item in std::mem::take(&mut self.chunk) {
-                handle(item, &mut out, &mut summary)?;
+            self.sort_chunk();
+            for it in std::mem::take(&mut self.chunk) {
+                handle(it, &mut group, &mut out, &mut summary)?;
             }
         } else {
             self.spill()?;
@@ -349,17 +440,41 @@ impl EventWriter {
                     heap.push(std::cmp::Reverse((item, i)));
                 }
             }
-            while let Some(std::cmp::Reverse((item, i))) = heap.pop() {
+            while let Some(std::cmp::Reverse(((time, uid, line), i))) = heap.pop() {
                 let (p, r) = &mut readers[i];
                 if let Some(next) = read_run_line(p, r)? {
                     heap.push(std::cmp::Reverse((next, i)));
                 }
-                handle(item, &mut out, &mut summary)?;
+                let bad = |detail: String| StoreError::Layout {
+                    path: readers[i].0.clone(),
+                    dataset: "ocsf_events spill run",
+                    detail,
+                };
+                let parsed: Value = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
+                let Value::Array(items) = parsed else {
+                    return Err(bad("a line is not an array of leaves".into()));
+                };
+                let mut leaves = Vec::with_capacity(items.len());
+                for it in items {
+                    let Value::Array(mut pair) = it else {
+                        return Err(bad("a leaf is not [id, value]".into()));
+                    };
+                    let v = pair.pop().unwrap_or(Value::Null);
+                    let id = pair
+                        .first()
+                        .and_then(Value::as_u64)
+                        .ok_or_else(|| bad("bad leaf id".into()))?;
+                    leaves.push((id as u32, v));
+                }
+                handle(
+                    Item { time, uid, leaves },
+                    &mut group,
+                    &mut out,
+                    &mut summary,
+                )?;
             }
         }
-        if let Some(prev) = last.take() {
-            emit(&mut out, prev.2)?;
-        }
+        flush_group(&mut group, &mut out, &mut summary)?;
         let (parts, rows) = out.finish()?;
         summary.parts = parts;
         summary.rows = rows;
@@ -406,10 +521,10 @@ enum Builder {
 }
 
 struct PartWriter {
+    id_to_col: Vec<usize>,
     dir: PathBuf,
     schema: SchemaRef,
     cols: Vec<(String, ColumnKind)>,
-    index: BTreeMap<String, usize>,
     builders: Vec<Builder>,
     filled: Vec<bool>,
     len: usize,
@@ -425,16 +540,12 @@ impl PartWriter {
         schema: SchemaRef,
         cols: Vec<(String, ColumnKind)>,
         rows_per_part: usize,
+        id_to_col: Vec<usize>,
     ) -> Self {
-        let index = cols
-            .iter()
-            .enumerate()
-            .map(|(i, (n, _))| (n.clone(), i))
-            .collect();
         let mut w = PartWriter {
+            id_to_col,
             dir: dir.to_path_buf(),
             schema,
-            index,
             builders: Vec::new(),
             filled: vec![false; cols.len()],
             cols,
@@ -461,11 +572,11 @@ impl PartWriter {
             .collect()
     }
 
-    fn push(&mut self, event: &Value) -> Result<(), StoreError> {
+    fn push_leaves(&mut self, leaves: &[(u32, Value)]) -> Result<(), StoreError> {
         self.filled.iter_mut().for_each(|f| *f = false);
-        for (name, _, v) in flatten(event) {
-            let Some(&i) = self.index.get(&name) else {
-                continue; // impossible: every pushed event's columns were registered
+        for (id, v) in leaves {
+            let Some(&i) = self.id_to_col.get(*id as usize) else {
+                continue; // impossible: every leaf's column was registered
             };
             let json = self.cols[i].1 == ColumnKind::Json;
             self.filled[i] = true;
@@ -474,9 +585,9 @@ impl PartWriter {
                 Builder::I64(b) => b.append_option(v.as_i64()),
                 Builder::F64(b) => b.append_option(v.as_f64()),
                 Builder::Bool(b) => b.append_option(v.as_bool()),
-                Builder::Str(b) => match (&v, json) {
+                Builder::Str(b) => match (v, json) {
                     (Value::String(s), false) => b.append_value(s),
-                    _ => b.append_value(canonical(&v)),
+                    _ => b.append_value(text(v)),
                 },
             }
         }
@@ -806,8 +917,8 @@ mod tests {
             .iter()
             .find(|e| e["metadata"]["uid"] == events[42]["metadata"]["uid"])
             .unwrap();
-        let (x, y) = (canonical(&events[42]), canonical(&conflict));
-        assert_eq!(canonical(kept), x.min(y));
+        let (x, y) = (jcs_bytes(&events[42]), jcs_bytes(&conflict));
+        assert_eq!(jcs_bytes(kept), x.min(y));
         assert!(a.windows(2).all(|w| {
             let k = |e: &Value| {
                 (

@@ -19,7 +19,7 @@
 //! | `raw_bytes` (not null) | int64 | size of the full payload |
 //! | `raw_truncated` (not null) | bool | `raw` is a prefix; the full payload is in `raw_blob_ref` |
 //! | `raw_blob_ref` | utf8 | bundle-relative path of the content-addressed blob holding the full payload |
-//! | `fields_json` (not null) | utf8 | the decoded record (`pa-sources` record shape), canonical JSON |
+//! | `fields_json` (not null) | utf8 | the decoded record (`pa-sources` record shape) as JSON text, keys in the reader's order |
 
 use crate::{StoreError, part_name, sync_file, writer_properties};
 use arrow_array::builder::{BooleanBuilder, Int64Builder, StringBuilder};
