@@ -3,6 +3,12 @@
 //! * `ci`: what `.ci/run` runs: `cargo fmt --check`, clippy with `-D warnings`, the tests.
 //! * `bench orchestrate [--iterations N]`: orchestrator overhead per stage (spawn + outcome +
 //!   publish of an empty stage), release build, test-only stage executables.
+//! * `bench detect [--events N]`: Sigma rule load time and matching throughput (1 thread and all
+//!   cores) over OCSF events from EVTX-ATTACK-SAMPLES, release build
+//!   (`crates/pa-detection/examples/detect_bench.rs`).
+//! * `bench normalize [--events N]`: EVTX parsing, normalization alone, and the
+//!   raw_parquet → OCSF Parquet data path, with peak memory at N/4 and N events
+//!   (`crates/pa-normalization/examples/normalize_bench.rs`).
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -38,8 +44,12 @@ fn main() -> Result<()> {
     {
         ["ci"] => ci(),
         ["bench", "orchestrate", rest @ ..] => bench_orchestrate(iterations(rest)?),
+        ["bench", "detect", rest @ ..] => bench_detect(events(rest)?),
+        ["bench", "normalize", rest @ ..] => bench_normalize(events(rest)?),
         _ => {
-            eprintln!("usage: cargo xtask ci | cargo xtask bench orchestrate [--iterations N]");
+            eprintln!(
+                "usage: cargo xtask ci | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N]"
+            );
             std::process::exit(2);
         }
     }
@@ -51,6 +61,97 @@ fn iterations(rest: &[&str]) -> Result<usize> {
         ["--iterations", n] => Ok(n.parse().context("--iterations N")?),
         _ => bail!("unknown arguments {rest:?}"),
     }
+}
+
+fn events(rest: &[&str]) -> Result<u64> {
+    match rest {
+        [] => Ok(1_000_000),
+        ["--events", n] => Ok(n.parse().context("--events N")?),
+        _ => bail!("unknown arguments {rest:?}"),
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    format!("{cpu}, {cores} cores")
+}
+
+/// Build a release example and run it with `args`, echoing its figures.
+fn run_example(package: &str, example: &str, args: &[String]) -> Result<()> {
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", package, "--example", example]);
+    run(build)?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let exe = target.join("release/examples").join(example);
+    let mut c = Command::new(&exe);
+    c.current_dir(root()).args(args);
+    eprintln!("$ {} {}", exe.display(), args.join(" "));
+    let out = c
+        .output()
+        .with_context(|| format!("running {}", exe.display()))?;
+    if !out.status.success() {
+        bail!("{example} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    Ok(())
+}
+
+fn bench_detect(n: u64) -> Result<()> {
+    println!("machine: {}", machine());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    for threads in [1, cores] {
+        println!("--- detect, {threads} thread(s), {n} events");
+        run_example(
+            "pa-detection",
+            "detect_bench",
+            &[
+                "--events".into(),
+                n.to_string(),
+                "--threads".into(),
+                threads.to_string(),
+            ],
+        )?;
+        if cores == 1 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn bench_normalize(n: u64) -> Result<()> {
+    println!("machine: {}", machine());
+    println!("--- normalize, all phases, {n} events");
+    run_example(
+        "pa-normalization",
+        "normalize_bench",
+        &["--events".into(), n.to_string()],
+    )?;
+    let quarter = (n / 4).max(1);
+    println!("--- pipeline only, {quarter} events (memory at a quarter of the input)");
+    run_example(
+        "pa-normalization",
+        "normalize_bench",
+        &[
+            "--events".into(),
+            quarter.to_string(),
+            "--phase".into(),
+            "pipeline".into(),
+        ],
+    )
 }
 
 fn ci() -> Result<()> {
