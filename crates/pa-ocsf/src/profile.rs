@@ -113,6 +113,8 @@ pub(crate) struct Tree {
     pub mapping_profile_version: String,
     pub ocsf_version: String,
     pub profiles: BTreeMap<String, SourceProfile>,
+    /// `metadata.extensions` of every event (OCSF `extension` objects).
+    pub extensions: Vec<Value>,
 }
 
 const KNOWN_SOURCE_TYPES: [&str; 7] = [
@@ -199,6 +201,7 @@ pub(crate) fn load_tree(dir: &Path) -> Result<Tree, ProfileError> {
         mapping_profile_version: pack.mapping_profile_version.value,
         ocsf_version: pack.ocsf_version.value,
         profiles,
+        extensions: crate::extension::envelope_extensions()?,
     })
 }
 
