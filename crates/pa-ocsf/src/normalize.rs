@@ -218,6 +218,13 @@ impl Normalizer {
             if !rule_applies(rule, keys) {
                 continue;
             }
+            if !rule
+                .when_present
+                .iter()
+                .all(|p| get_path(&ev, &p.segs).is_some())
+            {
+                continue;
+            }
             let step = eval_rule(rule, rec, ctx.host, keys, &ev, class.class_uid);
             match step {
                 Step::Value(v) => set_path(&mut ev, &rule.to.segs, v),
