@@ -217,6 +217,7 @@ fn every_mapped_event_is_valid_ocsf_with_the_project_extension() {
     let mut mapped = 0u64;
     let mut valid = 0u64;
     let mut per_class: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut per_source: BTreeMap<String, u64> = BTreeMap::new();
     let mut found: BTreeMap<(u64, String, String), Tally> = BTreeMap::new();
     let t = std::time::Instant::now();
     for f in inputs() {
@@ -229,6 +230,9 @@ fn every_mapped_event_is_valid_ocsf_with_the_project_extension() {
                 continue;
             };
             mapped += 1;
+            *per_source
+                .entry(rec.source_type.as_str().to_string())
+                .or_default() += 1;
             let class = ev["class_uid"].as_u64().unwrap_or(0);
             *per_class.entry(class).or_default() += 1;
             let violations = schema.validate(&ev);
@@ -251,6 +255,20 @@ fn every_mapped_event_is_valid_ocsf_with_the_project_extension() {
         t.elapsed().as_secs_f64()
     );
     assert!(mapped > 5000, "only {mapped} mapped events");
+    println!("per source type: {per_source:?}");
+    for st in [
+        "linux-auditd",
+        "osquery",
+        "windows-powershell",
+        "windows-security",
+        "windows-sysmon",
+        "windows-system",
+    ] {
+        assert!(
+            per_source.get(st).is_some_and(|n| *n > 0),
+            "no mapped {st} event in the corpus: {per_source:?}"
+        );
+    }
     let total: u64 = found.values().map(|t| t.count).sum();
     println!("violations: {total} in {} groups", found.len());
     for ((class, p, code), t) in &found {
