@@ -121,6 +121,8 @@ fn sigma_regression_evtx_fire_their_rules_through_the_whole_pipeline() {
                 scenario_id: "fidelity",
                 raw_ref: None,
                 normalizer_version: "t",
+                collector_version: None,
+                host: None,
             };
             if let pa_ocsf::Normalized::Mapped(e) = normalizer.normalize(&rec, &ctx) {
                 let uid = e["metadata"]["uid"].as_str().unwrap().to_string();

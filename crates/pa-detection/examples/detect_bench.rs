@@ -85,6 +85,8 @@ fn main() {
                 scenario_id: "bench",
                 raw_ref: None,
                 normalizer_version: "bench",
+                collector_version: None,
+                host: None,
             };
             if let pa_ocsf::Normalized::Mapped(e) = normalizer.normalize(&rec, &ctx) {
                 if w.push(&e).is_ok() {

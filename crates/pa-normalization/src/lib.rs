@@ -214,6 +214,8 @@ pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
                 scenario_id: &scenario_id,
                 raw_ref: Some(raw_ref),
                 normalizer_version: NORMALIZER_VERSION,
+                collector_version: None,
+                host: None,
             };
             let n = normalizer.normalize(&rec, &ectx);
             let is_covered = covered.iter().any(|c| c == rec.source_type.as_str());
@@ -361,6 +363,8 @@ pub fn stream(
             scenario_id: "",
             raw_ref: Some(raw_ref),
             normalizer_version: NORMALIZER_VERSION,
+            collector_version: None,
+            host: None,
         };
         let n = normalizer.normalize(&rec, &ectx);
         let is_covered = covered.iter().any(|c| c == rec.source_type.as_str());

@@ -14,6 +14,7 @@
 
 mod coverage;
 mod error;
+mod extension;
 mod identity;
 mod model;
 mod normalize;
@@ -25,6 +26,7 @@ mod yaml;
 
 pub use coverage::{Coverage, TIER1_FIELDS, fraction_4dp, tier1_fields_present};
 pub use error::{EventIdError, ProfileError};
+pub use extension::PROJECT_EXTENSION_FILE;
 pub use identity::{EVENT_ID_PREFIX, basis_sha256_hex, event_id};
 pub use normalize::{ClassTargets, EventContext, Normalized, Normalizer};
 pub use profile::OCSF_VERSION;

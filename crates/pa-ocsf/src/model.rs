@@ -119,6 +119,10 @@ pub(crate) struct EmitFile {
     pub default: Option<Value>,
     #[serde(default)]
     pub when: Option<BTreeMap<String, Vec<Value>>>,
+    /// The rule applies only when the event being built has a value at every listed target
+    /// path (an object or a leaf); such rules run after all others.
+    #[serde(default)]
+    pub when_present: Option<Vec<String>>,
     /// Identity basis only: the basis may lack this member.
     #[serde(default)]
     pub optional: Option<bool>,

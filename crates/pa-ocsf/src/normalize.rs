@@ -21,11 +21,18 @@ pub struct EventContext<'a> {
     pub run_id: &'a str,
     /// `metadata.scenario_id`.
     pub scenario_id: &'a str,
-    /// `metadata.extensions.purple_axiom.raw_ref`, e.g.
+    /// `metadata.raw_ref` (a `pa_raw_ref` of the Purple Axiom extension), e.g.
     /// `{"kind":"dataset_row_v1","path":"raw_parquet/...","row_locator":{...}}`; omitted when None.
     pub raw_ref: Option<Value>,
     /// `metadata.normalizer_version`.
     pub normalizer_version: &'a str,
+    /// `metadata.collector_version` (the collector build that captured the record); omitted
+    /// when None.
+    pub collector_version: Option<&'a str>,
+    /// Default host for records that carry none (an audit log without `node=` read from a
+    /// known host): the profiles' `@host` source resolves to it, so it feeds
+    /// `device.hostname` and the identity basis exactly as a record host would.
+    pub host: Option<&'a str>,
 }
 
 /// The result of normalizing one record.
@@ -93,6 +100,13 @@ impl Normalizer {
         })
     }
 
+    /// The OCSF `extension` declarations every event carries in `metadata.extensions`
+    /// (`[{"name":"purple_axiom","uid":"999","version":"0.1.0"}]`, from the extension's
+    /// `extension.json`).
+    pub fn extensions(&self) -> &[Value] {
+        &self.tree.extensions
+    }
+
     /// The source types that have a profile (sorted).
     pub fn source_types(&self) -> Vec<String> {
         self.tree.profiles.keys().cloned().collect()
@@ -134,7 +148,7 @@ impl Normalizer {
             .keys
             .iter()
             .map(|k| {
-                let v = first_present(&k.from, rec)?;
+                let v = first_present(&k.from, rec, None)?;
                 match run_transforms(v, &k.transforms) {
                     Step::Value(v) => Some(v),
                     _ => None,
@@ -204,7 +218,14 @@ impl Normalizer {
             if !rule_applies(rule, keys) {
                 continue;
             }
-            let step = eval_rule(rule, rec, keys, &ev, class.class_uid);
+            if !rule
+                .when_present
+                .iter()
+                .all(|p| get_path(&ev, &p.segs).is_some())
+            {
+                continue;
+            }
+            let step = eval_rule(rule, rec, ctx.host, keys, &ev, class.class_uid);
             match step {
                 Step::Value(v) => set_path(&mut ev, &rule.to.segs, v),
                 Step::Absent => {}
@@ -254,7 +275,7 @@ impl Normalizer {
         let mut unmapped: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
         for u in &class.unmapped {
             let group = u.into.clone().unwrap_or_default();
-            for obj in u.from.resolve(rec) {
+            for obj in u.from.resolve_with(rec, ctx.host) {
                 let Some(m) = obj.as_object() else { continue };
                 for (k, v) in m {
                     if u.skip.contains(k) || (u.consumed.contains(k) && !u.keep.contains(k)) {
@@ -297,7 +318,7 @@ impl Normalizer {
         // identity
         let mut basis = Map::new();
         for rule in &profile.basis {
-            match eval_rule(rule, rec, keys, &basis, class.class_uid) {
+            match eval_rule(rule, rec, ctx.host, keys, &basis, class.class_uid) {
                 Step::Value(v) => set_path(&mut basis, &rule.to.segs, v),
                 Step::Absent if rule.optional => {}
                 Step::Absent => {
@@ -359,13 +380,18 @@ impl Normalizer {
                 Value::String(profile.source_type.clone()),
             );
             m.insert("identity_tier".into(), Value::from(profile.identity_tier));
-            if let Some(r) = &ctx.raw_ref {
-                set_path(
-                    m,
-                    &["extensions".into(), "purple_axiom".into(), "raw_ref".into()],
-                    r.clone(),
-                );
+            if let Some(c) = ctx.collector_version {
+                m.insert("collector_version".into(), Value::String(c.to_string()));
             }
+            if let Some(r) = &ctx.raw_ref {
+                m.insert("raw_ref".into(), r.clone());
+            }
+            // the schema extensions the envelope uses (OCSF `extension` objects), from the
+            // extension definitions themselves
+            m.insert(
+                "extensions".into(),
+                Value::Array(self.tree.extensions.clone()),
+            );
         }
         Normalized::Mapped(Value::Object(ev))
     }
@@ -402,9 +428,13 @@ fn rule_applies(rule: &Rule, keys: &[Option<Value>]) -> bool {
     rule.when.iter().all(|(k, set)| key_in(&keys[*k], set))
 }
 
-fn first_present(paths: &[crate::path::SourcePath], rec: &SourceRecord) -> Option<Value> {
+fn first_present(
+    paths: &[crate::path::SourcePath],
+    rec: &SourceRecord,
+    default_host: Option<&str>,
+) -> Option<Value> {
     for p in paths {
-        let vals = p.resolve(rec);
+        let vals = p.resolve_with(rec, default_host);
         if vals.is_empty() {
             continue;
         }
@@ -431,20 +461,21 @@ fn run_transforms(mut v: Value, transforms: &[Arc<crate::transform::Transform>])
 fn eval_rule(
     rule: &Rule,
     rec: &SourceRecord,
+    default_host: Option<&str>,
     keys: &[Option<Value>],
     ev: &Map<String, Value>,
     class_uid: u32,
 ) -> Step {
     let input = match &rule.source {
-        RuleSource::From(paths) => first_present(paths, rec),
+        RuleSource::From(paths) => first_present(paths, rec, default_host),
         RuleSource::Const(c) => Some(c.clone()),
         RuleSource::Key(k) => keys[*k].clone(),
         RuleSource::TypeUid => get_path(ev, &["activity_id".to_string()])
             .and_then(Value::as_i64)
             .map(|a| Value::from(i64::from(class_uid) * 100 + a)),
         RuleSource::PathResolve { name, cwd } => {
-            let name = first_present(name, rec).and_then(|v| scalar_text(&v));
-            let cwd = first_present(cwd, rec).and_then(|v| scalar_text(&v));
+            let name = first_present(name, rec, default_host).and_then(|v| scalar_text(&v));
+            let cwd = first_present(cwd, rec, default_host).and_then(|v| scalar_text(&v));
             name.map(|n| Value::String(resolve_path(&n, cwd.as_deref())))
         }
     };

@@ -1,7 +1,8 @@
 //! Source paths (where a rule reads from a [`SourceRecord`]) and target paths (where it writes
 //! in the OCSF event).
 //!
-//! Source path syntax: `@<attr>` for record attributes (`@host`, `@time_ms`, `@record_id`,
+//! Source path syntax: `@<attr>` for record attributes (`@host` (else the caller's default
+//! host), `@time_ms`, `@record_id`,
 //! `@ordinal`, `@file`, `@source_type`, `@fields` = the whole `fields` value), or a dotted path into `SourceRecord::fields`. A segment
 //! is a member name, an array index (`0`), `*` (every element of an array: the path then
 //! yields several values), or a member name followed by `[k=v]` (the first element of the
@@ -130,11 +131,28 @@ impl SourcePath {
         }
     }
 
-    /// Every value the path reaches in the record (at most one unless [`Self::is_multi`]).
+    /// Every value the path reaches in the record (at most one unless [`Self::is_multi`]);
+    /// `@host` is the record's host.
+    #[cfg(test)]
     pub(crate) fn resolve<'a>(&self, rec: &'a SourceRecord) -> Vec<Cow<'a, Value>> {
+        self.resolve_with(rec, None)
+    }
+
+    /// Every value the path reaches in the record (at most one unless [`Self::is_multi`]);
+    /// `@host` is the record's host, else `default_host` (the caller's
+    /// `EventContext::host`).
+    pub(crate) fn resolve_with<'a>(
+        &self,
+        rec: &'a SourceRecord,
+        default_host: Option<&str>,
+    ) -> Vec<Cow<'a, Value>> {
         if let Some(attr) = self.attr {
             let v = match attr {
-                Attr::Host => rec.host.clone().map(Value::String),
+                Attr::Host => rec
+                    .host
+                    .clone()
+                    .or_else(|| default_host.map(str::to_string))
+                    .map(Value::String),
                 Attr::TimeMs => rec.time_ms.map(Value::from),
                 Attr::RecordId => rec.provenance.record_id.map(Value::from),
                 Attr::Ordinal => Some(Value::from(rec.provenance.ordinal)),
@@ -301,6 +319,18 @@ mod tests {
             &json!(7)
         );
         assert!(SourcePath::parse("@host").unwrap().resolve(&r).is_empty());
+        let host = SourcePath::parse("@host").unwrap();
+        assert_eq!(
+            host.resolve_with(&r, Some("lab1"))[0].as_ref(),
+            &json!("lab1")
+        );
+        let mut named = r.clone();
+        named.host = Some("node7".into());
+        assert_eq!(
+            host.resolve_with(&named, Some("lab1"))[0].as_ref(),
+            &json!("node7"),
+            "the record's own host wins over the default"
+        );
     }
 
     #[test]

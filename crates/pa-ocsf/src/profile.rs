@@ -51,6 +51,8 @@ pub(crate) struct Rule {
     pub map: Option<BTreeMap<String, Value>>,
     pub default: Option<Value>,
     pub when: Vec<(usize, BTreeSet<String>)>,
+    /// Event paths that must all be present for the rule to apply (`when_present`).
+    pub when_present: Vec<TargetPath>,
     pub optional: bool,
 }
 
@@ -113,6 +115,8 @@ pub(crate) struct Tree {
     pub mapping_profile_version: String,
     pub ocsf_version: String,
     pub profiles: BTreeMap<String, SourceProfile>,
+    /// `metadata.extensions` of every event (OCSF `extension` objects).
+    pub extensions: Vec<Value>,
 }
 
 const KNOWN_SOURCE_TYPES: [&str; 7] = [
@@ -199,6 +203,7 @@ pub(crate) fn load_tree(dir: &Path) -> Result<Tree, ProfileError> {
         mapping_profile_version: pack.mapping_profile_version.value,
         ocsf_version: pack.ocsf_version.value,
         profiles,
+        extensions: crate::extension::envelope_extensions()?,
     })
 }
 
@@ -349,6 +354,31 @@ fn compile_rule(
             when.push((idx, key_values(path, line, vals)?));
         }
     }
+    let mut when_present = Vec::new();
+    if let Some(w) = &e.when_present {
+        if basis {
+            return Err(bad("when_present is not allowed in identity.basis".into()));
+        }
+        if e.op.is_some() {
+            return Err(bad(format!(
+                "emit to {:?}: when_present cannot be combined with op",
+                e.to
+            )));
+        }
+        if w.is_empty() {
+            return Err(bad(format!("emit to {:?}: when_present is empty", e.to)));
+        }
+        for t in w {
+            let tp = TargetPath::parse(t).map_err(|m| bad(format!("when_present: {m}")))?;
+            if tp == to {
+                return Err(bad(format!(
+                    "emit to {:?}: when_present names the rule's own target",
+                    e.to
+                )));
+            }
+            when_present.push(tp);
+        }
+    }
     Ok(Rule {
         to,
         source,
@@ -356,6 +386,7 @@ fn compile_rule(
         map: e.map.clone(),
         default: e.default.clone(),
         when,
+        when_present,
         optional: e.optional.unwrap_or(false),
     })
 }
@@ -771,14 +802,33 @@ fn load_class(
             ));
         }
     }
-    // value rules first, computed ops last (they read the event built so far)
-    let (mut rules, ops): (Vec<Rule>, Vec<Rule>) = all.into_iter().map(|(_, r)| r).partition(|r| {
+    // value rules first, computed ops next (they read the event built so far), rules
+    // conditional on present paths last (they test the finished event)
+    let (conditional, all): (Vec<Rule>, Vec<Rule>) = all
+        .into_iter()
+        .map(|(_, r)| r)
+        .partition(|r| !r.when_present.is_empty());
+    let (mut rules, ops): (Vec<Rule>, Vec<Rule>) = all.into_iter().partition(|r| {
         !matches!(
             r.source,
             RuleSource::TypeUid | RuleSource::PathResolve { .. }
         )
     });
     rules.extend(ops);
+    // a conditional rule whose path no unconditional rule of this class writes can never
+    // apply (shared profile rules completing objects some classes do not have): it is not
+    // part of the class
+    let writes = |p: &TargetPath| {
+        rules
+            .iter()
+            .any(|r| r.to == *p || p.is_strict_prefix_of(&r.to))
+    };
+    let reachable: Vec<Rule> = conditional
+        .iter()
+        .filter(|r| r.when_present.iter().all(&writes))
+        .cloned()
+        .collect();
+    rules.extend(reachable);
     let mut unmapped: Vec<UnmappedDef> = shared_unmapped.to_vec();
     for u in &cf.unmapped {
         unmapped.push(compile_unmapped(&path, u)?);

@@ -42,6 +42,7 @@ pub(crate) enum Transform {
     ToString,
     ParseInt {
         hex: bool,
+        octal: bool,
         min: Option<i64>,
         max: Option<i64>,
     },
@@ -71,11 +72,28 @@ pub(crate) enum Transform {
     KvGet {
         key: String,
     },
+    /// The value of `key=` on one line of a multi-line `key=value` text (the rest of the
+    /// line, trimmed).
+    LineKvGet {
+        key: String,
+    },
+    /// Text split into its non-empty parts (on `sep`, or on whitespace).
+    Split {
+        sep: Option<String>,
+    },
+    /// Integer AND `mask`.
+    BitAnd {
+        mask: i64,
+    },
     /// Decode an audit `saddr` hex sockaddr (AF_INET / AF_INET6): `part` ip or port.
     Sockaddr {
         port: bool,
     },
-    Basename,
+    /// The last path component; with `ignore_trailing`, trailing separators do not end it
+    /// (`/var/tmp/dir/` → `dir`), else such a path has no name.
+    Basename {
+        ignore_trailing: bool,
+    },
     Dirname,
     Join {
         sep: String,
@@ -145,13 +163,16 @@ impl Transform {
         env: &CompileEnv<'_>,
     ) -> Result<Transform, String> {
         let allowed: &[&str] = match op {
-            "parse_int" => &["hex", "min", "max"],
+            "parse_int" => &["hex", "octal", "min", "max"],
             "parse_time" => &["formats"],
             "absent_if_in_set" => &["set", "ignore_case"],
             "split_domain_user" | "split_host_port" => &["part"],
             "parse_hashes" => &["algorithms", "other_id"],
             "map" => &["table", "entries", "ignore_case", "default", "passthrough"],
-            "kv_get" => &["key"],
+            "kv_get" | "line_kv_get" => &["key"],
+            "split" => &["sep"],
+            "basename" => &["ignore_trailing"],
+            "bit_and" => &["mask"],
             "sockaddr" => &["part"],
             "join" => &["sep"],
             "format" => &["template"],
@@ -169,6 +190,7 @@ impl Transform {
             "to_string" => Transform::ToString,
             "parse_int" => Transform::ParseInt {
                 hex: arg_bool(args, "hex")?,
+                octal: arg_bool(args, "octal")?,
                 min: arg_int(args, "min")?,
                 max: arg_int(args, "max")?,
             },
@@ -279,7 +301,23 @@ impl Transform {
                     .ok_or("op kv_get: arg key is required")?
                     .to_string(),
             },
-            "basename" => Transform::Basename,
+            "line_kv_get" => Transform::LineKvGet {
+                key: arg_str(args, "key")?
+                    .ok_or("op line_kv_get: arg key is required")?
+                    .to_string(),
+            },
+            "split" => Transform::Split {
+                sep: match arg_str(args, "sep")? {
+                    Some("") => return Err("op split: arg sep must not be empty".into()),
+                    other => other.map(str::to_string),
+                },
+            },
+            "bit_and" => Transform::BitAnd {
+                mask: arg_int(args, "mask")?.ok_or("op bit_and: arg mask is required")?,
+            },
+            "basename" => Transform::Basename {
+                ignore_trailing: arg_bool(args, "ignore_trailing")?,
+            },
             "dirname" => Transform::Dirname,
             "join" => Transform::Join {
                 sep: arg_str(args, "sep")?.unwrap_or(" ").to_string(),
@@ -313,7 +351,7 @@ impl Transform {
             },
             _ => {
                 return Err(format!(
-                    "unknown op {op:?} (trim, lowercase, uppercase, to_string, parse_int, parse_time, absent_if_in_set, split_domain_user, split_host_port, parse_hashes, map, kv_get, basename, dirname, join, first, unique, format, ip, strip_prefix, trim_chars)"
+                    "unknown op {op:?} (trim, lowercase, uppercase, to_string, parse_int, parse_time, absent_if_in_set, split_domain_user, split_host_port, parse_hashes, map, kv_get, line_kv_get, split, bit_and, basename, dirname, join, first, unique, format, ip, strip_prefix, trim_chars)"
                 ));
             }
         };
@@ -401,9 +439,15 @@ impl Transform {
                 Some(s) => Step::Value(Value::String(s)),
                 None => Step::Rejected(format!("to_string: {v} is not a scalar")),
             },
-            Transform::ParseInt { hex, min, max } => {
+            Transform::ParseInt {
+                hex,
+                octal,
+                min,
+                max,
+            } => {
                 let n = match &v {
                     Value::Number(n) => n.as_i64(),
+                    Value::String(s) if *octal => i64::from_str_radix(s.trim(), 8).ok(),
                     Value::String(s) => parse_int(s.trim(), *hex),
                     _ => None,
                 };
@@ -496,7 +540,45 @@ impl Transform {
                 Some(x) => Step::Value(Value::String(x)),
                 None => Step::Absent,
             }),
-            Transform::Basename => with_str(v, |s| {
+            Transform::LineKvGet { key } => with_str(v, |s| {
+                let found = s.lines().find_map(|line| {
+                    let (k, val) = line.trim().split_once('=')?;
+                    (k.trim() == key).then(|| val.trim().to_string())
+                });
+                match found {
+                    Some(x) if !x.is_empty() => Step::Value(Value::String(x)),
+                    _ => Step::Absent,
+                }
+            }),
+            Transform::Split { sep } => with_str(v, |s| {
+                let parts: Vec<Value> = match sep {
+                    Some(sep) => s
+                        .split(sep.as_str())
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(|p| Value::String(p.to_string()))
+                        .collect(),
+                    None => s
+                        .split_whitespace()
+                        .map(|p| Value::String(p.to_string()))
+                        .collect(),
+                };
+                if parts.is_empty() {
+                    Step::Absent
+                } else {
+                    Step::Value(Value::Array(parts))
+                }
+            }),
+            Transform::BitAnd { mask } => match v.as_i64() {
+                Some(n) => Step::Value(Value::from(n & mask)),
+                None => Step::Rejected(format!("bit_and: {v} is not an integer")),
+            },
+            Transform::Basename { ignore_trailing } => with_str(v, |s| {
+                let s = if *ignore_trailing {
+                    s.trim_end_matches(['\\', '/'])
+                } else {
+                    s
+                };
                 let b = s.rsplit(['\\', '/']).next().unwrap_or(s);
                 if b.is_empty() {
                     Step::Absent
@@ -789,6 +871,37 @@ mod tests {
     }
 
     #[test]
+    fn octal_masks_lines_and_splits() {
+        // audit PATH mode=0100644 → S_IFREG (0o100000)
+        let oct = t("parse_int", json!({"octal": true}));
+        assert_eq!(oct.apply(json!("0100644")), Step::Value(json!(0o100644)));
+        assert!(matches!(oct.apply(json!("0109")), Step::Rejected(_)));
+        let fmt = t("bit_and", json!({"mask": 0o170000}));
+        assert_eq!(fmt.apply(json!(0o100644)), Step::Value(json!(0o100000)));
+        assert_eq!(fmt.apply(json!(0o40755)), Step::Value(json!(0o40000)));
+        assert!(matches!(fmt.apply(json!("x")), Step::Rejected(_)));
+        let line = t("line_kv_get", json!({"key": "UserId"}));
+        let ctx = "\tDetailSequence=1\n\tUserId=HOST\\Clippy\n\tCommandLine=a = b\n\tScriptName=";
+        assert_eq!(line.apply(json!(ctx)), Step::Value(json!("HOST\\Clippy")));
+        let cl = t("line_kv_get", json!({"key": "CommandLine"}));
+        assert_eq!(cl.apply(json!(ctx)), Step::Value(json!("a = b")));
+        let empty = t("line_kv_get", json!({"key": "ScriptName"}));
+        assert_eq!(empty.apply(json!(ctx)), Step::Absent);
+        assert_eq!(
+            t("line_kv_get", json!({"key": "Nope"})).apply(json!(ctx)),
+            Step::Absent
+        );
+        let ws = t("split", json!({}));
+        assert_eq!(
+            ws.apply(json!("SeDebugPrivilege\n\t\t\tSeBackupPrivilege")),
+            Step::Value(json!(["SeDebugPrivilege", "SeBackupPrivilege"]))
+        );
+        assert_eq!(ws.apply(json!("  ")), Step::Absent);
+        let comma = t("split", json!({"sep": ","}));
+        assert_eq!(comma.apply(json!("a, b,,")), Step::Value(json!(["a", "b"])));
+    }
+
+    #[test]
     fn users_hashes_endpoints() {
         let user = t("split_domain_user", json!({"part": "user"}));
         let dom = t("split_domain_user", json!({"part": "domain"}));
@@ -839,6 +952,22 @@ mod tests {
             t("basename", json!({})).apply(json!("C:\\a\\b.exe")),
             Step::Value(json!("b.exe"))
         );
+        // a registry path ending in \ names no value
+        assert_eq!(
+            t("basename", json!({})).apply(json!("HKLM\\Run\\")),
+            Step::Absent
+        );
+        let base = t("basename", json!({"ignore_trailing": true}));
+        assert_eq!(
+            base.apply(json!("/var/tmp/.hidden-directory/")),
+            Step::Value(json!(".hidden-directory"))
+        );
+        assert_eq!(
+            base.apply(json!("victim-files/")),
+            Step::Value(json!("victim-files"))
+        );
+        assert_eq!(base.apply(json!("/")), Step::Absent);
+        assert_eq!(base.apply(json!("\\")), Step::Absent);
         assert_eq!(
             t("dirname", json!({})).apply(json!("/etc/ssh/x")),
             Step::Value(json!("/etc/ssh"))

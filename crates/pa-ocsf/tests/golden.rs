@@ -82,6 +82,8 @@ fn normalize_fixture_with(
         scenario_id: &scen,
         raw_ref: None,
         normalizer_version: &nv,
+        collector_version: None,
+        host: None,
     };
     common::mapped(&n.normalize(&recs[0], &ctx)).clone()
 }

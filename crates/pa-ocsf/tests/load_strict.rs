@@ -168,3 +168,42 @@ fn target_conflicts_are_rejected() {
     assert_eq!(err.path(), file, "{err}");
     assert!(err.to_string().contains("inside target"), "{err}");
 }
+
+#[test]
+fn misused_when_present_names_file_and_line() {
+    // in the identity basis
+    let (_t, file, err) = load_with(
+        "windows-sysmon/profile.yaml",
+        "    - {to: source_type, const: sysmon}",
+        "    - {to: source_type, const: sysmon, when_present: [device]}",
+    );
+    assert_eq!(err.path(), file, "{err}");
+    assert_eq!(
+        err.line(),
+        line_of(&file, "const: sysmon, when_present"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("when_present"), "{err}");
+    // on an op
+    let (_t, file, err) = load_with(
+        "windows-sysmon/profile.yaml",
+        "  - {to: type_uid, op: type_uid}",
+        "  - {to: type_uid, op: type_uid, when_present: [device]}",
+    );
+    assert_eq!(
+        err.line(),
+        line_of(&file, "op: type_uid, when_present"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("op"), "{err}");
+    // conditional on its own target, or on nothing
+    for bad in ["when_present: [device.type_id]", "when_present: []"] {
+        let (_t, file, err) = load_with(
+            "windows-sysmon/profile.yaml",
+            "when_present: [device]}",
+            &format!("{bad}}}"),
+        );
+        assert_eq!(err.path(), file, "{err}");
+        assert_eq!(err.line(), line_of(&file, bad), "{err}");
+    }
+}

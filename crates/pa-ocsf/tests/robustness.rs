@@ -183,6 +183,8 @@ fn envelope_carries_the_context_and_raw_ref() {
         scenario_id: "sc-1",
         raw_ref: Some(raw_ref.clone()),
         normalizer_version: "9.9.9",
+        collector_version: Some("otelcol-contrib 0.120.0"),
+        host: Some("ignored-the-record-names-its-host"),
     };
     let ev = n.normalize(
         &rec(
@@ -200,7 +202,21 @@ fn envelope_carries_the_context_and_raw_ref() {
     assert_eq!(m["source_type"], "windows-sysmon");
     assert_eq!(m["identity_tier"], 1);
     assert_eq!(m["uid"], m["event_id"]);
-    assert_eq!(m["extensions"]["purple_axiom"]["raw_ref"], raw_ref);
+    assert_eq!(m["raw_ref"], raw_ref);
+    assert_eq!(m["collector_version"], "otelcol-contrib 0.120.0");
+    // the Purple Axiom extension is declared as an OCSF `extension` object, taken from its
+    // definition file
+    let decl: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo_root().join(pa_ocsf::PROJECT_EXTENSION_FILE))
+            .expect("extension.json"),
+    )
+    .expect("extension.json is JSON");
+    assert_eq!(
+        m["extensions"],
+        json!([{"name": decl["name"], "uid": decl["uid"].to_string(), "version": decl["version"]}])
+    );
+    assert_eq!(m["extensions"], json!(n.extensions()));
+    assert_eq!(ev["device"]["hostname"], "host1", "the record's host wins");
     assert_eq!(ev["time"], 1704067200123_i64);
     assert_eq!(ev["type_uid"], 100701);
     assert_eq!(ev["severity_id"], 1);

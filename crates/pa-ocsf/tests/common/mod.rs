@@ -46,6 +46,8 @@ pub fn ctx() -> EventContext<'static> {
         scenario_id: "scenario-test",
         raw_ref: None,
         normalizer_version: "0.1.0-test",
+        collector_version: None,
+        host: None,
     }
 }
 
