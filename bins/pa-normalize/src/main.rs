@@ -26,6 +26,9 @@ struct Cli {
     /// Stream mode: mapping profiles directory (default: the shipped profiles).
     #[arg(long, requires = "source")]
     mappings: Option<PathBuf>,
+    /// Stream mode: the host of records that name none (audit logs without `node=`).
+    #[arg(long, requires = "source")]
+    host: Option<String>,
 }
 
 fn stream(cli: &Cli, source: &str) -> anyhow::Result<pa_normalization::Tally> {
@@ -38,8 +41,14 @@ fn stream(cli: &Cli, source: &str) -> anyhow::Result<pa_normalization::Tally> {
                 .with_context(|| format!("{}: cannot create", cli.output))?,
         ))
     };
-    pa_normalization::stream(source, &cli.input, cli.mappings.as_deref(), &mut out)
-        .map_err(anyhow::Error::msg)
+    pa_normalization::stream(
+        source,
+        &cli.input,
+        cli.mappings.as_deref(),
+        cli.host.as_deref(),
+        &mut out,
+    )
+    .map_err(anyhow::Error::msg)
 }
 
 fn main() {

@@ -166,6 +166,19 @@ pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
     let normalizer = Normalizer::load(&dir)
         .map_err(|e| failure(NormalizationReason::MappingProfileInvalid, e.to_string()))?;
     let covered: Vec<String> = normalizer.source_types();
+    // The host a record belongs to when it names none (audit logs without `node=`): the
+    // range asset's hostname, else its asset id.
+    let asset_host: BTreeMap<String, String> = range
+        .lab
+        .assets
+        .iter()
+        .map(|a| {
+            (
+                a.asset_id.clone(),
+                a.hostname.clone().unwrap_or_else(|| a.asset_id.clone()),
+            )
+        })
+        .collect();
     let run_id = ctx.run.run_id().to_string();
     let scenario_id = ctx.manifest.scenario.scenario_id.clone();
 
@@ -215,7 +228,7 @@ pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
                 raw_ref: Some(raw_ref),
                 normalizer_version: NORMALIZER_VERSION,
                 collector_version: None,
-                host: None,
+                host: asset_host.get(&row.asset_id).map(String::as_str),
             };
             let n = normalizer.normalize(&rec, &ectx);
             let is_covered = covered.iter().any(|c| c == rec.source_type.as_str());
@@ -329,11 +342,13 @@ pub fn stream_format(source: &str) -> Result<pa_sources::SourceFormat, String> {
 }
 
 /// Stream mode: normalize one input file (`-` = stdin) to OCSF JSONL on `out`, in input order.
+/// `host` is the host of records that name none (audit logs without `node=`).
 /// Returns the tally; a file-level read error is an `Err` naming the file.
 pub fn stream(
     source: &str,
     input: &str,
     mappings: Option<&Path>,
+    host: Option<&str>,
     out: &mut dyn Write,
 ) -> Result<Tally, String> {
     let format = stream_format(source)?;
@@ -364,7 +379,7 @@ pub fn stream(
             raw_ref: Some(raw_ref),
             normalizer_version: NORMALIZER_VERSION,
             collector_version: None,
-            host: None,
+            host,
         };
         let n = normalizer.normalize(&rec, &ectx);
         let is_covered = covered.iter().any(|c| c == rec.source_type.as_str());
