@@ -105,6 +105,8 @@ fn main() {
         scenario_id: "bench",
         raw_ref: None,
         normalizer_version: pa_normalization::NORMALIZER_VERSION,
+        collector_version: None,
+        host: None,
     };
 
     if phase == "all" || phase == "normalize" {
