@@ -1333,6 +1333,7 @@ fn pa_sigma_agrees_with_rsigma() {
     }
 
     let mut agreed: BTreeMap<Source, usize> = BTreeMap::new();
+    let mut fired: BTreeMap<Source, BTreeSet<String>> = BTreeMap::new();
     let mut count: BTreeMap<Source, usize> = BTreeMap::new();
     let mut found: Found = BTreeSet::new();
     let mut found_by_source: BTreeMap<Source, usize> = BTreeMap::new();
@@ -1351,6 +1352,10 @@ fn pa_sigma_agrees_with_rsigma() {
             .filter(|id| both.contains(id))
             .collect();
         *agreed.entry(ev.source).or_default() += mine.intersection(&theirs).count();
+        fired
+            .entry(ev.source)
+            .or_default()
+            .extend(mine.intersection(&theirs).cloned());
         for (id, side) in mine
             .difference(&theirs)
             .map(|id| (id, Side::OursOnly))
@@ -1370,11 +1375,30 @@ fn pa_sigma_agrees_with_rsigma() {
     );
     for (source, n) in &count {
         println!(
-            "{source:?}: {n} events, {} hits agreed, {} disagreements",
+            "{source:?}: {n} events, {} hits agreed ({} distinct rules), {} disagreements",
             agreed.get(source).copied().unwrap_or_default(),
+            fired.get(source).map_or(0, BTreeSet::len),
             found_by_source.get(source).copied().unwrap_or_default()
         );
     }
+    // Not vacuous: both implementations fire on the real data, and on most rules' own events.
+    let fired_n = |s: Source| fired.get(&s).map_or(0, BTreeSet::len);
+    assert!(
+        fired_n(Source::Regression) >= 139,
+        "regression samples: agreed hits on only {} rules",
+        fired_n(Source::Regression)
+    );
+    assert!(
+        fired_n(Source::Lab) >= 20,
+        "Linux lab: agreed hits on only {} rules",
+        fired_n(Source::Lab)
+    );
+    assert!(
+        fired_n(Source::Synthetic) * 10 >= both.len() * 7,
+        "synthetic events: agreed hits on only {} of {} rules",
+        fired_n(Source::Synthetic),
+        both.len()
+    );
     let mut by_cause: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     let mut known: Found = BTreeSet::new();
     for (id, side, cause, labels) in KNOWN {
