@@ -35,6 +35,8 @@
 //!   `-` `/` `–` `—` `―`; `base64offset` cuts the characters that depend on unknown neighbouring
 //!   bytes at both ends, as pySigma does.
 //! - Time modifiers read `YYYY-MM-DD[ T]HH:MM…` text as written (no time zone conversion).
+//! - A plain YAML value spelled as an integer with redundant leading zeros (`00000429`) is the
+//!   text as written, not the integer (`429`); other numbers are matched as their text.
 
 mod check;
 mod compile;

@@ -183,6 +183,21 @@ fn numbers_booleans_and_comparisons() {
 }
 
 #[test]
+fn leading_zero_values_are_text_as_written() {
+    // registry_set_susp_keyboard_layout_load writes `- 00000429` unquoted: the layout id, not 429.
+    let r = compiled("  sel:\n    Details|contains:\n      - 00000429\n  condition: sel\n");
+    assert!(hit(&r, json!({"Details": "DWORD 00000429"})));
+    assert!(!hit(&r, json!({"Details": "h 429 t"})));
+    let r = compiled("  sel:\n    Mode: 0755\n  condition: sel\n");
+    assert!(hit(&r, json!({"Mode": "0755"})));
+    assert!(!hit(&r, json!({"Mode": 755})));
+    // still a number for the numeric modifiers
+    let r = compiled("  sel:\n    Size|gt: 0100\n  condition: sel\n");
+    assert!(hit(&r, json!({"Size": 101})));
+    assert!(!hit(&r, json!({"Size": 99})));
+}
+
+#[test]
 fn time_modifiers() {
     let r = compiled("  sel:\n    UtcTime|hour|gte: 22\n  condition: sel\n");
     assert!(hit(&r, json!({"UtcTime": "2025-11-27 23:10:00.000"})));

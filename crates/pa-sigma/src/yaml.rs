@@ -2,6 +2,9 @@
 //!
 //! Documents are decoded strictly (YAML 1.2 booleans, duplicate keys rejected, explicit budgets)
 //! into an order-preserving tree so that rule authors' key order survives into explanations.
+//! Plain scalars spelled as integers with redundant leading zeros (`00000429`, `0755`) stay strings
+//! as written: Sigma treats values as strings, and such a spelling is an identifier (a keyboard
+//! layout id, a mode), not the number it would otherwise collapse to (`429`).
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
@@ -137,6 +140,7 @@ impl<'de> Deserialize<'de> for Yaml {
 fn options() -> serde_saphyr::Options {
     let mut o = serde_saphyr::Options::default();
     o.strict_booleans = true;
+    o.leading_zero_numbers_as_strings = true;
     o.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
     o.reject_unsupported_tags = true;
     o.with_snippet = false;
@@ -192,5 +196,24 @@ mod tests {
         assert_eq!(docs[0].1.get("b"), Some(&Yaml::Bool(true)));
         assert!(parse_documents("a: 1\na: 2\n").is_err());
         assert!(parse_documents("a: [1\n").is_err());
+    }
+
+    #[test]
+    fn leading_zero_integers_stay_text() {
+        let docs = parse_documents("a: [00000429, 0755, -007, 0, 429, 0x1F, 0.5, 010.5]\n")
+            .expect("parses");
+        assert_eq!(
+            docs[0].1.get("a"),
+            Some(&Yaml::Seq(vec![
+                Yaml::Str("00000429".into()),
+                Yaml::Str("0755".into()),
+                Yaml::Str("-007".into()),
+                Yaml::Int(0),
+                Yaml::Int(429),
+                Yaml::Int(31),
+                Yaml::Float(0.5),
+                Yaml::Float(10.5),
+            ]))
+        );
     }
 }

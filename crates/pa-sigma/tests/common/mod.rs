@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod synth;
+
 use std::path::PathBuf;
 
 /// `../shared/data` relative to the repository root; panics with a message when absent.
