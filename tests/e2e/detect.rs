@@ -1,7 +1,7 @@
 //! End to end: the real `pa-detect` in its three uses (stream, check, bundle).
 
 use assert_cmd::Command;
-use pa_e2e::{repo_root, shared_data, workspace_bin};
+use pa_e2e::{ReplayCase, shared_data, workspace_bin};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -265,21 +265,18 @@ fn explain_says_why_a_rule_fires_or_not() {
         r#"{"time": 1, "class_uid": 1007, "metadata": {"uid": "e1"}, "process": {"file": {"path": "C:\\Windows\\System32\\whoami.exe"}}}"#,
     )
     .unwrap();
-    let out = Command::new(workspace_bin("pa-detect"))
-        .arg("--rules")
-        .arg(&rules)
-        .args([
+    let explain = || {
+        let mut c = Command::new(workspace_bin("pa-detect"));
+        c.arg("--rules").arg(&rules).args([
             "explain",
             "--rule",
             "0b0b0b0b-0000-4000-8000-000000000001",
             "--event",
-        ])
-        .arg(&ev)
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
+        ]);
+        c.arg(&ev);
+        c
+    };
+    let out = explain().assert().code(0).get_output().stdout.clone();
     let doc: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(doc["fires"], true);
     assert_eq!(doc["field_resolution"][0]["path"], "process.file.path");
@@ -288,56 +285,22 @@ fn explain_says_why_a_rule_fires_or_not() {
         r#"{"time": 1, "class_uid": 1007, "metadata": {"uid": "e1"}, "process": {"file": {"path": "C:\\x\\notepad.exe"}}}"#,
     )
     .unwrap();
-    Command::new(workspace_bin("pa-detect"))
-        .arg("--rules")
-        .arg(&rules)
-        .args([
-            "explain",
-            "--rule",
-            "0b0b0b0b-0000-4000-8000-000000000001",
-            "--event",
-        ])
-        .arg(&ev)
-        .assert()
-        .code(1);
+    explain().assert().code(1);
 }
 
 /// Bundle mode on an existing run: new rules over an old normalized store.
 #[test]
 fn bundle_mode_reruns_detection_on_an_existing_store() {
-    let t = tempfile::tempdir().unwrap();
     let run_id = "de7ec700-0000-4000-8000-000000000001";
-    std::fs::write(
-        t.path().join("range.yaml"),
-        "range_id: detect-case\nlab:\n  provider: replay\n  assets:\n    - {asset_id: h1, os: windows, role: endpoint}\nstages:\n  lab_provider: true\n  runner: false\n  telemetry: false\n  normalization: false\n  detection: false\nreplay:\n  ground_truth: gt.jsonl\n",
-    )
-    .unwrap();
-    std::fs::write(
-        t.path().join("scenario.yaml"),
-        "scenario_id: detect-case\nscenario_version: 1.0.0\nactions:\n  - {action_id: s1, technique_id: T1059.003}\n",
-    )
-    .unwrap();
-    Command::new(workspace_bin("pa-orchestrate"))
-        .current_dir(t.path())
-        .args([
-            "run",
-            "--workspace",
-            "ws",
-            "--run-id",
-            run_id,
-            "--range",
-            "range.yaml",
-            "--scenario",
-            "scenario.yaml",
-        ])
-        .assert()
-        .code(0);
-    let run = t.path().join("ws/runs").join(run_id);
+    let case = ReplayCase::new("detect-case", run_id, &["lab_provider"], "");
+    case.orchestrate_expect(0);
+    let t = case.path();
+    let run = case.run_dir();
     // A normalized store as the normalization stage would publish it: the reference golden events.
     let golden =
         shared_data().join("purple-axiom-ref/fixtures/bridge/backend/golden_telemetry.jsonl");
     let store = run.join("normalized/ocsf_events");
-    let mut w = pa_store::events::EventWriter::new(&store, t.path(), 1 << 20).unwrap();
+    let mut w = pa_store::events::EventWriter::new(&store, t, 1 << 20).unwrap();
     for l in std::fs::read_to_string(golden)
         .unwrap()
         .lines()
@@ -429,5 +392,4 @@ fn bundle_mode_reruns_detection_on_an_existing_store() {
         std::fs::read_to_string(run.join("detections/detections.jsonl")).unwrap(),
         det
     );
-    let _ = repo_root();
 }

@@ -2,8 +2,7 @@
 //! pipeline (telemetry → normalization → detection over OCSF through the bridge) and must fire
 //! its rule. This is the test of the mapping profiles and the bridge together.
 
-use assert_cmd::Command;
-use pa_e2e::{shared_data, workspace_bin};
+use pa_e2e::{ReplayCase, shared_data};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -44,7 +43,6 @@ fn sigma_regression_evtx_fire_their_rules_through_the_whole_pipeline() {
     let mut infos = Vec::new();
     walk(&root, &mut infos);
     infos.sort();
-    let t = tempfile::tempdir().unwrap();
     let mut sources = String::new();
     let mut cases: Vec<(String, String, PathBuf)> = Vec::new();
     for (i, info) in infos.iter().enumerate() {
@@ -71,36 +69,18 @@ fn sigma_regression_evtx_fire_their_rules_through_the_whole_pipeline() {
                 .unwrap()
         })
         .collect();
-    std::fs::write(
-        t.path().join("range.yaml"),
-        format!(
-            "range_id: fidelity\nlab:\n  provider: replay\n  assets:\n    - {{asset_id: host, os: windows, role: endpoint}}\nstages:\n  lab_provider: true\n  runner: false\n  telemetry: true\n  normalization: true\n  detection: true\ntelemetry:\n  sources:\n{sources}detection:\n  sigma:\n    rule_paths: [{}]\nreplay:\n  ground_truth: gt.jsonl\n",
+    let run_id = "f1de1170-0000-4000-8000-000000000001";
+    let case = ReplayCase::new(
+        "fidelity",
+        run_id,
+        &["lab_provider", "telemetry", "normalization", "detection"],
+        &format!(
+            "telemetry:\n  sources:\n{sources}detection:\n  sigma:\n    rule_paths: [{}]\n",
             rules.join(", ")
         ),
-    )
-    .unwrap();
-    std::fs::write(
-        t.path().join("scenario.yaml"),
-        "scenario_id: fidelity\nscenario_version: 1.0.0\nactions:\n  - {action_id: s1, technique_id: T1059.001}\n",
-    )
-    .unwrap();
-    let run_id = "f1de1170-0000-4000-8000-000000000001";
-    let out = Command::new(workspace_bin("pa-orchestrate"))
-        .current_dir(t.path())
-        .args([
-            "run",
-            "--workspace",
-            "ws",
-            "--run-id",
-            run_id,
-            "--range",
-            "range.yaml",
-            "--scenario",
-            "scenario.yaml",
-        ])
-        .output()
-        .unwrap();
-    let run = t.path().join("ws/runs").join(run_id);
+    );
+    let out = case.orchestrate();
+    let run = case.run_dir();
     assert!(
         matches!(out.status.code(), Some(0) | Some(10)),
         "pipeline failed: {}",

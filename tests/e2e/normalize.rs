@@ -1,7 +1,7 @@
 //! End to end: `pa-normalize` as a pipeline filter and as a stage.
 
 use assert_cmd::Command;
-use pa_e2e::{shared_data, workspace_bin};
+use pa_e2e::{ReplayCase, shared_data, workspace_bin};
 use serde_json::Value;
 
 fn evtx(rel: &str) -> std::path::PathBuf {
@@ -108,58 +108,17 @@ fn stream_mode_errors_name_the_problem() {
 
 #[test]
 fn bundle_mode_without_raw_telemetry_is_input_missing() {
-    let t = tempfile::tempdir().unwrap();
-    let run_id = "0e0e0e0e-0000-4000-8000-000000000001";
-    std::fs::write(
-        t.path().join("range.yaml"),
-        "range_id: norm-case\nlab:\n  provider: replay\n  assets:\n    - {asset_id: h1, os: windows, role: endpoint}\nstages:\n  lab_provider: true\n  runner: false\n  telemetry: false\n  normalization: true\n  detection: false\nreplay:\n  ground_truth: gt.jsonl\n",
-    )
-    .unwrap();
-    std::fs::write(
-        t.path().join("scenario.yaml"),
-        "scenario_id: norm-case\nscenario_version: 1.0.0\nactions:\n  - {action_id: s1, technique_id: T1059.003}\n",
-    )
-    .unwrap();
-    let out = Command::new(workspace_bin("pa-orchestrate"))
-        .current_dir(t.path())
-        .args([
-            "run",
-            "--workspace",
-            "ws",
-            "--run-id",
-            run_id,
-            "--range",
-            "range.yaml",
-            "--scenario",
-            "scenario.yaml",
-        ])
-        .assert()
-        .code(20)
-        .get_output()
-        .stderr
-        .clone();
-    assert!(
-        String::from_utf8_lossy(&out).contains("raw_parquet"),
-        "{}",
-        String::from_utf8_lossy(&out)
+    let case = ReplayCase::new(
+        "norm-case",
+        "0e0e0e0e-0000-4000-8000-000000000001",
+        &["lab_provider", "normalization"],
+        "",
     );
-    let m: Value = serde_json::from_slice(
-        &std::fs::read(t.path().join("ws/runs").join(run_id).join("manifest.json")).unwrap(),
-    )
-    .unwrap();
-    let o = m["stage_outcomes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["stage"] == "normalization")
-        .unwrap()
-        .clone();
-    assert_eq!(o["reason_code"], "input_missing");
-    assert!(
-        !t.path()
-            .join("ws/runs")
-            .join(run_id)
-            .join("normalized")
-            .exists()
+    let err = case.orchestrate_expect(20);
+    assert!(err.contains("raw_parquet"), "{err}");
+    assert_eq!(
+        case.outcome("normalization")["reason_code"],
+        "input_missing"
     );
+    assert!(!case.run_dir().join("normalized").exists());
 }

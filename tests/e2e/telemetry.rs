@@ -1,67 +1,21 @@
 //! End to end: the real `pa-telemetry` stage over recorded sources, good and bad.
 
-use assert_cmd::Command;
-use pa_e2e::{shared_data, workspace_bin};
+use pa_e2e::{ReplayCase, read_json, shared_data};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 
 const RUN_ID: &str = "5e1e0000-0000-4000-8000-00000000beef";
 
-struct Case {
-    dir: tempfile::TempDir,
+fn case(sources_yaml: &str) -> ReplayCase {
+    ReplayCase::new(
+        "telemetry-case",
+        RUN_ID,
+        &["lab_provider", "telemetry"],
+        &format!("telemetry:\n  sources:\n{sources_yaml}"),
+    )
 }
 
-impl Case {
-    /// A workspace with `range.yaml` (sources given as YAML list items) and a scenario.
-    fn new(sources_yaml: &str) -> Case {
-        let dir = tempfile::tempdir().unwrap();
-        let range = format!(
-            "range_id: telemetry-case\nlab:\n  provider: replay\n  assets:\n    - asset_id: host-a\n      os: windows\n      role: endpoint\n    - asset_id: lin-a\n      os: linux\n      role: server\nstages:\n  lab_provider: true\n  runner: false\n  telemetry: true\n  normalization: false\n  detection: false\ntelemetry:\n  sources:\n{sources_yaml}replay:\n  ground_truth: gt.jsonl\n"
-        );
-        std::fs::write(dir.path().join("range.yaml"), range).unwrap();
-        std::fs::write(
-            dir.path().join("scenario.yaml"),
-            "scenario_id: telemetry-case\nscenario_version: 1.0.0\nactions:\n  - action_id: s1\n    technique_id: T1003.001\n",
-        )
-        .unwrap();
-        Case { dir }
-    }
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-    fn run_dir(&self) -> PathBuf {
-        self.path().join("ws/runs").join(RUN_ID)
-    }
-    fn run(&self, code: i32) -> String {
-        let out = Command::new(workspace_bin("pa-orchestrate"))
-            .current_dir(self.path())
-            .args(["run", "--workspace", "ws", "--run-id", RUN_ID])
-            .args(["--range", "range.yaml", "--scenario", "scenario.yaml"])
-            .assert()
-            .code(code)
-            .get_output()
-            .clone();
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-    fn manifest(&self) -> Value {
-        serde_json::from_slice(&std::fs::read(self.run_dir().join("manifest.json")).unwrap())
-            .unwrap()
-    }
-    fn outcome(&self, stage: &str) -> Value {
-        self.manifest()["stage_outcomes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["stage"] == stage)
-            .cloned()
-            .unwrap_or(Value::Null)
-    }
-    fn validation(&self) -> Value {
-        serde_json::from_slice(
-            &std::fs::read(self.run_dir().join("logs/telemetry_validation.json")).unwrap(),
-        )
-        .unwrap()
-    }
+fn validation(c: &ReplayCase) -> Value {
+    read_json(&c.run_dir().join("logs/telemetry_validation.json"))
 }
 
 fn evtx(rel: &str) -> String {
@@ -81,8 +35,8 @@ fn source(id: &str, format: &str, asset: &str, path: &str, required: bool) -> St
 
 #[test]
 fn a_missing_required_source_fails_closed_naming_the_path_and_publishes_nothing() {
-    let c = Case::new(&source("gone", "evtx", "host-a", "no/such/file.evtx", true));
-    let err = c.run(20);
+    let c = case(&source("gone", "evtx", "host", "no/such/file.evtx", true));
+    let err = c.orchestrate_expect(20);
     assert!(err.contains("no/such/file.evtx"), "{err}");
     let o = c.outcome("telemetry");
     assert_eq!(o["status"], "failed");
@@ -102,18 +56,18 @@ fn an_unreadable_optional_file_is_recorded_and_the_required_source_still_lands()
     let sources = source(
         "uac",
         "evtx",
-        "host-a",
+        "host",
         &evtx("Defense Evasion/DE_UAC_Disabled_Sysmon_12_13.evtx"),
         true,
-    ) + &source("junk", "evtx", "host-a", "garbage.evtx", false);
-    let c2 = Case::new(&sources);
+    ) + &source("junk", "evtx", "host", "garbage.evtx", false);
+    let c2 = case(&sources);
     std::fs::write(
         c2.path().join("garbage.evtx"),
         b"this is not an evtx file at all",
     )
     .unwrap();
-    c2.run(0);
-    let v = c2.validation();
+    c2.orchestrate_expect(0);
+    let v = validation(&c2);
     let junk = &v["sources"][1];
     assert_eq!(junk["source_id"], "junk");
     assert_eq!(junk["records_kept"], 0);
@@ -143,10 +97,10 @@ fn a_truncated_evtx_is_read_as_far_as_it_goes_and_every_record_is_accounted() {
         "AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx",
     ))
     .unwrap();
-    let c = Case::new(&source("cut", "evtx", "host-a", "cut.evtx", true));
+    let c = case(&source("cut", "evtx", "host", "cut.evtx", true));
     std::fs::write(c.path().join("cut.evtx"), &full[..full.len() * 2 / 3]).unwrap();
-    c.run(0);
-    let v = c.validation();
+    c.orchestrate_expect(0);
+    let v = validation(&c);
     let s = &v["sources"][0];
     let (r, k, d) = (
         s["records_read"].as_u64().unwrap(),
@@ -164,9 +118,9 @@ fn a_required_source_with_nothing_readable_fails_with_the_drop_reasons() {
         "Persistence/sysmon_local_account_creation_and_added_admingroup_12_13.evtx",
     ))
     .unwrap();
-    let c = Case::new(&source("cut", "evtx", "host-a", "cut.evtx", true));
+    let c = case(&source("cut", "evtx", "host", "cut.evtx", true));
     std::fs::write(c.path().join("cut.evtx"), &full[..full.len() * 2 / 3]).unwrap();
-    let err = c.run(20);
+    let err = c.orchestrate_expect(20);
     assert!(err.contains("no record read"), "{err}");
     assert!(err.contains("evtx_incomplete_chunk"), "{err}");
     assert_eq!(
@@ -179,15 +133,15 @@ fn a_required_source_with_nothing_readable_fails_with_the_drop_reasons() {
 #[test]
 fn linux_audit_log_becomes_aggregated_raw_events() {
     let log = shared_data().join("linux-audit-lab/audit/quirks_sample.log");
-    let c = Case::new(&source(
+    let c = case(&source(
         "audit",
         "auditd",
         "lin-a",
         &log.display().to_string(),
         true,
     ));
-    c.run(0);
-    let v = c.validation();
+    c.orchestrate_expect(0);
+    let v = validation(&c);
     let s = &v["sources"][0];
     assert_eq!(s["source_types"]["linux-auditd"], s["records_kept"]);
     let rows: Vec<_> = pa_store::raw::RawReader::open(&c.run_dir().join("raw_parquet/audit"))
@@ -206,8 +160,8 @@ fn linux_audit_log_becomes_aggregated_raw_events() {
 
 #[test]
 fn an_unknown_format_is_source_not_implemented() {
-    let c = Case::new(&source("x", "pcap", "host-a", "whatever.pcap", true));
-    let err = c.run(20);
+    let c = case(&source("x", "pcap", "host", "whatever.pcap", true));
+    let err = c.orchestrate_expect(20);
     assert!(err.contains("pcap"), "{err}");
     let o = c.outcome("telemetry");
     if o.is_null() {
@@ -223,14 +177,14 @@ fn telemetry_output_is_deterministic_across_runs() {
     let sources = source(
         "sched",
         "evtx",
-        "host-a",
+        "host",
         &evtx("Execution/temp_scheduled_task_4698_4699.evtx"),
         true,
     );
-    let a = Case::new(&sources);
-    let b = Case::new(&sources);
-    a.run(0);
-    b.run(0);
+    let a = case(&sources);
+    let b = case(&sources);
+    a.orchestrate_expect(0);
+    b.orchestrate_expect(0);
     for rel in [
         "logs/telemetry_validation.json",
         "raw_parquet/sched/part-0000.parquet",

@@ -71,3 +71,89 @@ pub fn copy_into(src: &Path, dst: &Path) {
     std::fs::copy(src, dst)
         .unwrap_or_else(|e| panic!("copy {} -> {}: {e}", src.display(), dst.display()));
 }
+
+/// A throw-away replay range in a temporary directory, run with `pa-orchestrate` under a fixed
+/// run id. `stages` lists the enabled stages; `body` is the rest of `range.yaml` (sources,
+/// detection settings...), inserted before the `replay:` section.
+pub struct ReplayCase {
+    dir: tempfile::TempDir,
+    run_id: String,
+}
+
+impl ReplayCase {
+    /// A case with one Windows asset `host` (plus `lin-a`, a Linux one) and one action.
+    pub fn new(name: &str, run_id: &str, stages: &[&str], body: &str) -> ReplayCase {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let all = [
+            "lab_provider",
+            "runner",
+            "telemetry",
+            "normalization",
+            "detection",
+        ];
+        let switches: String = all
+            .iter()
+            .map(|s| format!("  {s}: {}\n", stages.contains(s)))
+            .collect();
+        let range = format!(
+            "range_id: {name}\nlab:\n  provider: replay\n  assets:\n    - {{asset_id: host, os: windows, role: endpoint}}\n    - {{asset_id: lin-a, os: linux, role: server}}\nstages:\n{switches}{body}replay:\n  ground_truth: gt.jsonl\n"
+        );
+        std::fs::write(dir.path().join("range.yaml"), range).expect("range.yaml");
+        std::fs::write(
+            dir.path().join("scenario.yaml"),
+            format!("scenario_id: {name}\nscenario_version: 1.0.0\nactions:\n  - {{action_id: s1, technique_id: T1059.003}}\n"),
+        )
+        .expect("scenario.yaml");
+        ReplayCase {
+            dir,
+            run_id: run_id.to_string(),
+        }
+    }
+
+    /// The case directory (holds `range.yaml`, `scenario.yaml`, and the workspace `ws/`).
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `ws/runs/<run_id>`.
+    pub fn run_dir(&self) -> PathBuf {
+        self.path().join("ws/runs").join(&self.run_id)
+    }
+
+    /// Run the pipeline; returns the process output.
+    pub fn orchestrate(&self) -> std::process::Output {
+        std::process::Command::new(workspace_bin("pa-orchestrate"))
+            .current_dir(self.path())
+            .args(["run", "--workspace", "ws", "--run-id", &self.run_id])
+            .args(["--range", "range.yaml", "--scenario", "scenario.yaml"])
+            .output()
+            .expect("run pa-orchestrate")
+    }
+
+    /// Run the pipeline and require exit code `code`; returns stderr.
+    pub fn orchestrate_expect(&self, code: i32) -> String {
+        let out = self.orchestrate();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(code), "pa-orchestrate: {err}");
+        err
+    }
+
+    /// The run's manifest.
+    pub fn manifest(&self) -> serde_json::Value {
+        read_json(&self.run_dir().join("manifest.json"))
+    }
+
+    /// The recorded outcome of `stage` (null when absent).
+    pub fn outcome(&self, stage: &str) -> serde_json::Value {
+        self.manifest()["stage_outcomes"]
+            .as_array()
+            .and_then(|a| a.iter().find(|o| o["stage"] == stage).cloned())
+            .unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Read a JSON file, panicking with its path.
+pub fn read_json(p: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
