@@ -218,3 +218,52 @@ fn every_alias_path_exists_in_each_class_it_is_read_for() {
         problems.join("\n")
     );
 }
+
+/// This crate's schema reader and the project's validator (`pa_ocsf_schema`) agree on every
+/// (class, path) pair the shipped data can produce, plus paths known to be absent: a
+/// disagreement means one of the two readers resolves the schema source wrongly.
+#[test]
+fn schema_reader_agrees_with_the_project_validator() {
+    let ours = schema();
+    let theirs = pa_ocsf_schema::reference();
+    let b = Bridge::load(common::bridge_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let mut pairs: BTreeSet<(u32, String)> = BTreeSet::new();
+    for r in b.routes() {
+        let Some(set) = b.alias_sets().get(&r.alias_set) else {
+            continue;
+        };
+        for c in &r.class_uids {
+            for f in &r.filters {
+                pairs.insert((*c, f.path.clone()));
+            }
+            for alias in set.fields.values() {
+                // every alias path in every routed class, whether meant for it or not, so
+                // that absent paths are compared too
+                if let Some(p) = &alias.path {
+                    pairs.insert((*c, p.clone()));
+                }
+                for p in alias.by_class.values() {
+                    pairs.insert((*c, p.clone()));
+                }
+            }
+        }
+    }
+    let mut present = 0usize;
+    let mut disagree = Vec::new();
+    for (c, p) in &pairs {
+        let a = ours.check_path(*c, p).is_ok();
+        let t = theirs.has_path(*c, p);
+        present += usize::from(a && t);
+        if a != t {
+            disagree.push(format!(
+                "class {c} {p}: pa_bridge::ocsf {a}, pa_ocsf_schema {t}"
+            ));
+        }
+    }
+    assert!(
+        pairs.len() >= 500 && present >= 300,
+        "{} pairs, {present} present",
+        pairs.len()
+    );
+    assert!(disagree.is_empty(), "{}", disagree.join("\n"));
+}
