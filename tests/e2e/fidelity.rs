@@ -32,10 +32,7 @@ fn rule_id(info: &Path) -> String {
 
 /// Samples whose rule cannot fire through OCSF for a documented reason. Keep this list short
 /// and every entry explained; the test fails if an entry starts passing (so it is removed).
-const KNOWN_GAPS: &[(&str, &str)] = &[(
-    "d4f1a2b3-7c8e-4d5f-b6a9-1e0c2d3f4e5b",
-    "Microsoft-Windows-WMI-Activity/Operational: no bridge route for service `wmi` and no normalizer profile for the channel (unroutable_logsource)",
-)];
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 #[test]
 fn sigma_regression_evtx_fire_their_rules_through_the_whole_pipeline() {

@@ -128,8 +128,11 @@ pub struct ClassResolution {
     pub sigma_field: String,
     /// class_uid → OCSF path, for every routed class that has one (never empty).
     pub paths: BTreeMap<u32, String>,
-    /// Alias or fallback.
+    /// `Alias` when some class reads an alias path, else `Fallback`.
     pub kind: ResolutionKind,
+    /// The classes whose path is the fallback `<prefix>.<Field>` (every class when `kind` is
+    /// `Fallback`; with a per-class alias, the routed classes it names no path for).
+    pub fallback_classes: BTreeSet<u32>,
 }
 
 /// Pack identity and fallback switch.
@@ -458,17 +461,10 @@ impl<'a> Routed<'a> {
                 )),
             };
         }
-        let fb = &self.set.fallback;
-        let allowed = self.bridge.pack.fallback_enabled
-            && match fb.mode {
-                FallbackMode::None => false,
-                FallbackMode::Any => true,
-                FallbackMode::Listed => fb.fields.contains(name),
-            };
-        if allowed {
+        if let Some(path) = self.fallback_path(name) {
             return Ok(FieldResolution {
                 sigma_field: name.to_string(),
-                path: format!("{}.{name}", fb.prefix),
+                path,
                 kind: ResolutionKind::Fallback,
             });
         }
@@ -484,21 +480,34 @@ impl<'a> Routed<'a> {
 
     /// Resolve one Sigma field per routed class, for a class-aware evaluator: unlike
     /// [`Routed::resolve`], per-class aliases that differ are not an error (each class keeps its
-    /// own path). Fails with `unmapped_field` only.
+    /// own path). A routed class for which the field's alias gives no path (a `by_class` alias
+    /// without a default `path`) reads the set's fallback `<prefix>.<Field>` when the policy
+    /// allows the field to fall back (the normalizer keeps source fields without an OCSF home
+    /// of that class there), and has no path otherwise. Fails with `unmapped_field` only.
     pub fn resolve_by_class(&self, sigma_field: &str) -> Result<ClassResolution, BridgeError> {
         let name = strip_modifiers(sigma_field);
         if let Some(alias) = (!name.is_empty()).then(|| self.lookup(name)).flatten() {
-            let paths: BTreeMap<u32, String> = self
+            let mut paths: BTreeMap<u32, String> = self
                 .route
                 .class_uids
                 .iter()
                 .filter_map(|c| alias.path_for(*c).map(|p| (*c, p.to_string())))
                 .collect();
             if !paths.is_empty() {
+                let mut fallback_classes = BTreeSet::new();
+                if let Some(fb) = self.fallback_path(name) {
+                    for c in &self.route.class_uids {
+                        if !paths.contains_key(c) {
+                            paths.insert(*c, fb.clone());
+                            fallback_classes.insert(*c);
+                        }
+                    }
+                }
                 return Ok(ClassResolution {
                     sigma_field: name.to_string(),
                     paths,
                     kind: ResolutionKind::Alias,
+                    fallback_classes,
                 });
             }
         }
@@ -511,10 +520,28 @@ impl<'a> Routed<'a> {
                     .iter()
                     .map(|c| (*c, r.path.clone()))
                     .collect(),
+                fallback_classes: if r.kind == ResolutionKind::Fallback {
+                    self.route.class_uids.iter().copied().collect()
+                } else {
+                    BTreeSet::new()
+                },
                 kind: r.kind,
             }),
             Err(e) => Err(e),
         }
+    }
+
+    /// The fallback path of a field (`<prefix>.<Field>`) when the pack's policy and the set's
+    /// mode allow it.
+    fn fallback_path(&self, name: &str) -> Option<String> {
+        let fb = &self.set.fallback;
+        let allowed = self.bridge.pack.fallback_enabled
+            && match fb.mode {
+                FallbackMode::None => false,
+                FallbackMode::Any => true,
+                FallbackMode::Listed => fb.fields.contains(name),
+            };
+        allowed.then(|| format!("{}.{name}", fb.prefix))
     }
 
     /// Exact name first, then a unique ASCII-case-insensitive match.
@@ -903,6 +930,10 @@ mod tests {
             "aliases/r.yaml",
             "alias_set: r\nextends: [s]\nfields:\n  TargetObject: {by_class: {201001: reg_key.path, 201002: reg_value.path}}\n  Details: {by_class: {201002: reg_value.data}}\n  Only: {by_class: {3002: user.name}}\n",
         )?;
+        w(
+            "aliases/a.yaml",
+            "alias_set: a\nfallback: {mode: any}\nfields:\n  TargetUserName: {by_class: {1007: process.user.name, 3002: user.name}}\n  IpAddress: {by_class: {3002: src_endpoint.ip}}\n",
+        )?;
         Bridge::load(&dir)
     }
 
@@ -1073,6 +1104,59 @@ mod tests {
         assert_eq!(by.paths.len(), 2);
         assert_eq!(by.kind, ResolutionKind::Fallback);
         assert!(routed.resolve_by_class("Nope").is_err());
+    }
+
+    #[test]
+    fn per_class_alias_gaps_read_the_fallback_when_the_policy_allows() {
+        let extra = "  - {route_id: sec, sigma_logsource: {product: windows, service: sec}, ocsf_scope: {class_uids: [1001, 1007, 3002]}, alias_set: a}\n";
+        let b = tiny(extra).expect("load");
+        let sec = ls(Some("windows"), None, Some("sec"));
+        let routed = b.routed(&sec).expect("routed");
+        // differing per-class aliases: one path per class, no error
+        let by = routed
+            .resolve_by_class("TargetUserName|contains")
+            .expect("per class");
+        assert_eq!(by.kind, ResolutionKind::Alias);
+        assert_eq!(
+            by.paths,
+            BTreeMap::from([
+                (1001, "unmapped.TargetUserName".to_string()),
+                (1007, "process.user.name".to_string()),
+                (3002, "user.name".to_string()),
+            ])
+        );
+        assert_eq!(by.fallback_classes, BTreeSet::from([1001]));
+        // the single-path resolution still calls that ambiguous
+        assert_eq!(
+            routed.resolve("TargetUserName").expect_err("x").reason_code,
+            ReasonCode::AmbiguousFieldAlias
+        );
+        let by = routed.resolve_by_class("IpAddress").expect("per class");
+        assert_eq!(by.paths.len(), 3);
+        assert_eq!(by.fallback_classes, BTreeSet::from([1001, 1007]));
+        // a plain fallback field: every class, all fallback
+        let by = routed.resolve_by_class("ShareName").expect("fallback");
+        assert_eq!(by.kind, ResolutionKind::Fallback);
+        assert_eq!(by.fallback_classes.len(), 3);
+        // with the policy off, the gaps stay without a path
+        let off = b.clone().with_fallback_enabled(false);
+        let routed_off = off.routed(&sec).expect("routed");
+        let by = routed_off
+            .resolve_by_class("IpAddress")
+            .expect("alias class");
+        assert_eq!(
+            by.paths,
+            BTreeMap::from([(3002, "src_endpoint.ip".to_string())])
+        );
+        assert!(by.fallback_classes.is_empty());
+        // a listed fallback that does not list the field leaves the gap too
+        let reg_ls = ls(Some("windows"), Some("reg"), None);
+        let reg = b.routed(&reg_ls).expect("routed");
+        let by = reg.resolve_by_class("Details").expect("one class");
+        assert_eq!(
+            by.paths,
+            BTreeMap::from([(201002, "reg_value.data".to_string())])
+        );
     }
 
     #[test]

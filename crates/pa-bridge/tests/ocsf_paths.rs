@@ -153,3 +153,117 @@ fn every_alias_and_filter_path_exists_in_a_routed_class() {
         problems.join("\n")
     );
 }
+
+/// The strict form, with the project's OCSF validator (`pa_ocsf_schema`): for every route and
+/// every class in its scope, each filter path and each path an alias gives for that class
+/// (its `by_class` entry, else its default `path`) must exist in that very class. A path that
+/// exists only in a sibling class of the route would make the rule read a member the
+/// normalizer can never write for events of this class.
+#[test]
+fn every_alias_path_exists_in_each_class_it_is_read_for() {
+    let s = pa_ocsf_schema::reference();
+    let b = Bridge::load(common::bridge_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let mut problems = Vec::new();
+    let mut checked = 0usize;
+    for r in b.routes() {
+        let Some(set) = b.alias_sets().get(&r.alias_set) else {
+            problems.push(format!(
+                "route {}: alias set {} missing",
+                r.route_id, r.alias_set
+            ));
+            continue;
+        };
+        for c in &r.class_uids {
+            if s.class(*c).is_none() {
+                problems.push(format!(
+                    "route {}: class {c} is not in OCSF 1.7.0",
+                    r.route_id
+                ));
+                continue;
+            }
+            for f in &r.filters {
+                checked += 1;
+                if let Err(e) = s.check_path(*c, &f.path) {
+                    problems.push(format!(
+                        "route {} class {c}: filter path {}: {e}",
+                        r.route_id, f.path
+                    ));
+                }
+            }
+            for (field, alias) in &set.fields {
+                let Some(p) = alias.path_for(*c) else {
+                    continue;
+                };
+                checked += 1;
+                if let Err(e) = s.check_path(*c, p) {
+                    problems.push(format!(
+                        "route {} class {c} set {} field {field} -> {p}: {e}",
+                        r.route_id, set.name
+                    ));
+                }
+            }
+            if !s.has_path(*c, &set.fallback.prefix) {
+                problems.push(format!(
+                    "route {} class {c} set {}: fallback prefix {} is not an OCSF path",
+                    r.route_id, set.name, set.fallback.prefix
+                ));
+            }
+        }
+    }
+    assert!(checked > 500, "only {checked} (class, path) pairs checked");
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// This crate's schema reader and the project's validator (`pa_ocsf_schema`) agree on every
+/// (class, path) pair the shipped data can produce, plus paths known to be absent: a
+/// disagreement means one of the two readers resolves the schema source wrongly.
+#[test]
+fn schema_reader_agrees_with_the_project_validator() {
+    let ours = schema();
+    let theirs = pa_ocsf_schema::reference();
+    let b = Bridge::load(common::bridge_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let mut pairs: BTreeSet<(u32, String)> = BTreeSet::new();
+    for r in b.routes() {
+        let Some(set) = b.alias_sets().get(&r.alias_set) else {
+            continue;
+        };
+        for c in &r.class_uids {
+            for f in &r.filters {
+                pairs.insert((*c, f.path.clone()));
+            }
+            for alias in set.fields.values() {
+                // every alias path in every routed class, whether meant for it or not, so
+                // that absent paths are compared too
+                if let Some(p) = &alias.path {
+                    pairs.insert((*c, p.clone()));
+                }
+                for p in alias.by_class.values() {
+                    pairs.insert((*c, p.clone()));
+                }
+            }
+        }
+    }
+    let mut present = 0usize;
+    let mut disagree = Vec::new();
+    for (c, p) in &pairs {
+        let a = ours.check_path(*c, p).is_ok();
+        let t = theirs.has_path(*c, p);
+        present += usize::from(a && t);
+        if a != t {
+            disagree.push(format!(
+                "class {c} {p}: pa_bridge::ocsf {a}, pa_ocsf_schema {t}"
+            ));
+        }
+    }
+    assert!(
+        pairs.len() >= 500 && present >= 300,
+        "{} pairs, {present} present",
+        pairs.len()
+    );
+    assert!(disagree.is_empty(), "{}", disagree.join("\n"));
+}

@@ -103,7 +103,7 @@ fn regression_rules_route_resolve_and_fallbacks_are_real_fields() {
             routed += 1;
             for f in &keys.fields {
                 refs += 1;
-                match r.resolve(f) {
+                match r.resolve_by_class(f) {
                     Ok(res) => {
                         resolved += 1;
                         if res.kind == ResolutionKind::Fallback && !event_fields.is_empty() {

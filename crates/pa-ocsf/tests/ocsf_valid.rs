@@ -84,15 +84,6 @@ const ALLOWED: &[Allowed] = &[
               the process that ended, not who ended it",
     },
     Allowed {
-        class: 2004,
-        pointer: "/device/type_id",
-        code: "missing_required",
-        sources: &["windows-other:1116", "windows-other:1117"],
-        why: "NOT a source gap: the windows-other profile is another engineer's file; it needs \
-              `{to: device.type_id, const: 0, when_present: [device]}` in its profile emit \
-              (then this entry must go)",
-    },
-    Allowed {
         class: 3001,
         pointer: "/user",
         code: "missing_required",
