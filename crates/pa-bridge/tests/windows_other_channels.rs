@@ -369,7 +369,7 @@ fn normalize_file(source: &str, path: &Path) -> Vec<Value> {
     let input = path
         .to_str()
         .unwrap_or_else(|| panic!("{}: not UTF-8", path.display()));
-    pa_normalization::stream(source, input, Some(&mappings()), &mut out)
+    pa_normalization::stream(source, input, Some(&mappings()), None, &mut out)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     String::from_utf8(out)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
