@@ -326,7 +326,8 @@ pub fn write_derived(run: &RunDir, m: &Manifest) -> Result<(), BundleError> {
 /// Find data that ships with the project (`mappings/...`): `$PA_HOME/<rel>` when `PA_HOME` is
 /// set, else beside the executable in the repository layout (`<repo>/target/<profile>/<exe>` →
 /// `<repo>/<rel>`) or the install layout (`<prefix>/bin/<exe>` → `<prefix>/share/purple-axiom/<rel>`),
-/// else `./<rel>`. The error names every place it looked.
+/// else the source tree the binary was built from, else `./<rel>`. The error names every place
+/// it looked.
 pub fn shipped_dir(rel: &str) -> Result<PathBuf, String> {
     let mut tried = Vec::new();
     if let Some(home) = std::env::var_os("PA_HOME") {
@@ -354,6 +355,12 @@ pub fn shipped_dir(rel: &str) -> Result<PathBuf, String> {
                 tried.push(p);
             }
         }
+        // The source tree this binary was built from (a build with CARGO_TARGET_DIR elsewhere).
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel);
+        if p.is_dir() {
+            return Ok(p);
+        }
+        tried.push(p);
         let p = PathBuf::from(rel);
         if p.is_dir() {
             return Ok(p);
