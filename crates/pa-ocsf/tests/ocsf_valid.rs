@@ -47,35 +47,6 @@ const ALLOWED: &[Allowed] = &[
               user that loaded it",
     },
     Allowed {
-        class: 1002,
-        pointer: "/driver/file/signature/certificate/issuer",
-        code: "missing_required",
-        sources: &["windows-sysmon:6"],
-        why: "Sysmon records only the signer subject (Signature), not the certificate issuer; \
-              the subject stays where the Sigma bridge reads it",
-    },
-    Allowed {
-        class: 1002,
-        pointer: "/driver/file/signature/certificate/serial_number",
-        code: "missing_required",
-        sources: &["windows-sysmon:6"],
-        why: "Sysmon records no certificate serial number",
-    },
-    Allowed {
-        class: 1005,
-        pointer: "/module/file/signature/certificate/issuer",
-        code: "missing_required",
-        sources: &["windows-sysmon:7"],
-        why: "Sysmon 7 records only the signer subject (Signature), not the issuer",
-    },
-    Allowed {
-        class: 1005,
-        pointer: "/module/file/signature/certificate/serial_number",
-        code: "missing_required",
-        sources: &["windows-sysmon:7"],
-        why: "Sysmon 7 records no certificate serial number",
-    },
-    Allowed {
         class: 1007,
         pointer: "/actor",
         code: "missing_required",
@@ -91,15 +62,6 @@ const ALLOWED: &[Allowed] = &[
         why: "4794 (DSRM administrator password set) names only the subject; the account whose \
               password changed is implicit (the DSRM administrator) and has no name or SID in \
               the event",
-    },
-    Allowed {
-        class: 3002,
-        pointer: "/logon_process",
-        code: "constraint_failed",
-        sources: &["windows-security:4624", "windows-security:4625"],
-        why: "LogonProcessName is the name an LSA logon process registered (User32, NtLmSsp, \
-              Kerberos); the event gives it no pid or uid (ProcessId is the requesting process, \
-              mapped to actor.process). logon_process.name is what the Sigma bridge reads",
     },
     Allowed {
         class: 3003,
