@@ -356,7 +356,9 @@ pub fn shipped_dir(rel: &str) -> Result<PathBuf, String> {
             }
         }
         // The source tree this binary was built from (a build with CARGO_TARGET_DIR elsewhere).
-        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel);
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(rel);
         if p.is_dir() {
             return Ok(p);
         }
