@@ -79,7 +79,8 @@ fn every_bridge_alias_path_exists() {
         }
     }
     assert!(files.len() >= 20, "only {} alias files", files.len());
-    assert!(checked >= 150, "only {checked} paths found");
+    // Fewer than the alias count: fields whose OCSF home transforms the value read unmapped.*.
+    assert!(checked >= 100, "only {checked} paths found");
     assert!(
         problems.is_empty(),
         "paths not in OCSF 1.7.0:\n{}",
