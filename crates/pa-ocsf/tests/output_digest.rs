@@ -9,7 +9,8 @@
 //! member set (`raw_ref`, `collector_version`, default `host`).
 //!
 //! Per record, in order, the digest absorbs one line: `M <JCS of the event>`,
-//! `U <event_type>` or `F <reason_code> <message>`.
+//! `U <event_type>` or `F <reason_code> <message>`. A second digest absorbs each mapped event
+//! serialized in its own member order (`serde_json::to_vec`), so member order is frozen too.
 //!
 //! When a profile change under `windows-sysmon`, `windows-security`, `windows-system`,
 //! `windows-powershell`, `linux-auditd` or `osquery` changes outputs on purpose, update
@@ -23,6 +24,10 @@ use pa_ocsf::{EventContext, Normalized};
 use pa_sources::{SourceRecord, SourceType};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+
+/// The digest of the same mapped events serialized in their member (insertion) order: the
+/// order downstream writers see.
+const EXPECTED_ORDERED: &str = "8f76597294a8dd5bfb4be761eccf8d1ca16d8bab37dec29056603831b735e399";
 
 /// The digest recorded from the interpreter before the performance work.
 const EXPECTED: &str = "e1efa9ab4fd71d28be242e099d585990d84399363c1f6a9caa032ce9728725bd";
@@ -64,7 +69,11 @@ fn corpus_records() -> Vec<SourceRecord> {
     out
 }
 
-fn absorb(h: &mut Sha256, out: &Normalized) {
+fn absorb(h: &mut Sha256, ordered: &mut Sha256, out: &Normalized) {
+    if let Normalized::Mapped(ev) = out {
+        ordered.update(serde_json::to_vec(ev).expect("a mapped event serializes"));
+        ordered.update(b"\n");
+    }
     match out {
         Normalized::Mapped(ev) => {
             h.update(b"M ");
@@ -104,6 +113,7 @@ fn outputs_are_frozen() {
         host: Some("lab-host"),
     };
     let mut h = Sha256::new();
+    let mut ordered = Sha256::new();
     let (mut mapped, mut unmapped, mut failed) = (0u64, 0u64, 0u64);
     for ctx in [&bare, &full] {
         for rec in &records {
@@ -113,12 +123,13 @@ fn outputs_are_frozen() {
                 Normalized::Unmapped { .. } => unmapped += 1,
                 Normalized::Failed { .. } => failed += 1,
             }
-            absorb(&mut h, &out);
+            absorb(&mut h, &mut ordered, &out);
         }
     }
     let got = hex::encode(h.finalize());
+    let got_ordered = hex::encode(ordered.finalize());
     println!(
-        "records={} mapped={mapped} unmapped={unmapped} failed={failed} digest={got}",
+        "records={} mapped={mapped} unmapped={unmapped} failed={failed} digest={got} ordered={got_ordered}",
         records.len()
     );
     assert!(mapped > 8_000, "only {mapped} mapped events");
@@ -127,5 +138,9 @@ fn outputs_are_frozen() {
         EXPECTED,
         "normalizer outputs changed (records={}, mapped={mapped}, unmapped={unmapped}, failed={failed})",
         records.len()
+    );
+    assert_eq!(
+        got_ordered, EXPECTED_ORDERED,
+        "member order of the emitted events changed (the JCS digest still matches)"
     );
 }
