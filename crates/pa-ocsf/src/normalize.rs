@@ -1,7 +1,6 @@
 //! The interpreter: one [`SourceRecord`] in, one OCSF event (or an accounted non-event) out.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -12,7 +11,7 @@ use crate::error::ProfileError;
 use crate::identity::event_id;
 use crate::path::{get_path, set_path};
 use crate::profile::{ClassDef, Rule, RuleSource, SourceProfile, Tree, load_tree};
-use crate::transform::{Step, scalar_text};
+use crate::transform::{CowStep, scalar_text};
 
 /// Per-event context supplied by the caller (the normalization stage).
 #[derive(Debug, Clone)]
@@ -88,6 +87,8 @@ const CORE_INT_FIELDS: [&str; 6] = [
 pub(crate) struct Routed<'p> {
     pub profile: &'p SourceProfile,
     pub keys: Vec<Option<Value>>,
+    /// The text forms of each key's value(s) (what `match` and `when` compare), computed once.
+    pub texts: Vec<Vec<String>>,
     pub class: Option<&'p ClassDef>,
 }
 
@@ -150,19 +151,21 @@ impl Normalizer {
             .map(|k| {
                 let v = first_present(&k.from, rec, None)?;
                 match run_transforms(v, &k.transforms) {
-                    Step::Value(v) => Some(v),
+                    CowStep::Value(v) => Some(v.into_owned()),
                     _ => None,
                 }
             })
             .collect();
+        let texts: Vec<Vec<String>> = keys.iter().map(key_texts).collect();
         let class = profile
             .routes
             .iter()
-            .find(|r| r.conds.iter().all(|(k, set)| key_in(&keys[*k], set)))
+            .find(|r| r.conds.iter().all(|(k, set)| key_in(&texts[*k], set)))
             .map(|r| &profile.classes[r.class]);
         Some(Routed {
             profile,
             keys,
+            texts,
             class,
         })
     }
@@ -208,14 +211,15 @@ impl Normalizer {
         };
         let profile = routed.profile;
         let keys = &routed.keys;
+        let texts = &routed.texts;
         let at = || format!("{} record {}", rec.provenance.file, rec.provenance.ordinal);
 
-        let mut ev = Map::new();
+        let mut ev = Map::with_capacity(16);
         ev.insert("class_uid".into(), Value::from(class.class_uid));
         ev.insert("category_uid".into(), Value::from(class.category_uid));
         let mut time_rejected: Option<String> = None;
         for rule in &class.rules {
-            if !rule_applies(rule, keys) {
+            if !rule_applies(rule, texts) {
                 continue;
             }
             if !rule
@@ -227,9 +231,9 @@ impl Normalizer {
             }
             let step = eval_rule(rule, rec, ctx.host, keys, &ev, class.class_uid);
             match step {
-                Step::Value(v) => set_path(&mut ev, &rule.to.segs, v),
-                Step::Absent => {}
-                Step::Rejected(why) => {
+                CowStep::Value(v) => set_path(&mut ev, &rule.to.segs, v.into_owned()),
+                CowStep::Absent => {}
+                CowStep::Rejected(why) => {
                     if rule.to.text == "time" {
                         time_rejected = Some(why);
                     }
@@ -265,51 +269,75 @@ impl Normalizer {
                 continue;
             };
             let Some(text) = scalar_text(v) else { continue };
-            obs.push(serde_json::json!({"name": path.text, "type_id": type_id, "value": text}));
+            let mut o = Map::with_capacity(3);
+            o.insert("name".into(), Value::String(path.text.clone()));
+            o.insert("type_id".into(), Value::from(*type_id));
+            o.insert("value".into(), Value::String(text));
+            obs.push(Value::Object(o));
         }
         if !obs.is_empty() {
             ev.insert("observables".into(), Value::Array(obs));
         }
 
-        // unmapped.<Field> (or unmapped.<into>.<Field>)
-        let mut unmapped: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
+        // unmapped.<Field> (or unmapped.<into>.<Field>): the members of every listed source
+        // object no rule consumes, sorted by (group, name); a name found in several objects
+        // collects the distinct values in the order met (a list when more than one)
+        let mut found: Vec<(&str, &str, &Value)> = Vec::new();
         for u in &class.unmapped {
-            let group = u.into.clone().unwrap_or_default();
+            let group = u.into.as_deref().unwrap_or("");
             for obj in u.from.resolve_with(rec, ctx.host) {
-                let Some(m) = obj.as_object() else { continue };
+                // objects are always borrowed from the record (attributes are scalars)
+                let Cow::Borrowed(Value::Object(m)) = obj else {
+                    continue;
+                };
                 for (k, v) in m {
-                    if u.skip.contains(k) || (u.consumed.contains(k) && !u.keep.contains(k)) {
-                        continue;
-                    }
-                    let slot = unmapped.entry((group.clone(), k.clone())).or_default();
-                    let items: Vec<Value> = match v {
-                        Value::Array(a) => a.clone(),
-                        Value::Null => Vec::new(),
-                        other => vec![other.clone()],
-                    };
-                    for item in items {
-                        if !slot.contains(&item) {
-                            slot.push(item);
-                        }
+                    if !u.excluded.contains(k.as_str()) {
+                        found.push((group, k.as_str(), v));
                     }
                 }
             }
         }
-        let mut um = Map::new();
-        for ((group, k), mut v) in unmapped {
-            if v.is_empty() {
-                continue;
+        // stable: contributions to one name keep the order they were met in
+        found.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut um = Map::with_capacity(found.len());
+        let mut i = 0;
+        while i < found.len() {
+            let (group, k, first) = found[i];
+            let mut j = i + 1;
+            while j < found.len() && found[j].0 == group && found[j].1 == k {
+                j += 1;
             }
-            let v = if v.len() == 1 {
-                v.remove(0)
+            let v = if j == i + 1 && !matches!(first, Value::Array(_) | Value::Null) {
+                first.clone()
             } else {
-                Value::Array(v)
+                let mut items: Vec<&Value> = Vec::new();
+                for (_, _, v) in &found[i..j] {
+                    let vs: &[Value] = match v {
+                        Value::Array(a) => a,
+                        Value::Null => &[],
+                        other => std::slice::from_ref(*other),
+                    };
+                    for item in vs {
+                        if !items.contains(&item) {
+                            items.push(item);
+                        }
+                    }
+                }
+                match items.as_slice() {
+                    [] => {
+                        i = j;
+                        continue;
+                    }
+                    [one] => (*one).clone(),
+                    many => Value::Array(many.iter().map(|x| (*x).clone()).collect()),
+                }
             };
             if group.is_empty() {
-                um.insert(k, v);
+                um.insert(k.to_string(), v);
             } else {
-                set_path(&mut um, &[group, k], v);
+                set_path(&mut um, &[group.to_string(), k.to_string()], v);
             }
+            i = j;
         }
         if !um.is_empty() {
             ev.insert("unmapped".into(), Value::Object(um));
@@ -319,9 +347,9 @@ impl Normalizer {
         let mut basis = Map::new();
         for rule in &profile.basis {
             match eval_rule(rule, rec, ctx.host, keys, &basis, class.class_uid) {
-                Step::Value(v) => set_path(&mut basis, &rule.to.segs, v),
-                Step::Absent if rule.optional => {}
-                Step::Absent => {
+                CowStep::Value(v) => set_path(&mut basis, &rule.to.segs, v.into_owned()),
+                CowStep::Absent if rule.optional => {}
+                CowStep::Absent => {
                     return Normalized::Failed {
                         reason_code: "event_id_generation_failed",
                         message: format!(
@@ -331,7 +359,7 @@ impl Normalizer {
                         ),
                     };
                 }
-                Step::Rejected(why) => {
+                CowStep::Rejected(why) => {
                     if rule.optional {
                         continue;
                     }
@@ -414,83 +442,104 @@ fn resolve_path(name: &str, cwd: Option<&str>) -> String {
     }
 }
 
-fn key_in(v: &Option<Value>, set: &std::collections::BTreeSet<String>) -> bool {
+/// The texts a key value is compared by: its scalar text, the texts of a list's scalar
+/// elements, nothing for an absent key or an object.
+fn key_texts(v: &Option<Value>) -> Vec<String> {
     match v {
-        None => false,
-        Some(Value::Array(items)) => items
-            .iter()
-            .any(|i| scalar_text(i).is_some_and(|s| set.contains(&s))),
-        Some(v) => scalar_text(v).is_some_and(|s| set.contains(&s)),
+        None => Vec::new(),
+        Some(Value::Array(items)) => items.iter().filter_map(scalar_text).collect(),
+        Some(v) => scalar_text(v).into_iter().collect(),
     }
 }
 
-fn rule_applies(rule: &Rule, keys: &[Option<Value>]) -> bool {
-    rule.when.iter().all(|(k, set)| key_in(&keys[*k], set))
+fn key_in(texts: &[String], set: &std::collections::BTreeSet<String>) -> bool {
+    texts.iter().any(|s| set.contains(s))
 }
 
-fn first_present(
+fn rule_applies(rule: &Rule, texts: &[Vec<String>]) -> bool {
+    rule.when.iter().all(|(k, set)| key_in(&texts[*k], set))
+}
+
+/// The value of the first path that yields one (a `*` path yields the list of its values),
+/// borrowed from the record where possible.
+fn first_present<'a>(
     paths: &[crate::path::SourcePath],
-    rec: &SourceRecord,
+    rec: &'a SourceRecord,
     default_host: Option<&str>,
-) -> Option<Value> {
+) -> Option<Cow<'a, Value>> {
     for p in paths {
-        let vals = p.resolve_with(rec, default_host);
-        if vals.is_empty() {
-            continue;
-        }
         if p.is_multi() {
-            return Some(Value::Array(
+            let vals = p.resolve_with(rec, default_host);
+            if vals.is_empty() {
+                continue;
+            }
+            return Some(Cow::Owned(Value::Array(
                 vals.into_iter().map(Cow::into_owned).collect(),
-            ));
+            )));
         }
-        return vals.into_iter().next().map(Cow::into_owned);
+        if let Some(v) = p.resolve_one(rec, default_host) {
+            return Some(v);
+        }
     }
     None
 }
 
-fn run_transforms(mut v: Value, transforms: &[Arc<crate::transform::Transform>]) -> Step {
+fn run_transforms<'a>(
+    mut v: Cow<'a, Value>,
+    transforms: &[Arc<crate::transform::Transform>],
+) -> CowStep<'a> {
     for t in transforms {
-        match t.apply(v) {
-            Step::Value(x) => v = x,
+        match t.apply_cow(v) {
+            CowStep::Value(x) => v = x,
             other => return other,
         }
     }
-    Step::Value(v)
+    CowStep::Value(v)
 }
 
-fn eval_rule(
-    rule: &Rule,
-    rec: &SourceRecord,
+/// `f` applied to the text of a scalar (`None` for arrays, objects and null).
+fn with_text<R>(v: &Value, f: impl FnOnce(&str) -> Option<R>) -> Option<R> {
+    match v {
+        Value::String(s) => f(s),
+        Value::Number(_) | Value::Bool(_) => scalar_text(v).and_then(|s| f(&s)),
+        _ => None,
+    }
+}
+
+fn eval_rule<'a>(
+    rule: &'a Rule,
+    rec: &'a SourceRecord,
     default_host: Option<&str>,
-    keys: &[Option<Value>],
+    keys: &'a [Option<Value>],
     ev: &Map<String, Value>,
     class_uid: u32,
-) -> Step {
-    let input = match &rule.source {
+) -> CowStep<'a> {
+    let input: Option<Cow<'a, Value>> = match &rule.source {
         RuleSource::From(paths) => first_present(paths, rec, default_host),
-        RuleSource::Const(c) => Some(c.clone()),
-        RuleSource::Key(k) => keys[*k].clone(),
-        RuleSource::TypeUid => get_path(ev, &["activity_id".to_string()])
+        RuleSource::Const(c) => Some(Cow::Borrowed(c)),
+        RuleSource::Key(k) => keys[*k].as_ref().map(Cow::Borrowed),
+        RuleSource::TypeUid => ev
+            .get("activity_id")
             .and_then(Value::as_i64)
-            .map(|a| Value::from(i64::from(class_uid) * 100 + a)),
+            .map(|a| Cow::Owned(Value::from(i64::from(class_uid) * 100 + a))),
         RuleSource::PathResolve { name, cwd } => {
             let name = first_present(name, rec, default_host).and_then(|v| scalar_text(&v));
             let cwd = first_present(cwd, rec, default_host).and_then(|v| scalar_text(&v));
-            name.map(|n| Value::String(resolve_path(&n, cwd.as_deref())))
+            name.map(|n| Cow::Owned(Value::String(resolve_path(&n, cwd.as_deref()))))
         }
     };
     let mut step = match input {
         Some(v) => run_transforms(v, &rule.transforms),
-        None => Step::Absent,
+        None => CowStep::Absent,
     };
-    if let (Some(map), Step::Value(v)) = (&rule.map, &step) {
-        step = match scalar_text(v).and_then(|s| map.get(&s)) {
-            Some(Value::Null) | None => Step::Absent,
-            Some(x) => Step::Value(x.clone()),
+    if let (Some(map), CowStep::Value(v)) = (&rule.map, &step) {
+        step = match with_text(v, |s| map.get(s)) {
+            Some(Value::Null) | None => CowStep::Absent,
+            Some(x) => CowStep::Value(Cow::Borrowed(x)),
         };
     }
-    if let (Some(d), Step::Absent) = (&rule.default, &step) {
-        step = Step::Value(d.clone());
+    if let (Some(d), CowStep::Absent) = (&rule.default, &step) {
+        step = CowStep::Value(Cow::Borrowed(d));
     }
     step
 }

@@ -39,6 +39,8 @@ pub(crate) struct SourcePath {
     pub text: String,
     attr: Option<Attr>,
     segs: Vec<Seg>,
+    /// Whether a segment is `*` (computed once at parse time).
+    multi: bool,
 }
 
 impl SourcePath {
@@ -63,6 +65,7 @@ impl SourcePath {
                 text: text.to_string(),
                 attr: Some(attr),
                 segs: Vec::new(),
+                multi: false,
             });
         }
         if text.is_empty() {
@@ -103,16 +106,18 @@ impl SourcePath {
                 segs.push(Seg::Key(part.to_string()));
             }
         }
+        let multi = segs.contains(&Seg::All);
         Ok(SourcePath {
             text: text.to_string(),
             attr: None,
             segs,
+            multi,
         })
     }
 
     /// Whether the path can yield several values (contains `*`).
     pub(crate) fn is_multi(&self) -> bool {
-        self.segs.contains(&Seg::All)
+        self.multi
     }
 
     /// When this path is `<prefix>.<name>` for the given object path, the member name
@@ -131,6 +136,58 @@ impl SourcePath {
         }
     }
 
+    /// The value of a record attribute path (`None` for field paths).
+    fn attr_value<'a>(
+        attr: Attr,
+        rec: &'a SourceRecord,
+        default_host: Option<&str>,
+    ) -> Option<Cow<'a, Value>> {
+        let v = match attr {
+            Attr::Host => rec
+                .host
+                .clone()
+                .or_else(|| default_host.map(str::to_string))
+                .map(Value::String),
+            Attr::TimeMs => rec.time_ms.map(Value::from),
+            Attr::RecordId => rec.provenance.record_id.map(Value::from),
+            Attr::Ordinal => Some(Value::from(rec.provenance.ordinal)),
+            Attr::File => Some(Value::String(rec.provenance.file.clone())),
+            Attr::SourceType => Some(Value::String(rec.source_type.as_str().to_string())),
+            Attr::Fields => return Some(Cow::Borrowed(&rec.fields)),
+        };
+        v.map(Cow::Owned)
+    }
+
+    /// The one value a path without `*` reaches (borrowed from the record where it can be),
+    /// walking the precompiled segments without allocating; `None` when absent or null.
+    /// A multi path yields its first value here: callers that want them all use
+    /// [`Self::resolve_with`].
+    pub(crate) fn resolve_one<'a>(
+        &self,
+        rec: &'a SourceRecord,
+        default_host: Option<&str>,
+    ) -> Option<Cow<'a, Value>> {
+        if let Some(attr) = self.attr {
+            return Self::attr_value(attr, rec, default_host);
+        }
+        if self.multi {
+            return self.resolve_with(rec, default_host).into_iter().next();
+        }
+        let mut cur: &'a Value = &rec.fields;
+        for seg in &self.segs {
+            cur = match seg {
+                Seg::Key(k) => cur.get(k.as_str())?,
+                Seg::Index(i) => cur.as_array()?.get(*i)?,
+                Seg::Filter { key, value } => cur
+                    .as_array()?
+                    .iter()
+                    .find(|e| e.get(key.as_str()).and_then(Value::as_str) == Some(value))?,
+                Seg::All => return None,
+            };
+        }
+        (!cur.is_null()).then_some(Cow::Borrowed(cur))
+    }
+
     /// Every value the path reaches in the record (at most one unless [`Self::is_multi`]);
     /// `@host` is the record's host.
     #[cfg(test)]
@@ -147,20 +204,9 @@ impl SourcePath {
         default_host: Option<&str>,
     ) -> Vec<Cow<'a, Value>> {
         if let Some(attr) = self.attr {
-            let v = match attr {
-                Attr::Host => rec
-                    .host
-                    .clone()
-                    .or_else(|| default_host.map(str::to_string))
-                    .map(Value::String),
-                Attr::TimeMs => rec.time_ms.map(Value::from),
-                Attr::RecordId => rec.provenance.record_id.map(Value::from),
-                Attr::Ordinal => Some(Value::from(rec.provenance.ordinal)),
-                Attr::File => Some(Value::String(rec.provenance.file.clone())),
-                Attr::SourceType => Some(Value::String(rec.source_type.as_str().to_string())),
-                Attr::Fields => return vec![Cow::Borrowed(&rec.fields)],
-            };
-            return v.map(Cow::Owned).into_iter().collect();
+            return Self::attr_value(attr, rec, default_host)
+                .into_iter()
+                .collect();
         }
         let mut cur: Vec<&'a Value> = vec![&rec.fields];
         for seg in &self.segs {
@@ -246,18 +292,22 @@ pub(crate) fn set_path(obj: &mut Map<String, Value>, segs: &[String], value: Val
     };
     let mut cur = obj;
     for s in init {
-        let entry = cur
-            .entry(s.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !entry.is_object() {
-            *entry = Value::Object(Map::new());
+        // an existing object is entered without allocating its key; a missing member (or a
+        // non-object, replaced in place) becomes an empty object
+        if !matches!(cur.get(s.as_str()), Some(Value::Object(_))) {
+            cur.insert(s.clone(), Value::Object(Map::new()));
         }
-        let Value::Object(m) = entry else {
+        let Some(Value::Object(m)) = cur.get_mut(s.as_str()) else {
             return;
         };
         cur = m;
     }
-    cur.insert(last.clone(), value);
+    match cur.get_mut(last.as_str()) {
+        Some(slot) => *slot = value,
+        None => {
+            cur.insert(last.clone(), value);
+        }
+    }
 }
 
 /// Read the value at `segs` inside `obj`.

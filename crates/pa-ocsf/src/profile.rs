@@ -78,6 +78,9 @@ pub(crate) struct UnmappedDef {
     pub into: Option<String>,
     /// Members read verbatim by some rule of the class (not copied unless kept).
     pub consumed: BTreeSet<String>,
+    /// The members not copied: `skip` and the `consumed` ones not in `keep` (computed once
+    /// the class's rules are known).
+    pub excluded: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -418,6 +421,7 @@ fn compile_unmapped(path: &Path, u: &Spanned<UnmappedFile>) -> Result<UnmappedDe
         skip: u.value.skip.iter().cloned().collect(),
         into: u.value.into.clone(),
         consumed: BTreeSet::new(),
+        excluded: BTreeSet::new(),
     })
 }
 
@@ -843,6 +847,12 @@ fn load_class(
                 }
             }
         }
+        u.excluded = u
+            .skip
+            .iter()
+            .chain(u.consumed.difference(&u.keep))
+            .cloned()
+            .collect();
     }
     Ok(ClassDef {
         file: rel.to_string(),
