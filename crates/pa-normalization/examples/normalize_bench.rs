@@ -64,7 +64,11 @@ fn base_ids(rec: &SourceRecord) -> BaseIds {
 /// Turn `rec` (any copy of the record whose original ids are `base`) into copy `k` in place: no clone of the record,
 /// so the timed loop measures the normalizer and not the bench's copying.
 fn make_replica(rec: &mut SourceRecord, base: &BaseIds, k: u64) {
-    if let (Some(b), Some(id)) = (base.field, rec.fields.pointer_mut("/System/EventRecordID")) {
+    let slot = rec
+        .fields
+        .get_mut("System")
+        .and_then(|s| s.get_mut("EventRecordID"));
+    if let (Some(b), Some(id)) = (base.field, slot) {
         *id = match (&base.orig_field, k) {
             (Some(orig), 0) => orig.clone(),
             _ => serde_json::Value::String((b + k * 100_000_000).to_string()),

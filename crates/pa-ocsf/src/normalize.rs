@@ -7,9 +7,13 @@ use std::sync::Arc;
 use pa_sources::SourceRecord;
 use serde_json::{Map, Value};
 
+use crate::build::{
+    Builder, Node, SYM_ACTIVITY_ID, SYM_CATEGORY_UID, SYM_CLASS_UID, SYM_SEVERITY_ID, SYM_TIME,
+    SYM_TYPE_UID,
+};
 use crate::error::ProfileError;
 use crate::identity::event_id;
-use crate::path::{get_path, set_path};
+use crate::path::set_path;
 use crate::profile::{ClassDef, Rule, RuleSource, SourceProfile, Tree, load_tree};
 use crate::transform::{CowStep, scalar_text};
 
@@ -75,13 +79,13 @@ pub struct Normalizer {
 }
 
 /// Fields every mapped event must carry (SPEC §6 envelope); missing ⇒ `missing_core_field`.
-const CORE_INT_FIELDS: [&str; 6] = [
-    "time",
-    "class_uid",
-    "category_uid",
-    "activity_id",
-    "type_uid",
-    "severity_id",
+const CORE_INT_FIELDS: [(&str, u32); 6] = [
+    ("time", SYM_TIME),
+    ("class_uid", SYM_CLASS_UID),
+    ("category_uid", SYM_CATEGORY_UID),
+    ("activity_id", SYM_ACTIVITY_ID),
+    ("type_uid", SYM_TYPE_UID),
+    ("severity_id", SYM_SEVERITY_ID),
 ];
 
 pub(crate) struct Routed<'p> {
@@ -214,24 +218,20 @@ impl Normalizer {
         let texts = &routed.texts;
         let at = || format!("{} record {}", rec.provenance.file, rec.provenance.ordinal);
 
-        let mut ev = Map::with_capacity(16);
-        ev.insert("class_uid".into(), Value::from(class.class_uid));
-        ev.insert("category_uid".into(), Value::from(class.category_uid));
+        let mut ev = Builder::with_capacity(16);
+        ev.set_root(SYM_CLASS_UID, Value::from(class.class_uid));
+        ev.set_root(SYM_CATEGORY_UID, Value::from(class.category_uid));
         let mut time_rejected: Option<String> = None;
         for rule in &class.rules {
             if !rule_applies(rule, texts) {
                 continue;
             }
-            if !rule
-                .when_present
-                .iter()
-                .all(|p| get_path(&ev, &p.segs).is_some())
-            {
+            if !rule.when_present.iter().all(|p| ev.get(p).is_some()) {
                 continue;
             }
             let step = eval_rule(rule, rec, ctx.host, keys, &ev, class.class_uid);
             match step {
-                CowStep::Value(v) => set_path(&mut ev, &rule.to.segs, v.into_owned()),
+                CowStep::Value(v) => ev.set(&rule.to, v.into_owned()),
                 CowStep::Absent => {}
                 CowStep::Rejected(why) => {
                     if rule.to.text == "time" {
@@ -240,8 +240,12 @@ impl Normalizer {
                 }
             }
         }
-        for f in CORE_INT_FIELDS {
-            if ev.get(f).and_then(Value::as_i64).is_none() {
+        for (f, id) in CORE_INT_FIELDS {
+            let int = match ev.get_root(id) {
+                Some(Node::Leaf(v)) => v.as_i64(),
+                _ => None,
+            };
+            if int.is_none() {
                 if f == "time" {
                     if let Some(why) = time_rejected {
                         return Normalized::Failed {
@@ -265,7 +269,7 @@ impl Normalizer {
         // observables[]: listed scalar values present in the event
         let mut obs = Vec::new();
         for (path, type_id) in &profile.observables {
-            let Some(v) = get_path(&ev, &path.segs) else {
+            let Some(v) = ev.get(path).and_then(|g| g.value()) else {
                 continue;
             };
             let Some(text) = scalar_text(v) else { continue };
@@ -275,6 +279,7 @@ impl Normalizer {
             o.insert("value".into(), Value::String(text));
             obs.push(Value::Object(o));
         }
+        let mut ev = ev.into_map(&self.tree.symbols);
         if !obs.is_empty() {
             ev.insert("observables".into(), Value::Array(obs));
         }
@@ -298,7 +303,7 @@ impl Normalizer {
             }
         }
         // stable: contributions to one name keep the order they were met in
-        found.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        found.sort_by(|a, b| cmp_text(a.0, b.0).then_with(|| cmp_text(a.1, b.1)));
         let mut um = Map::with_capacity(found.len());
         let mut i = 0;
         while i < found.len() {
@@ -344,10 +349,10 @@ impl Normalizer {
         }
 
         // identity
-        let mut basis = Map::new();
+        let mut basis = Builder::with_capacity(4);
         for rule in &profile.basis {
             match eval_rule(rule, rec, ctx.host, keys, &basis, class.class_uid) {
-                CowStep::Value(v) => set_path(&mut basis, &rule.to.segs, v.into_owned()),
+                CowStep::Value(v) => basis.set(&rule.to, v.into_owned()),
                 CowStep::Absent if rule.optional => {}
                 CowStep::Absent => {
                     return Normalized::Failed {
@@ -370,7 +375,7 @@ impl Normalizer {
                 }
             }
         }
-        let eid = match event_id(&Value::Object(basis)) {
+        let eid = match event_id(&Value::Object(basis.into_map(&self.tree.symbols))) {
             Ok(id) => id,
             Err(e) => {
                 return Normalized::Failed {
@@ -439,6 +444,15 @@ fn resolve_path(name: &str, cwd: Option<&str>) -> String {
             }
         }
         _ => name.to_string(),
+    }
+}
+
+/// `a.cmp(b)` (bytewise), deciding on the first byte without a call to `memcmp` when it
+/// differs (member names mostly do).
+fn cmp_text(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.as_bytes().first(), b.as_bytes().first()) {
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ => a.cmp(b),
     }
 }
 
@@ -511,17 +525,18 @@ fn eval_rule<'a>(
     rec: &'a SourceRecord,
     default_host: Option<&str>,
     keys: &'a [Option<Value>],
-    ev: &Map<String, Value>,
+    ev: &Builder,
     class_uid: u32,
 ) -> CowStep<'a> {
     let input: Option<Cow<'a, Value>> = match &rule.source {
         RuleSource::From(paths) => first_present(paths, rec, default_host),
         RuleSource::Const(c) => Some(Cow::Borrowed(c)),
         RuleSource::Key(k) => keys[*k].as_ref().map(Cow::Borrowed),
-        RuleSource::TypeUid => ev
-            .get("activity_id")
-            .and_then(Value::as_i64)
-            .map(|a| Cow::Owned(Value::from(i64::from(class_uid) * 100 + a))),
+        RuleSource::TypeUid => match ev.get_root(SYM_ACTIVITY_ID) {
+            Some(Node::Leaf(v)) => v.as_i64(),
+            _ => None,
+        }
+        .map(|a| Cow::Owned(Value::from(i64::from(class_uid) * 100 + a))),
         RuleSource::PathResolve { name, cwd } => {
             let name = first_present(name, rec, default_host).and_then(|v| scalar_text(&v));
             let cwd = first_present(cwd, rec, default_host).and_then(|v| scalar_text(&v));

@@ -256,6 +256,9 @@ impl SourcePath {
 pub(crate) struct TargetPath {
     pub text: String,
     pub segs: Vec<String>,
+    /// The segments' member-name symbols (given by `crate::build::Symbols::intern` once the
+    /// tree is loaded; empty before).
+    pub ids: Vec<u32>,
 }
 
 impl TargetPath {
@@ -274,6 +277,7 @@ impl TargetPath {
         Ok(TargetPath {
             text: text.to_string(),
             segs,
+            ids: Vec::new(),
         })
     }
 

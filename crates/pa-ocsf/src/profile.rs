@@ -12,6 +12,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
+use crate::build::Symbols;
 use crate::error::ProfileError;
 use crate::model::{
     CanonFile, ClassFile, EmitFile, PackFile, ProfileFile, RoutingFile, UnmappedFile,
@@ -120,6 +121,8 @@ pub(crate) struct Tree {
     pub profiles: BTreeMap<String, SourceProfile>,
     /// `metadata.extensions` of every event (OCSF `extension` objects).
     pub extensions: Vec<Value>,
+    /// The member names of every target path (their `ids`).
+    pub symbols: Symbols,
 }
 
 const KNOWN_SOURCE_TYPES: [&str; 7] = [
@@ -197,8 +200,10 @@ pub(crate) fn load_tree(dir: &Path) -> Result<Tree, ProfileError> {
         ));
     }
     let mut profiles = BTreeMap::new();
+    let mut symbols = Symbols::new();
     for name in names {
-        let p = load_profile(dir, &name, &pack.ocsf_version.value)?;
+        let mut p = load_profile(dir, &name, &pack.ocsf_version.value)?;
+        intern_profile(&mut p, &mut symbols);
         profiles.insert(name, p);
     }
     Ok(Tree {
@@ -207,7 +212,25 @@ pub(crate) fn load_tree(dir: &Path) -> Result<Tree, ProfileError> {
         ocsf_version: pack.ocsf_version.value,
         profiles,
         extensions: crate::extension::envelope_extensions()?,
+        symbols,
     })
+}
+
+/// Give every target path of a profile its member-name symbols.
+fn intern_profile(p: &mut SourceProfile, symbols: &mut Symbols) {
+    let mut rule = |r: &mut Rule| {
+        symbols.intern(&mut r.to);
+        for w in &mut r.when_present {
+            symbols.intern(w);
+        }
+    };
+    for c in &mut p.classes {
+        c.rules.iter_mut().for_each(&mut rule);
+    }
+    p.basis.iter_mut().for_each(&mut rule);
+    for (path, _) in &mut p.observables {
+        symbols.intern(path);
+    }
 }
 
 struct Ctx<'a> {

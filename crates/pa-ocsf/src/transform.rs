@@ -94,6 +94,8 @@ pub(crate) enum Transform {
     AbsentIfInSet {
         set: BTreeSet<String>,
         ignore_case: bool,
+        /// The byte length of the longest member: a longer text is not in the set.
+        max_len: usize,
     },
     SplitDomainUser {
         part: Part,
@@ -276,8 +278,13 @@ impl Transform {
                             s.clone()
                         }
                     })
-                    .collect();
-                Transform::AbsentIfInSet { set, ignore_case }
+                    .collect::<BTreeSet<String>>();
+                let max_len = set.iter().map(String::len).max().unwrap_or(0);
+                Transform::AbsentIfInSet {
+                    set,
+                    ignore_case,
+                    max_len,
+                }
             }
             "split_domain_user" => Transform::SplitDomainUser {
                 part: part(args, "domain", "user")?,
@@ -452,8 +459,15 @@ impl Transform {
                     StrOut::Same
                 }
             }
-            Transform::AbsentIfInSet { set, ignore_case } => {
-                let hit = if !*ignore_case {
+            Transform::AbsentIfInSet {
+                set,
+                ignore_case,
+                max_len,
+            } => {
+                // a longer text cannot be a member (lowercasing keeps an ASCII text's length)
+                let hit = if s.len() > *max_len && (!*ignore_case || s.is_ascii()) {
+                    false
+                } else if !*ignore_case {
                     set.contains(s)
                 } else if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
                     // already its own lowercase form
@@ -666,7 +680,9 @@ impl Transform {
                 }
                 Step::Rejected(format!("parse_time: {v} is not a timestamp in {formats:?}"))
             }
-            Transform::AbsentIfInSet { set, ignore_case } => match &v {
+            Transform::AbsentIfInSet {
+                set, ignore_case, ..
+            } => match &v {
                 Value::String(s) => {
                     let hit = if *ignore_case {
                         set.contains(&s.to_lowercase())
