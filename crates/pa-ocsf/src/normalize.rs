@@ -13,7 +13,7 @@ use crate::build::{
 };
 use crate::error::ProfileError;
 use crate::identity::event_id;
-use crate::path::set_path;
+use crate::path::{Memo, set_path};
 use crate::profile::{ClassDef, Rule, RuleSource, SourceProfile, Tree, load_tree};
 use crate::transform::{CowStep, scalar_text};
 
@@ -149,11 +149,21 @@ impl Normalizer {
 
     pub(crate) fn route<'p>(&'p self, rec: &SourceRecord) -> Option<Routed<'p>> {
         let profile = self.tree.profiles.get(rec.source_type.as_str())?;
+        let mut memo = Memo::new(profile.n_paths, profile.n_roots);
+        Some(Self::route_in(profile, rec, &mut memo))
+    }
+
+    /// Route a record of `profile` (reading through the record's memo).
+    fn route_in<'p, 'a>(
+        profile: &'p SourceProfile,
+        rec: &'a SourceRecord,
+        memo: &mut Memo<'a>,
+    ) -> Routed<'p> {
         let keys: Vec<Option<Value>> = profile
             .keys
             .iter()
             .map(|k| {
-                let v = first_present(&k.from, rec, None)?;
+                let v = first_present(&k.from, rec, None, memo)?;
                 match run_transforms(v, &k.transforms) {
                     CowStep::Value(v) => Some(v.into_owned()),
                     _ => None,
@@ -166,12 +176,12 @@ impl Normalizer {
             .iter()
             .find(|r| r.conds.iter().all(|(k, set)| key_in(&texts[*k], set)))
             .map(|r| &profile.classes[r.class]);
-        Some(Routed {
+        Routed {
             profile,
             keys,
             texts,
             class,
-        })
+        }
     }
 
     /// The unrouted event-type label for a record (`<source_type>:<key values>`).
@@ -202,7 +212,12 @@ impl Normalizer {
 
     /// Normalize one record. Never panics on any input.
     pub fn normalize(&self, rec: &SourceRecord, ctx: &EventContext<'_>) -> Normalized {
-        let routed = self.route(rec);
+        let profile = self.tree.profiles.get(rec.source_type.as_str());
+        let mut memo = Memo::new(
+            profile.map_or(0, |p| p.n_paths),
+            profile.map_or(0, |p| p.n_roots),
+        );
+        let routed = profile.map(|p| Self::route_in(p, rec, &mut memo));
         let Some(routed) = routed else {
             return Normalized::Unmapped {
                 event_type: Self::event_type(rec, None),
@@ -229,7 +244,7 @@ impl Normalizer {
             if !rule.when_present.iter().all(|p| ev.get(p).is_some()) {
                 continue;
             }
-            let step = eval_rule(rule, rec, ctx.host, keys, &ev, class.class_uid);
+            let step = eval_rule(rule, rec, ctx.host, keys, &ev, class.class_uid, &mut memo);
             match step {
                 CowStep::Value(v) => ev.set(&rule.to, v.into_owned()),
                 CowStep::Absent => {}
@@ -303,7 +318,15 @@ impl Normalizer {
             }
         }
         // stable: contributions to one name keep the order they were met in
-        found.sort_by(|a, b| cmp_text(a.0, b.0).then_with(|| cmp_text(a.1, b.1)));
+        found.sort_by(|a, b| {
+            // the group is mostly the same &str (one unmapped entry): equal without comparing
+            let same_group = std::ptr::eq(a.0, b.0);
+            if same_group {
+                cmp_text(a.1, b.1)
+            } else {
+                cmp_text(a.0, b.0).then_with(|| cmp_text(a.1, b.1))
+            }
+        });
         let mut um = Map::with_capacity(found.len());
         let mut i = 0;
         while i < found.len() {
@@ -351,7 +374,15 @@ impl Normalizer {
         // identity
         let mut basis = Builder::with_capacity(4);
         for rule in &profile.basis {
-            match eval_rule(rule, rec, ctx.host, keys, &basis, class.class_uid) {
+            match eval_rule(
+                rule,
+                rec,
+                ctx.host,
+                keys,
+                &basis,
+                class.class_uid,
+                &mut memo,
+            ) {
                 CowStep::Value(v) => basis.set(&rule.to, v.into_owned()),
                 CowStep::Absent if rule.optional => {}
                 CowStep::Absent => {
@@ -480,6 +511,7 @@ fn first_present<'a>(
     paths: &[crate::path::SourcePath],
     rec: &'a SourceRecord,
     default_host: Option<&str>,
+    memo: &mut Memo<'a>,
 ) -> Option<Cow<'a, Value>> {
     for p in paths {
         if p.is_multi() {
@@ -491,7 +523,7 @@ fn first_present<'a>(
                 vals.into_iter().map(Cow::into_owned).collect(),
             )));
         }
-        if let Some(v) = p.resolve_one(rec, default_host) {
+        if let Some(v) = p.resolve_memo(rec, default_host, memo) {
             return Some(v);
         }
     }
@@ -527,9 +559,10 @@ fn eval_rule<'a>(
     keys: &'a [Option<Value>],
     ev: &Builder,
     class_uid: u32,
+    memo: &mut Memo<'a>,
 ) -> CowStep<'a> {
     let input: Option<Cow<'a, Value>> = match &rule.source {
-        RuleSource::From(paths) => first_present(paths, rec, default_host),
+        RuleSource::From(paths) => first_present(paths, rec, default_host, memo),
         RuleSource::Const(c) => Some(Cow::Borrowed(c)),
         RuleSource::Key(k) => keys[*k].as_ref().map(Cow::Borrowed),
         RuleSource::TypeUid => match ev.get_root(SYM_ACTIVITY_ID) {
@@ -538,8 +571,8 @@ fn eval_rule<'a>(
         }
         .map(|a| Cow::Owned(Value::from(i64::from(class_uid) * 100 + a))),
         RuleSource::PathResolve { name, cwd } => {
-            let name = first_present(name, rec, default_host).and_then(|v| scalar_text(&v));
-            let cwd = first_present(cwd, rec, default_host).and_then(|v| scalar_text(&v));
+            let name = first_present(name, rec, default_host, memo).and_then(|v| scalar_text(&v));
+            let cwd = first_present(cwd, rec, default_host, memo).and_then(|v| scalar_text(&v));
             name.map(|n| Cow::Owned(Value::String(resolve_path(&n, cwd.as_deref()))))
         }
     };

@@ -41,6 +41,31 @@ pub(crate) struct SourcePath {
     segs: Vec<Seg>,
     /// Whether a segment is `*` (computed once at parse time).
     multi: bool,
+    /// This path's entry in a [`Memo`] (paths with the same text share it; `NO_SLOT` until
+    /// the profile is compiled).
+    pub slot: usize,
+    /// The entry of the path's first member (e.g. `EventData`) in a [`Memo`]'s roots.
+    pub root_slot: usize,
+}
+
+/// No memo entry.
+pub(crate) const NO_SLOT: usize = usize::MAX;
+
+/// Per-record memo of field-path values: each distinct path of a profile is walked at most
+/// once per record, and each first member (`System`, `EventData`, ...) looked up once.
+pub(crate) struct Memo<'a> {
+    paths: Vec<Option<Option<&'a Value>>>,
+    roots: Vec<Option<Option<&'a Value>>>,
+}
+
+impl<'a> Memo<'a> {
+    /// An empty memo for a profile with `paths` distinct paths and `roots` first members.
+    pub(crate) fn new(paths: usize, roots: usize) -> Memo<'a> {
+        Memo {
+            paths: vec![None; paths],
+            roots: vec![None; roots],
+        }
+    }
 }
 
 impl SourcePath {
@@ -66,6 +91,8 @@ impl SourcePath {
                 attr: Some(attr),
                 segs: Vec::new(),
                 multi: false,
+                slot: NO_SLOT,
+                root_slot: NO_SLOT,
             });
         }
         if text.is_empty() {
@@ -112,6 +139,8 @@ impl SourcePath {
             attr: None,
             segs,
             multi,
+            slot: NO_SLOT,
+            root_slot: NO_SLOT,
         })
     }
 
@@ -186,6 +215,65 @@ impl SourcePath {
             };
         }
         (!cur.is_null()).then_some(Cow::Borrowed(cur))
+    }
+
+    /// The first member name of a field path (`None` for attributes and paths that start
+    /// otherwise).
+    pub(crate) fn first_key(&self) -> Option<&str> {
+        match (self.attr, self.segs.first()) {
+            (None, Some(Seg::Key(k))) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// [`Self::resolve_one`] through the record's memo (same result).
+    pub(crate) fn resolve_memo<'a>(
+        &self,
+        rec: &'a SourceRecord,
+        default_host: Option<&str>,
+        memo: &mut Memo<'a>,
+    ) -> Option<Cow<'a, Value>> {
+        if self.attr.is_some() || self.multi {
+            return self.resolve_one(rec, default_host);
+        }
+        if let Some(Some(hit)) = memo.paths.get(self.slot) {
+            return hit.map(Cow::Borrowed);
+        }
+        let v = self.walk_memo(rec, memo);
+        if let Some(s) = memo.paths.get_mut(self.slot) {
+            *s = Some(v);
+        }
+        v.map(Cow::Borrowed)
+    }
+
+    fn walk_memo<'a>(&self, rec: &'a SourceRecord, memo: &mut Memo<'a>) -> Option<&'a Value> {
+        let (mut cur, rest): (&'a Value, &[Seg]) =
+            match (self.segs.first(), memo.roots.get(self.root_slot)) {
+                (Some(Seg::Key(k)), Some(known)) => {
+                    let root = match known {
+                        Some(r) => *r,
+                        None => {
+                            let r = rec.fields.get(k.as_str());
+                            memo.roots[self.root_slot] = Some(r);
+                            r
+                        }
+                    };
+                    (root?, &self.segs[1..])
+                }
+                _ => (&rec.fields, &self.segs[..]),
+            };
+        for seg in rest {
+            cur = match seg {
+                Seg::Key(k) => cur.get(k.as_str())?,
+                Seg::Index(i) => cur.as_array()?.get(*i)?,
+                Seg::Filter { key, value } => cur
+                    .as_array()?
+                    .iter()
+                    .find(|e| e.get(key.as_str()).and_then(Value::as_str) == Some(value))?,
+                Seg::All => return None,
+            };
+        }
+        (!cur.is_null()).then_some(cur)
     }
 
     /// Every value the path reaches in the record (at most one unless [`Self::is_multi`]);

@@ -106,6 +106,10 @@ pub(crate) struct SourceProfile {
     pub classes: Vec<ClassDef>,
     pub identity_tier: u8,
     pub basis: Vec<Rule>,
+    /// Distinct field paths read by keys and rules (the size of a record's `Memo`).
+    pub n_paths: usize,
+    /// Distinct first members of those paths.
+    pub n_roots: usize,
     /// `(event path, observable type_id)` listed in `observables[]` when present.
     pub observables: Vec<(TargetPath, u32)>,
     /// `(path relative to the tree root, sha256 hex of the bytes)`, sorted by path.
@@ -204,6 +208,7 @@ pub(crate) fn load_tree(dir: &Path) -> Result<Tree, ProfileError> {
     for name in names {
         let mut p = load_profile(dir, &name, &pack.ocsf_version.value)?;
         intern_profile(&mut p, &mut symbols);
+        assign_slots(&mut p);
         profiles.insert(name, p);
     }
     Ok(Tree {
@@ -214,6 +219,39 @@ pub(crate) fn load_tree(dir: &Path) -> Result<Tree, ProfileError> {
         extensions: crate::extension::envelope_extensions()?,
         symbols,
     })
+}
+
+/// Give every source path of a profile its memo entries (one per distinct path text, one per
+/// distinct first member).
+fn assign_slots(p: &mut SourceProfile) {
+    let mut paths: BTreeMap<String, usize> = BTreeMap::new();
+    let mut roots: BTreeMap<String, usize> = BTreeMap::new();
+    let mut visit = |sp: &mut SourcePath| {
+        let n = paths.len();
+        sp.slot = *paths.entry(sp.text.clone()).or_insert(n);
+        if let Some(k) = sp.first_key() {
+            let n = roots.len();
+            sp.root_slot = *roots.entry(k.to_string()).or_insert(n);
+        }
+    };
+    {
+        let mut rule = |r: &mut Rule| match &mut r.source {
+            RuleSource::From(list) => list.iter_mut().for_each(&mut visit),
+            RuleSource::PathResolve { name, cwd } => {
+                name.iter_mut().chain(cwd.iter_mut()).for_each(&mut visit)
+            }
+            RuleSource::Const(_) | RuleSource::Key(_) | RuleSource::TypeUid => {}
+        };
+        for c in &mut p.classes {
+            c.rules.iter_mut().for_each(&mut rule);
+        }
+        p.basis.iter_mut().for_each(&mut rule);
+    }
+    for k in &mut p.keys {
+        k.from.iter_mut().for_each(&mut visit);
+    }
+    p.n_paths = paths.len();
+    p.n_roots = roots.len();
 }
 
 /// Give every target path of a profile its member-name symbols.
@@ -704,6 +742,8 @@ fn load_profile(
         classes,
         identity_tier: tier,
         basis,
+        n_paths: 0,
+        n_roots: 0,
         observables,
         files,
     })
