@@ -149,7 +149,12 @@ impl Normalizer {
 
     pub(crate) fn route<'p>(&'p self, rec: &SourceRecord) -> Option<Routed<'p>> {
         let profile = self.tree.profiles.get(rec.source_type.as_str())?;
-        let mut memo = Memo::new(profile.n_paths, profile.n_roots);
+        let mut memo = Memo::new(
+            profile.n_paths,
+            profile.n_roots,
+            profile.n_members,
+            &profile.members,
+        );
         Some(Self::route_in(profile, rec, &mut memo))
     }
 
@@ -213,10 +218,10 @@ impl Normalizer {
     /// Normalize one record. Never panics on any input.
     pub fn normalize(&self, rec: &SourceRecord, ctx: &EventContext<'_>) -> Normalized {
         let profile = self.tree.profiles.get(rec.source_type.as_str());
-        let mut memo = Memo::new(
-            profile.map_or(0, |p| p.n_paths),
-            profile.map_or(0, |p| p.n_roots),
-        );
+        let mut memo = match profile {
+            Some(p) => Memo::new(p.n_paths, p.n_roots, p.n_members, &p.members),
+            None => Memo::new(0, 0, 0, &[]),
+        };
         let routed = profile.map(|p| Self::route_in(p, rec, &mut memo));
         let Some(routed) = routed else {
             return Normalized::Unmapped {

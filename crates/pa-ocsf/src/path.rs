@@ -9,6 +9,8 @@
 //! array whose member `k` is the string `v`). Member names cannot contain `.`, `[` or `]`.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use pa_sources::SourceRecord;
 use serde_json::{Map, Value};
@@ -46,24 +48,82 @@ pub(crate) struct SourcePath {
     pub slot: usize,
     /// The entry of the path's first member (e.g. `EventData`) in a [`Memo`]'s roots.
     pub root_slot: usize,
+    /// For `<root>.<member>...` paths: the entry of `<member>` in a [`Memo`]'s member index.
+    pub member_slot: usize,
 }
+
+/// A small multiplicative string hasher (the Fx scheme) for the profile's member-name
+/// tables: names are profile data, lookups only (no iteration order is ever observed).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct NameHasher {
+    hash: u64,
+}
+
+impl NameHasher {
+    fn add(&mut self, w: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            self.add(u64::from_le_bytes(a));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut a = [0u8; 8];
+            a[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(a));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// The members of one root object (`EventData`, `System`, ...) that a profile's paths read:
+/// name → member-index entry.
+pub(crate) type MemberTable = HashMap<String, usize, BuildHasherDefault<NameHasher>>;
 
 /// No memo entry.
 pub(crate) const NO_SLOT: usize = usize::MAX;
 
 /// Per-record memo of field-path values: each distinct path of a profile is walked at most
-/// once per record, and each first member (`System`, `EventData`, ...) looked up once.
+/// once per record, each first member (`System`, `EventData`, ...) looked up once, and the
+/// members the profile reads from a root object found in one pass over that object.
 pub(crate) struct Memo<'a> {
     paths: Vec<Option<Option<&'a Value>>>,
     roots: Vec<Option<Option<&'a Value>>>,
+    /// Per root: whether its members were indexed.
+    indexed: Vec<bool>,
+    members: Vec<Option<&'a Value>>,
+    tables: &'a [MemberTable],
 }
 
 impl<'a> Memo<'a> {
-    /// An empty memo for a profile with `paths` distinct paths and `roots` first members.
-    pub(crate) fn new(paths: usize, roots: usize) -> Memo<'a> {
+    /// An empty memo for a profile with `paths` distinct paths, `roots` first members and
+    /// `tables[root]` the member names read from each root (`members` entries in all).
+    pub(crate) fn new(
+        paths: usize,
+        roots: usize,
+        members: usize,
+        tables: &'a [MemberTable],
+    ) -> Memo<'a> {
         Memo {
             paths: vec![None; paths],
             roots: vec![None; roots],
+            indexed: vec![false; roots],
+            members: vec![None; members],
+            tables,
         }
     }
 }
@@ -93,6 +153,7 @@ impl SourcePath {
                 multi: false,
                 slot: NO_SLOT,
                 root_slot: NO_SLOT,
+                member_slot: NO_SLOT,
             });
         }
         if text.is_empty() {
@@ -141,6 +202,7 @@ impl SourcePath {
             multi,
             slot: NO_SLOT,
             root_slot: NO_SLOT,
+            member_slot: NO_SLOT,
         })
     }
 
@@ -226,6 +288,14 @@ impl SourcePath {
         }
     }
 
+    /// The second member name of a `<key>.<key>...` field path.
+    pub(crate) fn second_key(&self) -> Option<&str> {
+        match (self.attr, self.segs.first(), self.segs.get(1)) {
+            (None, Some(Seg::Key(_)), Some(Seg::Key(k))) => Some(k),
+            _ => None,
+        }
+    }
+
     /// [`Self::resolve_one`] through the record's memo (same result).
     pub(crate) fn resolve_memo<'a>(
         &self,
@@ -258,7 +328,27 @@ impl SourcePath {
                             r
                         }
                     };
-                    (root?, &self.segs[1..])
+                    let root = root?;
+                    if self.member_slot == NO_SLOT {
+                        (root, &self.segs[1..])
+                    } else {
+                        if !memo.indexed[self.root_slot] {
+                            memo.indexed[self.root_slot] = true;
+                            if let (Value::Object(m), Some(table)) =
+                                (root, memo.tables.get(self.root_slot))
+                            {
+                                for (name, v) in m {
+                                    if let Some(s) = table.get(name.as_str()) {
+                                        memo.members[*s] = Some(v);
+                                    }
+                                }
+                            }
+                        }
+                        (
+                            memo.members.get(self.member_slot).copied().flatten()?,
+                            &self.segs[2..],
+                        )
+                    }
                 }
                 _ => (&rec.fields, &self.segs[..]),
             };

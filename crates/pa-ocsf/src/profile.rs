@@ -17,7 +17,7 @@ use crate::error::ProfileError;
 use crate::model::{
     CanonFile, ClassFile, EmitFile, PackFile, ProfileFile, RoutingFile, UnmappedFile,
 };
-use crate::path::{SourcePath, TargetPath};
+use crate::path::{MemberTable, SourcePath, TargetPath};
 use crate::transform::{CompileEnv, Transform, scalar_text};
 use crate::yaml;
 
@@ -110,6 +110,10 @@ pub(crate) struct SourceProfile {
     pub n_paths: usize,
     /// Distinct first members of those paths.
     pub n_roots: usize,
+    /// Per first member: the second members read from it (`<root>.<member>` paths).
+    pub members: Vec<MemberTable>,
+    /// Entries of all `members` tables.
+    pub n_members: usize,
     /// `(event path, observable type_id)` listed in `observables[]` when present.
     pub observables: Vec<(TargetPath, u32)>,
     /// `(path relative to the tree root, sha256 hex of the bytes)`, sorted by path.
@@ -226,12 +230,17 @@ pub(crate) fn load_tree(dir: &Path) -> Result<Tree, ProfileError> {
 fn assign_slots(p: &mut SourceProfile) {
     let mut paths: BTreeMap<String, usize> = BTreeMap::new();
     let mut roots: BTreeMap<String, usize> = BTreeMap::new();
+    let mut members: BTreeMap<(usize, String), usize> = BTreeMap::new();
     let mut visit = |sp: &mut SourcePath| {
         let n = paths.len();
         sp.slot = *paths.entry(sp.text.clone()).or_insert(n);
         if let Some(k) = sp.first_key() {
             let n = roots.len();
             sp.root_slot = *roots.entry(k.to_string()).or_insert(n);
+            if let Some(m) = sp.second_key() {
+                let n = members.len();
+                sp.member_slot = *members.entry((sp.root_slot, m.to_string())).or_insert(n);
+            }
         }
     };
     {
@@ -252,6 +261,11 @@ fn assign_slots(p: &mut SourceProfile) {
     }
     p.n_paths = paths.len();
     p.n_roots = roots.len();
+    p.n_members = members.len();
+    p.members = vec![MemberTable::default(); roots.len()];
+    for ((root, name), slot) in members {
+        p.members[root].insert(name, slot);
+    }
 }
 
 /// Give every target path of a profile its member-name symbols.
@@ -744,6 +758,8 @@ fn load_profile(
         basis,
         n_paths: 0,
         n_roots: 0,
+        members: Vec::new(),
+        n_members: 0,
         observables,
         files,
     })
