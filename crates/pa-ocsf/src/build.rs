@@ -184,10 +184,138 @@ impl Builder {
         None
     }
 
+    /// Append the RFC 8785 (JCS) bytes of the tree to `out` when it is in the plain subset
+    /// this writer handles (every member name ASCII, so byte order is UTF-16 order; numbers
+    /// only integers within ±(2^53−1)): `false` otherwise, `out` then being unspecified and
+    /// the caller canonicalizing the map with `pa_canon::jcs_value` instead.
+    pub(crate) fn write_jcs(&self, symbols: &Symbols, out: &mut Vec<u8>) -> bool {
+        jcs_members(&self.root, symbols, out)
+    }
+
     /// The finished tree as a map (members in insertion order).
     pub(crate) fn into_map(self, symbols: &Symbols) -> Map<String, Value> {
         members_into_map(self.root, symbols)
     }
+}
+
+fn jcs_members(members: &Members, symbols: &Symbols, out: &mut Vec<u8>) -> bool {
+    let mut sorted: Vec<(&str, &Node)> = members
+        .iter()
+        .map(|(id, n)| (symbols.name(*id), n))
+        .collect();
+    if !sorted.iter().all(|(k, _)| k.is_ascii()) {
+        return false;
+    }
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    out.push(b'{');
+    for (i, (k, n)) in sorted.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        jcs_string(k, out);
+        out.push(b':');
+        let ok = match n {
+            Node::Leaf(v) => jcs_value(v, out),
+            Node::Obj(m) => jcs_members(m, symbols, out),
+        };
+        if !ok {
+            return false;
+        }
+    }
+    out.push(b'}');
+    true
+}
+
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+fn jcs_value(v: &Value, out: &mut Vec<u8>) -> bool {
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                if u > MAX_SAFE_INTEGER {
+                    return false;
+                }
+                out.extend_from_slice(u.to_string().as_bytes());
+            } else if let Some(i) = n.as_i64() {
+                if i.unsigned_abs() > MAX_SAFE_INTEGER {
+                    return false;
+                }
+                out.extend_from_slice(i.to_string().as_bytes());
+            } else {
+                return false;
+            }
+        }
+        Value::String(s) => jcs_string(s, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                if !jcs_value(x, out) {
+                    return false;
+                }
+            }
+            out.push(b']');
+        }
+        Value::Object(m) => {
+            let mut sorted: Vec<(&String, &Value)> = m.iter().collect();
+            if !sorted.iter().all(|(k, _)| k.is_ascii()) {
+                return false;
+            }
+            sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (k, x)) in sorted.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                jcs_string(k, out);
+                out.push(b':');
+                if !jcs_value(x, out) {
+                    return false;
+                }
+            }
+            out.push(b'}');
+        }
+    }
+    true
+}
+
+/// A JSON string as RFC 8785 writes it: `"` and `\` escaped, U+0000..U+001F as `\b \t \n
+/// \f \r` or `\u00xx` (lowercase hex), everything else as is (UTF-8).
+fn jcs_string(s: &str, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x09 => b"\\t",
+            0x0a => b"\\n",
+            0x0c => b"\\f",
+            0x0d => b"\\r",
+            0x00..=0x1f => {
+                out.extend_from_slice(&bytes[start..i]);
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(esc);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
 fn members_into_map(members: Members, symbols: &Symbols) -> Map<String, Value> {
@@ -277,5 +405,61 @@ mod tests {
             "the later value wins"
         );
         assert_eq!(sym.name(SYM_SEVERITY_ID), "severity_id");
+    }
+
+    /// The JCS writer agrees byte for byte with `pa_canon::jcs_value`, and declines what it
+    /// does not handle (unsafe integers, floats, non-ASCII member names).
+    #[test]
+    fn jcs_writer_matches_pa_canon() {
+        let mut sym = Symbols::new();
+        let cases: Vec<Vec<(&str, Value)>> = vec![
+            vec![
+                ("source_type", json!("sysmon")),
+                ("origin.host", json!("WIN-Host.lab")),
+                ("origin.record_id", json!(123456)),
+                ("origin.event_id", json!(1)),
+                (
+                    "origin.channel",
+                    json!("microsoft-windows-sysmon/operational"),
+                ),
+            ],
+            vec![
+                (
+                    "a",
+                    json!("quote \" back \\ nl \n tab \t cr \r ff \u{c} bs \u{8}"),
+                ),
+                ("b", json!("ctl \u{0} \u{1f} del \u{7f} é 漢 😀 \u{2028}")),
+                ("c.d", json!(-9_007_199_254_740_991_i64)),
+                ("c.e", json!(9_007_199_254_740_991_u64)),
+                ("f", json!([1, "x", null, true, false, {"z": 1, "a": [2]}])),
+                ("B", json!({"y": {"k": "v"}, "x": null})),
+                ("_", json!(0)),
+            ],
+        ];
+        for case in &cases {
+            let mut b = Builder::default();
+            for (p, v) in case {
+                b.set(&tp(&mut sym, p), v.clone());
+            }
+            let mut out = Vec::new();
+            assert!(b.write_jcs(&sym, &mut out), "{case:?}");
+            let want = pa_canon::jcs_value(&Value::Object(b.clone().into_map(&sym))).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&want)
+            );
+        }
+        for bad in [
+            json!(9_007_199_254_740_992_u64),
+            json!(-9_007_199_254_740_992_i64),
+            json!(1.5),
+            json!({"é": 1}),
+        ] {
+            let mut b = Builder::default();
+            b.set(&tp(&mut sym, "x"), bad.clone());
+            assert!(!b.write_jcs(&sym, &mut Vec::new()), "{bad}");
+        }
+        // (target paths are ASCII by construction: only emitted object values can carry
+        // other member names, covered by the {"é": 1} case above)
     }
 }

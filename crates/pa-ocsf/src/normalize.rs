@@ -12,7 +12,7 @@ use crate::build::{
     SYM_TYPE_UID,
 };
 use crate::error::ProfileError;
-use crate::identity::event_id;
+use crate::identity::{event_id, event_id_of_jcs};
 use crate::path::{Memo, set_path};
 use crate::profile::{ClassDef, Rule, RuleSource, SourceProfile, Tree, load_tree};
 use crate::transform::{CowStep, scalar_text};
@@ -411,13 +411,18 @@ impl Normalizer {
                 }
             }
         }
-        let eid = match event_id(&Value::Object(basis.into_map(&self.tree.symbols))) {
-            Ok(id) => id,
-            Err(e) => {
-                return Normalized::Failed {
-                    reason_code: "event_id_generation_failed",
-                    message: format!("{}: {e}", at()),
-                };
+        let mut jcs = Vec::with_capacity(256);
+        let eid = if basis.write_jcs(&self.tree.symbols, &mut jcs) {
+            event_id_of_jcs(&jcs)
+        } else {
+            match event_id(&Value::Object(basis.into_map(&self.tree.symbols))) {
+                Ok(id) => id,
+                Err(e) => {
+                    return Normalized::Failed {
+                        reason_code: "event_id_generation_failed",
+                        message: format!("{}: {e}", at()),
+                    };
+                }
             }
         };
 
