@@ -27,6 +27,21 @@ fn peak_rss_mib() -> f64 {
         / 1024.0
 }
 
+/// CPU time this thread has run, in seconds (`/proc/thread-self/schedstat`, first field, ns):
+/// on a machine shared with other work, the per-core rate is records over this, not over the
+/// wall clock. 0 where the file is not available.
+fn thread_cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1e9
+}
+
 fn walk(d: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(d) else { return };
     for e in rd.flatten() {
@@ -137,6 +152,7 @@ fn main() {
 
     if phase == "all" || phase == "normalize" {
         let t1 = Instant::now();
+        let c1 = thread_cpu_s();
         let (mut done, mut mapped, mut k) = (0u64, 0u64, 0u64);
         'outer: loop {
             for (rec, base) in records.iter_mut().zip(&bases) {
@@ -152,10 +168,17 @@ fn main() {
             k += 1;
         }
         let s = t1.elapsed().as_secs_f64();
+        let cpu = thread_cpu_s() - c1;
         println!(
             "normalize_records={done} mapped={mapped} normalize_s={s:.3} normalize_records_per_s_per_core={:.0}",
             done as f64 / s
         );
+        if cpu > 0.0 {
+            println!(
+                "normalize_cpu_s={cpu:.3} normalize_records_per_cpu_s={:.0}",
+                done as f64 / cpu
+            );
+        }
     }
 
     if phase == "all" || phase == "pipeline" {
