@@ -14,6 +14,15 @@ pub fn event_id(basis: &Value) -> Result<String, EventIdError> {
     Ok(format!("{EVENT_ID_PREFIX}{}", &hex[..32]))
 }
 
+/// [`event_id`] of a basis whose JCS bytes are already known.
+pub(crate) fn event_id_of_jcs(jcs: &[u8]) -> String {
+    let hex = pa_canon::sha256_hex(jcs);
+    let mut id = String::with_capacity(EVENT_ID_PREFIX.len() + 32);
+    id.push_str(EVENT_ID_PREFIX);
+    id.push_str(hex.get(..32).unwrap_or(&hex));
+    id
+}
+
 /// The full hex SHA-256 of the basis's JCS bytes (the untruncated digest).
 pub fn basis_sha256_hex(basis: &Value) -> Result<String, EventIdError> {
     Ok(pa_canon::sha256_hex(&pa_canon::jcs_value(basis)?))

@@ -12,6 +12,7 @@
 //! * [`Normalizer::snapshot_document`] gives `normalized/mapping_profile_snapshot.json`.
 //! * [`Coverage`] accumulates `normalized/mapping_coverage.json`.
 
+mod build;
 mod coverage;
 mod error;
 mod extension;

@@ -1,18 +1,21 @@
 //! The interpreter: one [`SourceRecord`] in, one OCSF event (or an accounted non-event) out.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use pa_sources::SourceRecord;
 use serde_json::{Map, Value};
 
+use crate::build::{
+    Builder, Node, SYM_ACTIVITY_ID, SYM_CATEGORY_UID, SYM_CLASS_UID, SYM_SEVERITY_ID, SYM_TIME,
+    SYM_TYPE_UID,
+};
 use crate::error::ProfileError;
-use crate::identity::event_id;
-use crate::path::{get_path, set_path};
+use crate::identity::{event_id, event_id_of_jcs};
+use crate::path::{Memo, set_path};
 use crate::profile::{ClassDef, Rule, RuleSource, SourceProfile, Tree, load_tree};
-use crate::transform::{Step, scalar_text};
+use crate::transform::{CowStep, scalar_text};
 
 /// Per-event context supplied by the caller (the normalization stage).
 #[derive(Debug, Clone)]
@@ -76,18 +79,20 @@ pub struct Normalizer {
 }
 
 /// Fields every mapped event must carry (SPEC §6 envelope); missing ⇒ `missing_core_field`.
-const CORE_INT_FIELDS: [&str; 6] = [
-    "time",
-    "class_uid",
-    "category_uid",
-    "activity_id",
-    "type_uid",
-    "severity_id",
+const CORE_INT_FIELDS: [(&str, u32); 6] = [
+    ("time", SYM_TIME),
+    ("class_uid", SYM_CLASS_UID),
+    ("category_uid", SYM_CATEGORY_UID),
+    ("activity_id", SYM_ACTIVITY_ID),
+    ("type_uid", SYM_TYPE_UID),
+    ("severity_id", SYM_SEVERITY_ID),
 ];
 
 pub(crate) struct Routed<'p> {
     pub profile: &'p SourceProfile,
     pub keys: Vec<Option<Value>>,
+    /// The text forms of each key's value(s) (what `match` and `when` compare), computed once.
+    pub texts: Vec<Vec<String>>,
     pub class: Option<&'p ClassDef>,
 }
 
@@ -144,27 +149,44 @@ impl Normalizer {
 
     pub(crate) fn route<'p>(&'p self, rec: &SourceRecord) -> Option<Routed<'p>> {
         let profile = self.tree.profiles.get(rec.source_type.as_str())?;
+        let mut memo = Memo::new(
+            profile.n_paths,
+            profile.n_roots,
+            profile.n_members,
+            &profile.members,
+        );
+        Some(Self::route_in(profile, rec, &mut memo))
+    }
+
+    /// Route a record of `profile` (reading through the record's memo).
+    fn route_in<'p, 'a>(
+        profile: &'p SourceProfile,
+        rec: &'a SourceRecord,
+        memo: &mut Memo<'a>,
+    ) -> Routed<'p> {
         let keys: Vec<Option<Value>> = profile
             .keys
             .iter()
             .map(|k| {
-                let v = first_present(&k.from, rec, None)?;
+                let v = first_present(&k.from, rec, None, memo)?;
                 match run_transforms(v, &k.transforms) {
-                    Step::Value(v) => Some(v),
+                    CowStep::Value(v) => Some(v.into_owned()),
                     _ => None,
                 }
             })
             .collect();
+        let texts: Vec<Vec<String>> = keys.iter().map(key_texts).collect();
         let class = profile
             .routes
             .iter()
-            .find(|r| r.conds.iter().all(|(k, set)| key_in(&keys[*k], set)))
+            .find(|r| r.conds.iter().all(|(k, set)| key_in(&texts[*k], set)))
             .map(|r| &profile.classes[r.class]);
-        Some(Routed {
+        Routed {
             profile,
             keys,
+            texts,
             class,
-        })
+        }
     }
 
     /// The unrouted event-type label for a record (`<source_type>:<key values>`).
@@ -195,7 +217,12 @@ impl Normalizer {
 
     /// Normalize one record. Never panics on any input.
     pub fn normalize(&self, rec: &SourceRecord, ctx: &EventContext<'_>) -> Normalized {
-        let routed = self.route(rec);
+        let profile = self.tree.profiles.get(rec.source_type.as_str());
+        let mut memo = match profile {
+            Some(p) => Memo::new(p.n_paths, p.n_roots, p.n_members, &p.members),
+            None => Memo::new(0, 0, 0, &[]),
+        };
+        let routed = profile.map(|p| Self::route_in(p, rec, &mut memo));
         let Some(routed) = routed else {
             return Normalized::Unmapped {
                 event_type: Self::event_type(rec, None),
@@ -208,36 +235,37 @@ impl Normalizer {
         };
         let profile = routed.profile;
         let keys = &routed.keys;
+        let texts = &routed.texts;
         let at = || format!("{} record {}", rec.provenance.file, rec.provenance.ordinal);
 
-        let mut ev = Map::new();
-        ev.insert("class_uid".into(), Value::from(class.class_uid));
-        ev.insert("category_uid".into(), Value::from(class.category_uid));
+        let mut ev = Builder::with_capacity(16);
+        ev.set_root(SYM_CLASS_UID, Value::from(class.class_uid));
+        ev.set_root(SYM_CATEGORY_UID, Value::from(class.category_uid));
         let mut time_rejected: Option<String> = None;
         for rule in &class.rules {
-            if !rule_applies(rule, keys) {
+            if !rule_applies(rule, texts) {
                 continue;
             }
-            if !rule
-                .when_present
-                .iter()
-                .all(|p| get_path(&ev, &p.segs).is_some())
-            {
+            if !rule.when_present.iter().all(|p| ev.get(p).is_some()) {
                 continue;
             }
-            let step = eval_rule(rule, rec, ctx.host, keys, &ev, class.class_uid);
+            let step = eval_rule(rule, rec, ctx.host, keys, &ev, class.class_uid, &mut memo);
             match step {
-                Step::Value(v) => set_path(&mut ev, &rule.to.segs, v),
-                Step::Absent => {}
-                Step::Rejected(why) => {
+                CowStep::Value(v) => ev.set(&rule.to, v.into_owned()),
+                CowStep::Absent => {}
+                CowStep::Rejected(why) => {
                     if rule.to.text == "time" {
                         time_rejected = Some(why);
                     }
                 }
             }
         }
-        for f in CORE_INT_FIELDS {
-            if ev.get(f).and_then(Value::as_i64).is_none() {
+        for (f, id) in CORE_INT_FIELDS {
+            let int = match ev.get_root(id) {
+                Some(Node::Leaf(v)) => v.as_i64(),
+                _ => None,
+            };
+            if int.is_none() {
                 if f == "time" {
                     if let Some(why) = time_rejected {
                         return Normalized::Failed {
@@ -261,67 +289,108 @@ impl Normalizer {
         // observables[]: listed scalar values present in the event
         let mut obs = Vec::new();
         for (path, type_id) in &profile.observables {
-            let Some(v) = get_path(&ev, &path.segs) else {
+            let Some(v) = ev.get(path).and_then(|g| g.value()) else {
                 continue;
             };
             let Some(text) = scalar_text(v) else { continue };
-            obs.push(serde_json::json!({"name": path.text, "type_id": type_id, "value": text}));
+            let mut o = Map::with_capacity(3);
+            o.insert("name".into(), Value::String(path.text.clone()));
+            o.insert("type_id".into(), Value::from(*type_id));
+            o.insert("value".into(), Value::String(text));
+            obs.push(Value::Object(o));
         }
+        let mut ev = ev.into_map(&self.tree.symbols);
         if !obs.is_empty() {
             ev.insert("observables".into(), Value::Array(obs));
         }
 
-        // unmapped.<Field> (or unmapped.<into>.<Field>)
-        let mut unmapped: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
+        // unmapped.<Field> (or unmapped.<into>.<Field>): the members of every listed source
+        // object no rule consumes, sorted by (group, name); a name found in several objects
+        // collects the distinct values in the order met (a list when more than one)
+        let mut found: Vec<(&str, &str, &Value)> = Vec::new();
         for u in &class.unmapped {
-            let group = u.into.clone().unwrap_or_default();
+            let group = u.into.as_deref().unwrap_or("");
             for obj in u.from.resolve_with(rec, ctx.host) {
-                let Some(m) = obj.as_object() else { continue };
+                // objects are always borrowed from the record (attributes are scalars)
+                let Cow::Borrowed(Value::Object(m)) = obj else {
+                    continue;
+                };
                 for (k, v) in m {
-                    if u.skip.contains(k) || (u.consumed.contains(k) && !u.keep.contains(k)) {
-                        continue;
-                    }
-                    let slot = unmapped.entry((group.clone(), k.clone())).or_default();
-                    let items: Vec<Value> = match v {
-                        Value::Array(a) => a.clone(),
-                        Value::Null => Vec::new(),
-                        other => vec![other.clone()],
-                    };
-                    for item in items {
-                        if !slot.contains(&item) {
-                            slot.push(item);
-                        }
+                    if !u.excluded.contains(k.as_str()) {
+                        found.push((group, k.as_str(), v));
                     }
                 }
             }
         }
-        let mut um = Map::new();
-        for ((group, k), mut v) in unmapped {
-            if v.is_empty() {
-                continue;
-            }
-            let v = if v.len() == 1 {
-                v.remove(0)
+        // stable: contributions to one name keep the order they were met in
+        found.sort_by(|a, b| {
+            // the group is mostly the same &str (one unmapped entry): equal without comparing
+            let same_group = std::ptr::eq(a.0, b.0);
+            if same_group {
+                cmp_text(a.1, b.1)
             } else {
-                Value::Array(v)
+                cmp_text(a.0, b.0).then_with(|| cmp_text(a.1, b.1))
+            }
+        });
+        let mut um = Map::with_capacity(found.len());
+        let mut i = 0;
+        while i < found.len() {
+            let (group, k, first) = found[i];
+            let mut j = i + 1;
+            while j < found.len() && found[j].0 == group && found[j].1 == k {
+                j += 1;
+            }
+            let v = if j == i + 1 && !matches!(first, Value::Array(_) | Value::Null) {
+                first.clone()
+            } else {
+                let mut items: Vec<&Value> = Vec::new();
+                for (_, _, v) in &found[i..j] {
+                    let vs: &[Value] = match v {
+                        Value::Array(a) => a,
+                        Value::Null => &[],
+                        other => std::slice::from_ref(*other),
+                    };
+                    for item in vs {
+                        if !items.contains(&item) {
+                            items.push(item);
+                        }
+                    }
+                }
+                match items.as_slice() {
+                    [] => {
+                        i = j;
+                        continue;
+                    }
+                    [one] => (*one).clone(),
+                    many => Value::Array(many.iter().map(|x| (*x).clone()).collect()),
+                }
             };
             if group.is_empty() {
-                um.insert(k, v);
+                um.insert(k.to_string(), v);
             } else {
-                set_path(&mut um, &[group, k], v);
+                set_path(&mut um, &[group.to_string(), k.to_string()], v);
             }
+            i = j;
         }
         if !um.is_empty() {
             ev.insert("unmapped".into(), Value::Object(um));
         }
 
         // identity
-        let mut basis = Map::new();
+        let mut basis = Builder::with_capacity(4);
         for rule in &profile.basis {
-            match eval_rule(rule, rec, ctx.host, keys, &basis, class.class_uid) {
-                Step::Value(v) => set_path(&mut basis, &rule.to.segs, v),
-                Step::Absent if rule.optional => {}
-                Step::Absent => {
+            match eval_rule(
+                rule,
+                rec,
+                ctx.host,
+                keys,
+                &basis,
+                class.class_uid,
+                &mut memo,
+            ) {
+                CowStep::Value(v) => basis.set(&rule.to, v.into_owned()),
+                CowStep::Absent if rule.optional => {}
+                CowStep::Absent => {
                     return Normalized::Failed {
                         reason_code: "event_id_generation_failed",
                         message: format!(
@@ -331,7 +400,7 @@ impl Normalizer {
                         ),
                     };
                 }
-                Step::Rejected(why) => {
+                CowStep::Rejected(why) => {
                     if rule.optional {
                         continue;
                     }
@@ -342,13 +411,18 @@ impl Normalizer {
                 }
             }
         }
-        let eid = match event_id(&Value::Object(basis)) {
-            Ok(id) => id,
-            Err(e) => {
-                return Normalized::Failed {
-                    reason_code: "event_id_generation_failed",
-                    message: format!("{}: {e}", at()),
-                };
+        let mut jcs = Vec::with_capacity(256);
+        let eid = if basis.write_jcs(&self.tree.symbols, &mut jcs) {
+            event_id_of_jcs(&jcs)
+        } else {
+            match event_id(&Value::Object(basis.into_map(&self.tree.symbols))) {
+                Ok(id) => id,
+                Err(e) => {
+                    return Normalized::Failed {
+                        reason_code: "event_id_generation_failed",
+                        message: format!("{}: {e}", at()),
+                    };
+                }
             }
         };
 
@@ -414,83 +488,116 @@ fn resolve_path(name: &str, cwd: Option<&str>) -> String {
     }
 }
 
-fn key_in(v: &Option<Value>, set: &std::collections::BTreeSet<String>) -> bool {
-    match v {
-        None => false,
-        Some(Value::Array(items)) => items
-            .iter()
-            .any(|i| scalar_text(i).is_some_and(|s| set.contains(&s))),
-        Some(v) => scalar_text(v).is_some_and(|s| set.contains(&s)),
+/// `a.cmp(b)` (bytewise), deciding on the first byte without a call to `memcmp` when it
+/// differs (member names mostly do).
+fn cmp_text(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.as_bytes().first(), b.as_bytes().first()) {
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ => a.cmp(b),
     }
 }
 
-fn rule_applies(rule: &Rule, keys: &[Option<Value>]) -> bool {
-    rule.when.iter().all(|(k, set)| key_in(&keys[*k], set))
+/// The texts a key value is compared by: its scalar text, the texts of a list's scalar
+/// elements, nothing for an absent key or an object.
+fn key_texts(v: &Option<Value>) -> Vec<String> {
+    match v {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items.iter().filter_map(scalar_text).collect(),
+        Some(v) => scalar_text(v).into_iter().collect(),
+    }
 }
 
-fn first_present(
+fn key_in(texts: &[String], set: &std::collections::BTreeSet<String>) -> bool {
+    texts.iter().any(|s| set.contains(s))
+}
+
+fn rule_applies(rule: &Rule, texts: &[Vec<String>]) -> bool {
+    rule.when.iter().all(|(k, set)| key_in(&texts[*k], set))
+}
+
+/// The value of the first path that yields one (a `*` path yields the list of its values),
+/// borrowed from the record where possible.
+fn first_present<'a>(
     paths: &[crate::path::SourcePath],
-    rec: &SourceRecord,
+    rec: &'a SourceRecord,
     default_host: Option<&str>,
-) -> Option<Value> {
+    memo: &mut Memo<'a>,
+) -> Option<Cow<'a, Value>> {
     for p in paths {
-        let vals = p.resolve_with(rec, default_host);
-        if vals.is_empty() {
-            continue;
-        }
         if p.is_multi() {
-            return Some(Value::Array(
+            let vals = p.resolve_with(rec, default_host);
+            if vals.is_empty() {
+                continue;
+            }
+            return Some(Cow::Owned(Value::Array(
                 vals.into_iter().map(Cow::into_owned).collect(),
-            ));
+            )));
         }
-        return vals.into_iter().next().map(Cow::into_owned);
+        if let Some(v) = p.resolve_memo(rec, default_host, memo) {
+            return Some(v);
+        }
     }
     None
 }
 
-fn run_transforms(mut v: Value, transforms: &[Arc<crate::transform::Transform>]) -> Step {
+fn run_transforms<'a>(
+    mut v: Cow<'a, Value>,
+    transforms: &[Arc<crate::transform::Transform>],
+) -> CowStep<'a> {
     for t in transforms {
-        match t.apply(v) {
-            Step::Value(x) => v = x,
+        match t.apply_cow(v) {
+            CowStep::Value(x) => v = x,
             other => return other,
         }
     }
-    Step::Value(v)
+    CowStep::Value(v)
 }
 
-fn eval_rule(
-    rule: &Rule,
-    rec: &SourceRecord,
+/// `f` applied to the text of a scalar (`None` for arrays, objects and null).
+fn with_text<R>(v: &Value, f: impl FnOnce(&str) -> Option<R>) -> Option<R> {
+    match v {
+        Value::String(s) => f(s),
+        Value::Number(_) | Value::Bool(_) => scalar_text(v).and_then(|s| f(&s)),
+        _ => None,
+    }
+}
+
+fn eval_rule<'a>(
+    rule: &'a Rule,
+    rec: &'a SourceRecord,
     default_host: Option<&str>,
-    keys: &[Option<Value>],
-    ev: &Map<String, Value>,
+    keys: &'a [Option<Value>],
+    ev: &Builder,
     class_uid: u32,
-) -> Step {
-    let input = match &rule.source {
-        RuleSource::From(paths) => first_present(paths, rec, default_host),
-        RuleSource::Const(c) => Some(c.clone()),
-        RuleSource::Key(k) => keys[*k].clone(),
-        RuleSource::TypeUid => get_path(ev, &["activity_id".to_string()])
-            .and_then(Value::as_i64)
-            .map(|a| Value::from(i64::from(class_uid) * 100 + a)),
+    memo: &mut Memo<'a>,
+) -> CowStep<'a> {
+    let input: Option<Cow<'a, Value>> = match &rule.source {
+        RuleSource::From(paths) => first_present(paths, rec, default_host, memo),
+        RuleSource::Const(c) => Some(Cow::Borrowed(c)),
+        RuleSource::Key(k) => keys[*k].as_ref().map(Cow::Borrowed),
+        RuleSource::TypeUid => match ev.get_root(SYM_ACTIVITY_ID) {
+            Some(Node::Leaf(v)) => v.as_i64(),
+            _ => None,
+        }
+        .map(|a| Cow::Owned(Value::from(i64::from(class_uid) * 100 + a))),
         RuleSource::PathResolve { name, cwd } => {
-            let name = first_present(name, rec, default_host).and_then(|v| scalar_text(&v));
-            let cwd = first_present(cwd, rec, default_host).and_then(|v| scalar_text(&v));
-            name.map(|n| Value::String(resolve_path(&n, cwd.as_deref())))
+            let name = first_present(name, rec, default_host, memo).and_then(|v| scalar_text(&v));
+            let cwd = first_present(cwd, rec, default_host, memo).and_then(|v| scalar_text(&v));
+            name.map(|n| Cow::Owned(Value::String(resolve_path(&n, cwd.as_deref()))))
         }
     };
     let mut step = match input {
         Some(v) => run_transforms(v, &rule.transforms),
-        None => Step::Absent,
+        None => CowStep::Absent,
     };
-    if let (Some(map), Step::Value(v)) = (&rule.map, &step) {
-        step = match scalar_text(v).and_then(|s| map.get(&s)) {
-            Some(Value::Null) | None => Step::Absent,
-            Some(x) => Step::Value(x.clone()),
+    if let (Some(map), CowStep::Value(v)) = (&rule.map, &step) {
+        step = match with_text(v, |s| map.get(s)) {
+            Some(Value::Null) | None => CowStep::Absent,
+            Some(x) => CowStep::Value(Cow::Borrowed(x)),
         };
     }
-    if let (Some(d), Step::Absent) = (&rule.default, &step) {
-        step = Step::Value(d.clone());
+    if let (Some(d), CowStep::Absent) = (&rule.default, &step) {
+        step = CowStep::Value(Cow::Borrowed(d));
     }
     step
 }

@@ -9,6 +9,8 @@
 //! array whose member `k` is the string `v`). Member names cannot contain `.`, `[` or `]`.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use pa_sources::SourceRecord;
 use serde_json::{Map, Value};
@@ -39,6 +41,91 @@ pub(crate) struct SourcePath {
     pub text: String,
     attr: Option<Attr>,
     segs: Vec<Seg>,
+    /// Whether a segment is `*` (computed once at parse time).
+    multi: bool,
+    /// This path's entry in a [`Memo`] (paths with the same text share it; `NO_SLOT` until
+    /// the profile is compiled).
+    pub slot: usize,
+    /// The entry of the path's first member (e.g. `EventData`) in a [`Memo`]'s roots.
+    pub root_slot: usize,
+    /// For `<root>.<member>...` paths: the entry of `<member>` in a [`Memo`]'s member index.
+    pub member_slot: usize,
+}
+
+/// A small multiplicative string hasher (the Fx scheme) for the profile's member-name
+/// tables: names are profile data, lookups only (no iteration order is ever observed).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct NameHasher {
+    hash: u64,
+}
+
+impl NameHasher {
+    fn add(&mut self, w: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            self.add(u64::from_le_bytes(a));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut a = [0u8; 8];
+            a[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(a));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// The members of one root object (`EventData`, `System`, ...) that a profile's paths read:
+/// name → member-index entry.
+pub(crate) type MemberTable = HashMap<String, usize, BuildHasherDefault<NameHasher>>;
+
+/// No memo entry.
+pub(crate) const NO_SLOT: usize = usize::MAX;
+
+/// Per-record memo of field-path values: each distinct path of a profile is walked at most
+/// once per record, each first member (`System`, `EventData`, ...) looked up once, and the
+/// members the profile reads from a root object found in one pass over that object.
+pub(crate) struct Memo<'a> {
+    paths: Vec<Option<Option<&'a Value>>>,
+    roots: Vec<Option<Option<&'a Value>>>,
+    /// Per root: whether its members were indexed.
+    indexed: Vec<bool>,
+    members: Vec<Option<&'a Value>>,
+    tables: &'a [MemberTable],
+}
+
+impl<'a> Memo<'a> {
+    /// An empty memo for a profile with `paths` distinct paths, `roots` first members and
+    /// `tables[root]` the member names read from each root (`members` entries in all).
+    pub(crate) fn new(
+        paths: usize,
+        roots: usize,
+        members: usize,
+        tables: &'a [MemberTable],
+    ) -> Memo<'a> {
+        Memo {
+            paths: vec![None; paths],
+            roots: vec![None; roots],
+            indexed: vec![false; roots],
+            members: vec![None; members],
+            tables,
+        }
+    }
 }
 
 impl SourcePath {
@@ -63,6 +150,10 @@ impl SourcePath {
                 text: text.to_string(),
                 attr: Some(attr),
                 segs: Vec::new(),
+                multi: false,
+                slot: NO_SLOT,
+                root_slot: NO_SLOT,
+                member_slot: NO_SLOT,
             });
         }
         if text.is_empty() {
@@ -103,16 +194,21 @@ impl SourcePath {
                 segs.push(Seg::Key(part.to_string()));
             }
         }
+        let multi = segs.contains(&Seg::All);
         Ok(SourcePath {
             text: text.to_string(),
             attr: None,
             segs,
+            multi,
+            slot: NO_SLOT,
+            root_slot: NO_SLOT,
+            member_slot: NO_SLOT,
         })
     }
 
     /// Whether the path can yield several values (contains `*`).
     pub(crate) fn is_multi(&self) -> bool {
-        self.segs.contains(&Seg::All)
+        self.multi
     }
 
     /// When this path is `<prefix>.<name>` for the given object path, the member name
@@ -131,6 +227,145 @@ impl SourcePath {
         }
     }
 
+    /// The value of a record attribute path (`None` for field paths).
+    fn attr_value<'a>(
+        attr: Attr,
+        rec: &'a SourceRecord,
+        default_host: Option<&str>,
+    ) -> Option<Cow<'a, Value>> {
+        let v = match attr {
+            Attr::Host => rec
+                .host
+                .clone()
+                .or_else(|| default_host.map(str::to_string))
+                .map(Value::String),
+            Attr::TimeMs => rec.time_ms.map(Value::from),
+            Attr::RecordId => rec.provenance.record_id.map(Value::from),
+            Attr::Ordinal => Some(Value::from(rec.provenance.ordinal)),
+            Attr::File => Some(Value::String(rec.provenance.file.clone())),
+            Attr::SourceType => Some(Value::String(rec.source_type.as_str().to_string())),
+            Attr::Fields => return Some(Cow::Borrowed(&rec.fields)),
+        };
+        v.map(Cow::Owned)
+    }
+
+    /// The one value a path without `*` reaches (borrowed from the record where it can be),
+    /// walking the precompiled segments without allocating; `None` when absent or null.
+    /// A multi path yields its first value here: callers that want them all use
+    /// [`Self::resolve_with`].
+    pub(crate) fn resolve_one<'a>(
+        &self,
+        rec: &'a SourceRecord,
+        default_host: Option<&str>,
+    ) -> Option<Cow<'a, Value>> {
+        if let Some(attr) = self.attr {
+            return Self::attr_value(attr, rec, default_host);
+        }
+        if self.multi {
+            return self.resolve_with(rec, default_host).into_iter().next();
+        }
+        let mut cur: &'a Value = &rec.fields;
+        for seg in &self.segs {
+            cur = match seg {
+                Seg::Key(k) => cur.get(k.as_str())?,
+                Seg::Index(i) => cur.as_array()?.get(*i)?,
+                Seg::Filter { key, value } => cur
+                    .as_array()?
+                    .iter()
+                    .find(|e| e.get(key.as_str()).and_then(Value::as_str) == Some(value))?,
+                Seg::All => return None,
+            };
+        }
+        (!cur.is_null()).then_some(Cow::Borrowed(cur))
+    }
+
+    /// The first member name of a field path (`None` for attributes and paths that start
+    /// otherwise).
+    pub(crate) fn first_key(&self) -> Option<&str> {
+        match (self.attr, self.segs.first()) {
+            (None, Some(Seg::Key(k))) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// The second member name of a `<key>.<key>...` field path.
+    pub(crate) fn second_key(&self) -> Option<&str> {
+        match (self.attr, self.segs.first(), self.segs.get(1)) {
+            (None, Some(Seg::Key(_)), Some(Seg::Key(k))) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// [`Self::resolve_one`] through the record's memo (same result).
+    pub(crate) fn resolve_memo<'a>(
+        &self,
+        rec: &'a SourceRecord,
+        default_host: Option<&str>,
+        memo: &mut Memo<'a>,
+    ) -> Option<Cow<'a, Value>> {
+        if self.attr.is_some() || self.multi {
+            return self.resolve_one(rec, default_host);
+        }
+        if let Some(Some(hit)) = memo.paths.get(self.slot) {
+            return hit.map(Cow::Borrowed);
+        }
+        let v = self.walk_memo(rec, memo);
+        if let Some(s) = memo.paths.get_mut(self.slot) {
+            *s = Some(v);
+        }
+        v.map(Cow::Borrowed)
+    }
+
+    fn walk_memo<'a>(&self, rec: &'a SourceRecord, memo: &mut Memo<'a>) -> Option<&'a Value> {
+        let (mut cur, rest): (&'a Value, &[Seg]) =
+            match (self.segs.first(), memo.roots.get(self.root_slot)) {
+                (Some(Seg::Key(k)), Some(known)) => {
+                    let root = match known {
+                        Some(r) => *r,
+                        None => {
+                            let r = rec.fields.get(k.as_str());
+                            memo.roots[self.root_slot] = Some(r);
+                            r
+                        }
+                    };
+                    let root = root?;
+                    if self.member_slot == NO_SLOT {
+                        (root, &self.segs[1..])
+                    } else {
+                        if !memo.indexed[self.root_slot] {
+                            memo.indexed[self.root_slot] = true;
+                            if let (Value::Object(m), Some(table)) =
+                                (root, memo.tables.get(self.root_slot))
+                            {
+                                for (name, v) in m {
+                                    if let Some(s) = table.get(name.as_str()) {
+                                        memo.members[*s] = Some(v);
+                                    }
+                                }
+                            }
+                        }
+                        (
+                            memo.members.get(self.member_slot).copied().flatten()?,
+                            &self.segs[2..],
+                        )
+                    }
+                }
+                _ => (&rec.fields, &self.segs[..]),
+            };
+        for seg in rest {
+            cur = match seg {
+                Seg::Key(k) => cur.get(k.as_str())?,
+                Seg::Index(i) => cur.as_array()?.get(*i)?,
+                Seg::Filter { key, value } => cur
+                    .as_array()?
+                    .iter()
+                    .find(|e| e.get(key.as_str()).and_then(Value::as_str) == Some(value))?,
+                Seg::All => return None,
+            };
+        }
+        (!cur.is_null()).then_some(cur)
+    }
+
     /// Every value the path reaches in the record (at most one unless [`Self::is_multi`]);
     /// `@host` is the record's host.
     #[cfg(test)]
@@ -147,20 +382,9 @@ impl SourcePath {
         default_host: Option<&str>,
     ) -> Vec<Cow<'a, Value>> {
         if let Some(attr) = self.attr {
-            let v = match attr {
-                Attr::Host => rec
-                    .host
-                    .clone()
-                    .or_else(|| default_host.map(str::to_string))
-                    .map(Value::String),
-                Attr::TimeMs => rec.time_ms.map(Value::from),
-                Attr::RecordId => rec.provenance.record_id.map(Value::from),
-                Attr::Ordinal => Some(Value::from(rec.provenance.ordinal)),
-                Attr::File => Some(Value::String(rec.provenance.file.clone())),
-                Attr::SourceType => Some(Value::String(rec.source_type.as_str().to_string())),
-                Attr::Fields => return vec![Cow::Borrowed(&rec.fields)],
-            };
-            return v.map(Cow::Owned).into_iter().collect();
+            return Self::attr_value(attr, rec, default_host)
+                .into_iter()
+                .collect();
         }
         let mut cur: Vec<&'a Value> = vec![&rec.fields];
         for seg in &self.segs {
@@ -210,6 +434,9 @@ impl SourcePath {
 pub(crate) struct TargetPath {
     pub text: String,
     pub segs: Vec<String>,
+    /// The segments' member-name symbols (given by `crate::build::Symbols::intern` once the
+    /// tree is loaded; empty before).
+    pub ids: Vec<u32>,
 }
 
 impl TargetPath {
@@ -228,6 +455,7 @@ impl TargetPath {
         Ok(TargetPath {
             text: text.to_string(),
             segs,
+            ids: Vec::new(),
         })
     }
 
@@ -246,18 +474,22 @@ pub(crate) fn set_path(obj: &mut Map<String, Value>, segs: &[String], value: Val
     };
     let mut cur = obj;
     for s in init {
-        let entry = cur
-            .entry(s.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !entry.is_object() {
-            *entry = Value::Object(Map::new());
+        // an existing object is entered without allocating its key; a missing member (or a
+        // non-object, replaced in place) becomes an empty object
+        if !matches!(cur.get(s.as_str()), Some(Value::Object(_))) {
+            cur.insert(s.clone(), Value::Object(Map::new()));
         }
-        let Value::Object(m) = entry else {
+        let Some(Value::Object(m)) = cur.get_mut(s.as_str()) else {
             return;
         };
         cur = m;
     }
-    cur.insert(last.clone(), value);
+    match cur.get_mut(last.as_str()) {
+        Some(slot) => *slot = value,
+        None => {
+            cur.insert(last.clone(), value);
+        }
+    }
 }
 
 /// Read the value at `segs` inside `obj`.

@@ -12,11 +12,12 @@ use std::sync::Arc;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
+use crate::build::Symbols;
 use crate::error::ProfileError;
 use crate::model::{
     CanonFile, ClassFile, EmitFile, PackFile, ProfileFile, RoutingFile, UnmappedFile,
 };
-use crate::path::{SourcePath, TargetPath};
+use crate::path::{MemberTable, SourcePath, TargetPath};
 use crate::transform::{CompileEnv, Transform, scalar_text};
 use crate::yaml;
 
@@ -78,6 +79,9 @@ pub(crate) struct UnmappedDef {
     pub into: Option<String>,
     /// Members read verbatim by some rule of the class (not copied unless kept).
     pub consumed: BTreeSet<String>,
+    /// The members not copied: `skip` and the `consumed` ones not in `keep` (computed once
+    /// the class's rules are known).
+    pub excluded: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +106,14 @@ pub(crate) struct SourceProfile {
     pub classes: Vec<ClassDef>,
     pub identity_tier: u8,
     pub basis: Vec<Rule>,
+    /// Distinct field paths read by keys and rules (the size of a record's `Memo`).
+    pub n_paths: usize,
+    /// Distinct first members of those paths.
+    pub n_roots: usize,
+    /// Per first member: the second members read from it (`<root>.<member>` paths).
+    pub members: Vec<MemberTable>,
+    /// Entries of all `members` tables.
+    pub n_members: usize,
     /// `(event path, observable type_id)` listed in `observables[]` when present.
     pub observables: Vec<(TargetPath, u32)>,
     /// `(path relative to the tree root, sha256 hex of the bytes)`, sorted by path.
@@ -117,6 +129,8 @@ pub(crate) struct Tree {
     pub profiles: BTreeMap<String, SourceProfile>,
     /// `metadata.extensions` of every event (OCSF `extension` objects).
     pub extensions: Vec<Value>,
+    /// The member names of every target path (their `ids`).
+    pub symbols: Symbols,
 }
 
 const KNOWN_SOURCE_TYPES: [&str; 7] = [
@@ -194,8 +208,11 @@ pub(crate) fn load_tree(dir: &Path) -> Result<Tree, ProfileError> {
         ));
     }
     let mut profiles = BTreeMap::new();
+    let mut symbols = Symbols::new();
     for name in names {
-        let p = load_profile(dir, &name, &pack.ocsf_version.value)?;
+        let mut p = load_profile(dir, &name, &pack.ocsf_version.value)?;
+        intern_profile(&mut p, &mut symbols);
+        assign_slots(&mut p);
         profiles.insert(name, p);
     }
     Ok(Tree {
@@ -204,7 +221,68 @@ pub(crate) fn load_tree(dir: &Path) -> Result<Tree, ProfileError> {
         ocsf_version: pack.ocsf_version.value,
         profiles,
         extensions: crate::extension::envelope_extensions()?,
+        symbols,
     })
+}
+
+/// Give every source path of a profile its memo entries (one per distinct path text, one per
+/// distinct first member).
+fn assign_slots(p: &mut SourceProfile) {
+    let mut paths: BTreeMap<String, usize> = BTreeMap::new();
+    let mut roots: BTreeMap<String, usize> = BTreeMap::new();
+    let mut members: BTreeMap<(usize, String), usize> = BTreeMap::new();
+    let mut visit = |sp: &mut SourcePath| {
+        let n = paths.len();
+        sp.slot = *paths.entry(sp.text.clone()).or_insert(n);
+        if let Some(k) = sp.first_key() {
+            let n = roots.len();
+            sp.root_slot = *roots.entry(k.to_string()).or_insert(n);
+            if let Some(m) = sp.second_key() {
+                let n = members.len();
+                sp.member_slot = *members.entry((sp.root_slot, m.to_string())).or_insert(n);
+            }
+        }
+    };
+    {
+        let mut rule = |r: &mut Rule| match &mut r.source {
+            RuleSource::From(list) => list.iter_mut().for_each(&mut visit),
+            RuleSource::PathResolve { name, cwd } => {
+                name.iter_mut().chain(cwd.iter_mut()).for_each(&mut visit)
+            }
+            RuleSource::Const(_) | RuleSource::Key(_) | RuleSource::TypeUid => {}
+        };
+        for c in &mut p.classes {
+            c.rules.iter_mut().for_each(&mut rule);
+        }
+        p.basis.iter_mut().for_each(&mut rule);
+    }
+    for k in &mut p.keys {
+        k.from.iter_mut().for_each(&mut visit);
+    }
+    p.n_paths = paths.len();
+    p.n_roots = roots.len();
+    p.n_members = members.len();
+    p.members = vec![MemberTable::default(); roots.len()];
+    for ((root, name), slot) in members {
+        p.members[root].insert(name, slot);
+    }
+}
+
+/// Give every target path of a profile its member-name symbols.
+fn intern_profile(p: &mut SourceProfile, symbols: &mut Symbols) {
+    let mut rule = |r: &mut Rule| {
+        symbols.intern(&mut r.to);
+        for w in &mut r.when_present {
+            symbols.intern(w);
+        }
+    };
+    for c in &mut p.classes {
+        c.rules.iter_mut().for_each(&mut rule);
+    }
+    p.basis.iter_mut().for_each(&mut rule);
+    for (path, _) in &mut p.observables {
+        symbols.intern(path);
+    }
 }
 
 struct Ctx<'a> {
@@ -418,6 +496,7 @@ fn compile_unmapped(path: &Path, u: &Spanned<UnmappedFile>) -> Result<UnmappedDe
         skip: u.value.skip.iter().cloned().collect(),
         into: u.value.into.clone(),
         consumed: BTreeSet::new(),
+        excluded: BTreeSet::new(),
     })
 }
 
@@ -677,6 +756,10 @@ fn load_profile(
         classes,
         identity_tier: tier,
         basis,
+        n_paths: 0,
+        n_roots: 0,
+        members: Vec::new(),
+        n_members: 0,
         observables,
         files,
     })
@@ -843,6 +926,12 @@ fn load_class(
                 }
             }
         }
+        u.excluded = u
+            .skip
+            .iter()
+            .chain(u.consumed.difference(&u.keep))
+            .cloned()
+            .collect();
     }
     Ok(ClassDef {
         file: rel.to_string(),

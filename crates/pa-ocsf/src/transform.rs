@@ -7,6 +7,7 @@
 //! an array apply element-wise (absent elements are dropped); `join`, `first`, `unique` and
 //! `count` take the array itself.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
@@ -15,6 +16,47 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Step {
     Value(Value),
+    Absent,
+    Rejected(String),
+}
+
+/// The outcome of one transform step on a value that may still be borrowed from the record
+/// (the interpreter's hot path: a value is copied only when a transform changes it, or when
+/// it is finally emitted).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum CowStep<'a> {
+    Value(Cow<'a, Value>),
+    Absent,
+    Rejected(String),
+}
+
+impl From<Step> for CowStep<'_> {
+    fn from(s: Step) -> Self {
+        match s {
+            Step::Value(v) => CowStep::Value(Cow::Owned(v)),
+            Step::Absent => CowStep::Absent,
+            Step::Rejected(r) => CowStep::Rejected(r),
+        }
+    }
+}
+
+#[cfg(test)]
+impl CowStep<'_> {
+    /// The owned [`Step`] (the value copied out of the record if still borrowed).
+    pub(crate) fn into_step(self) -> Step {
+        match self {
+            CowStep::Value(v) => Step::Value(v.into_owned()),
+            CowStep::Absent => Step::Absent,
+            CowStep::Rejected(r) => Step::Rejected(r),
+        }
+    }
+}
+
+/// What a string transform did to a string (see [`Transform::apply_str`]).
+enum StrOut {
+    /// The value is unchanged.
+    Same,
+    New(Value),
     Absent,
     Rejected(String),
 }
@@ -52,6 +94,8 @@ pub(crate) enum Transform {
     AbsentIfInSet {
         set: BTreeSet<String>,
         ignore_case: bool,
+        /// The byte length of the longest member: a longer text is not in the set.
+        max_len: usize,
     },
     SplitDomainUser {
         part: Part,
@@ -234,8 +278,13 @@ impl Transform {
                             s.clone()
                         }
                     })
-                    .collect();
-                Transform::AbsentIfInSet { set, ignore_case }
+                    .collect::<BTreeSet<String>>();
+                let max_len = set.iter().map(String::len).max().unwrap_or(0);
+                Transform::AbsentIfInSet {
+                    set,
+                    ignore_case,
+                    max_len,
+                }
             }
             "split_domain_user" => Transform::SplitDomainUser {
                 part: part(args, "domain", "user")?,
@@ -365,6 +414,170 @@ impl Transform {
         )
     }
 
+    /// Apply to a value that may be borrowed. Exactly [`Self::apply`], but a string input is
+    /// read in place and not copied when the transform leaves it unchanged or derives a new
+    /// value from it.
+    pub(crate) fn apply_cow<'a>(&self, v: Cow<'a, Value>) -> CowStep<'a> {
+        if let Value::String(s) = v.as_ref() {
+            if let Some(out) = self.apply_str(&v, s) {
+                return match out {
+                    StrOut::Same => CowStep::Value(v),
+                    StrOut::New(x) => CowStep::Value(Cow::Owned(x)),
+                    StrOut::Absent => CowStep::Absent,
+                    StrOut::Rejected(r) => CowStep::Rejected(r),
+                };
+            }
+        }
+        self.apply(v.into_owned()).into()
+    }
+
+    /// The string fast path of [`Self::apply_scalar`] for the transforms that have one
+    /// (`None` for the others): the same result, computed from `s` (the text of `v`, a
+    /// `Value::String`) without copying it first.
+    fn apply_str(&self, v: &Value, s: &str) -> Option<StrOut> {
+        let new_str = |x: &str| StrOut::New(Value::String(x.to_string()));
+        let out = match self {
+            Transform::Trim => {
+                let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+                if t.len() == s.len() {
+                    StrOut::Same
+                } else {
+                    new_str(t)
+                }
+            }
+            Transform::Lowercase => {
+                if s.bytes().any(|b| b.is_ascii_uppercase()) {
+                    StrOut::New(Value::String(s.to_ascii_lowercase()))
+                } else {
+                    StrOut::Same
+                }
+            }
+            Transform::Uppercase => {
+                if s.bytes().any(|b| b.is_ascii_lowercase()) {
+                    StrOut::New(Value::String(s.to_ascii_uppercase()))
+                } else {
+                    StrOut::Same
+                }
+            }
+            Transform::AbsentIfInSet {
+                set,
+                ignore_case,
+                max_len,
+            } => {
+                // a longer text cannot be a member (lowercasing keeps an ASCII text's length)
+                let hit = if s.len() > *max_len && (!*ignore_case || s.is_ascii()) {
+                    false
+                } else if !*ignore_case {
+                    set.contains(s)
+                } else if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+                    // already its own lowercase form
+                    set.contains(s)
+                } else {
+                    set.contains(&s.to_lowercase())
+                };
+                if hit { StrOut::Absent } else { StrOut::Same }
+            }
+            Transform::SplitDomainUser { part } => match s.split_once('\\') {
+                Some((d, u)) => {
+                    let x = if *part == Part::First { d } else { u };
+                    if x.is_empty() {
+                        StrOut::Absent
+                    } else {
+                        new_str(x)
+                    }
+                }
+                None if *part == Part::Second && !s.is_empty() => StrOut::Same,
+                None => StrOut::Absent,
+            },
+            Transform::ParseInt {
+                hex,
+                octal,
+                min,
+                max,
+            } => {
+                let n = if *octal {
+                    i64::from_str_radix(s.trim(), 8).ok()
+                } else {
+                    parse_int(s.trim(), *hex)
+                };
+                match n {
+                    Some(n) if min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m) => {
+                        StrOut::New(Value::from(n))
+                    }
+                    Some(n) => StrOut::Rejected(format!("parse_int: {n} is out of range")),
+                    None => StrOut::Rejected(format!("parse_int: {v} is not an integer")),
+                }
+            }
+            Transform::ParseTime { formats } => {
+                match formats.iter().find_map(|f| parse_time(v, *f)) {
+                    Some(ms) => StrOut::New(Value::from(ms)),
+                    None => StrOut::Rejected(format!(
+                        "parse_time: {v} is not a timestamp in {formats:?}"
+                    )),
+                }
+            }
+            Transform::Map {
+                table,
+                ignore_case,
+                default,
+                passthrough,
+            } => {
+                let hit = if *ignore_case {
+                    table.get(&s.to_lowercase())
+                } else {
+                    table.get(s)
+                };
+                match hit.or(default.as_ref()) {
+                    Some(Value::Null) => StrOut::Absent,
+                    Some(x) => StrOut::New(x.clone()),
+                    None if *passthrough => StrOut::Same,
+                    None => StrOut::Absent,
+                }
+            }
+            Transform::Basename { ignore_trailing } => {
+                let t = if *ignore_trailing {
+                    s.trim_end_matches(['\\', '/'])
+                } else {
+                    s
+                };
+                let b = t.rsplit(['\\', '/']).next().unwrap_or(t);
+                if b.is_empty() {
+                    StrOut::Absent
+                } else if b.len() == s.len() {
+                    StrOut::Same
+                } else {
+                    new_str(b)
+                }
+            }
+            Transform::Dirname => match s.rfind(['\\', '/']) {
+                Some(0) => new_str(&s[..1]),
+                Some(i) => new_str(&s[..i]),
+                None => StrOut::Absent,
+            },
+            Transform::TrimChars { chars } => {
+                let t = s.trim_matches(chars.as_slice());
+                if t.len() == s.len() {
+                    StrOut::Same
+                } else {
+                    new_str(t)
+                }
+            }
+            Transform::StripPrefix { prefix } => match s.strip_prefix(prefix.as_str()) {
+                Some(rest) if !prefix.is_empty() => new_str(rest),
+                _ => StrOut::Same,
+            },
+            Transform::Format { before, after } => {
+                let mut out = String::with_capacity(before.len() + s.len() + after.len());
+                out.push_str(before);
+                out.push_str(s);
+                out.push_str(after);
+                StrOut::New(Value::String(out))
+            }
+            _ => return None,
+        };
+        Some(out)
+    }
+
     /// Apply to a value.
     pub(crate) fn apply(&self, v: Value) -> Step {
         if let Value::Array(items) = v {
@@ -467,7 +680,9 @@ impl Transform {
                 }
                 Step::Rejected(format!("parse_time: {v} is not a timestamp in {formats:?}"))
             }
-            Transform::AbsentIfInSet { set, ignore_case } => match &v {
+            Transform::AbsentIfInSet {
+                set, ignore_case, ..
+            } => match &v {
                 Value::String(s) => {
                     let hit = if *ignore_case {
                         set.contains(&s.to_lowercase())
@@ -1027,6 +1242,97 @@ mod tests {
         assert_eq!(tc.apply(json!("{AB-cd}")), Step::Value(json!("AB-cd")));
         let wrap = t("format", json!({"template": "{{}}"}));
         assert_eq!(wrap.apply(json!("ab")), Step::Value(json!("{ab}")));
+    }
+
+    /// The borrowed fast path gives exactly what the owned path gives, for every transform
+    /// kind over inputs that exercise each branch (unchanged, changed, absent, rejected).
+    #[test]
+    fn borrowed_path_equals_owned_path() {
+        let specs = [
+            ("trim", json!({})),
+            ("lowercase", json!({})),
+            ("uppercase", json!({})),
+            ("to_string", json!({})),
+            ("parse_int", json!({})),
+            ("parse_int", json!({"hex": true, "min": 0, "max": 65535})),
+            ("parse_int", json!({"octal": true})),
+            (
+                "parse_time",
+                json!({"formats": ["rfc3339", "space_utc", "epoch_s", "epoch_ms"]}),
+            ),
+            ("absent_if_in_set", json!({"set": "ph"})),
+            (
+                "absent_if_in_set",
+                json!({"set": "ph", "ignore_case": true}),
+            ),
+            ("split_domain_user", json!({"part": "domain"})),
+            ("split_domain_user", json!({"part": "user"})),
+            ("map", json!({"table": "proto"})),
+            ("map", json!({"table": "proto", "ignore_case": true})),
+            (
+                "map",
+                json!({"entries": {"a": null, "b": 2}, "default": 99}),
+            ),
+            (
+                "map",
+                json!({"entries": {"59": "execve"}, "passthrough": true}),
+            ),
+            ("basename", json!({})),
+            ("basename", json!({"ignore_trailing": true})),
+            ("dirname", json!({})),
+            ("trim_chars", json!({"chars": "{}"})),
+            ("strip_prefix", json!({"prefix": "0x"})),
+            ("format", json!({"template": "<{}>"})),
+            ("kv_get", json!({"key": "a"})),
+            ("split", json!({})),
+            ("ip", json!({})),
+            ("join", json!({})),
+            ("first", json!({})),
+        ];
+        let inputs = [
+            json!(""),
+            json!(" "),
+            json!("-"),
+            json!("abc"),
+            json!("  Mixed Case\t"),
+            json!("TCP"),
+            json!("tcp"),
+            json!("Ünïcode-TCP"),
+            json!("NT AUTHORITY\\SYSTEM"),
+            json!("\\user"),
+            json!("domain\\"),
+            json!("C:\\Windows\\System32\\cmd.exe"),
+            json!("/var/tmp/dir/"),
+            json!("/"),
+            json!("file"),
+            json!("{AB-cd}"),
+            json!("0x3f0"),
+            json!("0100644"),
+            json!("70000"),
+            json!("-5"),
+            json!("59"),
+            json!("a"),
+            json!("b"),
+            json!("2019-07-19T14:42:51.4462809Z"),
+            json!("2019-07-19 14:42:51.257"),
+            json!("1795343951.263"),
+            json!("a=1 b=2"),
+            json!("10.0.0.1"),
+            json!(42),
+            json!(true),
+            json!(["a", "-", "TCP"]),
+            json!(null),
+        ];
+        for (op, args) in &specs {
+            let tr = t(op, args.clone());
+            for v in &inputs {
+                let owned = tr.apply(v.clone());
+                let borrowed = tr.apply_cow(Cow::Borrowed(v)).into_step();
+                assert_eq!(borrowed, owned, "{op} {args} on {v}");
+                let owned_in = tr.apply_cow(Cow::Owned(v.clone())).into_step();
+                assert_eq!(owned_in, owned, "{op} {args} on owned {v}");
+            }
+        }
     }
 
     #[test]
