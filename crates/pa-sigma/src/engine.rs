@@ -593,7 +593,7 @@ impl Engine {
     }
 
     /// The event keys the engine looks up, by index (ascending bytewise); the indices are those
-    /// [`Engine::matches_present`] asks about.
+    /// [`Engine::matches_among`] takes.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         self.keys.iter().map(|(k, _)| k.as_str())
     }
@@ -608,19 +608,23 @@ impl Engine {
         self.run(event, None)
     }
 
-    /// As [`Engine::matches`], with the caller saying which keys (indices into
-    /// [`Engine::keys`]) may have values on this event: `present(i) == false` promises that
-    /// `event.values(key i)` finds nothing, and the key is not looked up. For callers that
+    /// As [`Engine::matches`], with the caller naming the keys (indices into [`Engine::keys`],
+    /// any order, repeats and out-of-range indices ignored) that may have values on this event:
+    /// a key not yielded is promised to have none and is not looked up. For callers that
     /// resolved the keys against their storage once (a columnar batch) instead of per event.
-    pub fn matches_present(
+    pub fn matches_among(
         &self,
         event: &dyn Event,
-        present: &mut dyn FnMut(usize) -> bool,
+        keys: &mut dyn Iterator<Item = usize>,
     ) -> Vec<usize> {
-        self.run(event, Some(present))
+        self.run(event, Some(keys))
     }
 
-    fn run(&self, event: &dyn Event, present: Option<&mut dyn FnMut(usize) -> bool>) -> Vec<usize> {
+    fn run(
+        &self,
+        event: &dyn Event,
+        present: Option<&mut dyn Iterator<Item = usize>>,
+    ) -> Vec<usize> {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut s) => self.run_with(event, present, &mut s),
             // Re-entered on this thread (an `Event` that runs an engine): fresh buffers.
@@ -631,7 +635,7 @@ impl Engine {
     fn run_with(
         &self,
         event: &dyn Event,
-        present: Option<&mut dyn FnMut(usize) -> bool>,
+        present: Option<&mut dyn Iterator<Item = usize>>,
         s: &mut Scratch,
     ) -> Vec<usize> {
         s.prepare(
@@ -655,8 +659,11 @@ impl Engine {
         } = s;
         // 1. Which keys to look up.
         let all_keys = match present {
-            Some(p) => {
-                present_list.extend((0..self.keys.len()).filter(|&i| p(i)).map(|i| i as u32));
+            Some(keys) => {
+                let n = self.keys.len();
+                present_list.extend(keys.filter(|&i| i < n).map(|i| i as u32));
+                present_list.sort_unstable();
+                present_list.dedup();
                 false
             }
             None => {
