@@ -169,7 +169,30 @@ impl<'a> BatchView<'a> {
 
     /// Row `row` as an [`Event`].
     pub fn row(&'a self, row: usize) -> RowEvent<'a> {
-        RowEvent { view: self, row }
+        RowEvent {
+            view: self,
+            row,
+            table: None,
+        }
+    }
+
+    /// Row `row` as an [`Event`] whose lookups of the keys in `table` (built over this batch)
+    /// skip the name lookup. Same answers as [`BatchView::row`].
+    pub fn row_with(&'a self, row: usize, table: &'a KeyTable<'a, 'a>) -> RowEvent<'a> {
+        RowEvent {
+            view: self,
+            row,
+            table: Some(table),
+        }
+    }
+
+    /// Resolve `keys` against this batch once, for [`BatchView::row_with`].
+    pub fn key_table<'k>(&self, keys: impl IntoIterator<Item = &'k str>) -> KeyTable<'_, 'k> {
+        let mut by_addr = FastMap::default();
+        for k in keys {
+            by_addr.entry(addr(k)).or_insert_with(|| self.resolve(k));
+        }
+        KeyTable { by_addr }
     }
 
     /// An integer cell by column name.
@@ -208,6 +231,33 @@ pub enum Resolved<'v, 'k> {
 pub struct RowEvent<'a> {
     view: &'a BatchView<'a>,
     row: usize,
+    table: Option<&'a KeyTable<'a, 'a>>,
+}
+
+/// Keys resolved once against a batch ([`BatchView::key_table`]), found again by the address
+/// and length of the key text: a caller that queries rows with the very `&str`s it resolved
+/// (an engine's own key strings) skips hashing the text on every row. Any other `&str`,
+/// including an equal string elsewhere in memory, is resolved by its text as usual, so the
+/// table changes no answer. The resolved strings stay borrowed (`'k`) for the table's life, so
+/// their addresses cannot be reused by other text meanwhile.
+pub struct KeyTable<'v, 'k> {
+    by_addr: FastMap<(usize, usize), Resolved<'v, 'k>>,
+}
+
+impl KeyTable<'_, '_> {
+    /// Keys in the table.
+    pub fn len(&self) -> usize {
+        self.by_addr.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.by_addr.is_empty()
+    }
+}
+
+fn addr(key: &str) -> (usize, usize) {
+    (key.as_ptr() as usize, key.len())
 }
 
 /// Push a JSON value the way the matcher sees it (arrays flattened, objects complex).
@@ -255,7 +305,11 @@ impl Event for RowEvent<'_> {
     fn values<'b>(&'b self, key: &str, out: &mut Vec<FieldValue<'b>>) {
         let v = self.view;
         let r = self.row;
-        match v.resolve(key) {
+        let resolved = self
+            .table
+            .and_then(|t| t.by_addr.get(&addr(key)).copied())
+            .unwrap_or_else(|| v.resolve(key));
+        match resolved {
             Resolved::Column(i) => match &v.cols[i] {
                 Col::Str(a) => {
                     if !a.is_null(r) {
@@ -427,9 +481,45 @@ mod tests {
         let (batch, info) = r.next_batch().unwrap().unwrap();
         let view = BatchView::new(&batch, &info);
         assert_eq!(view.len(), 2);
+        let keys = [
+            "process.pid",
+            "process.file.path",
+            "process.cmd_line",
+            "observables.name",
+            "observables.value",
+            "unmapped.IntegrityLevel",
+            "dst_endpoint.port",
+            "flag",
+            "process.file",
+            "nope",
+            "metadata.uid",
+            "class_uid",
+        ];
+        let table = view.key_table(keys);
+        assert_eq!(table.len(), keys.len());
         for (i, e) in events.iter().enumerate() {
             let row = view.row(i);
+            let fast = view.row_with(i, &table);
             let je = ValueEvent(e);
+            for key in keys {
+                // The table's own strings, and an equal string at another address.
+                assert_eq!(
+                    values_of(&fast, key),
+                    values_of(&row, key),
+                    "row {i} key {key}"
+                );
+                let copy = key.to_string();
+                assert_eq!(
+                    values_of(&fast, &copy),
+                    values_of(&row, key),
+                    "row {i} key {key}"
+                );
+                let hit = !values_of(&row, key).is_empty();
+                assert!(
+                    !hit || row.may_have(&view.resolve(key)),
+                    "row {i} key {key}"
+                );
+            }
             for key in [
                 "process.pid",
                 "process.file.path",

@@ -1,7 +1,7 @@
 //! The detector: a Sigma rule set compiled once against the bridge (or against Sigma field
 //! names), one indexed [`pa_sigma::Engine`] per OCSF class, and the per-rule compiled plans.
 
-use crate::columnar::{BatchView, Resolved};
+use crate::columnar::{BatchView, KeyTable, Resolved};
 use pa_bridge::{Bridge, ResolutionKind, Route};
 use pa_sigma::{
     CompileOptions, CompiledRule, Engine, Event, FieldResolver, RuleSet, SigmaJsonEvent, Unresolved,
@@ -77,8 +77,15 @@ pub struct Detector {
 /// a row is asked only about the keys its batch has, by column index.
 pub struct BatchPlan<'v, 'd> {
     view: &'v BatchView<'v>,
-    /// class_uid → (engine key index, where the key is in the batch), absent keys left out.
-    classes: BTreeMap<u32, Vec<(usize, Resolved<'v, 'd>)>>,
+    classes: BTreeMap<u32, ClassPlan<'v, 'd>>,
+}
+
+/// One class engine's keys against the batch.
+struct ClassPlan<'v, 'd> {
+    /// (engine key index, where the key is in the batch), absent keys left out.
+    keys: Vec<(usize, Resolved<'v, 'd>)>,
+    /// Every key the class's rules and route filters query, for [`BatchView::row_with`].
+    table: KeyTable<'v, 'd>,
 }
 
 impl BatchPlan<'_, '_> {
@@ -355,6 +362,14 @@ impl Detector {
         })
     }
 
+    /// OCSF mode: the engine of each class (ascending class_uid) and, per engine rule, its index
+    /// into [`Detector::rules`].
+    pub fn class_engines(&self) -> impl Iterator<Item = (u32, &Engine, &[usize])> + '_ {
+        self.by_class
+            .iter()
+            .map(|(&c, (e, idx))| (c, e, idx.as_slice()))
+    }
+
     /// Rules (plans) that compiled for at least one class.
     pub fn executable_count(&self) -> usize {
         self.plans
@@ -397,14 +412,34 @@ impl Detector {
         let classes = self
             .by_class
             .iter()
-            .map(|(&class, (engine, _))| {
+            .map(|(&class, (engine, idx))| {
                 let keys = engine
                     .keys()
                     .enumerate()
                     .map(|(i, k)| (i, view.resolve(k)))
                     .filter(|(_, r)| *r != Resolved::Absent)
                     .collect();
-                (class, keys)
+                // The engine evaluates its own copies of the rules: their key strings.
+                let mut queried: Vec<&'d str> = engine.keys().collect();
+                for rule in engine.rules() {
+                    for sel in &rule.selections {
+                        for it in sel.branches.iter().flatten() {
+                            queried.extend(it.key.as_deref());
+                            for (_, m) in it.groups.iter().flatten() {
+                                if let pa_sigma::Matcher::FieldRef { key, .. } = m {
+                                    queried.push(key);
+                                }
+                            }
+                        }
+                    }
+                }
+                for &i in idx {
+                    if let Some(route) = &self.rules[i].route {
+                        queried.extend(route.filters.iter().map(|f| f.path.as_str()));
+                    }
+                }
+                let table = view.key_table(queried);
+                (class, ClassPlan { keys, table })
             })
             .collect();
         BatchPlan { view, classes }
@@ -421,13 +456,16 @@ impl Detector {
         else {
             return Vec::new();
         };
-        let (Some((engine, idx)), Some(keys)) =
-            (self.by_class.get(&class), plan.classes.get(&class))
+        let (Some((engine, idx)), Some(cp)) = (self.by_class.get(&class), plan.classes.get(&class))
         else {
             return Vec::new();
         };
-        let ev = view.row(row);
-        let mut present = keys.iter().filter(|(_, r)| ev.may_have(r)).map(|(i, _)| *i);
+        let ev = view.row_with(row, &cp.table);
+        let mut present = cp
+            .keys
+            .iter()
+            .filter(|(_, r)| ev.may_have(r))
+            .map(|(i, _)| *i);
         let hits = engine.matches_among(&ev, &mut present);
         self.finish(hits, idx, &ev)
     }
