@@ -78,6 +78,8 @@ pub struct Detector {
 pub struct BatchPlan<'v, 'd> {
     view: &'v BatchView<'v>,
     classes: BTreeMap<u32, ClassPlan<'v, 'd>>,
+    /// The engines' memo scope for this batch ([`Engine::matches_among`]).
+    scope: u64,
 }
 
 /// One class engine's keys against the batch.
@@ -407,7 +409,8 @@ impl Detector {
     }
 
     /// OCSF mode: resolve every class engine's keys against a batch once, for
-    /// [`Detector::detect_row`].
+    /// [`Detector::detect_row`]. The plan also scopes the engines' scan memo: a value repeated
+    /// within the batch is scanned once per thread.
     pub fn plan<'v, 'd>(&'d self, view: &'v BatchView<'v>) -> BatchPlan<'v, 'd> {
         let classes = self
             .by_class
@@ -442,7 +445,11 @@ impl Detector {
                 (class, ClassPlan { keys, table })
             })
             .collect();
-        BatchPlan { view, classes }
+        BatchPlan {
+            view,
+            classes,
+            scope: Engine::new_scope(),
+        }
     }
 
     /// OCSF mode: the rules that match row `row` of the planned batch (its `class_uid` column
@@ -466,7 +473,7 @@ impl Detector {
             .iter()
             .filter(|(_, r)| ev.may_have(r))
             .map(|(i, _)| *i);
-        let hits = engine.matches_among(&ev, &mut present);
+        let hits = engine.matches_among(&ev, &mut present, Some(plan.scope));
         self.finish(hits, idx, &ev)
     }
 

@@ -13,26 +13,48 @@ use memchr::memmem;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// FNV-1a: the trigger map is hashed once per event field name, where SipHash showed in profiles.
-/// Keys come from the rules, not from events, so flooding is not a concern.
-#[derive(Default)]
-struct Fnv(u64);
+/// A word-at-a-time multiplicative hasher (the Fx scheme) for the trigger map (hashed once per
+/// hint name) and the scan memo (hashed once per value), where SipHash showed in profiles.
+/// Trigger keys come from the rules; memo entries are compared in full and bounded, so hash
+/// flooding can cost time at worst, never a wrong answer.
+#[derive(Default, Clone, Copy)]
+struct WordHash(u64);
 
-impl Hasher for Fnv {
+impl WordHash {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for WordHash {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
         }
-        self.0 = h;
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
     }
 }
 
@@ -296,6 +318,7 @@ struct Scratch {
     verify: Vec<usize>,
     fold: String,
     candidates: Vec<u32>,
+    memo: Memo,
 }
 
 impl Scratch {
@@ -327,6 +350,94 @@ impl Scratch {
     }
 }
 
+/// Scan results of key values within one caller scope (a batch): (engine, key, text) -> the
+/// atoms the text fires. Texts are compared in full; memory is bounded (cleared when full).
+#[derive(Default)]
+struct Memo {
+    scope: u64,
+    /// Hash of (engine, key, text) -> first entry with that hash.
+    heads: HashMap<u64, u32, BuildHasherDefault<WordHash>>,
+    entries: Vec<MemoEntry>,
+    atoms: Vec<u32>,
+    bytes: usize,
+}
+
+struct MemoEntry {
+    engine: u64,
+    key: u32,
+    text: Box<str>,
+    atoms: (u32, u32),
+    /// Next entry with the same hash (`u32::MAX`: none).
+    next: u32,
+}
+
+/// Memo bounds: text bytes and entries kept per thread before everything is dropped.
+const MEMO_MAX_BYTES: usize = 8 << 20;
+const MEMO_MAX_ENTRIES: usize = 1 << 17;
+/// Longer texts are scanned every time (rarely repeated, and they would fill the memo).
+const MEMO_MAX_TEXT: usize = 4096;
+
+fn memo_hash(engine: u64, key: u32, text: &str) -> u64 {
+    let mut h = WordHash::default();
+    h.write_u64(engine);
+    h.write_u32(key);
+    h.write(text.as_bytes());
+    h.finish()
+}
+
+impl Memo {
+    fn enter(&mut self, scope: u64) {
+        if self.scope != scope
+            || self.bytes > MEMO_MAX_BYTES
+            || self.entries.len() > MEMO_MAX_ENTRIES
+        {
+            self.heads.clear();
+            self.entries.clear();
+            self.atoms.clear();
+            self.bytes = 0;
+            self.scope = scope;
+        }
+    }
+
+    fn get(&self, hash: u64, engine: u64, key: u32, text: &str) -> Option<&[u32]> {
+        let mut at = *self.heads.get(&hash)?;
+        while let Some(e) = self.entries.get(at as usize) {
+            if e.engine == engine && e.key == key && &*e.text == text {
+                return self.atoms.get(e.atoms.0 as usize..e.atoms.1 as usize);
+            }
+            at = e.next;
+        }
+        None
+    }
+
+    fn put(&mut self, hash: u64, engine: u64, key: u32, text: &str, atoms: &[u32]) {
+        let (Ok(id), Ok(lo), Ok(hi)) = (
+            u32::try_from(self.entries.len()),
+            u32::try_from(self.atoms.len()),
+            u32::try_from(self.atoms.len() + atoms.len()),
+        ) else {
+            return;
+        };
+        self.atoms.extend_from_slice(atoms);
+        let next = self.heads.insert(hash, id).unwrap_or(u32::MAX);
+        self.bytes += text.len() + 4 * atoms.len() + 48;
+        self.entries.push(MemoEntry {
+            engine,
+            key,
+            text: text.into(),
+            atoms: (lo, hi),
+            next,
+        });
+    }
+}
+
+/// Source of engine ids (memo entries are per engine) and of memo scopes.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
@@ -337,7 +448,7 @@ pub struct Engine {
     keys: Vec<(String, KeyIndex)>,
     keywords: Option<KeyIndex>,
     /// Hint name → indices into `keys` it may make present (see [`Event::for_each_key_hint`]).
-    triggers: HashMap<String, Vec<usize>, BuildHasherDefault<Fnv>>,
+    triggers: HashMap<String, Vec<usize>, BuildHasherDefault<WordHash>>,
     /// Per rule, per matcher ordinal: its atom, if indexed.
     atom_of: Vec<Vec<Option<u32>>>,
     /// Number of atoms.
@@ -352,6 +463,8 @@ pub struct Engine {
     required: Vec<u32>,
     /// Rules without prerequisite clauses, ascending: evaluated on every event.
     always: Vec<u32>,
+    /// Unique id of this engine (memo entries are per engine).
+    id: u64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -551,7 +664,8 @@ impl Engine {
             );
         }
         let mut keys: Vec<(String, KeyIndex)> = keys.into_iter().collect();
-        let mut triggers: HashMap<String, Vec<usize>, BuildHasherDefault<Fnv>> = HashMap::default();
+        let mut triggers: HashMap<String, Vec<usize>, BuildHasherDefault<WordHash>> =
+            HashMap::default();
         for (i, (k, _)) in keys.iter().enumerate() {
             let mut names = vec![k.as_str()];
             names.extend(k.split_once('.').map(|(a, _)| a));
@@ -579,6 +693,7 @@ impl Engine {
             clause_rule,
             required,
             always,
+            id: next_id(),
         })
     }
 
@@ -605,30 +720,42 @@ impl Engine {
 
     /// Indices (ascending) of the rules that match the event.
     pub fn matches(&self, event: &dyn Event) -> Vec<usize> {
-        self.run(event, None)
+        self.run(event, None, None)
     }
 
     /// As [`Engine::matches`], with the caller naming the keys (indices into [`Engine::keys`],
     /// any order, repeats and out-of-range indices ignored) that may have values on this event:
     /// a key not yielded is promised to have none and is not looked up. For callers that
     /// resolved the keys against their storage once (a columnar batch) instead of per event.
+    ///
+    /// With `scope` (an id from [`Engine::new_scope`], one per batch), the literal scan of a
+    /// key's text is remembered on this thread and reused for the same text of the same key
+    /// while the scope lasts (texts compared in full, memory bounded): repeated values (images,
+    /// users, hosts) are scanned once per batch. Results do not depend on it.
     pub fn matches_among(
         &self,
         event: &dyn Event,
         keys: &mut dyn Iterator<Item = usize>,
+        scope: Option<u64>,
     ) -> Vec<usize> {
-        self.run(event, Some(keys))
+        self.run(event, Some(keys), scope)
+    }
+
+    /// A fresh memo scope id for [`Engine::matches_among`] (process-wide unique).
+    pub fn new_scope() -> u64 {
+        next_id()
     }
 
     fn run(
         &self,
         event: &dyn Event,
         present: Option<&mut dyn Iterator<Item = usize>>,
+        scope: Option<u64>,
     ) -> Vec<usize> {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut s) => self.run_with(event, present, &mut s),
+            Ok(mut s) => self.run_with(event, present, scope, &mut s),
             // Re-entered on this thread (an `Event` that runs an engine): fresh buffers.
-            Err(_) => self.run_with(event, present, &mut Scratch::default()),
+            Err(_) => self.run_with(event, present, scope, &mut Scratch::default()),
         })
     }
 
@@ -636,6 +763,7 @@ impl Engine {
         &self,
         event: &dyn Event,
         present: Option<&mut dyn Iterator<Item = usize>>,
+        scope: Option<u64>,
         s: &mut Scratch,
     ) -> Vec<usize> {
         s.prepare(
@@ -655,8 +783,12 @@ impl Engine {
             verify,
             fold,
             candidates,
+            memo,
             ..
         } = s;
+        if let Some(sc) = scope {
+            memo.enter(sc);
+        }
         // 1. Which keys to look up.
         let all_keys = match present {
             Some(keys) => {
@@ -698,9 +830,23 @@ impl Engine {
             let (key, idx) = &self.keys[i];
             vals.clear();
             event.values(key, &mut vals);
+            // Atoms belong to one key, so while none of this key's has fired, the atoms a
+            // scan adds are exactly those its text fires: that is what the memo keeps.
+            let key_start = bits.set.len();
             for v in &vals {
-                if let Some(t) = v.text() {
+                let Some(t) = v.text() else { continue };
+                if scope.is_none() || t.len() > MEMO_MAX_TEXT || bits.set.len() != key_start {
                     idx.scan(&t, bits, verify, fold);
+                    continue;
+                }
+                let h = memo_hash(self.id, i as u32, &t);
+                if let Some(atoms) = memo.get(h, self.id, i as u32, &t) {
+                    for &a in atoms {
+                        bits.set(a);
+                    }
+                } else {
+                    idx.scan(&t, bits, verify, fold);
+                    memo.put(h, self.id, i as u32, &t, &bits.set[key_start..]);
                 }
             }
         };
@@ -771,5 +917,114 @@ impl Engine {
         }
         s.busy = false;
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CompileOptions, IdentityResolver, JsonEvent, compile, load_str};
+    use serde_json::json;
+    use std::path::Path;
+
+    fn rule(id: &str, detection: &str) -> CompiledRule {
+        let text = format!(
+            "title: {id}\nid: {id}\nlogsource:\n  product: windows\ndetection:\n{detection}"
+        );
+        let set = load_str(Path::new("t.yml"), &text);
+        assert!(set.issues.is_empty(), "load issues: {:?}", set.issues);
+        compile(&set.rules[0], &IdentityResolver, &CompileOptions::default()).expect("compiles")
+    }
+
+    fn engine() -> Engine {
+        Engine::new(vec![
+            rule(
+                "a",
+                "  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|contains: ' /c '\n  filter:\n    User: SYSTEM\n  condition: sel and not filter",
+            ),
+            rule(
+                "b",
+                "  sel1:\n    Image|endswith: '\\whoami.exe'\n  sel2:\n    CommandLine|re: '(?i)/all$'\n  condition: sel1 and sel2",
+            ),
+            rule("c", "  sel:\n    User|startswith: 'adm'\n  condition: not sel"),
+            rule(
+                "d",
+                "  sel:\n    Tags|contains|all:\n      - red\n      - blue\n  condition: sel",
+            ),
+            rule(
+                "e",
+                "  s1:\n    Image|endswith: '.exe'\n  s2:\n    User: bob\n  s3:\n    CommandLine|contains: '-enc'\n  condition: 2 of s*",
+            ),
+        ])
+        .expect("engine")
+    }
+
+    fn events() -> Vec<JsonEvent> {
+        let v = [
+            json!({"Image": "C:\\Windows\\cmd.exe", "CommandLine": "cmd /c dir", "User": "bob"}),
+            json!({"Image": "C:\\Windows\\cmd.exe", "CommandLine": "cmd /c dir", "User": "SYSTEM"}),
+            json!({"Image": "C:\\Windows\\whoami.exe", "CommandLine": "whoami /ALL", "User": "admin"}),
+            json!({"Image": "C:\\Windows\\whoami.exe", "CommandLine": "whoami", "User": "admin"}),
+            json!({"Tags": ["red", "green"], "Image": "x.exe"}),
+            json!({"Tags": ["red", "blue"], "User": "bob"}),
+            json!({"Tags": ["blue", "red"], "User": "bob", "Image": "p.EXE"}),
+            json!({"CommandLine": "powershell -enc AAAA", "User": "bob"}),
+        ];
+        v.into_iter().map(JsonEvent::new).collect()
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_reference() {
+        let e = engine();
+        let evs = events();
+        let all_keys: Vec<usize> = (0..e.key_count()).collect();
+        let scope = Engine::new_scope();
+        let mut fired = 0;
+        // Twice: the second round is answered from the memo.
+        for round in 0..2 {
+            for (n, ev) in evs.iter().enumerate() {
+                let reference: Vec<usize> = (0..e.rules().len())
+                    .filter(|&i| e.rules()[i].eval(ev))
+                    .collect();
+                assert_eq!(e.matches(ev), reference, "event {n} round {round}");
+                let among = e.matches_among(ev, &mut all_keys.iter().copied(), Some(scope));
+                assert_eq!(among, reference, "event {n} round {round} (memo)");
+                let plain = e.matches_among(ev, &mut all_keys.iter().copied(), None);
+                assert_eq!(plain, reference, "event {n} round {round} (no memo)");
+                fired += reference.len();
+            }
+        }
+        assert!(fired >= 12, "too few hits to mean anything: {fired}");
+    }
+
+    #[test]
+    fn prerequisites_skip_rules_that_cannot_hold() {
+        let e = engine();
+        // `c` (a bare `not`) has no prerequisite; `b`'s regex is left to the evaluator, so only
+        // its `Image` clause is required; `a` needs both its `Image` and `CommandLine` clauses.
+        assert_eq!(e.always_evaluated(), 1);
+        assert_eq!(e.required[0], 2);
+        assert_eq!(e.required[1], 1);
+        // `all` of two values: one clause each.
+        assert_eq!(e.required[3], 2);
+        // `2 of` three selections: one clause over the union.
+        assert_eq!(e.required[4], 1);
+    }
+
+    #[test]
+    fn keys_not_named_are_not_looked_up() {
+        let e = engine();
+        let ev = &events()[0];
+        let image = e.keys().position(|k| k == "Image").expect("Image key");
+        // Only `Image` may have values: rule `a` cannot see its CommandLine literal.
+        let hits = e.matches_among(ev, &mut std::iter::once(image), None);
+        assert!(!hits.contains(&0), "{hits:?}");
+        assert!(e.matches(ev).contains(&0));
+        // Out-of-range and repeated indices are ignored.
+        let all: Vec<usize> = (0..e.key_count()).chain([0, 99, usize::MAX]).collect();
+        assert_eq!(
+            e.matches_among(ev, &mut all.into_iter(), None),
+            e.matches(ev)
+        );
     }
 }
