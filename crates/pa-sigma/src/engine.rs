@@ -825,7 +825,7 @@ impl Engine {
             words: &mut words[..],
             set,
         };
-        let mut vals: Vec<FieldValue<'_>> = Vec::new();
+        let mut vals: Vec<FieldValue<'_>> = Vec::with_capacity(8);
         let mut scan_key = |i: usize, bits: &mut Bits<'_>| {
             let (key, idx) = &self.keys[i];
             vals.clear();
