@@ -154,7 +154,7 @@ fn main() {
                 }
                 "hints" => (0..take)
                     .into_par_iter()
-                    .map(|r| det.detect_event(class(r), &v.row(r)).len())
+                    .map(|r| det.detect_event(class(r), &v.row_hinted(r)).len())
                     .sum(),
                 _ => (0..take)
                     .into_par_iter()

@@ -1,5 +1,5 @@
 //! The three ways of matching a row of the normalized store give the same detections: key hints
-//! (`RowEvent::for_each_key_hint`), no hints (every engine key looked up), and the batch plan
+//! (`BatchView::row_hinted`), no hints (every engine key looked up), and the batch plan
 //! (`Detector::plan` + `Detector::detect_row`). Real data: SigmaHQ `rules/windows` over OCSF
 //! events normalized from a spread of EVTX-ATTACK-SAMPLES files, written to a store and read back.
 
@@ -98,7 +98,15 @@ fn hints_plan_and_plain_lookups_detect_the_same() {
         for r in 0..view.len() {
             let class = view.int("class_uid", r).and_then(|c| u64::try_from(c).ok());
             let plain = det.detect_event(class, &NoHints(view.row(r)));
-            let hinted = det.detect_event(class, &view.row(r));
+            let hinted = det.detect_event(class, &view.row_hinted(r));
+            assert!(
+                !view.row(r).for_each_key_hint(&mut |_| {}),
+                "row {r}: row() hints"
+            );
+            assert!(
+                view.row_hinted(r).for_each_key_hint(&mut |_| {}),
+                "row {r}: no hints"
+            );
             let planned = det.detect_row(&plan, r);
             let uid = view.str("metadata.uid", r).unwrap_or_default();
             assert_eq!(
