@@ -1,6 +1,7 @@
 //! The detector: a Sigma rule set compiled once against the bridge (or against Sigma field
 //! names), one indexed [`pa_sigma::Engine`] per OCSF class, and the per-rule compiled plans.
 
+use crate::columnar::{BatchView, KeyTable, Resolved};
 use pa_bridge::{Bridge, ResolutionKind, Route};
 use pa_sigma::{
     CompileOptions, CompiledRule, Engine, Event, FieldResolver, RuleSet, SigmaJsonEvent, Unresolved,
@@ -70,6 +71,35 @@ pub struct Detector {
     by_class: BTreeMap<u32, (Engine, Vec<usize>)>,
     /// Sigma mode: one engine over every rule.
     all: Option<Engine>,
+}
+
+/// Every class engine's keys resolved against one columnar batch ([`Detector::plan`]), so that
+/// a row is asked only about the keys its batch has, by column index.
+pub struct BatchPlan<'v, 'd> {
+    view: &'v BatchView<'v>,
+    classes: BTreeMap<u32, ClassPlan<'v, 'd>>,
+    /// The engines' memo scope for this batch ([`Engine::matches_among`]).
+    scope: u64,
+}
+
+/// One class engine's keys against the batch.
+struct ClassPlan<'v, 'd> {
+    /// (engine key index, where the key is in the batch), absent keys left out.
+    keys: Vec<(usize, Resolved<'v, 'd>)>,
+    /// Every key the class's rules and route filters query, for [`BatchView::row_with`].
+    table: KeyTable<'v, 'd>,
+}
+
+impl BatchPlan<'_, '_> {
+    /// Rows of the planned batch.
+    pub fn len(&self) -> usize {
+        self.view.len()
+    }
+
+    /// Whether the planned batch has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.view.is_empty()
+    }
 }
 
 /// A stable, file-name-safe id for a rule.
@@ -334,6 +364,14 @@ impl Detector {
         })
     }
 
+    /// OCSF mode: the engine of each class (ascending class_uid) and, per engine rule, its index
+    /// into [`Detector::rules`].
+    pub fn class_engines(&self) -> impl Iterator<Item = (u32, &Engine, &[usize])> + '_ {
+        self.by_class
+            .iter()
+            .map(|(&c, (e, idx))| (c, e, idx.as_slice()))
+    }
+
     /// Rules (plans) that compiled for at least one class.
     pub fn executable_count(&self) -> usize {
         self.plans
@@ -367,8 +405,81 @@ impl Detector {
         else {
             return Vec::new();
         };
-        let mut out: Vec<usize> = engine
-            .matches(ev)
+        self.finish(engine.matches(ev), idx, ev)
+    }
+
+    /// OCSF mode: resolve every class engine's keys against a batch once, for
+    /// [`Detector::detect_row`]. The plan also scopes the engines' scan memo: a value repeated
+    /// within the batch is scanned once per thread.
+    pub fn plan<'v, 'd>(&'d self, view: &'v BatchView<'v>) -> BatchPlan<'v, 'd> {
+        let classes = self
+            .by_class
+            .iter()
+            .map(|(&class, (engine, idx))| {
+                let keys = engine
+                    .keys()
+                    .enumerate()
+                    .map(|(i, k)| (i, view.resolve(k)))
+                    .filter(|(_, r)| *r != Resolved::Absent)
+                    .collect();
+                // The engine evaluates its own copies of the rules: their key strings.
+                let mut queried: Vec<&'d str> = engine.keys().collect();
+                for rule in engine.rules() {
+                    for sel in &rule.selections {
+                        for it in sel.branches.iter().flatten() {
+                            queried.extend(it.key.as_deref());
+                            for (_, m) in it.groups.iter().flatten() {
+                                if let pa_sigma::Matcher::FieldRef { key, .. } = m {
+                                    queried.push(key);
+                                }
+                            }
+                        }
+                    }
+                }
+                for &i in idx {
+                    if let Some(route) = &self.rules[i].route {
+                        queried.extend(route.filters.iter().map(|f| f.path.as_str()));
+                    }
+                }
+                let table = view.key_table(queried);
+                (class, ClassPlan { keys, table })
+            })
+            .collect();
+        BatchPlan {
+            view,
+            classes,
+            scope: Engine::new_scope(),
+        }
+    }
+
+    /// OCSF mode: the rules that match row `row` of the planned batch (its `class_uid` column
+    /// picks the engine), exactly as [`Detector::detect_event`] on that row, but looking up only
+    /// the keys that have a value on the row.
+    pub fn detect_row(&self, plan: &BatchPlan<'_, '_>, row: usize) -> Vec<usize> {
+        let view = plan.view;
+        let Some(class) = view
+            .int("class_uid", row)
+            .and_then(|c| u32::try_from(c).ok())
+        else {
+            return Vec::new();
+        };
+        let (Some((engine, idx)), Some(cp)) = (self.by_class.get(&class), plan.classes.get(&class))
+        else {
+            return Vec::new();
+        };
+        let ev = view.row_with(row, &cp.table);
+        let mut present = cp
+            .keys
+            .iter()
+            .filter(|(_, r)| ev.may_have(r))
+            .map(|(i, _)| *i);
+        let hits = engine.matches_among(&ev, &mut present, Some(plan.scope));
+        self.finish(hits, idx, &ev)
+    }
+
+    /// Engine hits → rule indices (ascending), route filters applied.
+    fn finish(&self, hits: Vec<usize>, idx: &[usize], ev: &dyn Event) -> Vec<usize> {
+        let mut out: Vec<usize> = hits
             .into_iter()
             .map(|k| idx[k])
             .filter(|&i| {

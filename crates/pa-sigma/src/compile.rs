@@ -126,7 +126,15 @@ impl CompiledRule {
 
     pub(crate) fn eval_with(&self, event: &dyn Event, oracle: Oracle<'_>) -> bool {
         let mut kw: Option<Vec<String>> = None;
-        let mut cache: Vec<Option<bool>> = vec![None; self.selections.len()];
+        // Selection results, on the stack for the usual handful of selections.
+        let mut small = [None; 16];
+        let mut large = Vec::new();
+        let cache: &mut [Option<bool>] = if self.selections.len() <= small.len() {
+            &mut small[..self.selections.len()]
+        } else {
+            large.resize(self.selections.len(), None);
+            &mut large
+        };
         self.condition.eval(&mut |i| {
             if let Some(r) = cache[i] {
                 return r;

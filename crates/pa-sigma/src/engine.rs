@@ -7,32 +7,54 @@
 use crate::compile::{CompiledItem, CompiledRule};
 use crate::condition::Cond;
 use crate::event::{Event, FieldValue};
-use crate::matcher::{Matcher, StrKind, fold};
+use crate::matcher::{Matcher, StrKind};
 use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// FNV-1a: the trigger map is hashed once per event field name, where SipHash showed in profiles.
-/// Keys come from the rules, not from events, so flooding is not a concern.
-#[derive(Default)]
-struct Fnv(u64);
+/// A word-at-a-time multiplicative hasher (the Fx scheme) for the trigger map (hashed once per
+/// hint name) and the scan memo (hashed once per value), where SipHash showed in profiles.
+/// Trigger keys come from the rules; memo entries are compared in full and bounded, so hash
+/// flooding can cost time at worst, never a wrong answer.
+#[derive(Default, Clone, Copy)]
+struct WordHash(u64);
 
-impl Hasher for Fnv {
+impl WordHash {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for WordHash {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
         }
-        self.0 = h;
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
     }
 }
 
@@ -139,30 +161,6 @@ impl LitIndex {
     }
 }
 
-/// `re` regexes of one key, each run on its own: on the SigmaHQ corpus this measured faster than
-/// one `RegexSet` per key (45.5k vs 38.9k events/s), because every regex keeps its own literal
-/// prefilter while a large set falls back to the PikeVM.
-#[derive(Default)]
-struct ReIndex {
-    singles: Vec<(regex::Regex, u32)>,
-}
-
-impl ReIndex {
-    fn add(&mut self, re: &regex::Regex, atom: u32) {
-        self.singles.push((re.clone(), atom));
-    }
-    fn scan(&self, hay: &str, bits: &mut Bits) {
-        for (re, atom) in &self.singles {
-            if re.is_match(hay) {
-                bits.set(*atom);
-            }
-        }
-    }
-    fn is_empty(&self) -> bool {
-        self.singles.is_empty()
-    }
-}
-
 /// Everything indexed for one key (or for keywords).
 #[derive(Default)]
 struct KeyIndex {
@@ -172,10 +170,11 @@ struct KeyIndex {
     globs: Vec<(regex::Regex, bool, u32)>,
     /// Wildcard patterns without any literal: always verified.
     globs_always: Vec<usize>,
-    re: ReIndex,
     any: Vec<u32>,
     folded_map: BTreeMap<String, usize>,
     cased_map: BTreeMap<String, usize>,
+    /// Some matcher of the key compares the case-folded text (set by `build`).
+    fold_needed: bool,
 }
 
 impl KeyIndex {
@@ -213,7 +212,6 @@ impl KeyIndex {
                         .add(&mut self.folded_map, required, Use::Verify(g));
                 }
             }
-            Matcher::Re { regex } => self.re.add(regex, atom),
             Matcher::Any => self.any.push(atom),
             _ => {}
         }
@@ -223,12 +221,10 @@ impl KeyIndex {
         self.cased.build()?;
         self.folded_map.clear();
         self.cased_map.clear();
-        Ok(())
-    }
-    fn needs_fold(&self) -> bool {
-        !self.folded.needles.is_empty()
+        self.fold_needed = !self.folded.needles.is_empty()
             || !self.folded.empty.is_empty()
-            || self.globs.iter().any(|g| !g.1)
+            || self.globs.iter().any(|g| !g.1);
+        Ok(())
     }
     fn is_empty(&self) -> bool {
         self.folded.needles.is_empty()
@@ -236,21 +232,21 @@ impl KeyIndex {
             && self.cased.needles.is_empty()
             && self.cased.empty.is_empty()
             && self.globs.is_empty()
-            && self.re.is_empty()
             && self.any.is_empty()
     }
-    fn scan(&self, raw: &str, bits: &mut Bits, verify: &mut Vec<usize>) {
+    /// Scan one value. `fold_buf` is reused for the case-folded text.
+    fn scan(&self, raw: &str, bits: &mut Bits<'_>, verify: &mut Vec<usize>, fold_buf: &mut String) {
         for a in &self.any {
             bits.set(*a);
         }
         verify.clear();
         verify.extend_from_slice(&self.globs_always);
-        let folded = if self.needs_fold() {
-            let f = fold(raw);
-            self.folded.scan(&f, bits, verify);
-            Some(f)
+        let folded = if self.fold_needed {
+            fold_into(raw, fold_buf);
+            self.folded.scan(fold_buf, bits, verify);
+            true
         } else {
-            None
+            false
         };
         self.cased.scan(raw, bits, verify);
         if !verify.is_empty() {
@@ -261,42 +257,189 @@ impl KeyIndex {
                 if bits.get(*atom) {
                     continue;
                 }
-                let hay = if *cased {
+                let hay = if *cased || !folded {
                     raw
                 } else {
-                    folded.as_deref().unwrap_or(raw)
+                    fold_buf.as_str()
                 };
                 if re.is_match(hay) {
                     bits.set(*atom);
                 }
             }
         }
-        self.re.scan(raw, bits);
     }
 }
 
-/// A small bitset of fired atoms.
-struct Bits {
-    words: Vec<u64>,
-    any: bool,
+/// [`crate::matcher::fold`] into a reused buffer (no allocation for ASCII text).
+fn fold_into(raw: &str, buf: &mut String) {
+    buf.clear();
+    if raw.is_ascii() {
+        buf.push_str(raw);
+        buf.make_ascii_lowercase();
+    } else {
+        buf.push_str(&raw.to_lowercase());
+    }
 }
 
-impl Bits {
-    fn new(n: usize) -> Bits {
-        Bits {
-            words: vec![0; n.div_ceil(64)],
-            any: false,
+/// Fired atoms of one event: a bitset over the scratch words, plus the list of atoms set (so
+/// that only those words are cleared afterwards).
+struct Bits<'s> {
+    words: &'s mut [u64],
+    set: &'s mut Vec<u32>,
+}
+
+impl Bits<'_> {
+    fn set(&mut self, i: u32) {
+        let (w, b) = (i as usize / 64, 1u64 << (i % 64));
+        if self.words[w] & b == 0 {
+            self.words[w] |= b;
+            self.set.push(i);
         }
     }
-    fn set(&mut self, i: u32) {
-        let i = i as usize;
-        self.words[i / 64] |= 1 << (i % 64);
-        self.any = true;
-    }
     fn get(&self, i: u32) -> bool {
-        let i = i as usize;
-        self.words[i / 64] & (1 << (i % 64)) != 0
+        self.words[i as usize / 64] & (1 << (i % 64)) != 0
     }
+}
+
+/// Per-thread buffers reused across events (no allocation per event in the steady state).
+/// Invariant between calls: `words`, `clause_hit`, `rule_hits` and `present` are all zero/false.
+#[derive(Default)]
+struct Scratch {
+    /// `true` while a call is using the buffers; found set at the start of a call only if an
+    /// earlier call unwound, in which case everything is cleared.
+    busy: bool,
+    words: Vec<u64>,
+    set: Vec<u32>,
+    clause_hit: Vec<bool>,
+    rule_hits: Vec<u32>,
+    touched: Vec<u32>,
+    present: Vec<bool>,
+    present_list: Vec<u32>,
+    verify: Vec<usize>,
+    fold: String,
+    candidates: Vec<u32>,
+    memo: Memo,
+}
+
+impl Scratch {
+    fn prepare(&mut self, atoms: usize, clauses: usize, rules: usize, keys: usize) {
+        if self.busy {
+            self.words.iter_mut().for_each(|w| *w = 0);
+            self.clause_hit.iter_mut().for_each(|c| *c = false);
+            self.rule_hits.iter_mut().for_each(|c| *c = 0);
+            self.present.iter_mut().for_each(|c| *c = false);
+        }
+        self.busy = true;
+        self.set.clear();
+        self.touched.clear();
+        self.present_list.clear();
+        self.candidates.clear();
+        let words = atoms.div_ceil(64);
+        if self.words.len() < words {
+            self.words.resize(words, 0);
+        }
+        if self.clause_hit.len() < clauses {
+            self.clause_hit.resize(clauses, false);
+        }
+        if self.rule_hits.len() < rules {
+            self.rule_hits.resize(rules, 0);
+        }
+        if self.present.len() < keys {
+            self.present.resize(keys, false);
+        }
+    }
+}
+
+/// Scan results of key values within one caller scope (a batch): (engine, key, text) -> the
+/// atoms the text fires. Texts are compared in full; memory is bounded (cleared when full).
+#[derive(Default)]
+struct Memo {
+    scope: u64,
+    /// Hash of (engine, key, text) -> first entry with that hash.
+    heads: HashMap<u64, u32, BuildHasherDefault<WordHash>>,
+    entries: Vec<MemoEntry>,
+    atoms: Vec<u32>,
+    bytes: usize,
+}
+
+struct MemoEntry {
+    engine: u64,
+    key: u32,
+    text: Box<str>,
+    atoms: (u32, u32),
+    /// Next entry with the same hash (`u32::MAX`: none).
+    next: u32,
+}
+
+/// Memo bounds: text bytes and entries kept per thread before everything is dropped.
+const MEMO_MAX_BYTES: usize = 8 << 20;
+const MEMO_MAX_ENTRIES: usize = 1 << 17;
+/// Longer texts are scanned every time (rarely repeated, and they would fill the memo).
+const MEMO_MAX_TEXT: usize = 4096;
+
+fn memo_hash(engine: u64, key: u32, text: &str) -> u64 {
+    let mut h = WordHash::default();
+    h.write_u64(engine);
+    h.write_u32(key);
+    h.write(text.as_bytes());
+    h.finish()
+}
+
+impl Memo {
+    fn enter(&mut self, scope: u64) {
+        if self.scope != scope
+            || self.bytes > MEMO_MAX_BYTES
+            || self.entries.len() > MEMO_MAX_ENTRIES
+        {
+            self.heads.clear();
+            self.entries.clear();
+            self.atoms.clear();
+            self.bytes = 0;
+            self.scope = scope;
+        }
+    }
+
+    fn get(&self, hash: u64, engine: u64, key: u32, text: &str) -> Option<&[u32]> {
+        let mut at = *self.heads.get(&hash)?;
+        while let Some(e) = self.entries.get(at as usize) {
+            if e.engine == engine && e.key == key && &*e.text == text {
+                return self.atoms.get(e.atoms.0 as usize..e.atoms.1 as usize);
+            }
+            at = e.next;
+        }
+        None
+    }
+
+    fn put(&mut self, hash: u64, engine: u64, key: u32, text: &str, atoms: &[u32]) {
+        let (Ok(id), Ok(lo), Ok(hi)) = (
+            u32::try_from(self.entries.len()),
+            u32::try_from(self.atoms.len()),
+            u32::try_from(self.atoms.len() + atoms.len()),
+        ) else {
+            return;
+        };
+        self.atoms.extend_from_slice(atoms);
+        let next = self.heads.insert(hash, id).unwrap_or(u32::MAX);
+        self.bytes += text.len() + 4 * atoms.len() + 48;
+        self.entries.push(MemoEntry {
+            engine,
+            key,
+            text: text.into(),
+            atoms: (lo, hi),
+            next,
+        });
+    }
+}
+
+/// Source of engine ids (memo entries are per engine) and of memo scopes.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// The compiled rule set, indexed for speed.
@@ -305,13 +448,23 @@ pub struct Engine {
     keys: Vec<(String, KeyIndex)>,
     keywords: Option<KeyIndex>,
     /// Hint name → indices into `keys` it may make present (see [`Event::for_each_key_hint`]).
-    triggers: HashMap<String, Vec<usize>, BuildHasherDefault<Fnv>>,
+    triggers: HashMap<String, Vec<usize>, BuildHasherDefault<WordHash>>,
     /// Per rule, per matcher ordinal: its atom, if indexed.
     atom_of: Vec<Vec<Option<u32>>>,
-    /// Atom → rule index.
-    atom_rule: Vec<u32>,
-    /// Rules whose condition can hold without any indexed matcher firing.
-    always: Vec<bool>,
+    /// Number of atoms.
+    atoms: usize,
+    /// Atom → the prerequisite clauses it satisfies (`clause_start[a]..clause_start[a + 1]`
+    /// into `atom_clauses`).
+    clause_start: Vec<u32>,
+    atom_clauses: Vec<u32>,
+    /// Clause → its rule.
+    clause_rule: Vec<u32>,
+    /// Per rule: how many clauses must have a fired atom before its condition is evaluated.
+    required: Vec<u32>,
+    /// Rules without prerequisite clauses, ascending: evaluated on every event.
+    always: Vec<u32>,
+    /// Unique id of this engine (memo entries are per engine).
+    id: u64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -319,7 +472,9 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("rules", &self.rules.len())
             .field("keys", &self.keys.len())
-            .field("atoms", &self.atom_rule.len())
+            .field("atoms", &self.atoms)
+            .field("clauses", &self.clause_rule.len())
+            .field("always", &self.always.len())
             .finish()
     }
 }
@@ -329,23 +484,119 @@ impl std::fmt::Debug for Engine {
 #[error("cannot build the matcher: {0}")]
 pub struct EngineError(pub String);
 
-fn item_requires_atom(it: &CompiledItem) -> bool {
-    !it.neq
-        && !it.groups.is_empty()
-        && it
-            .groups
-            .iter()
-            .all(|g| !g.is_empty() && g.iter().all(|(_, m)| m.is_indexed()))
+/// The matcher kinds the engine answers from its literal scan. `re` is left to the evaluator:
+/// it runs only for rules whose other prerequisites hold, not on every value of its key.
+fn engine_indexed(m: &Matcher) -> bool {
+    matches!(m, Matcher::Lit { .. } | Matcher::Glob { .. } | Matcher::Any)
 }
 
-fn cond_requires(c: &Cond, sel_req: &[bool]) -> bool {
-    match c {
-        Cond::Sel { index } => sel_req[*index],
-        Cond::AtLeast { n, of } => of.iter().filter(|i| !sel_req[**i]).count() < *n,
-        Cond::Not { .. } => false,
-        Cond::And { args } => args.iter().any(|a| cond_requires(a, sel_req)),
-        Cond::Or { args } => args.iter().all(|a| cond_requires(a, sel_req)),
+/// Prerequisites in conjunctive form: every clause (a set of atoms) must have a fired atom for
+/// the expression to be able to hold. An empty list means no prerequisite.
+type Cnf = Vec<Vec<u32>>;
+
+/// One clause implied by "at least one of these holds": the union of the smallest clause of
+/// each; `None` when one of them has no prerequisite.
+fn any_of<'c>(parts: impl Iterator<Item = &'c Cnf>) -> Option<Vec<u32>> {
+    let mut out = Vec::new();
+    let mut n = 0;
+    for p in parts {
+        let smallest = p.iter().min_by_key(|c| c.len())?;
+        out.extend_from_slice(smallest);
+        n += 1;
     }
+    (n > 0).then(|| {
+        out.sort_unstable();
+        out.dedup();
+        out
+    })
+}
+
+fn cond_cnf(c: &Cond, sel: &[Cnf]) -> Cnf {
+    let empty = Cnf::new();
+    let get = |i: usize| sel.get(i).unwrap_or(&empty);
+    match c {
+        Cond::Sel { index } => get(*index).clone(),
+        Cond::Not { .. } => Cnf::new(),
+        Cond::And { args } => args.iter().flat_map(|a| cond_cnf(a, sel)).collect(),
+        Cond::Or { args } => {
+            let parts: Vec<Cnf> = args.iter().map(|a| cond_cnf(a, sel)).collect();
+            any_of(parts.iter()).map(|c| vec![c]).unwrap_or_default()
+        }
+        Cond::AtLeast { n, of } => {
+            if *n == 0 {
+                return Cnf::new();
+            }
+            if *n >= of.len() {
+                return of.iter().flat_map(|&i| get(i).clone()).collect();
+            }
+            let unreq = of.iter().filter(|&&i| get(i).is_empty()).count();
+            if unreq >= *n {
+                return Cnf::new();
+            }
+            // At least n hold and fewer than n have no prerequisite: one with one holds.
+            any_of(of.iter().map(|&i| get(i)).filter(|c| !c.is_empty()))
+                .map(|c| vec![c])
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// Clauses of one item: each must have a fired atom for the item to hold (under the engine's
+/// answers). `slots` maps matcher ordinals to atoms.
+fn item_cnf(it: &CompiledItem, slots: &[Option<u32>]) -> Cnf {
+    if it.neq
+        || it.groups.is_empty()
+        || !it
+            .groups
+            .iter()
+            .all(|g| !g.is_empty() && g.iter().all(|(_, m)| engine_indexed(m)))
+    {
+        return Cnf::new();
+    }
+    let atoms = |g: &Vec<(usize, Matcher)>| -> Option<Vec<u32>> {
+        g.iter()
+            .map(|(ord, _)| slots.get(*ord).copied().flatten())
+            .collect()
+    };
+    if it.all {
+        it.groups.iter().filter_map(atoms).collect()
+    } else {
+        let mut all = Vec::new();
+        for g in &it.groups {
+            match atoms(g) {
+                Some(a) => all.extend(a),
+                None => return Cnf::new(),
+            }
+        }
+        vec![all]
+    }
+}
+
+fn rule_cnf(rule: &CompiledRule, slots: &[Option<u32>]) -> Cnf {
+    let sel: Vec<Cnf> = rule
+        .selections
+        .iter()
+        .map(|s| {
+            let branches: Vec<Cnf> = s
+                .branches
+                .iter()
+                .map(|b| b.iter().flat_map(|it| item_cnf(it, slots)).collect())
+                .collect();
+            if branches.len() == 1 {
+                branches.into_iter().next().unwrap_or_default()
+            } else {
+                any_of(branches.iter()).map(|c| vec![c]).unwrap_or_default()
+            }
+        })
+        .collect();
+    let mut cnf = cond_cnf(&rule.condition, &sel);
+    for c in &mut cnf {
+        c.sort_unstable();
+        c.dedup();
+    }
+    cnf.sort();
+    cnf.dedup();
+    cnf
 }
 
 impl Engine {
@@ -354,25 +605,26 @@ impl Engine {
         let mut keys: BTreeMap<String, KeyIndex> = BTreeMap::new();
         let mut keywords = KeyIndex::default();
         let mut atom_of = Vec::with_capacity(rules.len());
-        let mut atom_rule = Vec::new();
-        let mut always = Vec::with_capacity(rules.len());
+        let mut atoms: u32 = 0;
+        let mut clauses_of_atom: Vec<Vec<u32>> = Vec::new();
+        let mut clause_rule = Vec::new();
+        let mut required = Vec::with_capacity(rules.len());
+        let mut always = Vec::new();
         for (ri, rule) in rules.iter().enumerate() {
             let mut slots = vec![None; rule.matcher_count];
-            let mut sel_req = Vec::with_capacity(rule.selections.len());
             for sel in &rule.selections {
-                let mut all_branches_req = !sel.branches.is_empty();
                 for b in &sel.branches {
-                    let mut branch_req = false;
                     for it in b {
-                        branch_req |= item_requires_atom(it);
                         for g in &it.groups {
                             for (ord, m) in g {
-                                if !m.is_indexed() {
+                                if !engine_indexed(m) {
                                     continue;
                                 }
-                                let atom = u32::try_from(atom_rule.len())
-                                    .map_err(|_| EngineError("too many matchers".into()))?;
-                                atom_rule.push(ri as u32);
+                                let atom = atoms;
+                                atoms = atoms
+                                    .checked_add(1)
+                                    .ok_or_else(|| EngineError("too many matchers".into()))?;
+                                clauses_of_atom.push(Vec::new());
                                 if let Some(slot) = slots.get_mut(*ord) {
                                     *slot = Some(atom);
                                 }
@@ -383,15 +635,37 @@ impl Engine {
                             }
                         }
                     }
-                    all_branches_req &= branch_req;
                 }
-                sel_req.push(all_branches_req);
             }
-            always.push(!cond_requires(&rule.condition, &sel_req));
+            let ri = u32::try_from(ri).map_err(|_| EngineError("too many rules".into()))?;
+            let cnf = rule_cnf(rule, &slots);
+            if cnf.is_empty() {
+                always.push(ri);
+            }
+            required.push(cnf.len() as u32);
+            for clause in cnf {
+                let id = u32::try_from(clause_rule.len())
+                    .map_err(|_| EngineError("too many clauses".into()))?;
+                clause_rule.push(ri);
+                for a in clause {
+                    clauses_of_atom[a as usize].push(id);
+                }
+            }
             atom_of.push(slots);
         }
+        let mut clause_start = Vec::with_capacity(clauses_of_atom.len() + 1);
+        let mut atom_clauses = Vec::new();
+        clause_start.push(0u32);
+        for c in clauses_of_atom {
+            atom_clauses.extend(c);
+            clause_start.push(
+                u32::try_from(atom_clauses.len())
+                    .map_err(|_| EngineError("too many clause entries".into()))?,
+            );
+        }
         let mut keys: Vec<(String, KeyIndex)> = keys.into_iter().collect();
-        let mut triggers: HashMap<String, Vec<usize>, BuildHasherDefault<Fnv>> = HashMap::default();
+        let mut triggers: HashMap<String, Vec<usize>, BuildHasherDefault<WordHash>> =
+            HashMap::default();
         for (i, (k, _)) in keys.iter().enumerate() {
             let mut names = vec![k.as_str()];
             names.extend(k.split_once('.').map(|(a, _)| a));
@@ -413,8 +687,13 @@ impl Engine {
             keywords: has_kw.then_some(keywords),
             triggers,
             atom_of,
-            atom_rule,
+            atoms: atoms as usize,
+            clause_start,
+            atom_clauses,
+            clause_rule,
+            required,
             always,
+            id: next_id(),
         })
     }
 
@@ -428,64 +707,324 @@ impl Engine {
         self.keys.len()
     }
 
+    /// The event keys the engine looks up, by index (ascending bytewise); the indices are those
+    /// [`Engine::matches_among`] takes.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.keys.iter().map(|(k, _)| k.as_str())
+    }
+
     /// Number of rules evaluated on every event regardless of literal hits.
     pub fn always_evaluated(&self) -> usize {
-        self.always.iter().filter(|b| **b).count()
+        self.always.len()
     }
 
     /// Indices (ascending) of the rules that match the event.
     pub fn matches(&self, event: &dyn Event) -> Vec<usize> {
-        let mut bits = Bits::new(self.atom_rule.len());
-        let mut vals: Vec<FieldValue<'_>> = Vec::new();
-        let mut verify = Vec::new();
-        let mut present = vec![false; self.keys.len()];
-        let hinted = event.for_each_key_hint(&mut |name| {
-            if let Some(list) = self.triggers.get(name) {
-                for &i in list {
-                    present[i] = true;
+        self.run(event, None, None)
+    }
+
+    /// As [`Engine::matches`], with the caller naming the keys (indices into [`Engine::keys`],
+    /// any order, repeats and out-of-range indices ignored) that may have values on this event:
+    /// a key not yielded is promised to have none and is not looked up. For callers that
+    /// resolved the keys against their storage once (a columnar batch) instead of per event.
+    ///
+    /// With `scope` (an id from [`Engine::new_scope`], one per batch), the literal scan of a
+    /// key's text is remembered on this thread and reused for the same text of the same key
+    /// while the scope lasts (texts compared in full, memory bounded): repeated values (images,
+    /// users, hosts) are scanned once per batch. Results do not depend on it.
+    pub fn matches_among(
+        &self,
+        event: &dyn Event,
+        keys: &mut dyn Iterator<Item = usize>,
+        scope: Option<u64>,
+    ) -> Vec<usize> {
+        self.run(event, Some(keys), scope)
+    }
+
+    /// A fresh memo scope id for [`Engine::matches_among`] (process-wide unique).
+    pub fn new_scope() -> u64 {
+        next_id()
+    }
+
+    fn run(
+        &self,
+        event: &dyn Event,
+        present: Option<&mut dyn Iterator<Item = usize>>,
+        scope: Option<u64>,
+    ) -> Vec<usize> {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut s) => self.run_with(event, present, scope, &mut s),
+            // Re-entered on this thread (an `Event` that runs an engine): fresh buffers.
+            Err(_) => self.run_with(event, present, scope, &mut Scratch::default()),
+        })
+    }
+
+    fn run_with(
+        &self,
+        event: &dyn Event,
+        present: Option<&mut dyn Iterator<Item = usize>>,
+        scope: Option<u64>,
+        s: &mut Scratch,
+    ) -> Vec<usize> {
+        s.prepare(
+            self.atoms,
+            self.clause_rule.len(),
+            self.rules.len(),
+            self.keys.len(),
+        );
+        let Scratch {
+            words,
+            set,
+            clause_hit,
+            rule_hits,
+            touched,
+            present: present_mask,
+            present_list,
+            verify,
+            fold,
+            candidates,
+            memo,
+            ..
+        } = s;
+        if let Some(sc) = scope {
+            memo.enter(sc);
+        }
+        // 1. Which keys to look up.
+        let all_keys = match present {
+            Some(keys) => {
+                let n = self.keys.len();
+                present_list.extend(keys.filter(|&i| i < n).map(|i| i as u32));
+                present_list.sort_unstable();
+                present_list.dedup();
+                false
+            }
+            None => {
+                let hinted = event.for_each_key_hint(&mut |name| {
+                    if let Some(list) = self.triggers.get(name) {
+                        for &i in list {
+                            if !present_mask[i] {
+                                present_mask[i] = true;
+                                present_list.push(i as u32);
+                            }
+                        }
+                    }
+                });
+                for &i in present_list.iter() {
+                    present_mask[i as usize] = false;
                 }
+                if hinted {
+                    present_list.sort_unstable();
+                } else {
+                    present_list.clear();
+                }
+                !hinted
             }
-        });
-        for (i, (key, idx)) in self.keys.iter().enumerate() {
-            if hinted && !present[i] {
-                continue;
-            }
+        };
+        // 2. Literal scan: fired atoms.
+        let mut bits = Bits {
+            words: &mut words[..],
+            set,
+        };
+        let mut vals: Vec<FieldValue<'_>> = Vec::with_capacity(8);
+        let mut scan_key = |i: usize, bits: &mut Bits<'_>| {
+            let (key, idx) = &self.keys[i];
             vals.clear();
             event.values(key, &mut vals);
+            // Atoms belong to one key, so while none of this key's has fired, the atoms a
+            // scan adds are exactly those its text fires: that is what the memo keeps.
+            let key_start = bits.set.len();
             for v in &vals {
-                if let Some(t) = v.text() {
-                    idx.scan(&t, &mut bits, &mut verify);
+                let Some(t) = v.text() else { continue };
+                if scope.is_none() || t.len() > MEMO_MAX_TEXT || bits.set.len() != key_start {
+                    idx.scan(&t, bits, verify, fold);
+                    continue;
                 }
+                let h = memo_hash(self.id, i as u32, &t);
+                if let Some(atoms) = memo.get(h, self.id, i as u32, &t) {
+                    for &a in atoms {
+                        bits.set(a);
+                    }
+                } else {
+                    idx.scan(&t, bits, verify, fold);
+                    memo.put(h, self.id, i as u32, &t, &bits.set[key_start..]);
+                }
+            }
+        };
+        if all_keys {
+            for i in 0..self.keys.len() {
+                scan_key(i, &mut bits);
+            }
+        } else {
+            for &i in present_list.iter() {
+                scan_key(i as usize, &mut bits);
             }
         }
         if let Some(kw) = &self.keywords {
-            event.for_each_string(&mut |s| kw.scan(s, &mut bits, &mut verify));
+            event.for_each_string(&mut |t| kw.scan(t, &mut bits, verify, fold));
         }
-        let mut candidate = self.always.clone();
-        if bits.any {
-            for (wi, w) in bits.words.iter().enumerate() {
-                let mut w = *w;
-                while w != 0 {
-                    let b = w.trailing_zeros() as usize;
-                    w &= w - 1;
-                    let atom = wi * 64 + b;
-                    if let Some(r) = self.atom_rule.get(atom) {
-                        candidate[*r as usize] = true;
-                    }
+        // 3. Candidates: rules all of whose prerequisite clauses have a fired atom.
+        for &a in bits.set.iter() {
+            let a = a as usize;
+            let (lo, hi) = (
+                self.clause_start[a] as usize,
+                self.clause_start[a + 1] as usize,
+            );
+            for &c in &self.atom_clauses[lo..hi] {
+                let c = c as usize;
+                if clause_hit[c] {
+                    continue;
+                }
+                clause_hit[c] = true;
+                let r = self.clause_rule[c] as usize;
+                if rule_hits[r] == 0 {
+                    touched.push(r as u32);
+                }
+                rule_hits[r] += 1;
+                if rule_hits[r] == self.required[r] {
+                    candidates.push(r as u32);
                 }
             }
         }
+        candidates.extend_from_slice(&self.always);
+        candidates.sort_unstable();
+        // 4. Conditions of the candidates, with the scan's answers as the oracle.
         let mut out = Vec::new();
-        for (ri, c) in candidate.iter().enumerate() {
-            if !*c {
-                continue;
-            }
+        let fired = &bits;
+        for &ri in candidates.iter() {
+            let ri = ri as usize;
             let slots = &self.atom_of[ri];
-            let mut oracle = |ord: usize| slots.get(ord).copied().flatten().map(|a| bits.get(a));
+            let mut oracle = |ord: usize| slots.get(ord).copied().flatten().map(|a| fired.get(a));
             if self.rules[ri].eval_with(event, &mut oracle) {
                 out.push(ri);
             }
         }
+        // 5. Restore the all-clear invariant.
+        for &a in bits.set.iter() {
+            bits.words[a as usize / 64] = 0;
+        }
+        for &r in touched.iter() {
+            rule_hits[r as usize] = 0;
+        }
+        for &a in bits.set.iter() {
+            let a = a as usize;
+            let (lo, hi) = (
+                self.clause_start[a] as usize,
+                self.clause_start[a + 1] as usize,
+            );
+            for &c in &self.atom_clauses[lo..hi] {
+                clause_hit[c as usize] = false;
+            }
+        }
+        s.busy = false;
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CompileOptions, IdentityResolver, JsonEvent, compile, load_str};
+    use serde_json::json;
+    use std::path::Path;
+
+    fn rule(id: &str, detection: &str) -> CompiledRule {
+        let text = format!(
+            "title: {id}\nid: {id}\nlogsource:\n  product: windows\ndetection:\n{detection}"
+        );
+        let set = load_str(Path::new("t.yml"), &text);
+        assert!(set.issues.is_empty(), "load issues: {:?}", set.issues);
+        compile(&set.rules[0], &IdentityResolver, &CompileOptions::default()).expect("compiles")
+    }
+
+    fn engine() -> Engine {
+        Engine::new(vec![
+            rule(
+                "a",
+                "  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|contains: ' /c '\n  filter:\n    User: SYSTEM\n  condition: sel and not filter",
+            ),
+            rule(
+                "b",
+                "  sel1:\n    Image|endswith: '\\whoami.exe'\n  sel2:\n    CommandLine|re: '(?i)/all$'\n  condition: sel1 and sel2",
+            ),
+            rule("c", "  sel:\n    User|startswith: 'adm'\n  condition: not sel"),
+            rule(
+                "d",
+                "  sel:\n    Tags|contains|all:\n      - red\n      - blue\n  condition: sel",
+            ),
+            rule(
+                "e",
+                "  s1:\n    Image|endswith: '.exe'\n  s2:\n    User: bob\n  s3:\n    CommandLine|contains: '-enc'\n  condition: 2 of s*",
+            ),
+        ])
+        .expect("engine")
+    }
+
+    fn events() -> Vec<JsonEvent> {
+        let v = [
+            json!({"Image": "C:\\Windows\\cmd.exe", "CommandLine": "cmd /c dir", "User": "bob"}),
+            json!({"Image": "C:\\Windows\\cmd.exe", "CommandLine": "cmd /c dir", "User": "SYSTEM"}),
+            json!({"Image": "C:\\Windows\\whoami.exe", "CommandLine": "whoami /ALL", "User": "admin"}),
+            json!({"Image": "C:\\Windows\\whoami.exe", "CommandLine": "whoami", "User": "admin"}),
+            json!({"Tags": ["red", "green"], "Image": "x.exe"}),
+            json!({"Tags": ["red", "blue"], "User": "bob"}),
+            json!({"Tags": ["blue", "red"], "User": "bob", "Image": "p.EXE"}),
+            json!({"CommandLine": "powershell -enc AAAA", "User": "bob"}),
+        ];
+        v.into_iter().map(JsonEvent::new).collect()
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_reference() {
+        let e = engine();
+        let evs = events();
+        let all_keys: Vec<usize> = (0..e.key_count()).collect();
+        let scope = Engine::new_scope();
+        let mut fired = 0;
+        // Twice: the second round is answered from the memo.
+        for round in 0..2 {
+            for (n, ev) in evs.iter().enumerate() {
+                let reference: Vec<usize> = (0..e.rules().len())
+                    .filter(|&i| e.rules()[i].eval(ev))
+                    .collect();
+                assert_eq!(e.matches(ev), reference, "event {n} round {round}");
+                let among = e.matches_among(ev, &mut all_keys.iter().copied(), Some(scope));
+                assert_eq!(among, reference, "event {n} round {round} (memo)");
+                let plain = e.matches_among(ev, &mut all_keys.iter().copied(), None);
+                assert_eq!(plain, reference, "event {n} round {round} (no memo)");
+                fired += reference.len();
+            }
+        }
+        assert!(fired >= 12, "too few hits to mean anything: {fired}");
+    }
+
+    #[test]
+    fn prerequisites_skip_rules_that_cannot_hold() {
+        let e = engine();
+        // `c` (a bare `not`) has no prerequisite; `b`'s regex is left to the evaluator, so only
+        // its `Image` clause is required; `a` needs both its `Image` and `CommandLine` clauses.
+        assert_eq!(e.always_evaluated(), 1);
+        assert_eq!(e.required[0], 2);
+        assert_eq!(e.required[1], 1);
+        // `all` of two values: one clause each.
+        assert_eq!(e.required[3], 2);
+        // `2 of` three selections: one clause over the union.
+        assert_eq!(e.required[4], 1);
+    }
+
+    #[test]
+    fn keys_not_named_are_not_looked_up() {
+        let e = engine();
+        let ev = &events()[0];
+        let image = e.keys().position(|k| k == "Image").expect("Image key");
+        // Only `Image` may have values: rule `a` cannot see its CommandLine literal.
+        let hits = e.matches_among(ev, &mut std::iter::once(image), None);
+        assert!(!hits.contains(&0), "{hits:?}");
+        assert!(e.matches(ev).contains(&0));
+        // Out-of-range and repeated indices are ignored.
+        let all: Vec<usize> = (0..e.key_count()).chain([0, 99, usize::MAX]).collect();
+        assert_eq!(
+            e.matches_among(ev, &mut all.into_iter(), None),
+            e.matches(ev)
+        );
     }
 }
