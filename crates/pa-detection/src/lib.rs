@@ -206,15 +206,11 @@ pub fn run(
     })? {
         let view = columnar::BatchView::new(&batch, &info);
         events_total += view.len() as u64;
+        // Every engine key resolved to its column once per batch; rows then ask by index.
+        let plan = det.plan(&view);
         let hits: Vec<Vec<usize>> = (0..view.len())
             .into_par_iter()
-            .map(|row| {
-                det.detect_event(
-                    view.int("class_uid", row)
-                        .and_then(|c| u64::try_from(c).ok()),
-                    &view.row(row),
-                )
-            })
+            .map(|row| det.detect_row(&plan, row))
             .collect();
         for (row, hits) in hits.into_iter().enumerate() {
             if hits.is_empty() {

@@ -73,6 +73,8 @@ fn hints_plan_and_plain_lookups_detect_the_same() {
                 scenario_id: "t",
                 raw_ref: None,
                 normalizer_version: "t",
+                collector_version: None,
+                host: None,
             };
             if let pa_ocsf::Normalized::Mapped(e) = normalizer.normalize(&rec, &ctx) {
                 if w.push(&e).is_ok() {
