@@ -13,49 +13,12 @@ use pa_sigma::{Event, FieldValue};
 use pa_store::events::ColumnInfo;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
-/// A word-at-a-time multiplicative hasher (the Fx scheme) for the column-name maps, looked up
-/// for every key of every row, where SipHash showed in profiles. Keys are the store's own
-/// column names, so hash flooding is not a concern.
-#[derive(Default, Clone, Copy)]
-struct FastHasher(u64);
-
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FastHasher {
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(SEED);
-    }
-}
-
-impl Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+/// Column-name maps are looked up for every key of every row, where SipHash showed in
+/// profiles: they use pa-sigma's word-at-a-time hasher (keys are the store's own column names,
+/// so hash flooding is not a concern).
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<pa_sigma::WordHash>>;
 
 enum Col<'a> {
     Str(&'a StringArray),

@@ -16,9 +16,10 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// A word-at-a-time multiplicative hasher (the Fx scheme) for the trigger map (hashed once per
 /// hint name) and the scan memo (hashed once per value), where SipHash showed in profiles.
 /// Trigger keys come from the rules; memo entries are compared in full and bounded, so hash
-/// flooding can cost time at worst, never a wrong answer.
+/// flooding can cost time at worst, never a wrong answer. Public for callers that key maps by
+/// event field names in their own hot paths (`BuildHasherDefault<WordHash>`).
 #[derive(Default, Clone, Copy)]
-struct WordHash(u64);
+pub struct WordHash(u64);
 
 impl WordHash {
     fn add(&mut self, w: u64) {

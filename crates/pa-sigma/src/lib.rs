@@ -54,7 +54,7 @@ pub use compile::{
     IdentityResolver, NonExecutable, Unresolved, compile, compile_ruleset,
 };
 pub use condition::{Cond, CondAst, CondError, Quantifier, name_matches, parse_condition};
-pub use engine::{Engine, EngineError};
+pub use engine::{Engine, EngineError, WordHash};
 pub use event::{Event, FieldValue, JsonEvent, SigmaJsonEvent, parse_number};
 pub use explain::{BranchExplanation, Explanation, ItemExplanation, SelectionExplanation, explain};
 pub use matcher::{IpNet, Matcher, NumOp, StrKind, TimePart, fold};
