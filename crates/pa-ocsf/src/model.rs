@@ -201,6 +201,11 @@ pub(crate) struct ClassHeader {
     #[allow(dead_code)]
     pub class_name: String,
     pub category_uid: u32,
+    /// Members the class cannot be valid OCSF without (`requires: [file]`): a routed record
+    /// whose mapping leaves one of them absent is not emitted but counted as
+    /// `missing_core_field`, naming the member (nothing is invented to fill it).
+    #[serde(default)]
+    pub requires: Vec<String>,
 }
 
 /// `<source_type>/canonicalization.yaml`.

@@ -286,6 +286,20 @@ impl Normalizer {
             }
         }
 
+        if let Some(r) = class.requires.iter().find(|r| ev.get(r).is_none()) {
+            return Normalized::Failed {
+                reason_code: "missing_core_field",
+                message: format!(
+                    "{}: the record names no {} (required by OCSF class {}; class file {}/{})",
+                    at(),
+                    r.text,
+                    class.class_uid,
+                    profile.source_type,
+                    class.file
+                ),
+            };
+        }
+
         // observables[]: listed scalar values present in the event
         let mut obs = Vec::new();
         for (path, type_id) in &profile.observables {

@@ -92,6 +92,8 @@ pub(crate) struct ClassDef {
     /// Shared rules of the profile followed by the class's own (value rules first, ops last).
     pub rules: Vec<Rule>,
     pub unmapped: Vec<UnmappedDef>,
+    /// `class.requires`: members that must be present once the rules have run.
+    pub requires: Vec<TargetPath>,
 }
 
 /// One compiled source profile (`<source_type>/`).
@@ -280,6 +282,11 @@ fn intern_profile(p: &mut SourceProfile, symbols: &mut Symbols) {
         c.rules.iter_mut().for_each(&mut rule);
     }
     p.basis.iter_mut().for_each(&mut rule);
+    for c in &mut p.classes {
+        for r in &mut c.requires {
+            symbols.intern(r);
+        }
+    }
     for (path, _) in &mut p.observables {
         symbols.intern(path);
     }
@@ -933,11 +940,33 @@ fn load_class(
             .cloned()
             .collect();
     }
+    let mut requires = Vec::new();
+    for r in &cf.class.requires {
+        let tp = TargetPath::parse(r).map_err(|m| {
+            ProfileError::invalid(
+                &path,
+                line_of(&cf.class.class_uid),
+                format!("requires: {m}"),
+            )
+        })?;
+        if !rules
+            .iter()
+            .any(|w| w.to == tp || tp.is_strict_prefix_of(&w.to))
+        {
+            return Err(ProfileError::invalid(
+                &path,
+                line_of(&cf.class.class_uid),
+                format!("requires {r:?}, which no emit rule of the class writes"),
+            ));
+        }
+        requires.push(tp);
+    }
     Ok(ClassDef {
         file: rel.to_string(),
         class_uid: uid,
         category_uid: cf.class.category_uid,
         rules,
         unmapped,
+        requires,
     })
 }

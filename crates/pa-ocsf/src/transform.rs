@@ -137,6 +137,8 @@ pub(crate) enum Transform {
     /// (`/var/tmp/dir/` → `dir`), else such a path has no name.
     Basename {
         ignore_trailing: bool,
+        /// A path ending in a separator names an empty last component: `""`, not absent.
+        keep_empty: bool,
     },
     Dirname,
     Join {
@@ -215,7 +217,7 @@ impl Transform {
             "map" => &["table", "entries", "ignore_case", "default", "passthrough"],
             "kv_get" | "line_kv_get" => &["key"],
             "split" => &["sep"],
-            "basename" => &["ignore_trailing"],
+            "basename" => &["ignore_trailing", "keep_empty"],
             "bit_and" => &["mask"],
             "sockaddr" => &["part"],
             "join" => &["sep"],
@@ -366,6 +368,7 @@ impl Transform {
             },
             "basename" => Transform::Basename {
                 ignore_trailing: arg_bool(args, "ignore_trailing")?,
+                keep_empty: arg_bool(args, "keep_empty")?,
             },
             "dirname" => Transform::Dirname,
             "join" => Transform::Join {
@@ -534,14 +537,17 @@ impl Transform {
                     None => StrOut::Absent,
                 }
             }
-            Transform::Basename { ignore_trailing } => {
+            Transform::Basename {
+                ignore_trailing,
+                keep_empty,
+            } => {
                 let t = if *ignore_trailing {
                     s.trim_end_matches(['\\', '/'])
                 } else {
                     s
                 };
                 let b = t.rsplit(['\\', '/']).next().unwrap_or(t);
-                if b.is_empty() {
+                if b.is_empty() && !*keep_empty {
                     StrOut::Absent
                 } else if b.len() == s.len() {
                     StrOut::Same
@@ -788,14 +794,17 @@ impl Transform {
                 Some(n) => Step::Value(Value::from(n & mask)),
                 None => Step::Rejected(format!("bit_and: {v} is not an integer")),
             },
-            Transform::Basename { ignore_trailing } => with_str(v, |s| {
+            Transform::Basename {
+                ignore_trailing,
+                keep_empty,
+            } => with_str(v, |s| {
                 let s = if *ignore_trailing {
                     s.trim_end_matches(['\\', '/'])
                 } else {
                     s
                 };
                 let b = s.rsplit(['\\', '/']).next().unwrap_or(s);
-                if b.is_empty() {
+                if b.is_empty() && !*keep_empty {
                     Step::Absent
                 } else {
                     Step::Value(Value::String(b.to_string()))

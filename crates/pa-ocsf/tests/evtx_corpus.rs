@@ -342,14 +342,12 @@ fn sigma_fields_are_where_the_bridge_reads_them() {
     // schema test keeps us from writing it): reported to the bridge owner, expected here.
     //   4688 Target*: Process Activity has no top-level user/session (we write process.user.*).
     //   5140/5145 IpAddress/IpPort: File System Activity has no src_endpoint (kept in unmapped).
-    //   4627 LogonType: Authorize Session has no logon_type_id (kept in unmapped).
     let known = |k: &str| {
-        k == "windows-security:4627 LogonType -> logon_type_id"
-            || (k.starts_with("windows-security:4688 Target")
-                && (k.ends_with("-> user.name")
-                    || k.ends_with("-> user.uid")
-                    || k.ends_with("-> user.domain")
-                    || k.ends_with("-> session.uid")))
+        (k.starts_with("windows-security:4688 Target")
+            && (k.ends_with("-> user.name")
+                || k.ends_with("-> user.uid")
+                || k.ends_with("-> user.domain")
+                || k.ends_with("-> session.uid")))
             || ((k.starts_with("windows-security:5140 ")
                 || k.starts_with("windows-security:5145 "))
                 && (k.ends_with("-> src_endpoint.ip") || k.ends_with("-> src_endpoint.port")))
