@@ -180,6 +180,19 @@ fn main() {
         det.rules.len()
     );
     println!("rule_load_compile_s={load_s:.3}");
+    if std::env::var_os("DETECT_BENCH_ENGINES").is_some() {
+        for (class, engine, idx) in det.class_engines() {
+            println!(
+                "engine class={class} rules={} keys={} always_evaluated={}",
+                idx.len(),
+                engine.key_count(),
+                engine.always_evaluated()
+            );
+            for r in engine.always_evaluated_rules() {
+                println!("    always: {} ({})", r.title, r.file.display());
+            }
+        }
+    }
     println!("base_events={base} base_rows={rows} files={}", files.len());
     println!("events_evaluated={evaluated} detections={detections} threads={threads} mode={mode}");
     println!(

@@ -174,6 +174,23 @@ impl<'a> BatchView<'a> {
         KeyTable { by_addr }
     }
 
+    /// Whether `key` resolves to a plain string column (one text or null per row, which is all
+    /// [`RowEvent`]'s lookup gives for it).
+    pub fn is_str_column(&self, key: &Resolved<'_, '_>) -> bool {
+        matches!(key, Resolved::Column(i) if matches!(self.cols.get(*i), Some(Col::Str(_))))
+    }
+
+    /// The cell of a plain string column ([`BatchView::is_str_column`]) at `row`.
+    pub fn str_cell(&self, key: &Resolved<'_, '_>, row: usize) -> Option<&'a str> {
+        match key {
+            Resolved::Column(i) => match self.cols.get(*i) {
+                Some(Col::Str(a)) => (!a.is_null(row)).then(|| a.value(row)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// An integer cell by column name.
     pub fn int(&self, name: &str, row: usize) -> Option<i64> {
         match self.names.get(name).map(|&i| &self.cols[i])? {

@@ -491,6 +491,51 @@ fn engine_indexed(m: &Matcher) -> bool {
     matches!(m, Matcher::Lit { .. } | Matcher::Glob { .. } | Matcher::Any)
 }
 
+/// Literals one of which every text a `re` pattern matches contains, case-folded the way the
+/// literal index folds event values: the prefixes (else suffixes) of its matches, as
+/// `regex-syntax` extracts them for prefilters. They are prerequisites only (the regex still
+/// decides), so they must be necessary: `None` when the set is infinite, has an empty literal
+/// (the pattern can match the empty string) or is too large, and when a literal holds `Σ`,
+/// whose lowercase depends on its neighbours (every other character folds on its own, so a
+/// literal the text contains folds to one the folded text contains).
+pub(crate) fn regex_prerequisites(pattern: &str) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    const MAX_LITERALS: usize = 64;
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    for kind in [ExtractKind::Prefix, ExtractKind::Suffix] {
+        let seq = Extractor::new().kind(kind).extract(&hir);
+        let Some(lits) = seq.literals() else { continue };
+        if lits.is_empty() {
+            continue;
+        }
+        let mut out = Vec::with_capacity(lits.len());
+        for l in lits {
+            let Ok(s) = std::str::from_utf8(l.as_bytes()) else {
+                out.clear();
+                break;
+            };
+            if s.is_empty() || s.contains('\u{3a3}') {
+                out.clear();
+                break;
+            }
+            let mut f = String::new();
+            fold_into(s, &mut f);
+            out.push(f);
+        }
+        if out.is_empty() {
+            continue;
+        }
+        out.sort_unstable();
+        out.dedup();
+        // (case variants fold to one literal: the bound is on what the index scans for)
+        if out.len() > MAX_LITERALS {
+            continue;
+        }
+        return Some(out);
+    }
+    None
+}
+
 /// Prerequisites in conjunctive form: every clause (a set of atoms) must have a fired atom for
 /// the expression to be able to hold. An empty list means no prerequisite.
 type Cnf = Vec<Vec<u32>>;
@@ -544,20 +589,25 @@ fn cond_cnf(c: &Cond, sel: &[Cnf]) -> Cnf {
 
 /// Clauses of one item: each must have a fired atom for the item to hold (under the engine's
 /// answers). `slots` maps matcher ordinals to atoms.
-fn item_cnf(it: &CompiledItem, slots: &[Option<u32>]) -> Cnf {
-    if it.neq
-        || it.groups.is_empty()
-        || !it
-            .groups
-            .iter()
-            .all(|g| !g.is_empty() && g.iter().all(|(_, m)| engine_indexed(m)))
-    {
+/// `pre` maps the ordinals of `re` matchers to the atoms of their literal prerequisites.
+fn item_cnf(it: &CompiledItem, slots: &[Option<u32>], pre: &[Option<Vec<u32>>]) -> Cnf {
+    if it.neq || it.groups.is_empty() || it.groups.iter().any(|g| g.is_empty()) {
         return Cnf::new();
     }
+    // The atoms one of which fires when the matcher holds; `None`: no such set.
+    let of = |ord: usize, m: &Matcher| -> Option<Vec<u32>> {
+        if engine_indexed(m) {
+            slots.get(ord).copied().flatten().map(|a| vec![a])
+        } else {
+            pre.get(ord).cloned().flatten()
+        }
+    };
     let atoms = |g: &Vec<(usize, Matcher)>| -> Option<Vec<u32>> {
-        g.iter()
-            .map(|(ord, _)| slots.get(*ord).copied().flatten())
-            .collect()
+        let mut out = Vec::new();
+        for (ord, m) in g {
+            out.extend(of(*ord, m)?);
+        }
+        Some(out)
     };
     if it.all {
         it.groups.iter().filter_map(atoms).collect()
@@ -573,7 +623,7 @@ fn item_cnf(it: &CompiledItem, slots: &[Option<u32>]) -> Cnf {
     }
 }
 
-fn rule_cnf(rule: &CompiledRule, slots: &[Option<u32>]) -> Cnf {
+fn rule_cnf(rule: &CompiledRule, slots: &[Option<u32>], pre: &[Option<Vec<u32>>]) -> Cnf {
     let sel: Vec<Cnf> = rule
         .selections
         .iter()
@@ -581,7 +631,7 @@ fn rule_cnf(rule: &CompiledRule, slots: &[Option<u32>]) -> Cnf {
             let branches: Vec<Cnf> = s
                 .branches
                 .iter()
-                .map(|b| b.iter().flat_map(|it| item_cnf(it, slots)).collect())
+                .map(|b| b.iter().flat_map(|it| item_cnf(it, slots, pre)).collect())
                 .collect();
             if branches.len() == 1 {
                 branches.into_iter().next().unwrap_or_default()
@@ -613,11 +663,37 @@ impl Engine {
         let mut always = Vec::new();
         for (ri, rule) in rules.iter().enumerate() {
             let mut slots = vec![None; rule.matcher_count];
+            // `re` matchers: atoms of their literal prerequisites (no answers of their own)
+            let mut pre: Vec<Option<Vec<u32>>> = vec![None; rule.matcher_count];
             for sel in &rule.selections {
                 for b in &sel.branches {
                     for it in b {
                         for g in &it.groups {
                             for (ord, m) in g {
+                                if let (Matcher::Re { regex }, Some(k)) = (m, &it.key) {
+                                    let Some(lits) = regex_prerequisites(regex.as_str()) else {
+                                        continue;
+                                    };
+                                    let mut ids = Vec::with_capacity(lits.len());
+                                    for needle in lits {
+                                        let atom = atoms;
+                                        atoms = atoms.checked_add(1).ok_or_else(|| {
+                                            EngineError("too many matchers".into())
+                                        })?;
+                                        clauses_of_atom.push(Vec::new());
+                                        let lit = Matcher::Lit {
+                                            kind: StrKind::Contains,
+                                            needle,
+                                            cased: false,
+                                        };
+                                        keys.entry(k.clone()).or_default().add(&lit, atom);
+                                        ids.push(atom);
+                                    }
+                                    if let Some(p) = pre.get_mut(*ord) {
+                                        *p = Some(ids);
+                                    }
+                                    continue;
+                                }
                                 if !engine_indexed(m) {
                                     continue;
                                 }
@@ -639,7 +715,7 @@ impl Engine {
                 }
             }
             let ri = u32::try_from(ri).map_err(|_| EngineError("too many rules".into()))?;
-            let cnf = rule_cnf(rule, &slots);
+            let cnf = rule_cnf(rule, &slots, &pre);
             if cnf.is_empty() {
                 always.push(ri);
             }
@@ -719,6 +795,12 @@ impl Engine {
         self.always.len()
     }
 
+    /// The rules evaluated on every event (indices into [`Engine::rules`]): no literal of
+    /// theirs is a prerequisite.
+    pub fn always_evaluated_rules(&self) -> impl Iterator<Item = &CompiledRule> + '_ {
+        self.always.iter().map(|&i| &self.rules[i as usize])
+    }
+
     /// Indices (ascending) of the rules that match the event.
     pub fn matches(&self, event: &dyn Event) -> Vec<usize> {
         self.run(event, None, None)
@@ -742,6 +824,62 @@ impl Engine {
         self.run(event, Some(keys), scope)
     }
 
+    /// [`Engine::matches_among`] with some keys already scanned by the caller: `fired` holds
+    /// the atoms their values fire ([`Engine::key_atoms`]), and `keys` names only the keys
+    /// still to scan. The same answers as scanning every key here; a caller evaluating a
+    /// batch column by column scans each distinct value of a key once, with that key's
+    /// automaton hot in cache, instead of switching automata on every row.
+    pub fn matches_with_fired(
+        &self,
+        event: &dyn Event,
+        keys: &mut dyn Iterator<Item = usize>,
+        fired: &[u32],
+        scope: Option<u64>,
+    ) -> Vec<usize> {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut s) => self.run_with(event, Some(keys), fired, scope, &mut s),
+            Err(_) => self.run_with(event, Some(keys), fired, scope, &mut Scratch::default()),
+        })
+    }
+
+    /// The atoms `text` fires as a value of key `key` (index into [`Engine::keys`]), for
+    /// [`Engine::matches_with_fired`]; empty for an unknown key.
+    pub fn key_atoms(&self, key: usize, text: &str, out: &mut Vec<u32>) {
+        let Some((_, idx)) = self.keys.get(key) else {
+            return;
+        };
+        let mut go = |s: &mut Scratch| {
+            s.prepare(
+                self.atoms,
+                self.clause_rule.len(),
+                self.rules.len(),
+                self.keys.len(),
+            );
+            let Scratch {
+                words,
+                set,
+                verify,
+                fold,
+                ..
+            } = s;
+            let mut bits = Bits {
+                words: &mut words[..],
+                set,
+            };
+            idx.scan(text, &mut bits, verify, fold);
+            for &a in bits.set.iter() {
+                bits.words[a as usize / 64] = 0;
+            }
+            out.extend_from_slice(bits.set);
+            bits.set.clear();
+            s.busy = false;
+        };
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut s) => go(&mut s),
+            Err(_) => go(&mut Scratch::default()),
+        })
+    }
+
     /// A fresh memo scope id for [`Engine::matches_among`] (process-wide unique).
     pub fn new_scope() -> u64 {
         next_id()
@@ -754,9 +892,9 @@ impl Engine {
         scope: Option<u64>,
     ) -> Vec<usize> {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut s) => self.run_with(event, present, scope, &mut s),
+            Ok(mut s) => self.run_with(event, present, &[], scope, &mut s),
             // Re-entered on this thread (an `Event` that runs an engine): fresh buffers.
-            Err(_) => self.run_with(event, present, scope, &mut Scratch::default()),
+            Err(_) => self.run_with(event, present, &[], scope, &mut Scratch::default()),
         })
     }
 
@@ -764,6 +902,7 @@ impl Engine {
         &self,
         event: &dyn Event,
         present: Option<&mut dyn Iterator<Item = usize>>,
+        fired: &[u32],
         scope: Option<u64>,
         s: &mut Scratch,
     ) -> Vec<usize> {
@@ -826,6 +965,11 @@ impl Engine {
             words: &mut words[..],
             set,
         };
+        for &a in fired {
+            if (a as usize) < self.atoms {
+                bits.set(a);
+            }
+        }
         let mut vals: Vec<FieldValue<'_>> = Vec::with_capacity(8);
         let mut scan_key = |i: usize, bits: &mut Bits<'_>| {
             let (key, idx) = &self.keys[i];
@@ -999,13 +1143,59 @@ mod tests {
     }
 
     #[test]
+    fn regex_prerequisites_are_necessary_literals() {
+        let p = |s: &str| regex_prerequisites(s);
+        assert_eq!(
+            p(r"\\powershell\.exe.*-enc"),
+            Some(vec![r"\powershell.exe".to_string()])
+        );
+        // case-insensitive: every variant folds to the one literal the index scans for
+        let ci = p(r"(?i)IEX\s").expect("literals");
+        assert!(ci.iter().all(|l| l.starts_with("iex")), "{ci:?}");
+        // alternations keep every branch
+        assert_eq!(
+            p("(cmd|pwsh)[.]exe"),
+            Some(vec!["cmd.exe".to_string(), "pwsh.exe".to_string()])
+        );
+        // a leading class or repetition: the suffix side still names a literal
+        assert_eq!(p(r"\w+\.ps1$"), Some(vec![".ps1".to_string()]));
+        // can match the empty string, or no literal at all: no prerequisite
+        assert_eq!(p("a*"), None);
+        assert_eq!(p(r"^\w+$"), None);
+        assert_eq!(p("[a-z]{3,}"), None);
+        // Σ folds by context: no prerequisite rather than a wrong one
+        assert_eq!(p("ΣΑΣ"), None);
+    }
+
+    #[test]
+    fn regex_prerequisites_gate_rules_without_changing_answers() {
+        let e = Engine::new(vec![rule(
+            "re",
+            "  sel:\n    CommandLine|re: '(?i)invoke-(expression|webrequest)'\n  condition: sel",
+        )])
+        .expect("engine");
+        assert_eq!(e.always_evaluated(), 0);
+        for (cl, want) in [
+            ("powershell INVOKE-Expression x", true),
+            ("powershell Invoke-WebRequest", true),
+            ("powershell invoke-item", false),
+            ("cmd /c dir", false),
+        ] {
+            let ev = JsonEvent::new(json!({ "CommandLine": cl }));
+            assert_eq!(!e.matches(&ev).is_empty(), want, "{cl}");
+            assert_eq!(e.rules()[0].eval(&ev), want, "{cl}");
+        }
+    }
+
+    #[test]
     fn prerequisites_skip_rules_that_cannot_hold() {
         let e = engine();
-        // `c` (a bare `not`) has no prerequisite; `b`'s regex is left to the evaluator, so only
-        // its `Image` clause is required; `a` needs both its `Image` and `CommandLine` clauses.
+        // `c` (a bare `not`) has no prerequisite; `b` needs its `Image` clause and its regex's
+        // literal (`/all`, the regex itself still decides); `a` needs both its `Image` and
+        // `CommandLine` clauses.
         assert_eq!(e.always_evaluated(), 1);
         assert_eq!(e.required[0], 2);
-        assert_eq!(e.required[1], 1);
+        assert_eq!(e.required[1], 2);
         // `all` of two values: one clause each.
         assert_eq!(e.required[3], 2);
         // `2 of` three selections: one clause over the union.
