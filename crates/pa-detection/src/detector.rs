@@ -563,7 +563,7 @@ impl Detector {
             .presence
             .get(slot * cp.words..(slot + 1) * cp.words)
             .unwrap_or(&[]);
-        let mut present = bits.iter().enumerate().flat_map(|(wi, &w)| {
+        let present = bits.iter().enumerate().flat_map(|(wi, &w)| {
             let mut w = w;
             std::iter::from_fn(move || {
                 (w != 0).then(|| {
@@ -576,23 +576,20 @@ impl Detector {
         // keys scanned at plan time contribute their atoms; the rest are scanned here
         let nk = cp.keys.len();
         let mut fired: Vec<u32> = Vec::with_capacity(64);
-        let mut present = std::iter::from_fn(|| {
-            loop {
-                let ki = present.next()?;
-                let d = cp
-                    .value_of
-                    .get(slot * nk + ki)
-                    .copied()
-                    .unwrap_or(NOT_PRESCANNED);
-                if d == NOT_PRESCANNED {
-                    return Some(cp.keys[ki].0);
-                }
-                let (lo, hi) = (cp.atoms_at[d as usize], cp.atoms_at[d as usize + 1]);
-                fired.extend_from_slice(&cp.atoms[lo as usize..hi as usize]);
+        let mut rest: Vec<usize> = Vec::with_capacity(16);
+        for ki in present {
+            let d = cp
+                .value_of
+                .get(slot * nk + ki)
+                .copied()
+                .unwrap_or(NOT_PRESCANNED);
+            if d == NOT_PRESCANNED {
+                rest.push(cp.keys[ki].0);
+                continue;
             }
-        });
-        let rest: Vec<usize> = present.by_ref().collect();
-        drop(present);
+            let (lo, hi) = (cp.atoms_at[d as usize], cp.atoms_at[d as usize + 1]);
+            fired.extend_from_slice(&cp.atoms[lo as usize..hi as usize]);
+        }
         let hits = engine.matches_with_fired(&ev, &mut rest.into_iter(), &fired, Some(plan.scope));
         self.finish(hits, idx, &ev)
     }
