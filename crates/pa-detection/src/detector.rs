@@ -9,6 +9,7 @@ use pa_sigma::{
 use serde_json::{Value, json};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasherDefault;
 
 /// How rule fields are resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -508,7 +509,8 @@ impl Detector {
             };
             let nk = cp.keys.len();
             let mut value_of = vec![NOT_PRESCANNED; rows.len() * nk];
-            let mut distinct: HashMap<&str, u32> = HashMap::new();
+            let mut distinct: HashMap<&str, u32, BuildHasherDefault<pa_sigma::WordHash>> =
+                HashMap::default();
             for (ki, (ei, res)) in cp.keys.iter().enumerate() {
                 if !view.is_str_column(res) {
                     continue;

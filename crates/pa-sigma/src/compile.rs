@@ -746,7 +746,14 @@ fn compile_item(
             } else {
                 format!("(?{flags}){src}")
             };
-            let regex = Regex::new(&inline).unwrap_or(regex);
+            // A larger lazy-DFA cache: with the default (2 MiB) the DFA of some corpus patterns
+            // gives up on long values (script blocks) and the regex falls back to the bounded
+            // backtracker, which clears a visited set of (states x text length) bits per search.
+            let regex = RegexBuilder::new(&inline)
+                .size_limit(1 << 22)
+                .dfa_size_limit(1 << 24)
+                .build()
+                .unwrap_or(regex);
             vec![Matcher::Re { regex }]
         } else if has("cidr") {
             let Some(src) = start.raw_text() else {
