@@ -165,13 +165,13 @@ impl<'a> BatchView<'a> {
         }
     }
 
-    /// Resolve `keys` against this batch once, for [`BatchView::row_with`].
-    pub fn key_table<'k>(&self, keys: impl IntoIterator<Item = &'k str>) -> KeyTable<'_, 'k> {
-        let mut by_addr = FastMap::default();
-        for k in keys {
-            by_addr.entry(addr(k)).or_insert_with(|| self.resolve(k));
+    /// Resolve the numbered keys of `ids` against this batch once (each distinct text once),
+    /// for [`BatchView::row_with`].
+    pub fn key_table<'k>(&self, ids: &'k KeyIds) -> KeyTable<'_, 'k> {
+        KeyTable {
+            ids,
+            resolved: ids.texts.iter().map(|t| self.resolve(t)).collect(),
         }
-        KeyTable { by_addr }
     }
 
     /// Whether `key` resolves to a plain string column (one text or null per row, which is all
@@ -232,25 +232,70 @@ pub struct RowEvent<'a> {
     hints: bool,
 }
 
-/// Keys resolved once against a batch ([`BatchView::key_table`]), found again by the address
-/// and length of the key text: a caller that queries rows with the very `&str`s it resolved
-/// (an engine's own key strings) skips hashing the text on every row. Any other `&str`,
-/// including an equal string elsewhere in memory, is resolved by its text as usual, so the
-/// table changes no answer. The resolved strings stay borrowed (`'k`) for the table's life, so
-/// their addresses cannot be reused by other text meanwhile.
-pub struct KeyTable<'v, 'k> {
-    by_addr: FastMap<(usize, usize), Resolved<'v, 'k>>,
+/// The key strings a caller queries rows with, numbered by text once ([`KeyIds::new`]) and
+/// found again by the address and length of each string: a caller that queries rows with the
+/// very `&str`s it numbered (an engine's own key strings) skips hashing the text on every row.
+///
+/// Contract: the strings must outlive the `KeyIds` unchanged, so that their addresses cannot
+/// be reused by other text meanwhile; build it from strings owned by the value that owns it
+/// (the [`crate::detector::Detector`] numbers its engines' keys). Any other `&str`, including
+/// an equal string elsewhere in memory, is resolved by its text as usual.
+#[derive(Debug, Default)]
+pub struct KeyIds {
+    by_addr: FastMap<(usize, usize), u32>,
+    texts: Vec<String>,
 }
 
-impl KeyTable<'_, '_> {
-    /// Keys in the table.
+impl KeyIds {
+    /// Number `keys` (equal texts share a number).
+    pub fn new<'k>(keys: impl IntoIterator<Item = &'k str>) -> KeyIds {
+        let mut ids = KeyIds::default();
+        let mut by_text: FastMap<&'k str, u32> = FastMap::default();
+        for k in keys {
+            let next = u32::try_from(ids.texts.len()).unwrap_or(u32::MAX);
+            let id = *by_text.entry(k).or_insert_with(|| {
+                ids.texts.push(k.to_string());
+                next
+            });
+            ids.by_addr.insert(addr(k), id);
+        }
+        ids
+    }
+
+    /// Distinct key texts.
     pub fn len(&self) -> usize {
-        self.by_addr.len()
+        self.texts.len()
+    }
+
+    /// Whether no key is numbered.
+    pub fn is_empty(&self) -> bool {
+        self.texts.is_empty()
+    }
+}
+
+/// The keys of a [`KeyIds`] resolved against one batch ([`BatchView::key_table`]). The table
+/// changes no answer: a key it does not know is resolved by its text.
+pub struct KeyTable<'v, 'k> {
+    ids: &'k KeyIds,
+    resolved: Vec<Resolved<'v, 'k>>,
+}
+
+impl<'v, 'k> KeyTable<'v, 'k> {
+    /// Distinct keys in the table.
+    pub fn len(&self) -> usize {
+        self.resolved.len()
     }
 
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
-        self.by_addr.is_empty()
+        self.resolved.is_empty()
+    }
+
+    /// Where `key` (one of the numbered strings itself) is in the batch; `None` for any
+    /// other string.
+    pub fn get(&self, key: &str) -> Option<Resolved<'v, 'k>> {
+        let id = *self.ids.by_addr.get(&addr(key))?;
+        self.resolved.get(id as usize).copied()
     }
 }
 
@@ -305,7 +350,7 @@ impl Event for RowEvent<'_> {
         let r = self.row;
         let resolved = self
             .table
-            .and_then(|t| t.by_addr.get(&addr(key)).copied())
+            .and_then(|t| t.get(key))
             .unwrap_or_else(|| v.resolve(key));
         match resolved {
             Resolved::Column(i) => match &v.cols[i] {
@@ -496,8 +541,13 @@ mod tests {
             "metadata.uid",
             "class_uid",
         ];
-        let table = view.key_table(keys);
+        let ids = KeyIds::new(keys);
+        assert_eq!(ids.len(), keys.len());
+        let table = view.key_table(&ids);
         assert_eq!(table.len(), keys.len());
+        // an equal text at another address is not the table's: resolved by text instead
+        let other = "process.pid".to_string();
+        assert!(table.get(&other).is_none() && table.get(keys[0]).is_some());
         for (i, e) in events.iter().enumerate() {
             let row = view.row(i);
             let fast = view.row_with(i, &table);

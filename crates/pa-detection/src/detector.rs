@@ -1,7 +1,7 @@
 //! The detector: a Sigma rule set compiled once against the bridge (or against Sigma field
 //! names), one indexed [`pa_sigma::Engine`] per OCSF class, and the per-rule compiled plans.
 
-use crate::columnar::{BatchView, KeyTable, Resolved};
+use crate::columnar::{BatchView, KeyIds, KeyTable, Resolved};
 use pa_bridge::{Bridge, ResolutionKind, Route};
 use pa_sigma::{
     CompileOptions, CompiledRule, Engine, Event, FieldResolver, RuleSet, SigmaJsonEvent, Unresolved,
@@ -72,6 +72,34 @@ pub struct Detector {
     by_class: BTreeMap<u32, (Engine, Vec<usize>)>,
     /// Sigma mode: one engine over every rule.
     all: Option<Engine>,
+    /// OCSF mode, per class: every key string the class engine's rules and the route filters
+    /// query, numbered once (see [`KeyIds`]: they are strings this detector owns).
+    key_ids: BTreeMap<u32, KeyIds>,
+    no_keys: KeyIds,
+}
+
+/// The key strings an engine's evaluation of `idx` queries: its own keys, its rules' item keys
+/// and field references (the engine evaluates its own copies of the rules), the route filters.
+fn queried_keys<'d>(engine: &'d Engine, idx: &[usize], rules: &'d [ExecRule]) -> Vec<&'d str> {
+    let mut queried: Vec<&'d str> = engine.keys().collect();
+    for rule in engine.rules() {
+        for sel in &rule.selections {
+            for it in sel.branches.iter().flatten() {
+                queried.extend(it.key.as_deref());
+                for (_, m) in it.groups.iter().flatten() {
+                    if let pa_sigma::Matcher::FieldRef { key, .. } = m {
+                        queried.push(key);
+                    }
+                }
+            }
+        }
+    }
+    for &i in idx {
+        if let Some(route) = rules.get(i).and_then(|r| r.route.as_ref()) {
+            queried.extend(route.filters.iter().map(|f| f.path.as_str()));
+        }
+    }
+    queried
 }
 
 /// Every class engine's keys resolved against one columnar batch ([`Detector::plan`]), so that
@@ -372,12 +400,18 @@ impl Detector {
                 .map_err(|e| e.to_string())?;
             engines.insert(class, (engine, idx));
         }
+        let key_ids = engines
+            .iter()
+            .map(|(&c, (e, idx))| (c, KeyIds::new(queried_keys(e, idx, &rules))))
+            .collect();
         Ok(Detector {
             mode,
             rules,
             plans,
             by_class: engines,
             all,
+            key_ids,
+            no_keys: KeyIds::default(),
         })
     }
 
@@ -432,33 +466,17 @@ impl Detector {
         let classes = self
             .by_class
             .iter()
-            .map(|(&class, (engine, idx))| {
+            .map(|(&class, (engine, _))| {
+                let table = match self.key_ids.get(&class) {
+                    Some(ids) => view.key_table(ids),
+                    None => view.key_table(&self.no_keys),
+                };
                 let keys = engine
                     .keys()
                     .enumerate()
-                    .map(|(i, k)| (i, view.resolve(k)))
+                    .map(|(i, k)| (i, table.get(k).unwrap_or_else(|| view.resolve(k))))
                     .filter(|(_, r)| *r != Resolved::Absent)
                     .collect();
-                // The engine evaluates its own copies of the rules: their key strings.
-                let mut queried: Vec<&'d str> = engine.keys().collect();
-                for rule in engine.rules() {
-                    for sel in &rule.selections {
-                        for it in sel.branches.iter().flatten() {
-                            queried.extend(it.key.as_deref());
-                            for (_, m) in it.groups.iter().flatten() {
-                                if let pa_sigma::Matcher::FieldRef { key, .. } = m {
-                                    queried.push(key);
-                                }
-                            }
-                        }
-                    }
-                }
-                for &i in idx {
-                    if let Some(route) = &self.rules[i].route {
-                        queried.extend(route.filters.iter().map(|f| f.path.as_str()));
-                    }
-                }
-                let table = view.key_table(queried);
                 (
                     class,
                     ClassPlan {
