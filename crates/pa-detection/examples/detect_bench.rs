@@ -9,6 +9,10 @@
 //! [`Detector::detect_row`]); `hints` matches each row through [`Detector::detect_event`] with the
 //! row's key hints; `plain` does the same with hints hidden (every key looked up).
 //!
+//! `DETECT_BENCH_ENGINES=1` also lists each class engine (rules, keys) and the rules it
+//! evaluates on every event (no literal prerequisite). On a shared VM, `taskset -c 1` gives the
+//! steadiest single-thread figure.
+//!
 //! For instructions per event without hardware counters, run it under
 //! `valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*Detector*detect_*'` and
 //! divide the collected instructions by the events evaluated.
