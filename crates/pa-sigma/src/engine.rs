@@ -443,6 +443,15 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
+/// Run `f` with this thread's scratch buffers; re-entered on the thread (an `Event` that runs an
+/// engine), with fresh ones.
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
 /// The compiled rule set, indexed for speed.
 pub struct Engine {
     rules: Vec<CompiledRule>,
@@ -836,10 +845,7 @@ impl Engine {
         fired: &[u32],
         scope: Option<u64>,
     ) -> Vec<usize> {
-        SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut s) => self.run_with(event, Some(keys), fired, scope, &mut s),
-            Err(_) => self.run_with(event, Some(keys), fired, scope, &mut Scratch::default()),
-        })
+        with_scratch(|s| self.run_with(event, Some(keys), fired, scope, s))
     }
 
     /// The atoms `text` fires as a value of key `key` (index into [`Engine::keys`]), for
@@ -848,13 +854,8 @@ impl Engine {
         let Some((_, idx)) = self.keys.get(key) else {
             return;
         };
-        let mut go = |s: &mut Scratch| {
-            s.prepare(
-                self.atoms,
-                self.clause_rule.len(),
-                self.rules.len(),
-                self.keys.len(),
-            );
+        with_scratch(|s| {
+            self.prepare(s);
             let Scratch {
                 words,
                 set,
@@ -873,11 +874,17 @@ impl Engine {
             out.extend_from_slice(bits.set);
             bits.set.clear();
             s.busy = false;
-        };
-        SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut s) => go(&mut s),
-            Err(_) => go(&mut Scratch::default()),
         })
+    }
+
+    /// Size the scratch buffers for this engine (they are shared by every engine of a thread).
+    fn prepare(&self, s: &mut Scratch) {
+        s.prepare(
+            self.atoms,
+            self.clause_rule.len(),
+            self.rules.len(),
+            self.keys.len(),
+        );
     }
 
     /// A fresh memo scope id for [`Engine::matches_among`] (process-wide unique).
@@ -891,11 +898,7 @@ impl Engine {
         present: Option<&mut dyn Iterator<Item = usize>>,
         scope: Option<u64>,
     ) -> Vec<usize> {
-        SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut s) => self.run_with(event, present, &[], scope, &mut s),
-            // Re-entered on this thread (an `Event` that runs an engine): fresh buffers.
-            Err(_) => self.run_with(event, present, &[], scope, &mut Scratch::default()),
-        })
+        with_scratch(|s| self.run_with(event, present, &[], scope, s))
     }
 
     fn run_with(
@@ -906,12 +909,7 @@ impl Engine {
         scope: Option<u64>,
         s: &mut Scratch,
     ) -> Vec<usize> {
-        s.prepare(
-            self.atoms,
-            self.clause_rule.len(),
-            self.rules.len(),
-            self.keys.len(),
-        );
+        self.prepare(s);
         let Scratch {
             words,
             set,
