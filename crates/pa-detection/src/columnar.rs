@@ -571,20 +571,7 @@ mod tests {
                     "row {i} key {key}"
                 );
             }
-            for key in [
-                "process.pid",
-                "process.file.path",
-                "process.cmd_line",
-                "observables.name",
-                "observables.value",
-                "unmapped.IntegrityLevel",
-                "dst_endpoint.port",
-                "flag",
-                "process.file",
-                "nope",
-                "metadata.uid",
-                "class_uid",
-            ] {
+            for key in keys {
                 assert_eq!(
                     values_of(&row, key),
                     values_of(&je, key),

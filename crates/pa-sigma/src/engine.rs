@@ -877,6 +877,12 @@ impl Engine {
         })
     }
 
+    /// The prerequisite clauses atom `a` belongs to.
+    fn clauses_of(&self, a: u32) -> &[u32] {
+        let a = a as usize;
+        &self.atom_clauses[self.clause_start[a] as usize..self.clause_start[a + 1] as usize]
+    }
+
     /// Size the scratch buffers for this engine (they are shared by every engine of a thread).
     fn prepare(&self, s: &mut Scratch) {
         s.prepare(
@@ -1007,12 +1013,7 @@ impl Engine {
         }
         // 3. Candidates: rules all of whose prerequisite clauses have a fired atom.
         for &a in bits.set.iter() {
-            let a = a as usize;
-            let (lo, hi) = (
-                self.clause_start[a] as usize,
-                self.clause_start[a + 1] as usize,
-            );
-            for &c in &self.atom_clauses[lo..hi] {
+            for &c in self.clauses_of(a) {
                 let c = c as usize;
                 if clause_hit[c] {
                     continue;
@@ -1049,12 +1050,7 @@ impl Engine {
             rule_hits[r as usize] = 0;
         }
         for &a in bits.set.iter() {
-            let a = a as usize;
-            let (lo, hi) = (
-                self.clause_start[a] as usize,
-                self.clause_start[a + 1] as usize,
-            );
-            for &c in &self.atom_clauses[lo..hi] {
+            for &c in self.clauses_of(a) {
                 clause_hit[c as usize] = false;
             }
         }
