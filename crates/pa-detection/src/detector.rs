@@ -6,6 +6,7 @@ use pa_bridge::{Bridge, ResolutionKind, Route};
 use pa_sigma::{
     CompileOptions, CompiledRule, Engine, Event, FieldResolver, RuleSet, SigmaJsonEvent, Unresolved,
 };
+use rayon::prelude::*;
 use serde_json::{Value, json};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -134,6 +135,81 @@ struct ClassPlan<'v, 'd> {
 }
 
 const NOT_PRESCANNED: u32 = u32::MAX;
+
+/// One key's column against the rows of its class ([`Detector::plan`]).
+#[derive(Default)]
+struct KeyColumn {
+    /// Other than plain string columns: bit `slot` set when the key has a value on that row.
+    present: Vec<u64>,
+    /// Plain string columns: each distinct value scanned once (non-null = present).
+    scan: Option<KeyScan>,
+}
+
+/// The indices of the set bits of a bitmap, ascending.
+fn set_bits(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    words.iter().enumerate().flat_map(|(wi, &w)| {
+        let mut w = w;
+        std::iter::from_fn(move || {
+            (w != 0).then(|| {
+                let b = w.trailing_zeros() as usize;
+                w &= w - 1;
+                wi * 64 + b
+            })
+        })
+    })
+}
+
+/// Per row slot the distinct value's index (or `NOT_PRESCANNED` for null); distinct value `d`
+/// fires `atoms[atoms_at[d]..atoms_at[d + 1]]`.
+struct KeyScan {
+    ids: Vec<u32>,
+    atoms_at: Vec<u32>,
+    atoms: Vec<u32>,
+}
+
+fn key_column(
+    view: &BatchView<'_>,
+    engine: &Engine,
+    key: usize,
+    res: &Resolved<'_, '_>,
+    rows: &[usize],
+) -> KeyColumn {
+    if !view.is_str_column(res) {
+        let mut present = vec![0u64; rows.len().div_ceil(64)];
+        for (slot, &r) in rows.iter().enumerate() {
+            if view.row(r).may_have(res) {
+                present[slot / 64] |= 1 << (slot % 64);
+            }
+        }
+        return KeyColumn {
+            present,
+            scan: None,
+        };
+    }
+    let mut scan = KeyScan {
+        ids: vec![NOT_PRESCANNED; rows.len()],
+        atoms_at: vec![0],
+        atoms: Vec::new(),
+    };
+    let mut distinct: HashMap<&str, u32, BuildHasherDefault<pa_sigma::WordHash>> =
+        HashMap::default();
+    for (slot, &r) in rows.iter().enumerate() {
+        let Some(text) = view.str_cell(res, r) else {
+            continue;
+        };
+        scan.ids[slot] = *distinct.entry(text).or_insert_with(|| {
+            let d = u32::try_from(scan.atoms_at.len() - 1).unwrap_or(u32::MAX);
+            engine.key_atoms(key, text, &mut scan.atoms);
+            scan.atoms_at
+                .push(u32::try_from(scan.atoms.len()).unwrap_or(u32::MAX));
+            d
+        });
+    }
+    KeyColumn {
+        present: Vec::new(),
+        scan: Some(scan),
+    }
+}
 
 impl BatchPlan<'_, '_> {
     /// Rows of the planned batch.
@@ -505,53 +581,59 @@ impl Detector {
                 rows.push(r);
             }
         }
+        // Column-at-a-time work, one task per (class, key), in parallel: which rows of the
+        // class have the key, and (plain string columns) each distinct value's atoms. Merged in
+        // key order, so the plan is the same whatever the thread count.
+        let tasks: Vec<(u32, usize)> = rows_of
+            .keys()
+            .filter_map(|c| classes.get(c).map(|cp| (*c, cp.keys.len())))
+            .flat_map(|(c, n)| (0..n).map(move |ki| (c, ki)))
+            .collect();
+        let columns: Vec<KeyColumn> = tasks
+            .par_iter()
+            .map(|&(c, ki)| {
+                let (Some(cp), Some(rows), Some((engine, _))) =
+                    (classes.get(&c), rows_of.get(&c), self.by_class.get(&c))
+                else {
+                    return KeyColumn::default();
+                };
+                let (ei, res) = &cp.keys[ki];
+                key_column(view, engine, *ei, res, rows)
+            })
+            .collect();
+        let mut columns = columns.into_iter();
         for (c, rows) in &rows_of {
             let Some(cp) = classes.get_mut(c) else {
                 continue;
             };
-            let words = cp.keys.len().div_ceil(64).max(1);
+            let nk = cp.keys.len();
+            let words = nk.div_ceil(64).max(1);
             let mut presence = vec![0u64; rows.len() * words];
-            for (ki, (_, res)) in cp.keys.iter().enumerate() {
-                let bit = 1u64 << (ki % 64);
-                for (slot, &r) in rows.iter().enumerate() {
-                    if view.row(r).may_have(res) {
-                        presence[slot * words + ki / 64] |= bit;
+            let mut value_of = vec![NOT_PRESCANNED; rows.len() * nk];
+            for ki in 0..nk {
+                let Some(col) = columns.next() else { break };
+                let (word, bit) = (ki / 64, 1u64 << (ki % 64));
+                let Some(scan) = col.scan else {
+                    for slot in set_bits(&col.present) {
+                        presence[slot * words + word] |= bit;
+                    }
+                    continue;
+                };
+                let base_d = u32::try_from(cp.atoms_at.len() - 1).unwrap_or(u32::MAX);
+                let base_a = u32::try_from(cp.atoms.len()).unwrap_or(u32::MAX);
+                cp.atoms.extend_from_slice(&scan.atoms);
+                cp.atoms_at
+                    .extend(scan.atoms_at[1..].iter().map(|&a| a + base_a));
+                // a string cell has a value exactly when it is not null
+                for (slot, &d) in scan.ids.iter().enumerate() {
+                    if d != NOT_PRESCANNED {
+                        value_of[slot * nk + ki] = d + base_d;
+                        presence[slot * words + word] |= bit;
                     }
                 }
             }
             cp.presence = presence;
             cp.words = words;
-            // Scan each plain string key's distinct values once, column by column.
-            let Some((engine, _)) = self.by_class.get(c) else {
-                continue;
-            };
-            let nk = cp.keys.len();
-            let mut value_of = vec![NOT_PRESCANNED; rows.len() * nk];
-            let mut distinct: HashMap<&str, u32, BuildHasherDefault<pa_sigma::WordHash>> =
-                HashMap::default();
-            for (ki, (ei, res)) in cp.keys.iter().enumerate() {
-                if !view.is_str_column(res) {
-                    continue;
-                }
-                distinct.clear();
-                for (slot, &r) in rows.iter().enumerate() {
-                    let Some(text) = view.str_cell(res, r) else {
-                        continue;
-                    };
-                    let d = match distinct.get(text) {
-                        Some(&d) => d,
-                        None => {
-                            let d = u32::try_from(cp.atoms_at.len() - 1).unwrap_or(u32::MAX);
-                            engine.key_atoms(*ei, text, &mut cp.atoms);
-                            cp.atoms_at
-                                .push(u32::try_from(cp.atoms.len()).unwrap_or(u32::MAX));
-                            distinct.insert(text, d);
-                            d
-                        }
-                    };
-                    value_of[slot * nk + ki] = d;
-                }
-            }
             cp.value_of = value_of;
         }
         BatchPlan {
@@ -583,16 +665,7 @@ impl Detector {
             .presence
             .get(slot * cp.words..(slot + 1) * cp.words)
             .unwrap_or(&[]);
-        let present = bits.iter().enumerate().flat_map(|(wi, &w)| {
-            let mut w = w;
-            std::iter::from_fn(move || {
-                (w != 0).then(|| {
-                    let b = w.trailing_zeros() as usize;
-                    w &= w - 1;
-                    wi * 64 + b
-                })
-            })
-        });
+        let present = set_bits(bits);
         // keys scanned at plan time contribute their atoms; the rest are scanned here
         let nk = cp.keys.len();
         let mut fired: Vec<u32> = Vec::with_capacity(64);
