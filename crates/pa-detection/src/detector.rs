@@ -136,6 +136,11 @@ struct ClassPlan<'v, 'd> {
 
 const NOT_PRESCANNED: u32 = u32::MAX;
 
+thread_local! {
+    /// [`Detector::detect_row`]'s per-row buffers (fired atoms, keys left to scan), reused.
+    static ROW_SCRATCH: RefCell<(Vec<u32>, Vec<usize>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
 /// One key's column against the rows of its class ([`Detector::plan`]).
 #[derive(Default)]
 struct KeyColumn {
@@ -668,22 +673,26 @@ impl Detector {
         let present = set_bits(bits);
         // keys scanned at plan time contribute their atoms; the rest are scanned here
         let nk = cp.keys.len();
-        let mut fired: Vec<u32> = Vec::with_capacity(64);
-        let mut rest: Vec<usize> = Vec::with_capacity(16);
-        for ki in present {
-            let d = cp
-                .value_of
-                .get(slot * nk + ki)
-                .copied()
-                .unwrap_or(NOT_PRESCANNED);
-            if d == NOT_PRESCANNED {
-                rest.push(cp.keys[ki].0);
-                continue;
+        let hits = ROW_SCRATCH.with(|cell| {
+            let mut scratch = cell.borrow_mut();
+            let (fired, rest) = &mut *scratch;
+            fired.clear();
+            rest.clear();
+            for ki in present {
+                let d = cp
+                    .value_of
+                    .get(slot * nk + ki)
+                    .copied()
+                    .unwrap_or(NOT_PRESCANNED);
+                if d == NOT_PRESCANNED {
+                    rest.push(cp.keys[ki].0);
+                    continue;
+                }
+                let (lo, hi) = (cp.atoms_at[d as usize], cp.atoms_at[d as usize + 1]);
+                fired.extend_from_slice(&cp.atoms[lo as usize..hi as usize]);
             }
-            let (lo, hi) = (cp.atoms_at[d as usize], cp.atoms_at[d as usize + 1]);
-            fired.extend_from_slice(&cp.atoms[lo as usize..hi as usize]);
-        }
-        let hits = engine.matches_with_fired(&ev, &mut rest.into_iter(), &fired, Some(plan.scope));
+            engine.matches_with_fired(&ev, &mut rest.iter().copied(), fired, Some(plan.scope))
+        });
         self.finish(hits, idx, &ev)
     }
 

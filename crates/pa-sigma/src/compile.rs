@@ -121,10 +121,16 @@ pub(crate) type Oracle<'o> = &'o mut dyn FnMut(usize) -> Option<bool>;
 impl CompiledRule {
     /// The reference evaluator: straightforward, every matcher computed directly.
     pub fn eval(&self, event: &dyn Event) -> bool {
-        self.eval_with(event, &mut |_| None)
+        self.eval_with(event, &mut |_| None, &mut Vec::new())
     }
 
-    pub(crate) fn eval_with(&self, event: &dyn Event, oracle: Oracle<'_>) -> bool {
+    /// `vals` is a reusable buffer for the values of looked-up keys (its contents are ignored).
+    pub(crate) fn eval_with<'e>(
+        &self,
+        event: &'e dyn Event,
+        oracle: Oracle<'_>,
+        vals: &mut Vec<FieldValue<'e>>,
+    ) -> bool {
         let mut kw: Option<Vec<String>> = None;
         // Selection results, on the stack for the usual handful of selections.
         let mut small = [None; 16];
@@ -139,36 +145,40 @@ impl CompiledRule {
             if let Some(r) = cache[i] {
                 return r;
             }
-            let r = self.eval_selection(i, event, oracle, &mut kw);
+            let r = self.eval_selection(i, event, oracle, &mut kw, vals);
             cache[i] = Some(r);
             r
         })
     }
 
-    pub(crate) fn eval_selection(
+    pub(crate) fn eval_selection<'e>(
         &self,
         i: usize,
-        event: &dyn Event,
+        event: &'e dyn Event,
         oracle: Oracle<'_>,
         kw: &mut Option<Vec<String>>,
+        vals: &mut Vec<FieldValue<'e>>,
     ) -> bool {
         self.selections[i].branches.iter().any(|b| {
             b.iter()
-                .all(|item| eval_item(item, event, &mut *oracle, kw, false).0)
+                .all(|item| eval_item(item, event, &mut *oracle, kw, false, vals).0)
         })
     }
 }
 
 /// Evaluate one item; returns the result and, per group, the first matching alternative.
-pub(crate) fn eval_item(
+/// `vals` is a reusable buffer for the item's values (cleared here).
+#[inline]
+pub(crate) fn eval_item<'e>(
     item: &CompiledItem,
-    event: &dyn Event,
+    event: &'e dyn Event,
     oracle: Oracle<'_>,
     kw: &mut Option<Vec<String>>,
     want_hits: bool,
+    vals: &mut Vec<FieldValue<'e>>,
 ) -> (bool, Vec<Option<usize>>) {
     let is_kw = item.key.is_none();
-    let mut vals: Vec<FieldValue<'_>> = Vec::new();
+    vals.clear();
     let mut fetched = false;
     let mut hits = Vec::with_capacity(if want_hits { item.groups.len() } else { 0 });
     let (mut any, mut all_ok) = (false, true);
@@ -187,11 +197,11 @@ pub(crate) fn eval_item(
             } else {
                 if !fetched {
                     if let Some(k) = &item.key {
-                        event.values(k, &mut vals);
+                        event.values(k, vals);
                     }
                     fetched = true;
                 }
-                m.field_matches(&vals, event)
+                m.field_matches(vals, event)
             }
         };
         for g in &item.groups {
@@ -212,7 +222,7 @@ pub(crate) fn eval_item(
     let result = if item.neq {
         if !any && !fetched {
             if let Some(k) = &item.key {
-                event.values(k, &mut vals);
+                event.values(k, vals);
             }
         }
         let present = vals

@@ -312,6 +312,8 @@ struct Scratch {
     words: Vec<u64>,
     set: Vec<u32>,
     clause_hit: Vec<bool>,
+    /// The clauses set in `clause_hit` by this call (to clear them after).
+    hit_clauses: Vec<u32>,
     rule_hits: Vec<u32>,
     touched: Vec<u32>,
     present: Vec<bool>,
@@ -332,6 +334,7 @@ impl Scratch {
         }
         self.busy = true;
         self.set.clear();
+        self.hit_clauses.clear();
         self.touched.clear();
         self.present_list.clear();
         self.candidates.clear();
@@ -920,6 +923,7 @@ impl Engine {
             words,
             set,
             clause_hit,
+            hit_clauses,
             rule_hits,
             touched,
             present: present_mask,
@@ -1019,6 +1023,7 @@ impl Engine {
                     continue;
                 }
                 clause_hit[c] = true;
+                hit_clauses.push(c as u32);
                 let r = self.clause_rule[c] as usize;
                 if rule_hits[r] == 0 {
                     touched.push(r as u32);
@@ -1038,7 +1043,7 @@ impl Engine {
             let ri = ri as usize;
             let slots = &self.atom_of[ri];
             let mut oracle = |ord: usize| slots.get(ord).copied().flatten().map(|a| fired.get(a));
-            if self.rules[ri].eval_with(event, &mut oracle) {
+            if self.rules[ri].eval_with(event, &mut oracle, &mut vals) {
                 out.push(ri);
             }
         }
@@ -1049,10 +1054,8 @@ impl Engine {
         for &r in touched.iter() {
             rule_hits[r as usize] = 0;
         }
-        for &a in bits.set.iter() {
-            for &c in self.clauses_of(a) {
-                clause_hit[c as usize] = false;
-            }
+        for &c in hit_clauses.iter() {
+            clause_hit[c as usize] = false;
         }
         s.busy = false;
         out

@@ -77,7 +77,8 @@ pub fn explain(rule: &CompiledRule, event: &dyn Event) -> Explanation {
         for b in &sel.branches {
             let mut items = Vec::with_capacity(b.len());
             for it in b {
-                let (matched, hits) = eval_item(it, event, &mut |_| None, &mut kw, true);
+                let (matched, hits) =
+                    eval_item(it, event, &mut |_| None, &mut kw, true, &mut Vec::new());
                 let mut values_seen = Vec::new();
                 match &it.key {
                     Some(k) => {

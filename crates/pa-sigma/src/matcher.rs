@@ -13,6 +13,30 @@ pub fn fold(s: &str) -> String {
     }
 }
 
+/// Call `f` with [`fold`]`(t)`, without allocating for ASCII text: already-lower text is passed
+/// as is, other ASCII text is lowered into a reused per-thread buffer.
+fn with_fold<R>(t: &str, f: impl FnOnce(&str) -> R) -> R {
+    thread_local! {
+        static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    if !t.is_ascii() {
+        return f(&fold(t));
+    }
+    if !t.bytes().any(|b| b.is_ascii_uppercase()) {
+        return f(t);
+    }
+    BUF.with(|b| match b.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            buf.push_str(t);
+            buf.make_ascii_lowercase();
+            f(&buf)
+        }
+        // re-entered (not expected): fall back to an owned copy
+        Err(_) => f(&fold(t)),
+    })
+}
+
 /// Where a literal must occur in the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -388,12 +412,12 @@ impl Matcher {
                 cased,
             } => match v.text() {
                 Some(t) if *cased => kind.test(&t, needle),
-                Some(t) => kind.test(&fold(&t), needle),
+                Some(t) => with_fold(&t, |t| kind.test(t, needle)),
                 None => false,
             },
             Matcher::Glob { regex, cased, .. } => match v.text() {
                 Some(t) if *cased => regex.is_match(&t),
-                Some(t) => regex.is_match(&fold(&t)),
+                Some(t) => with_fold(&t, |t| regex.is_match(t)),
                 None => false,
             },
             Matcher::Any => v.text().is_some(),
@@ -454,6 +478,24 @@ impl Matcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_fold_gives_fold() {
+        for t in [
+            "",
+            "lower",
+            "C:\\Windows\\CMD.EXE",
+            "Straße ΣΑΣ",
+            "MiXeD 123",
+        ] {
+            assert_eq!(with_fold(t, str::to_owned), fold(t), "{t:?}");
+            // nested use (the buffer is busy) still folds
+            assert_eq!(
+                with_fold(t, |a| with_fold("ABC", |b| format!("{a}{b}"))),
+                fold(t) + "abc"
+            );
+        }
+    }
 
     #[test]
     fn cidr_v4_v6() {
