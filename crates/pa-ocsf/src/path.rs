@@ -264,19 +264,7 @@ impl SourcePath {
         if self.multi {
             return self.resolve_with(rec, default_host).into_iter().next();
         }
-        let mut cur: &'a Value = &rec.fields;
-        for seg in &self.segs {
-            cur = match seg {
-                Seg::Key(k) => cur.get(k.as_str())?,
-                Seg::Index(i) => cur.as_array()?.get(*i)?,
-                Seg::Filter { key, value } => cur
-                    .as_array()?
-                    .iter()
-                    .find(|e| e.get(key.as_str()).and_then(Value::as_str) == Some(value))?,
-                Seg::All => return None,
-            };
-        }
-        (!cur.is_null()).then_some(Cow::Borrowed(cur))
+        walk_one(&rec.fields, &self.segs).map(Cow::Borrowed)
     }
 
     /// The first member name of a field path (`None` for attributes and paths that start
@@ -317,7 +305,7 @@ impl SourcePath {
     }
 
     fn walk_memo<'a>(&self, rec: &'a SourceRecord, memo: &mut Memo<'a>) -> Option<&'a Value> {
-        let (mut cur, rest): (&'a Value, &[Seg]) =
+        let (cur, rest): (&'a Value, &[Seg]) =
             match (self.segs.first(), memo.roots.get(self.root_slot)) {
                 (Some(Seg::Key(k)), Some(known)) => {
                     let root = match known {
@@ -352,18 +340,7 @@ impl SourcePath {
                 }
                 _ => (&rec.fields, &self.segs[..]),
             };
-        for seg in rest {
-            cur = match seg {
-                Seg::Key(k) => cur.get(k.as_str())?,
-                Seg::Index(i) => cur.as_array()?.get(*i)?,
-                Seg::Filter { key, value } => cur
-                    .as_array()?
-                    .iter()
-                    .find(|e| e.get(key.as_str()).and_then(Value::as_str) == Some(value))?,
-                Seg::All => return None,
-            };
-        }
-        (!cur.is_null()).then_some(cur)
+        walk_one(cur, rest)
     }
 
     /// Every value the path reaches in the record (at most one unless [`Self::is_multi`]);
@@ -500,6 +477,22 @@ pub(crate) fn get_path<'a>(obj: &'a Map<String, Value>, segs: &[String]) -> Opti
         cur = cur.get(s.as_str())?;
     }
     Some(cur)
+}
+
+/// Walk `segs` (no `*`) down from `cur`: the one value reached, `None` when absent or null.
+fn walk_one<'a>(mut cur: &'a Value, segs: &[Seg]) -> Option<&'a Value> {
+    for seg in segs {
+        cur = match seg {
+            Seg::Key(k) => cur.get(k.as_str())?,
+            Seg::Index(i) => cur.as_array()?.get(*i)?,
+            Seg::Filter { key, value } => cur
+                .as_array()?
+                .iter()
+                .find(|e| e.get(key.as_str()).and_then(Value::as_str) == Some(value))?,
+            Seg::All => return None,
+        };
+    }
+    (!cur.is_null()).then_some(cur)
 }
 
 #[cfg(test)]
