@@ -146,12 +146,7 @@ fn every_alias_and_filter_path_exists_in_a_routed_class() {
         }
     }
     assert!(checked > 150, "only {checked} paths checked");
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    common::assert_no_problems(&problems);
 }
 
 /// The strict form, with the project's OCSF validator (`pa_ocsf_schema`): for every route and
@@ -211,12 +206,7 @@ fn every_alias_path_exists_in_each_class_it_is_read_for() {
         }
     }
     assert!(checked > 500, "only {checked} (class, path) pairs checked");
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    common::assert_no_problems(&problems);
 }
 
 /// This crate's schema reader and the project's validator (`pa_ocsf_schema`) agree on every

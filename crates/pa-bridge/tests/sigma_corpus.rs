@@ -224,5 +224,5 @@ fn rules_that_fire_in_the_linux_lab_route_and_resolve() {
         }
     }
     println!("{} lab rules checked", paths.len());
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    common::assert_no_problems(&problems);
 }

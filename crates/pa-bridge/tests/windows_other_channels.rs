@@ -524,7 +524,7 @@ fn channel_events_normalize_to_valid_ocsf_and_fire_exactly_their_rules() {
     // every rule is exercised by some positive case
     let positives: BTreeSet<&str> = all.iter().flat_map(|c| c.fires.iter().copied()).collect();
     assert_eq!(positives.len(), 5, "{positives:?}");
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    common::assert_no_problems(&problems);
 }
 
 #[test]

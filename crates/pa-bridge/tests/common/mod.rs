@@ -22,6 +22,16 @@ pub fn bridge_dir() -> PathBuf {
     ))
 }
 
+/// Fail with every problem listed (and their count) unless there are none.
+pub fn assert_no_problems(problems: &[String]) {
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
 /// The crate's JSON Schemas.
 pub fn schema(name: &str) -> serde_json::Value {
     let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas")).join(name);
