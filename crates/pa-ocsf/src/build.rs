@@ -199,26 +199,35 @@ impl Builder {
 }
 
 fn jcs_members(members: &Members, symbols: &Symbols, out: &mut Vec<u8>) -> bool {
-    let mut sorted: Vec<(&str, &Node)> = members
+    let sorted = members
         .iter()
         .map(|(id, n)| (symbols.name(*id), n))
         .collect();
-    if !sorted.iter().all(|(k, _)| k.is_ascii()) {
+    jcs_object(sorted, out, |n, out| match n {
+        Node::Leaf(v) => jcs_value(v, out),
+        Node::Obj(m) => jcs_members(m, symbols, out),
+    })
+}
+
+/// An object's members in RFC 8785 order (ASCII names only: their UTF-16 order is byte
+/// order; `false` otherwise, as for any value `write` refuses).
+fn jcs_object<T>(
+    mut members: Vec<(&str, T)>,
+    out: &mut Vec<u8>,
+    mut write: impl FnMut(T, &mut Vec<u8>) -> bool,
+) -> bool {
+    if !members.iter().all(|(k, _)| k.is_ascii()) {
         return false;
     }
-    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    members.sort_unstable_by(|a, b| a.0.cmp(b.0));
     out.push(b'{');
-    for (i, (k, n)) in sorted.iter().enumerate() {
+    for (i, (k, x)) in members.into_iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         jcs_string(k, out);
         out.push(b':');
-        let ok = match n {
-            Node::Leaf(v) => jcs_value(v, out),
-            Node::Obj(m) => jcs_members(m, symbols, out),
-        };
-        if !ok {
+        if !write(x, out) {
             return false;
         }
     }
@@ -262,23 +271,8 @@ fn jcs_value(v: &Value, out: &mut Vec<u8>) -> bool {
             out.push(b']');
         }
         Value::Object(m) => {
-            let mut sorted: Vec<(&String, &Value)> = m.iter().collect();
-            if !sorted.iter().all(|(k, _)| k.is_ascii()) {
-                return false;
-            }
-            sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            out.push(b'{');
-            for (i, (k, x)) in sorted.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                jcs_string(k, out);
-                out.push(b':');
-                if !jcs_value(x, out) {
-                    return false;
-                }
-            }
-            out.push(b'}');
+            let members = m.iter().map(|(k, x)| (k.as_str(), x)).collect();
+            return jcs_object(members, out, jcs_value);
         }
     }
     true
