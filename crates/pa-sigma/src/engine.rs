@@ -7,7 +7,7 @@
 use crate::compile::{CompiledItem, CompiledRule};
 use crate::condition::Cond;
 use crate::event::{Event, FieldValue};
-use crate::matcher::{Matcher, StrKind};
+use crate::matcher::{Matcher, StrKind, fold_into};
 use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem;
 use std::collections::{BTreeMap, HashMap};
@@ -268,17 +268,6 @@ impl KeyIndex {
                 }
             }
         }
-    }
-}
-
-/// [`crate::matcher::fold`] into a reused buffer (no allocation for ASCII text).
-fn fold_into(raw: &str, buf: &mut String) {
-    buf.clear();
-    if raw.is_ascii() {
-        buf.push_str(raw);
-        buf.make_ascii_lowercase();
-    } else {
-        buf.push_str(&raw.to_lowercase());
     }
 }
 

@@ -13,23 +13,29 @@ pub fn fold(s: &str) -> String {
     }
 }
 
-/// Call `f` with [`fold`]`(t)`, without allocating for ASCII text: already-lower text is passed
-/// as is, other ASCII text is lowered into a reused per-thread buffer.
+/// [`fold`] into a reused buffer (no allocation for ASCII text).
+pub(crate) fn fold_into(raw: &str, buf: &mut String) {
+    buf.clear();
+    if raw.is_ascii() {
+        buf.push_str(raw);
+        buf.make_ascii_lowercase();
+    } else {
+        buf.push_str(&raw.to_lowercase());
+    }
+}
+
+/// Call `f` with [`fold`]`(t)`: ASCII text already in lower case is passed as is, other text is
+/// folded into a reused per-thread buffer.
 fn with_fold<R>(t: &str, f: impl FnOnce(&str) -> R) -> R {
     thread_local! {
         static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
-    if !t.is_ascii() {
-        return f(&fold(t));
-    }
-    if !t.bytes().any(|b| b.is_ascii_uppercase()) {
+    if t.is_ascii() && !t.bytes().any(|b| b.is_ascii_uppercase()) {
         return f(t);
     }
     BUF.with(|b| match b.try_borrow_mut() {
         Ok(mut buf) => {
-            buf.clear();
-            buf.push_str(t);
-            buf.make_ascii_lowercase();
+            fold_into(t, &mut buf);
             f(&buf)
         }
         // re-entered (not expected): fall back to an owned copy
