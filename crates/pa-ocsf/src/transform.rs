@@ -436,7 +436,8 @@ impl Transform {
 
     /// The string fast path of [`Self::apply_scalar`] for the transforms that have one
     /// (`None` for the others): the same result, computed from `s` (the text of `v`, a
-    /// `Value::String`) without copying it first.
+    /// `Value::String`) without copying it first. For the pure text transforms it is also the
+    /// only implementation (`apply_scalar` calls it on the printed scalar).
     fn apply_str(&self, v: &Value, s: &str) -> Option<StrOut> {
         let new_str = |x: &str| StrOut::New(Value::String(x.to_string()));
         let out = match self {
@@ -642,17 +643,23 @@ impl Transform {
 
     fn apply_scalar(&self, v: Value) -> Step {
         match self {
-            Transform::Trim => with_str(v, |s| {
-                Step::Value(Value::String(
-                    s.trim_matches(|c: char| c.is_ascii_whitespace())
-                        .to_string(),
-                ))
-            }),
-            Transform::Lowercase => {
-                with_str(v, |s| Step::Value(Value::String(s.to_ascii_lowercase())))
-            }
-            Transform::Uppercase => {
-                with_str(v, |s| Step::Value(Value::String(s.to_ascii_uppercase())))
+            // Text transforms: the string fast path on the value's text (numbers and booleans
+            // printed), its result always a string or nothing.
+            Transform::Trim
+            | Transform::Lowercase
+            | Transform::Uppercase
+            | Transform::SplitDomainUser { .. }
+            | Transform::Basename { .. }
+            | Transform::Dirname
+            | Transform::TrimChars { .. }
+            | Transform::StripPrefix { .. } => {
+                with_str(v, |s| match self.apply_str(&Value::Null, s) {
+                    Some(StrOut::Same) => Step::Value(Value::String(s.to_string())),
+                    Some(StrOut::New(x)) => Step::Value(x),
+                    Some(StrOut::Absent) => Step::Absent,
+                    Some(StrOut::Rejected(r)) => Step::Rejected(r),
+                    None => Step::Rejected("internal: no string form".into()),
+                })
             }
             Transform::ToString => match scalar_text(&v) {
                 Some(s) => Step::Value(Value::String(s)),
@@ -699,20 +706,6 @@ impl Transform {
                 }
                 _ => Step::Value(v),
             },
-            Transform::SplitDomainUser { part } => with_str(v, |s| match s.split_once('\\') {
-                Some((d, u)) => {
-                    let x = if *part == Part::First { d } else { u };
-                    if x.is_empty() {
-                        Step::Absent
-                    } else {
-                        Step::Value(Value::String(x.to_string()))
-                    }
-                }
-                None if *part == Part::Second && !s.is_empty() => {
-                    Step::Value(Value::String(s.to_string()))
-                }
-                None => Step::Absent,
-            }),
             Transform::ParseHashes { ids, other_id } => {
                 with_str(v, |s| parse_hashes(s, ids, *other_id))
             }
@@ -794,27 +787,6 @@ impl Transform {
                 Some(n) => Step::Value(Value::from(n & mask)),
                 None => Step::Rejected(format!("bit_and: {v} is not an integer")),
             },
-            Transform::Basename {
-                ignore_trailing,
-                keep_empty,
-            } => with_str(v, |s| {
-                let s = if *ignore_trailing {
-                    s.trim_end_matches(['\\', '/'])
-                } else {
-                    s
-                };
-                let b = s.rsplit(['\\', '/']).next().unwrap_or(s);
-                if b.is_empty() && !*keep_empty {
-                    Step::Absent
-                } else {
-                    Step::Value(Value::String(b.to_string()))
-                }
-            }),
-            Transform::Dirname => with_str(v, |s| match s.rfind(['\\', '/']) {
-                Some(0) => Step::Value(Value::String(s[..1].to_string())),
-                Some(i) => Step::Value(Value::String(s[..i].to_string())),
-                None => Step::Absent,
-            }),
             Transform::Format { before, after } => match scalar_text(&v) {
                 Some(s) => Step::Value(Value::String(format!("{before}{s}{after}"))),
                 None => Step::Rejected(format!("format: {v} is not a scalar")),
@@ -825,14 +797,6 @@ impl Transform {
                     Ok(ip) => Step::Value(Value::String(ip.to_string())),
                     Err(_) => Step::Rejected(format!("ip: {s:?} is not an IP address")),
                 }
-            }),
-            Transform::TrimChars { chars } => with_str(v, |s| {
-                Step::Value(Value::String(s.trim_matches(chars.as_slice()).to_string()))
-            }),
-            Transform::StripPrefix { prefix } => with_str(v, |s| {
-                Step::Value(Value::String(
-                    s.strip_prefix(prefix.as_str()).unwrap_or(s).to_string(),
-                ))
             }),
             Transform::Join { .. } | Transform::First | Transform::Unique => {
                 Step::Rejected("internal: array transform on a scalar".into())
