@@ -110,8 +110,9 @@ pub struct BatchPlan<'v, 'd> {
     classes: BTreeMap<u32, ClassPlan<'v, 'd>>,
     /// The engines' memo scope for this batch ([`Engine::matches_among`]).
     scope: u64,
-    /// Row → its slot in its class plan's presence table (`u32::MAX`: no planned class).
-    row_slot: Vec<u32>,
+    /// Row → (its class, its slot in that class plan's presence table); `NO_CLASS` when the row
+    /// has no planned class.
+    row_at: Vec<(u32, u32)>,
 }
 
 /// One class engine's keys against the batch.
@@ -135,6 +136,7 @@ struct ClassPlan<'v, 'd> {
 }
 
 const NOT_PRESCANNED: u32 = u32::MAX;
+const NO_CLASS: (u32, u32) = (u32::MAX, u32::MAX);
 
 thread_local! {
     /// [`Detector::detect_row`]'s per-row buffers (fired atoms, keys left to scan), reused.
@@ -575,14 +577,14 @@ impl Detector {
         let mut classes: BTreeMap<u32, ClassPlan<'v, 'd>> = classes;
         // rows of each planned class, ascending, and each row's slot among them
         let mut rows_of: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
-        let mut row_slot = vec![u32::MAX; view.len()];
-        for (r, slot) in row_slot.iter_mut().enumerate() {
+        let mut row_at = vec![NO_CLASS; view.len()];
+        for (r, at) in row_at.iter_mut().enumerate() {
             let Some(c) = view.int("class_uid", r).and_then(|c| u32::try_from(c).ok()) else {
                 continue;
             };
             if classes.contains_key(&c) {
                 let rows = rows_of.entry(c).or_default();
-                *slot = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+                *at = (c, u32::try_from(rows.len()).unwrap_or(u32::MAX));
                 rows.push(r);
             }
         }
@@ -645,7 +647,7 @@ impl Detector {
             view,
             classes,
             scope: Engine::new_scope(),
-            row_slot,
+            row_at,
         }
     }
 
@@ -654,10 +656,7 @@ impl Detector {
     /// the keys that have a value on the row.
     pub fn detect_row(&self, plan: &BatchPlan<'_, '_>, row: usize) -> Vec<usize> {
         let view = plan.view;
-        let Some(class) = view
-            .int("class_uid", row)
-            .and_then(|c| u32::try_from(c).ok())
-        else {
+        let Some(&(class, slot)) = plan.row_at.get(row).filter(|at| **at != NO_CLASS) else {
             return Vec::new();
         };
         let (Some((engine, idx)), Some(cp)) = (self.by_class.get(&class), plan.classes.get(&class))
@@ -665,7 +664,7 @@ impl Detector {
             return Vec::new();
         };
         let ev = view.row_with(row, &cp.table);
-        let slot = plan.row_slot.get(row).copied().unwrap_or(u32::MAX) as usize;
+        let slot = slot as usize;
         let bits = cp
             .presence
             .get(slot * cp.words..(slot + 1) * cp.words)
