@@ -537,6 +537,16 @@ pub(crate) fn regex_prerequisites(pattern: &str) -> Option<Vec<String>> {
     None
 }
 
+/// The next atom id (`atoms` counts them), with its empty list of prerequisite clauses.
+fn new_atom(atoms: &mut u32, clauses_of_atom: &mut Vec<Vec<u32>>) -> Result<u32, EngineError> {
+    let atom = *atoms;
+    *atoms = atoms
+        .checked_add(1)
+        .ok_or_else(|| EngineError("too many matchers".into()))?;
+    clauses_of_atom.push(Vec::new());
+    Ok(atom)
+}
+
 /// Prerequisites in conjunctive form: every clause (a set of atoms) must have a fired atom for
 /// the expression to be able to hold. An empty list means no prerequisite.
 type Cnf = Vec<Vec<u32>>;
@@ -677,11 +687,7 @@ impl Engine {
                                     };
                                     let mut ids = Vec::with_capacity(lits.len());
                                     for needle in lits {
-                                        let atom = atoms;
-                                        atoms = atoms.checked_add(1).ok_or_else(|| {
-                                            EngineError("too many matchers".into())
-                                        })?;
-                                        clauses_of_atom.push(Vec::new());
+                                        let atom = new_atom(&mut atoms, &mut clauses_of_atom)?;
                                         let lit = Matcher::Lit {
                                             kind: StrKind::Contains,
                                             needle,
@@ -698,11 +704,7 @@ impl Engine {
                                 if !engine_indexed(m) {
                                     continue;
                                 }
-                                let atom = atoms;
-                                atoms = atoms
-                                    .checked_add(1)
-                                    .ok_or_else(|| EngineError("too many matchers".into()))?;
-                                clauses_of_atom.push(Vec::new());
+                                let atom = new_atom(&mut atoms, &mut clauses_of_atom)?;
                                 if let Some(slot) = slots.get_mut(*ord) {
                                     *slot = Some(atom);
                                 }
