@@ -6,11 +6,9 @@ use std::net::IpAddr;
 
 /// Case folding used everywhere a match is case-insensitive: both sides are lowercased.
 pub fn fold(s: &str) -> String {
-    if s.is_ascii() {
-        s.to_ascii_lowercase()
-    } else {
-        s.to_lowercase()
-    }
+    let mut out = String::with_capacity(s.len());
+    fold_into(s, &mut out);
+    out
 }
 
 /// [`fold`] into a reused buffer (no allocation for ASCII text).
