@@ -729,22 +729,8 @@ fn compile_item(
                     format!("`re` combined with `{}`", item.modifiers.join("|")),
                 ));
             }
-            let regex = RegexBuilder::new(&src)
-                .case_insensitive(has("i"))
-                .multi_line(has("m"))
-                .dot_matches_new_line(has("s"))
-                .size_limit(1 << 22)
-                .build()
-                .map_err(|e| {
-                    bad(
-                        "unsupported_regex",
-                        format!(
-                            "regex {src:?} is not supported by the regex engine: {}",
-                            e.to_string().lines().last().unwrap_or("")
-                        ),
-                    )
-                })?;
-            // Keep the flags inline so that the same text builds a RegexSet.
+            // The flags inline, so that the pattern text alone (`Regex::as_str`, which the
+            // engine reads for prerequisite literals) carries them.
             let mut flags = String::new();
             for (m, f) in [("i", 'i'), ("m", 'm'), ("s", 's')] {
                 if has(m) {
@@ -763,7 +749,15 @@ fn compile_item(
                 .size_limit(1 << 22)
                 .dfa_size_limit(1 << 24)
                 .build()
-                .unwrap_or(regex);
+                .map_err(|e| {
+                    bad(
+                        "unsupported_regex",
+                        format!(
+                            "regex {src:?} is not supported by the regex engine: {}",
+                            e.to_string().lines().last().unwrap_or("")
+                        ),
+                    )
+                })?;
             vec![Matcher::Re { regex }]
         } else if has("cidr") {
             let Some(src) = start.raw_text() else {
