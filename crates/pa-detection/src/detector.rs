@@ -70,13 +70,11 @@ pub struct Detector {
     pub rules: Vec<ExecRule>,
     pub plans: Vec<RulePlan>,
     /// class_uid → (engine, index into `rules` per engine rule). OCSF mode.
-    by_class: BTreeMap<u32, (Engine, Vec<usize>)>,
+    /// With each engine: the key strings its rules and the route filters query, numbered once
+    /// (see [`KeyIds`]: they are strings this detector owns).
+    by_class: BTreeMap<u32, (Engine, Vec<usize>, KeyIds)>,
     /// Sigma mode: one engine over every rule.
     all: Option<Engine>,
-    /// OCSF mode, per class: every key string the class engine's rules and the route filters
-    /// query, numbered once (see [`KeyIds`]: they are strings this detector owns).
-    key_ids: BTreeMap<u32, KeyIds>,
-    no_keys: KeyIds,
 }
 
 /// The key strings an engine's evaluation of `idx` queries: its own keys, its rules' item keys
@@ -481,20 +479,16 @@ impl Detector {
         for (class, idx) in by_class {
             let engine = Engine::new(idx.iter().map(|&i| rules[i].compiled.clone()).collect())
                 .map_err(|e| e.to_string())?;
-            engines.insert(class, (engine, idx));
+            // numbers strings the detector owns (the engine's, the rules' route filters)
+            let ids = KeyIds::new(queried_keys(&engine, &idx, &rules));
+            engines.insert(class, (engine, idx, ids));
         }
-        let key_ids = engines
-            .iter()
-            .map(|(&c, (e, idx))| (c, KeyIds::new(queried_keys(e, idx, &rules))))
-            .collect();
         Ok(Detector {
             mode,
             rules,
             plans,
             by_class: engines,
             all,
-            key_ids,
-            no_keys: KeyIds::default(),
         })
     }
 
@@ -503,7 +497,7 @@ impl Detector {
     pub fn class_engines(&self) -> impl Iterator<Item = (u32, &Engine, &[usize])> + '_ {
         self.by_class
             .iter()
-            .map(|(&c, (e, idx))| (c, e, idx.as_slice()))
+            .map(|(&c, (e, idx, _))| (c, e, idx.as_slice()))
     }
 
     /// Rules (plans) that compiled for at least one class.
@@ -533,7 +527,7 @@ impl Detector {
 
     /// OCSF mode: the rules of class `class_uid` that match `ev` (route filters included).
     pub fn detect_event(&self, class_uid: Option<u64>, ev: &dyn Event) -> Vec<usize> {
-        let Some((engine, idx)) = class_uid
+        let Some((engine, idx, _)) = class_uid
             .and_then(|c| u32::try_from(c).ok())
             .and_then(|c| self.by_class.get(&c))
         else {
@@ -549,11 +543,8 @@ impl Detector {
         let classes = self
             .by_class
             .iter()
-            .map(|(&class, (engine, _))| {
-                let table = match self.key_ids.get(&class) {
-                    Some(ids) => view.key_table(ids),
-                    None => view.key_table(&self.no_keys),
-                };
+            .map(|(&class, (engine, _, ids))| {
+                let table = view.key_table(ids);
                 let keys = engine
                     .keys()
                     .enumerate()
@@ -599,7 +590,7 @@ impl Detector {
         let columns: Vec<KeyColumn> = tasks
             .par_iter()
             .map(|&(c, ki)| {
-                let (Some(cp), Some(rows), Some((engine, _))) =
+                let (Some(cp), Some(rows), Some((engine, _, _))) =
                     (classes.get(&c), rows_of.get(&c), self.by_class.get(&c))
                 else {
                     return KeyColumn::default();
@@ -659,7 +650,8 @@ impl Detector {
         let Some(&(class, slot)) = plan.row_at.get(row).filter(|at| **at != NO_CLASS) else {
             return Vec::new();
         };
-        let (Some((engine, idx)), Some(cp)) = (self.by_class.get(&class), plan.classes.get(&class))
+        let (Some((engine, idx, _)), Some(cp)) =
+            (self.by_class.get(&class), plan.classes.get(&class))
         else {
             return Vec::new();
         };
