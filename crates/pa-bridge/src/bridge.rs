@@ -4,15 +4,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use pa_yaml::{Spanned, line_of};
 use serde::Serialize;
-use serde_saphyr::Spanned;
 
-use crate::error::{BridgeError, LoadError, ReasonCode};
+use crate::error::{BridgeError, ReasonCode};
 use crate::logsource::LogSource;
 use crate::model::{
     AliasSetFile, AliasValueFile, FallbackMode, Filter, FilterOp, PackFile, RouteFile, RouterFile,
 };
-use crate::yaml;
+use pa_yaml::{FileError, YamlOptions};
 
 /// The OCSF version every bridge data file must declare.
 pub const OCSF_VERSION: &str = "1.7.0";
@@ -175,18 +175,6 @@ pub struct Routed<'a> {
     set: &'a AliasSet,
 }
 
-fn invalid(path: &Path, line: u64, message: impl Into<String>) -> LoadError {
-    LoadError::Invalid {
-        path: path.to_path_buf(),
-        line,
-        message: message.into(),
-    }
-}
-
-fn line_of<T>(s: &Spanned<T>) -> u64 {
-    s.referenced.line()
-}
-
 /// A dotted OCSF attribute path: segments of ASCII letters, digits and `_`.
 pub(crate) fn valid_path(p: &str) -> bool {
     !p.is_empty()
@@ -216,19 +204,19 @@ struct RawSet {
 
 impl Bridge {
     /// Load and validate `dir` (`pack.yaml`, `router.yaml`, `aliases/*.yaml`).
-    pub fn load(dir: impl AsRef<Path>) -> Result<Bridge, LoadError> {
+    pub fn load(dir: impl AsRef<Path>) -> Result<Bridge, FileError> {
         let dir = dir.as_ref();
         let pack_path = dir.join("pack.yaml");
-        let pack: PackFile = yaml::decode(&pack_path, &yaml::read(&pack_path)?)?;
+        let pack: PackFile = pa_yaml::read_yaml_strict(&pack_path, &YamlOptions::default())?;
         let router_path = dir.join("router.yaml");
-        let router: RouterFile = yaml::decode(&router_path, &yaml::read(&router_path)?)?;
+        let router: RouterFile = pa_yaml::read_yaml_strict(&router_path, &YamlOptions::default())?;
 
         for (p, v) in [
             (&pack_path, &pack.ocsf_version),
             (&router_path, &router.ocsf_version),
         ] {
             if v.value != OCSF_VERSION {
-                return Err(invalid(
+                return Err(FileError::invalid(
                     p,
                     line_of(v),
                     format!(
@@ -245,12 +233,16 @@ impl Bridge {
             (&router_path, &router.router_table_version),
         ] {
             if v.value.trim().is_empty() {
-                return Err(invalid(p, line_of(v), "identifier must not be empty"));
+                return Err(FileError::invalid(
+                    p,
+                    line_of(v),
+                    "identifier must not be empty",
+                ));
             }
         }
         let default_prefix = pack.fallback_policy.default_prefix.value.clone();
         if !valid_path(&default_prefix) {
-            return Err(invalid(
+            return Err(FileError::invalid(
                 &pack_path,
                 line_of(&pack.fallback_policy.default_prefix),
                 format!("default_prefix {default_prefix:?} is not a dotted path"),
@@ -564,18 +556,13 @@ impl<'a> Routed<'a> {
 fn load_alias_files(
     dir: &Path,
     default_prefix: &str,
-) -> Result<BTreeMap<String, RawSet>, LoadError> {
+) -> Result<BTreeMap<String, RawSet>, FileError> {
     let adir = dir.join("aliases");
-    let entries = std::fs::read_dir(&adir).map_err(|source| LoadError::Io {
-        path: adir.clone(),
-        source,
-    })?;
+    let entries =
+        std::fs::read_dir(&adir).map_err(|source| FileError::io(adir.clone(), &source))?;
     let mut files = Vec::new();
     for e in entries {
-        let e = e.map_err(|source| LoadError::Io {
-            path: adir.clone(),
-            source,
-        })?;
+        let e = e.map_err(|source| FileError::io(adir.clone(), &source))?;
         let p = e.path();
         if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
             files.push(p);
@@ -584,14 +571,18 @@ fn load_alias_files(
     files.sort();
     let mut sets: BTreeMap<String, RawSet> = BTreeMap::new();
     for file in files {
-        let f: AliasSetFile = yaml::decode(&file, &yaml::read(&file)?)?;
+        let f: AliasSetFile = pa_yaml::read_yaml_strict(&file, &YamlOptions::default())?;
         let name = f.alias_set.value.clone();
         let line = line_of(&f.alias_set);
         if name.trim().is_empty() || name.trim() != name {
-            return Err(invalid(&file, line, format!("bad alias_set name {name:?}")));
+            return Err(FileError::invalid(
+                &file,
+                line,
+                format!("bad alias_set name {name:?}"),
+            ));
         }
         if let Some(prev) = sets.get(&name) {
-            return Err(invalid(
+            return Err(FileError::invalid(
                 &file,
                 line,
                 format!(
@@ -605,25 +596,37 @@ fn load_alias_files(
             Some(fb) => {
                 let prefix = fb.prefix.unwrap_or_else(|| default_prefix.to_string());
                 if !valid_path(&prefix) {
-                    return Err(invalid(
+                    return Err(FileError::invalid(
                         &file,
                         line,
                         format!("bad fallback prefix {prefix:?}"),
                     ));
                 }
                 if fb.mode == FallbackMode::Listed && fb.fields.is_empty() {
-                    return Err(invalid(&file, line, "fallback mode listed needs fields"));
+                    return Err(FileError::invalid(
+                        &file,
+                        line,
+                        "fallback mode listed needs fields",
+                    ));
                 }
                 if fb.mode != FallbackMode::Listed && !fb.fields.is_empty() {
-                    return Err(invalid(&file, line, "fallback fields need mode listed"));
+                    return Err(FileError::invalid(
+                        &file,
+                        line,
+                        "fallback fields need mode listed",
+                    ));
                 }
                 let mut fields = BTreeSet::new();
                 for fld in fb.fields {
                     if strip_modifiers(&fld) != fld || fld.is_empty() {
-                        return Err(invalid(&file, line, format!("bad fallback field {fld:?}")));
+                        return Err(FileError::invalid(
+                            &file,
+                            line,
+                            format!("bad fallback field {fld:?}"),
+                        ));
                     }
                     if !fields.insert(fld.clone()) {
-                        return Err(invalid(
+                        return Err(FileError::invalid(
                             &file,
                             line,
                             format!("duplicate fallback field {fld}"),
@@ -641,7 +644,11 @@ fn load_alias_files(
         for (k, v) in f.fields {
             let vline = line_of(&v);
             if k.is_empty() || strip_modifiers(&k) != k {
-                return Err(invalid(&file, vline, format!("bad Sigma field name {k:?}")));
+                return Err(FileError::invalid(
+                    &file,
+                    vline,
+                    format!("bad Sigma field name {k:?}"),
+                ));
             }
             let alias = match v.value {
                 AliasValueFile::Path(p) => Alias {
@@ -656,7 +663,7 @@ fn load_alias_files(
                 },
             };
             if alias.path.is_none() && alias.by_class.is_empty() {
-                return Err(invalid(
+                return Err(FileError::invalid(
                     &file,
                     vline,
                     format!("{k}: alias needs path or by_class"),
@@ -664,7 +671,7 @@ fn load_alias_files(
             }
             for p in alias.path.iter().chain(alias.by_class.values()) {
                 if !valid_path(p) {
-                    return Err(invalid(
+                    return Err(FileError::invalid(
                         &file,
                         vline,
                         format!("{k}: {p:?} is not a dotted path"),
@@ -696,14 +703,14 @@ fn load_alias_files(
 fn flatten_sets(
     raw: &BTreeMap<String, RawSet>,
     default_prefix: &str,
-) -> Result<BTreeMap<String, AliasSet>, LoadError> {
+) -> Result<BTreeMap<String, AliasSet>, FileError> {
     fn visit(
         name: &str,
         raw: &BTreeMap<String, RawSet>,
         stack: &mut Vec<String>,
         out: &mut BTreeMap<String, AliasSet>,
         default_prefix: &str,
-    ) -> Result<(), LoadError> {
+    ) -> Result<(), FileError> {
         if out.contains_key(name) {
             return Ok(());
         }
@@ -715,14 +722,14 @@ fn flatten_sets(
         let mut fallback = None;
         for (parent, line) in &set.extends {
             if stack.iter().any(|s| s == parent) {
-                return Err(invalid(
+                return Err(FileError::invalid(
                     &set.file,
                     *line,
                     format!("alias set {name} extends {parent}: cycle"),
                 ));
             }
             if !raw.contains_key(parent) {
-                return Err(invalid(
+                return Err(FileError::invalid(
                     &set.file,
                     *line,
                     format!("alias set {name} extends unknown set {parent}"),
@@ -767,7 +774,7 @@ fn flatten_sets(
     // a set without fields, extends or fallback resolves nothing: almost surely a mistake
     for (name, set) in raw {
         if set.fields.is_empty() && set.extends.is_empty() && set.fallback.is_none() {
-            return Err(invalid(
+            return Err(FileError::invalid(
                 &set.file,
                 set.line,
                 format!("alias set {name} is empty"),
@@ -781,14 +788,14 @@ fn build_routes(
     router_path: &Path,
     raw: Vec<Spanned<RouteFile>>,
     sets: &BTreeMap<String, AliasSet>,
-) -> Result<Vec<RouteDef>, LoadError> {
+) -> Result<Vec<RouteDef>, FileError> {
     let mut routes: Vec<RouteDef> = Vec::new();
     let mut ids: BTreeMap<String, u64> = BTreeMap::new();
     let mut keys: BTreeMap<LogSource, String> = BTreeMap::new();
     for sr in raw {
         let line = line_of(&sr);
         let r = sr.value;
-        let bad = |m: String| invalid(router_path, line, m);
+        let bad = |m: String| FileError::invalid(router_path, line, m);
         if r.route_id.is_empty()
             || !r
                 .route_id
@@ -891,21 +898,14 @@ mod tests {
     use std::fs;
 
     /// A small bridge written to a temp dir.
-    fn tiny(router_extra: &str) -> Result<Bridge, LoadError> {
-        let tmp = tempfile::tempdir().map_err(|source| LoadError::Io {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+    fn tiny(router_extra: &str) -> Result<Bridge, FileError> {
+        let tmp =
+            tempfile::tempdir().map_err(|source| FileError::io(std::env::temp_dir(), &source))?;
         let dir = tmp.path().to_path_buf();
-        fs::create_dir_all(dir.join("aliases")).map_err(|source| LoadError::Io {
-            path: dir.clone(),
-            source,
-        })?;
+        fs::create_dir_all(dir.join("aliases"))
+            .map_err(|source| FileError::io(dir.clone(), &source))?;
         let w = |rel: &str, text: &str| {
-            fs::write(dir.join(rel), text).map_err(|source| LoadError::Io {
-                path: dir.join(rel),
-                source,
-            })
+            fs::write(dir.join(rel), text).map_err(|source| FileError::io(dir.join(rel), &source))
         };
         w(
             "pack.yaml",

@@ -1,7 +1,7 @@
-//! Errors: per-rule bridge outcomes (`BridgeError`, carrying a reason code) and load errors.
+//! Errors: per-rule bridge outcomes (`BridgeError`, carrying a reason code) and document errors.
+//! Loading the data files reports `pa_yaml::FileError`.
 
 use std::fmt;
-use std::path::PathBuf;
 
 use crate::logsource::LogSource;
 
@@ -47,42 +47,6 @@ pub struct BridgeError {
     pub field: Option<String>,
     /// Competing candidates: tied route ids, or conflicting OCSF paths (sorted).
     pub candidates: Vec<String>,
-}
-
-/// A failure to load or validate the bridge data files.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// A file could not be read.
-    #[error("{path}: cannot read: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A file is not valid YAML for its format (syntax, unknown key, wrong type, duplicate key).
-    #[error("{path}:{line}:{column}: {message}")]
-    Decode {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line (0 when unknown).
-        line: u64,
-        /// 1-based column (0 when unknown).
-        column: u64,
-        /// The decoder's message.
-        message: String,
-    },
-    /// The file decodes but breaks a rule of the format (duplicate id, dangling reference...).
-    #[error("{path}:{line}: {message}")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line of the offending entry (0 when unknown).
-        line: u64,
-        /// What is wrong.
-        message: String,
-    },
 }
 
 /// A failure to build one of the bridge's JSON documents.

@@ -31,7 +31,6 @@ pub mod event;
 mod logsource;
 mod model;
 pub mod ocsf;
-mod yaml;
 
 pub use bridge::{
     Alias, AliasSet, Bridge, ClassResolution, Fallback, FieldResolution, OCSF_VERSION, PackInfo,
@@ -39,6 +38,7 @@ pub use bridge::{
 };
 pub use coverage::{BridgeCoverage, CoverageAccumulator, RuleOutcome, UnmappedFieldCount};
 pub use documents::Document;
-pub use error::{BridgeError, DocumentError, LoadError, ReasonCode};
+pub use error::{BridgeError, DocumentError, ReasonCode};
 pub use logsource::LogSource;
 pub use model::{FallbackMode, Filter, FilterOp};
+pub use pa_yaml::FileError;

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use pa_yaml::Spanned;
 use serde::{Deserialize, Serialize};
-use serde_saphyr::Spanned;
 
 /// `pack.yaml`: identity of the mapping pack and its fallback policy.
 #[derive(Debug, Deserialize)]

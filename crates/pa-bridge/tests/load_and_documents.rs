@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 
 use pa_bridge::documents::verify_digest;
-use pa_bridge::{Bridge, CoverageAccumulator, LoadError, RuleOutcome};
+use pa_bridge::{Bridge, CoverageAccumulator, FileError, RuleOutcome};
 
 fn load() -> Bridge {
     Bridge::load(common::bridge_dir()).unwrap_or_else(|e| panic!("{e}"))
@@ -75,7 +75,7 @@ fn coverage_document_validates() {
 }
 
 /// Copy the shipped data to a temp dir, apply `edit` to one file, and load.
-fn load_edited(file: &str, edit: impl FnOnce(String) -> String) -> Result<Bridge, LoadError> {
+fn load_edited(file: &str, edit: impl FnOnce(String) -> String) -> Result<Bridge, FileError> {
     let tmp = tempfile::tempdir().expect("tempdir");
     let src = common::bridge_dir();
     fs::create_dir_all(tmp.path().join("aliases")).expect("mkdir");
@@ -98,7 +98,7 @@ fn load_edited(file: &str, edit: impl FnOnce(String) -> String) -> Result<Bridge
     Bridge::load(tmp.path())
 }
 
-fn expect_err(r: Result<Bridge, LoadError>, file: &str, needle: &str) -> LoadError {
+fn expect_err(r: Result<Bridge, FileError>, file: &str, needle: &str) -> FileError {
     let e = r
         .err()
         .unwrap_or_else(|| panic!("expected an error mentioning {needle}"));
@@ -108,11 +108,8 @@ fn expect_err(r: Result<Bridge, LoadError>, file: &str, needle: &str) -> LoadErr
     e
 }
 
-fn line_of(e: &LoadError) -> u64 {
-    match e {
-        LoadError::Decode { line, .. } | LoadError::Invalid { line, .. } => *line,
-        LoadError::Io { .. } => 0,
-    }
+fn line_of(e: &FileError) -> u64 {
+    e.line
 }
 
 #[test]

@@ -2,25 +2,20 @@
 //! the actions to run), decoded strictly (unknown keys, duplicate keys and wrong types are
 //! errors naming the file, line and key). Formats are documented in `docs/config.md`.
 
-pub mod yaml;
-
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// A configuration file that could not be used.
-#[derive(Debug, thiserror::Error)]
-#[error("{}: {message}", file.display())]
-pub struct ConfigError {
-    pub file: PathBuf,
-    pub message: String,
-}
+/// A configuration file that could not be used (the one file error of `pa-yaml`).
+pub use pa_yaml::FileError as ConfigError;
 
 fn err(file: &Path, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        file: file.to_path_buf(),
-        message: message.into(),
-    }
+    ConfigError::invalid(file, 0, message.into())
+}
+
+/// Decode one configuration document strictly (`pa.yaml_decode.v1`).
+fn decode<T: serde::de::DeserializeOwned>(text: &str, file: &Path) -> Result<T, ConfigError> {
+    pa_yaml::decode_yaml_strict(file, text, &pa_yaml::YamlOptions::default())
 }
 
 /// Lab provider kinds.
@@ -203,7 +198,7 @@ fn check_slug(file: &Path, key: &str, v: &str) -> Result<(), ConfigError> {
 impl RangeConfig {
     /// Decode and check a range file's text. `file` names it in errors.
     pub fn parse(text: &str, file: &Path) -> Result<RangeConfig, ConfigError> {
-        let r: RangeConfig = yaml::from_str_strict(text).map_err(|m| err(file, m))?;
+        let r: RangeConfig = decode(text, file)?;
         check_slug(file, "range_id", &r.range_id)?;
         let mut seen = std::collections::BTreeSet::new();
         for a in &r.lab.assets {
@@ -261,7 +256,7 @@ impl RangeConfig {
 
     /// Read and decode a range file.
     pub fn load(path: &Path) -> Result<RangeConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| err(path, e.to_string()))?;
+        let text = pa_yaml::read_text(path)?;
         RangeConfig::parse(&text, path)
     }
 
@@ -365,7 +360,7 @@ fn is_technique(t: &str) -> bool {
 impl ScenarioConfig {
     /// Decode and check a scenario file's text.
     pub fn parse(text: &str, file: &Path) -> Result<ScenarioConfig, ConfigError> {
-        let s: ScenarioConfig = yaml::from_str_strict(text).map_err(|m| err(file, m))?;
+        let s: ScenarioConfig = decode(text, file)?;
         check_slug(file, "scenario_id", &s.scenario_id)?;
         let v: Vec<&str> = s.scenario_version.split('.').collect();
         if v.len() != 3
@@ -417,7 +412,7 @@ impl ScenarioConfig {
 
     /// Read and decode a scenario file.
     pub fn load(path: &Path) -> Result<ScenarioConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| err(path, e.to_string()))?;
+        let text = pa_yaml::read_text(path)?;
         ScenarioConfig::parse(&text, path)
     }
 
@@ -459,7 +454,7 @@ mod tests {
         let e = RangeConfig::parse(&text, Path::new("r.yaml"))
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("r.yaml: "), "{e}");
+        assert!(e.starts_with("r.yaml:8:"), "{e}");
         assert!(e.contains("colour"), "{e}");
         assert!(e.contains("line") || e.contains(":8"), "no line in {e}");
     }

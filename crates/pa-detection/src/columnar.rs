@@ -9,7 +9,7 @@
 use arrow_array::{
     Array, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
 };
-use pa_sigma::{Event, FieldValue};
+use pa_sigma::{Event, FieldValue, for_each_json_string, push_json_value, walk_json_path};
 use pa_store::events::ColumnInfo;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -303,47 +303,6 @@ fn addr(key: &str) -> (usize, usize) {
     (key.as_ptr() as usize, key.len())
 }
 
-/// Push a JSON value the way the matcher sees it (arrays flattened, objects complex).
-pub fn push_json<'a>(v: &'a Value, out: &mut Vec<FieldValue<'a>>) {
-    match v {
-        Value::Null => out.push(FieldValue::Null),
-        Value::Bool(b) => out.push(FieldValue::Bool(*b)),
-        Value::Number(n) => out.push(match n.as_i64() {
-            Some(i) => FieldValue::Int(i),
-            None => FieldValue::Float(n.as_f64().unwrap_or(f64::NAN)),
-        }),
-        Value::String(s) => out.push(FieldValue::Str(s)),
-        Value::Array(items) => items.iter().for_each(|i| push_json(i, out)),
-        Value::Object(_) => out.push(FieldValue::Complex),
-    }
-}
-
-/// Values at a dotted path inside a JSON value (arrays traversed).
-pub fn walk_json<'a>(v: &'a Value, parts: &[&str], out: &mut Vec<FieldValue<'a>>) {
-    let Some((head, rest)) = parts.split_first() else {
-        push_json(v, out);
-        return;
-    };
-    match v {
-        Value::Object(m) => {
-            if let Some(c) = m.get(*head) {
-                walk_json(c, rest, out);
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|i| walk_json(i, parts, out)),
-        _ => {}
-    }
-}
-
-fn json_strings<'a>(v: &'a Value, f: &mut dyn FnMut(&str)) {
-    match v {
-        Value::String(s) => f(s),
-        Value::Array(items) => items.iter().for_each(|i| json_strings(i, f)),
-        Value::Object(m) => m.values().for_each(|i| json_strings(i, f)),
-        _ => {}
-    }
-}
-
 impl Event for RowEvent<'_> {
     fn values<'b>(&'b self, key: &str, out: &mut Vec<FieldValue<'b>>) {
         let v = self.view;
@@ -381,7 +340,7 @@ impl Event for RowEvent<'_> {
                 }
                 Col::Json(cells) => {
                     if let Some(Some(j)) = cells.get(r) {
-                        push_json(j, out);
+                        push_json_value(j, out);
                     }
                 }
             },
@@ -389,7 +348,7 @@ impl Event for RowEvent<'_> {
                 if let Col::Json(cells) = &v.cols[i] {
                     if let Some(Some(j)) = cells.get(r) {
                         let parts: Vec<&str> = path.split('.').collect();
-                        walk_json(j, &parts, out);
+                        walk_json_path(j, &parts, out);
                     }
                 }
             }
@@ -429,7 +388,7 @@ impl Event for RowEvent<'_> {
                 Col::Str(a) if !a.is_null(r) => f(a.value(r)),
                 Col::Json(cells) => {
                     if let Some(Some(j)) = cells.get(r) {
-                        json_strings(j, f);
+                        for_each_json_string(j, f);
                     }
                 }
                 _ => {}
@@ -474,14 +433,14 @@ pub struct ValueEvent<'a>(pub &'a Value);
 impl Event for ValueEvent<'_> {
     fn values<'b>(&'b self, key: &str, out: &mut Vec<FieldValue<'b>>) {
         if let Some(v) = self.0.get(key) {
-            push_json(v, out);
+            push_json_value(v, out);
             return;
         }
         let parts: Vec<&str> = key.split('.').collect();
-        walk_json(self.0, &parts, out);
+        walk_json_path(self.0, &parts, out);
     }
     fn for_each_string(&self, f: &mut dyn FnMut(&str)) {
-        json_strings(self.0, f);
+        for_each_json_string(self.0, f);
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::error::ProfileError;
+use pa_yaml::FileError;
 
 /// The workspace path of the Purple Axiom extension definition (for error messages).
 pub const PROJECT_EXTENSION_FILE: &str = "mappings/ocsf-extension/purple_axiom/extension.json";
@@ -20,21 +20,21 @@ const PROJECT_EXTENSION_JSON: &str =
 
 /// The OCSF `extension` object (`{name, uid, version}`, `uid` as text) of an extension
 /// definition file's text; `origin` names the file in errors.
-pub(crate) fn declaration_of(text: &str, origin: &Path) -> Result<Value, ProfileError> {
+pub(crate) fn declaration_of(text: &str, origin: &Path) -> Result<Value, FileError> {
     let v: Value = serde_json::from_str(text)
-        .map_err(|e| ProfileError::invalid(origin, e.line() as u64, format!("not JSON: {e}")))?;
-    let field = |k: &str| -> Result<String, ProfileError> {
+        .map_err(|e| FileError::invalid(origin, e.line() as u64, format!("not JSON: {e}")))?;
+    let field = |k: &str| -> Result<String, FileError> {
         match v.get(k) {
             Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
             Some(Value::Number(n)) if k == "uid" && n.is_u64() => Ok(n.to_string()),
-            Some(other) => Err(ProfileError::invalid(
+            Some(other) => Err(FileError::invalid(
                 origin,
                 0,
                 format!(
                     "extension {k} must be a non-empty string (uid: an unsigned integer), got {other}"
                 ),
             )),
-            None => Err(ProfileError::invalid(
+            None => Err(FileError::invalid(
                 origin,
                 0,
                 format!("extension definition lacks {k}"),
@@ -49,7 +49,7 @@ pub(crate) fn declaration_of(text: &str, origin: &Path) -> Result<Value, Profile
 }
 
 /// The declarations of the extensions every normalized event uses (the Purple Axiom one).
-pub(crate) fn envelope_extensions() -> Result<Vec<Value>, ProfileError> {
+pub(crate) fn envelope_extensions() -> Result<Vec<Value>, FileError> {
     Ok(vec![declaration_of(
         PROJECT_EXTENSION_JSON,
         Path::new(PROJECT_EXTENSION_FILE),

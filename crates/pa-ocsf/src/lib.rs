@@ -23,11 +23,11 @@ mod path;
 mod profile;
 mod snapshot;
 mod transform;
-mod yaml;
 
 pub use coverage::{Coverage, TIER1_FIELDS, fraction_4dp, tier1_fields_present};
-pub use error::{EventIdError, ProfileError};
+pub use error::EventIdError;
 pub use extension::PROJECT_EXTENSION_FILE;
 pub use identity::{EVENT_ID_PREFIX, basis_sha256_hex, event_id};
 pub use normalize::{ClassTargets, EventContext, Normalized, Normalizer};
+pub use pa_yaml::FileError;
 pub use profile::OCSF_VERSION;

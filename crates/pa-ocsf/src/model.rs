@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
+use pa_yaml::Spanned;
 use serde::Deserialize;
 use serde_json::Value;
-use serde_saphyr::Spanned;
 
 /// A string or a list of strings (`from: a` or `from: [a, b]`).
 #[derive(Debug, Clone, Deserialize)]

@@ -11,11 +11,11 @@ use crate::build::{
     Builder, Node, SYM_ACTIVITY_ID, SYM_CATEGORY_UID, SYM_CLASS_UID, SYM_SEVERITY_ID, SYM_TIME,
     SYM_TYPE_UID,
 };
-use crate::error::ProfileError;
 use crate::identity::{event_id, event_id_of_jcs};
 use crate::path::{Memo, set_path};
 use crate::profile::{ClassDef, Rule, RuleSource, SourceProfile, Tree, load_tree};
 use crate::transform::{CowStep, scalar_text};
+use pa_yaml::FileError;
 
 /// Per-event context supplied by the caller (the normalization stage).
 #[derive(Debug, Clone)]
@@ -99,7 +99,7 @@ pub(crate) struct Routed<'p> {
 impl Normalizer {
     /// Load the mapping profiles under `dir` (`mappings/normalizer/ocsf/1.7.0`): `pack.yaml` and
     /// one directory per source type. Every error names the file and line.
-    pub fn load(dir: &Path) -> Result<Normalizer, ProfileError> {
+    pub fn load(dir: &Path) -> Result<Normalizer, FileError> {
         Ok(Normalizer {
             tree: Arc::new(load_tree(dir)?),
         })

@@ -9,17 +9,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use pa_yaml::{Spanned, line_of};
 use serde_json::Value;
-use serde_saphyr::Spanned;
 
 use crate::build::Symbols;
-use crate::error::ProfileError;
 use crate::model::{
     CanonFile, ClassFile, EmitFile, PackFile, ProfileFile, RoutingFile, UnmappedFile,
 };
 use crate::path::{MemberTable, SourcePath, TargetPath};
 use crate::transform::{CompileEnv, Transform, scalar_text};
-use crate::yaml;
+use pa_yaml::{FileError, YamlOptions};
 
 /// The OCSF version this crate's profiles target.
 pub const OCSF_VERSION: &str = "1.7.0";
@@ -145,31 +144,24 @@ const KNOWN_SOURCE_TYPES: [&str; 7] = [
     "osquery",
 ];
 
-fn line_of<T>(s: &Spanned<T>) -> u64 {
-    s.referenced.line()
-}
-
 fn read_file(
     root: &Path,
     rel: &str,
     files: &mut Vec<(String, String)>,
-) -> Result<String, ProfileError> {
+) -> Result<String, FileError> {
     let path = root.join(rel);
-    let bytes = std::fs::read(&path).map_err(|source| ProfileError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let bytes = std::fs::read(&path).map_err(|source| FileError::io(path.clone(), &source))?;
     files.push((rel.to_string(), pa_canon::sha256_hex(&bytes)));
-    String::from_utf8(bytes).map_err(|e| ProfileError::invalid(&path, 0, format!("not UTF-8: {e}")))
+    String::from_utf8(bytes).map_err(|e| FileError::invalid(&path, 0, format!("not UTF-8: {e}")))
 }
 
 /// Load and compile the tree rooted at `dir`.
-pub(crate) fn load_tree(dir: &Path) -> Result<Tree, ProfileError> {
+pub(crate) fn load_tree(dir: &Path) -> Result<Tree, FileError> {
     let pack_path = dir.join("pack.yaml");
-    let text = yaml::read(&pack_path)?;
-    let pack: PackFile = yaml::decode(&pack_path, &text)?;
+    let text = pa_yaml::read_text(&pack_path)?;
+    let pack: PackFile = pa_yaml::decode_yaml_strict(&pack_path, &text, &YamlOptions::default())?;
     if pack.ocsf_version.value != OCSF_VERSION {
-        return Err(ProfileError::invalid(
+        return Err(FileError::invalid(
             &pack_path,
             line_of(&pack.ocsf_version),
             format!(
@@ -179,21 +171,16 @@ pub(crate) fn load_tree(dir: &Path) -> Result<Tree, ProfileError> {
         ));
     }
     let mut names = Vec::new();
-    let entries = std::fs::read_dir(dir).map_err(|source| ProfileError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|source| FileError::io(dir.to_path_buf(), &source))?;
     for e in entries {
-        let e = e.map_err(|source| ProfileError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        let e = e.map_err(|source| FileError::io(dir.to_path_buf(), &source))?;
         if e.path().is_dir() {
             let name = e.file_name().to_string_lossy().into_owned();
             if e.path().join("profile.yaml").is_file() {
                 names.push(name);
             } else {
-                return Err(ProfileError::invalid(
+                return Err(FileError::invalid(
                     e.path(),
                     0,
                     "a source-profile directory must contain profile.yaml",
@@ -203,11 +190,7 @@ pub(crate) fn load_tree(dir: &Path) -> Result<Tree, ProfileError> {
     }
     names.sort();
     if names.is_empty() {
-        return Err(ProfileError::invalid(
-            dir,
-            0,
-            "no source-profile directories",
-        ));
+        return Err(FileError::invalid(dir, 0, "no source-profile directories"));
     }
     let mut profiles = BTreeMap::new();
     let mut symbols = Symbols::new();
@@ -301,14 +284,14 @@ fn compile_transforms(
     path: &Path,
     names: &[Spanned<String>],
     ctx: &Ctx<'_>,
-) -> Result<Vec<Arc<Transform>>, ProfileError> {
+) -> Result<Vec<Arc<Transform>>, FileError> {
     names
         .iter()
         .map(|n| {
             ctx.transforms.get(&n.value).cloned().ok_or_else(|| {
                 let mut known: Vec<&str> = ctx.transforms.keys().map(String::as_str).collect();
                 known.sort();
-                ProfileError::invalid(
+                FileError::invalid(
                     path,
                     line_of(n),
                     format!(
@@ -322,20 +305,16 @@ fn compile_transforms(
         .collect()
 }
 
-fn key_values(path: &Path, line: u64, vals: &[Value]) -> Result<BTreeSet<String>, ProfileError> {
+fn key_values(path: &Path, line: u64, vals: &[Value]) -> Result<BTreeSet<String>, FileError> {
     let mut out = BTreeSet::new();
     for v in vals {
         let s = scalar_text(v).ok_or_else(|| {
-            ProfileError::invalid(path, line, format!("match value {v} must be a scalar"))
+            FileError::invalid(path, line, format!("match value {v} must be a scalar"))
         })?;
         out.insert(s);
     }
     if out.is_empty() {
-        return Err(ProfileError::invalid(
-            path,
-            line,
-            "match value list is empty",
-        ));
+        return Err(FileError::invalid(path, line, "match value list is empty"));
     }
     Ok(out)
 }
@@ -345,10 +324,10 @@ fn compile_rule(
     r: &Spanned<EmitFile>,
     ctx: &Ctx<'_>,
     basis: bool,
-) -> Result<Rule, ProfileError> {
+) -> Result<Rule, FileError> {
     let line = line_of(r);
     let e = &r.value;
-    let bad = |m: String| ProfileError::invalid(path, line, m);
+    let bad = |m: String| FileError::invalid(path, line, m);
     let to = TargetPath::parse(&e.to).map_err(&bad)?;
     let n_sources = [
         e.from.is_some(),
@@ -386,7 +365,7 @@ fn compile_rule(
         )
     } else {
         let args = e.args.clone().unwrap_or_default();
-        let arg_paths = |k: &str| -> Result<Vec<SourcePath>, ProfileError> {
+        let arg_paths = |k: &str| -> Result<Vec<SourcePath>, FileError> {
             let list = args
                 .get(k)
                 .map(|v| v.to_vec())
@@ -476,11 +455,11 @@ fn compile_rule(
     })
 }
 
-fn check_targets(path: &Path, rules: &[(u64, &Rule)]) -> Result<(), ProfileError> {
+fn check_targets(path: &Path, rules: &[(u64, &Rule)]) -> Result<(), FileError> {
     for (la, a) in rules {
         for (lb, b) in rules {
             if a.to.is_strict_prefix_of(&b.to) {
-                return Err(ProfileError::invalid(
+                return Err(FileError::invalid(
                     path,
                     *lb.max(la),
                     format!(
@@ -494,9 +473,9 @@ fn check_targets(path: &Path, rules: &[(u64, &Rule)]) -> Result<(), ProfileError
     Ok(())
 }
 
-fn compile_unmapped(path: &Path, u: &Spanned<UnmappedFile>) -> Result<UnmappedDef, ProfileError> {
+fn compile_unmapped(path: &Path, u: &Spanned<UnmappedFile>) -> Result<UnmappedDef, FileError> {
     let from =
-        SourcePath::parse(&u.value.from).map_err(|m| ProfileError::invalid(path, line_of(u), m))?;
+        SourcePath::parse(&u.value.from).map_err(|m| FileError::invalid(path, line_of(u), m))?;
     Ok(UnmappedDef {
         from,
         keep: u.value.keep.iter().cloned().collect(),
@@ -507,17 +486,13 @@ fn compile_unmapped(path: &Path, u: &Spanned<UnmappedFile>) -> Result<UnmappedDe
     })
 }
 
-fn load_profile(
-    root: &Path,
-    name: &str,
-    ocsf_version: &str,
-) -> Result<SourceProfile, ProfileError> {
+fn load_profile(root: &Path, name: &str, ocsf_version: &str) -> Result<SourceProfile, FileError> {
     let mut files = Vec::new();
     let ppath = root.join(name).join("profile.yaml");
     let ptext = read_file(root, &format!("{name}/profile.yaml"), &mut files)?;
-    let pf: ProfileFile = yaml::decode(&ppath, &ptext)?;
+    let pf: ProfileFile = pa_yaml::decode_yaml_strict(&ppath, &ptext, &YamlOptions::default())?;
     if pf.source.source_type.value != name {
-        return Err(ProfileError::invalid(
+        return Err(FileError::invalid(
             &ppath,
             line_of(&pf.source.source_type),
             format!(
@@ -527,7 +502,7 @@ fn load_profile(
         ));
     }
     if !KNOWN_SOURCE_TYPES.contains(&name) {
-        return Err(ProfileError::invalid(
+        return Err(FileError::invalid(
             &ppath,
             line_of(&pf.source.source_type),
             format!(
@@ -537,7 +512,7 @@ fn load_profile(
         ));
     }
     if pf.profile.ocsf_version.value != ocsf_version {
-        return Err(ProfileError::invalid(
+        return Err(FileError::invalid(
             &ppath,
             line_of(&pf.profile.ocsf_version),
             format!("ocsf_version must be {ocsf_version:?}"),
@@ -545,7 +520,7 @@ fn load_profile(
     }
     let tier = pf.identity.tier.value;
     if !(1..=3).contains(&tier) {
-        return Err(ProfileError::invalid(
+        return Err(FileError::invalid(
             &ppath,
             line_of(&pf.identity.tier),
             "identity tier must be 1, 2 or 3",
@@ -555,7 +530,7 @@ fn load_profile(
     // canonicalization.yaml
     let cpath = root.join(name).join("canonicalization.yaml");
     let ctext = read_file(root, &format!("{name}/canonicalization.yaml"), &mut files)?;
-    let cf: CanonFile = yaml::decode(&cpath, &ctext)?;
+    let cf: CanonFile = pa_yaml::decode_yaml_strict(&cpath, &ctext, &YamlOptions::default())?;
     let env = CompileEnv {
         sets: &cf.sets,
         tables: &cf.tables,
@@ -563,7 +538,7 @@ fn load_profile(
     let mut transforms = BTreeMap::new();
     for (tname, t) in &cf.transforms {
         let compiled = Transform::compile(&t.value.op, &t.value.args, &env).map_err(|m| {
-            ProfileError::invalid(&cpath, line_of(t), format!("transform {tname:?}: {m}"))
+            FileError::invalid(&cpath, line_of(t), format!("transform {tname:?}: {m}"))
         })?;
         transforms.insert(tname.clone(), Arc::new(compiled));
     }
@@ -571,7 +546,7 @@ fn load_profile(
     // routing.yaml
     let rpath = root.join(name).join("routing.yaml");
     let rtext = read_file(root, &format!("{name}/routing.yaml"), &mut files)?;
-    let rf: RoutingFile = yaml::decode(&rpath, &rtext)?;
+    let rf: RoutingFile = pa_yaml::decode_yaml_strict(&rpath, &rtext, &YamlOptions::default())?;
     let key_names: Vec<String> = rf.keys.keys().cloned().collect();
     let key_index: BTreeMap<String, usize> = key_names
         .iter()
@@ -591,11 +566,9 @@ fn load_profile(
             .iter()
             .map(|p| SourcePath::parse(p))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|m| {
-                ProfileError::invalid(&rpath, line_of(k), format!("key {kname:?}: {m}"))
-            })?;
+            .map_err(|m| FileError::invalid(&rpath, line_of(k), format!("key {kname:?}: {m}")))?;
         if from.is_empty() {
-            return Err(ProfileError::invalid(
+            return Err(FileError::invalid(
                 &rpath,
                 line_of(k),
                 format!("key {kname:?}: from is empty"),
@@ -609,7 +582,7 @@ fn load_profile(
     let mut event_type = Vec::new();
     for k in &rf.event_type {
         event_type.push(*key_index.get(&k.value).ok_or_else(|| {
-            ProfileError::invalid(
+            FileError::invalid(
                 &rpath,
                 line_of(k),
                 format!("event_type: unknown route key {:?}", k.value),
@@ -617,7 +590,7 @@ fn load_profile(
         })?);
     }
     if event_type.is_empty() {
-        return Err(ProfileError::invalid(
+        return Err(FileError::invalid(
             &rpath,
             0,
             "event_type must name at least one key",
@@ -629,7 +602,7 @@ fn load_profile(
         .emit
         .iter()
         .map(|r| Ok((line_of(r), compile_rule(&ppath, r, &ctx, false)?)))
-        .collect::<Result<_, ProfileError>>()?;
+        .collect::<Result<_, FileError>>()?;
     check_targets(
         &ppath,
         &shared.iter().map(|(l, r)| (*l, r)).collect::<Vec<_>>(),
@@ -646,14 +619,14 @@ fn load_profile(
         .map(|r| compile_rule(&ppath, r, &ctx, true))
         .collect::<Result<Vec<_>, _>>()?;
     if basis.is_empty() {
-        return Err(ProfileError::invalid(&ppath, 0, "identity.basis is empty"));
+        return Err(FileError::invalid(&ppath, 0, "identity.basis is empty"));
     }
     let mut observables = Vec::new();
     for o in &pf.observables {
         let t = TargetPath::parse(&o.value.path)
-            .map_err(|m| ProfileError::invalid(&ppath, line_of(o), m))?;
+            .map_err(|m| FileError::invalid(&ppath, line_of(o), m))?;
         if t.segs.first().map(String::as_str) == Some("observables") {
-            return Err(ProfileError::invalid(
+            return Err(FileError::invalid(
                 &ppath,
                 line_of(o),
                 "an observable cannot be observables itself",
@@ -671,14 +644,14 @@ fn load_profile(
         let line = line_of(r);
         let rv = &r.value;
         if !route_ids.insert(rv.route_id.clone()) {
-            return Err(ProfileError::invalid(
+            return Err(FileError::invalid(
                 &rpath,
                 line,
                 format!("duplicate route_id {:?}", rv.route_id),
             ));
         }
         if rv.match_.is_empty() {
-            return Err(ProfileError::invalid(
+            return Err(FileError::invalid(
                 &rpath,
                 line,
                 format!(
@@ -690,7 +663,7 @@ fn load_profile(
         let mut conds = Vec::new();
         for (k, vals) in &rv.match_ {
             let idx = *key_index.get(k).ok_or_else(|| {
-                ProfileError::invalid(
+                FileError::invalid(
                     &rpath,
                     line,
                     format!("route {:?}: unknown route key {k:?}", rv.route_id),
@@ -703,7 +676,7 @@ fn load_profile(
             || class_rel.contains("..")
             || !class_rel.ends_with(".yaml")
         {
-            return Err(ProfileError::invalid(
+            return Err(FileError::invalid(
                 &rpath,
                 line_of(&rv.class),
                 format!(
@@ -717,7 +690,7 @@ fn load_profile(
             None => {
                 let full = root.join(name).join(class_rel);
                 if !full.is_file() {
-                    return Err(ProfileError::invalid(
+                    return Err(FileError::invalid(
                         &rpath,
                         line_of(&rv.class),
                         format!(
@@ -776,7 +749,7 @@ fn check_overlaps(
     path: &Path,
     routes: &[(u64, Route)],
     key_names: &[String],
-) -> Result<(), ProfileError> {
+) -> Result<(), FileError> {
     for (i, (_, a)) in routes.iter().enumerate() {
         for (lb, b) in &routes[i + 1..] {
             let ka: Vec<usize> = a.conds.iter().map(|c| c.0).collect();
@@ -799,7 +772,7 @@ fn check_overlaps(
                         format!("{} {:?}", key_names[*k], common)
                     })
                     .collect();
-                return Err(ProfileError::invalid(
+                return Err(FileError::invalid(
                     path,
                     *lb,
                     format!(
@@ -819,7 +792,7 @@ fn check_unreferenced_classes(
     root: &Path,
     name: &str,
     used: &BTreeMap<String, usize>,
-) -> Result<(), ProfileError> {
+) -> Result<(), FileError> {
     let dir = root.join(name).join("classes");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Ok(());
@@ -831,7 +804,7 @@ fn check_unreferenced_classes(
     all.sort();
     for f in all {
         if !used.contains_key(&f) {
-            return Err(ProfileError::invalid(
+            return Err(FileError::invalid(
                 dir.join(f.trim_start_matches("classes/")),
                 0,
                 "class file is not referenced by any route in routing.yaml",
@@ -850,14 +823,14 @@ fn load_class(
     shared: &[(u64, Rule)],
     shared_unmapped: &[UnmappedDef],
     files: &mut Vec<(String, String)>,
-) -> Result<ClassDef, ProfileError> {
+) -> Result<ClassDef, FileError> {
     let path: PathBuf = root.join(name).join(rel);
     let text = read_file(root, &format!("{name}/{rel}"), files)?;
-    let cf: ClassFile = yaml::decode(&path, &text)?;
+    let cf: ClassFile = pa_yaml::decode_yaml_strict(&path, &text, &YamlOptions::default())?;
     let uid = cf.class.class_uid.value;
     let stem = rel.trim_start_matches("classes/").trim_end_matches(".yaml");
     if !stem.ends_with(&format!("_{uid}")) {
-        return Err(ProfileError::invalid(
+        return Err(FileError::invalid(
             &path,
             line_of(&cf.class.class_uid),
             format!("class file name must end with _{uid}.yaml (the class_uid)"),
@@ -866,7 +839,7 @@ fn load_class(
     if uid / 1000 != cf.class.category_uid
         && !(uid >= 100_000 && (uid % 100_000) / 1000 == cf.class.category_uid)
     {
-        return Err(ProfileError::invalid(
+        return Err(FileError::invalid(
             &path,
             line_of(&cf.class.class_uid),
             format!(
@@ -879,13 +852,13 @@ fn load_class(
         .emit
         .iter()
         .map(|r| Ok((line_of(r), compile_rule(&path, r, ctx, false)?)))
-        .collect::<Result<_, ProfileError>>()?;
+        .collect::<Result<_, FileError>>()?;
     let mut all: Vec<(u64, Rule)> = shared.to_vec();
     all.extend(own);
     check_targets(&path, &all.iter().map(|(l, r)| (*l, r)).collect::<Vec<_>>())?;
     for (l, r) in &all {
         if r.to.segs.first().map(String::as_str) == Some("unmapped") {
-            return Err(ProfileError::invalid(
+            return Err(FileError::invalid(
                 &path,
                 *l,
                 "emit targets under unmapped are reserved for the unmapped section",
@@ -943,7 +916,7 @@ fn load_class(
     let mut requires = Vec::new();
     for r in &cf.class.requires {
         let tp = TargetPath::parse(r).map_err(|m| {
-            ProfileError::invalid(
+            FileError::invalid(
                 &path,
                 line_of(&cf.class.class_uid),
                 format!("requires: {m}"),
@@ -953,7 +926,7 @@ fn load_class(
             .iter()
             .any(|w| w.to == tp || tp.is_strict_prefix_of(&w.to))
         {
-            return Err(ProfileError::invalid(
+            return Err(FileError::invalid(
                 &path,
                 line_of(&cf.class.class_uid),
                 format!("requires {r:?}, which no emit rule of the class writes"),

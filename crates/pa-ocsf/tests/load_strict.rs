@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use pa_ocsf::{Normalizer, ProfileError};
+use pa_ocsf::{FileError, Normalizer};
 
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
@@ -21,7 +21,7 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// Copy the authored tree, apply `edit` to `rel` (old → new, which must occur), load it.
-fn load_with(rel: &str, old: &str, new: &str) -> (tempfile::TempDir, PathBuf, ProfileError) {
+fn load_with(rel: &str, old: &str, new: &str) -> (tempfile::TempDir, PathBuf, FileError) {
     let tmp = tempfile::tempdir().expect("tempdir");
     copy_tree(&common::mappings_dir(), tmp.path());
     let file = tmp.path().join(rel);
@@ -54,7 +54,7 @@ fn unknown_key_names_file_and_line() {
         "  - {bogus_key: 1, to: query.hostname,",
     );
     assert_eq!(err.path(), file, "{err}");
-    assert_eq!(err.line(), line_of(&file, "bogus_key"), "{err}");
+    assert_eq!(err.line, line_of(&file, "bogus_key"), "{err}");
     assert!(err.to_string().contains("bogus_key"), "{err}");
 }
 
@@ -66,7 +66,7 @@ fn unknown_transform_names_file_and_line() {
         "transforms: [trim, no_such_transform]}",
     );
     assert_eq!(err.path(), file, "{err}");
-    assert_eq!(err.line(), line_of(&file, "no_such_transform"), "{err}");
+    assert_eq!(err.line, line_of(&file, "no_such_transform"), "{err}");
     assert!(err.to_string().contains("no_such_transform"), "{err}");
 }
 
@@ -78,7 +78,7 @@ fn route_to_missing_class_file_names_routing_line() {
         "class: classes/dns_activity_4004.yaml",
     );
     assert_eq!(err.path(), file, "{err}");
-    assert_eq!(err.line(), line_of(&file, "dns_activity_4004"), "{err}");
+    assert_eq!(err.line, line_of(&file, "dns_activity_4004"), "{err}");
     assert!(err.to_string().contains("does not exist"), "{err}");
 }
 
@@ -90,7 +90,7 @@ fn duplicate_key_is_rejected() {
         "  trim: {op: trim}\n  trim: {op: lowercase}\n",
     );
     assert_eq!(err.path(), file, "{err}");
-    assert!(err.line() > 0, "{err}");
+    assert!(err.line > 0, "{err}");
 }
 
 #[test]
@@ -112,13 +112,13 @@ fn unknown_op_and_bad_args_in_canonicalization() {
         "  basename: {op: base_name}",
     );
     assert_eq!(err.path(), file, "{err}");
-    assert_eq!(err.line(), line_of(&file, "base_name"), "{err}");
+    assert_eq!(err.line, line_of(&file, "base_name"), "{err}");
     let (_t, file, err) = load_with(
         "windows-sysmon/canonicalization.yaml",
         "  int: {op: parse_int}",
         "  int: {op: parse_int, args: {radix: 16}}",
     );
-    assert_eq!(err.line(), line_of(&file, "radix"), "{err}");
+    assert_eq!(err.line, line_of(&file, "radix"), "{err}");
 }
 
 #[test]
@@ -128,13 +128,13 @@ fn emit_rule_needs_exactly_one_source_and_known_key() {
         "  - {to: activity_id, const: 1}",
         "  - {to: activity_id, const: 1, key: event_id}",
     );
-    assert_eq!(err.line(), line_of(&file, "key: event_id"), "{err}");
+    assert_eq!(err.line, line_of(&file, "key: event_id"), "{err}");
     let (_t, file, err) = load_with(
         "windows-sysmon/classes/dns_activity_4003.yaml",
         "  - {to: activity_id, const: 1}",
         "  - {to: activity_id, key: nope}",
     );
-    assert_eq!(err.line(), line_of(&file, "key: nope"), "{err}");
+    assert_eq!(err.line, line_of(&file, "key: nope"), "{err}");
 }
 
 #[test]
@@ -179,7 +179,7 @@ fn misused_when_present_names_file_and_line() {
     );
     assert_eq!(err.path(), file, "{err}");
     assert_eq!(
-        err.line(),
+        err.line,
         line_of(&file, "const: sysmon, when_present"),
         "{err}"
     );
@@ -191,7 +191,7 @@ fn misused_when_present_names_file_and_line() {
         "  - {to: type_uid, op: type_uid, when_present: [device]}",
     );
     assert_eq!(
-        err.line(),
+        err.line,
         line_of(&file, "op: type_uid, when_present"),
         "{err}"
     );
@@ -204,6 +204,6 @@ fn misused_when_present_names_file_and_line() {
             &format!("{bad}}}"),
         );
         assert_eq!(err.path(), file, "{err}");
-        assert_eq!(err.line(), line_of(&file, bad), "{err}");
+        assert_eq!(err.line, line_of(&file, bad), "{err}");
     }
 }

@@ -75,7 +75,8 @@ pub trait Event {
     }
 }
 
-fn push_value<'a>(v: &'a Value, out: &mut Vec<FieldValue<'a>>) {
+/// Push a JSON value the way the matcher sees it (arrays flattened, objects complex).
+pub fn push_json_value<'a>(v: &'a Value, out: &mut Vec<FieldValue<'a>>) {
     match v {
         Value::Null => out.push(FieldValue::Null),
         Value::Bool(b) => out.push(FieldValue::Bool(*b)),
@@ -86,38 +87,41 @@ fn push_value<'a>(v: &'a Value, out: &mut Vec<FieldValue<'a>>) {
         Value::String(s) => out.push(FieldValue::Str(s)),
         Value::Array(items) => {
             for i in items {
-                push_value(i, out);
+                push_json_value(i, out);
             }
         }
         Value::Object(_) => out.push(FieldValue::Complex),
     }
 }
 
-fn walk_path<'a>(v: &'a Value, parts: &[&str], out: &mut Vec<FieldValue<'a>>) {
+/// Push the values at a dotted path inside a JSON value (arrays on the way traversed: any
+/// element may match).
+pub fn walk_json_path<'a>(v: &'a Value, parts: &[&str], out: &mut Vec<FieldValue<'a>>) {
     let Some((head, rest)) = parts.split_first() else {
-        push_value(v, out);
+        push_json_value(v, out);
         return;
     };
     match v {
         Value::Object(m) => {
             if let Some(child) = m.get(*head) {
-                walk_path(child, rest, out);
+                walk_json_path(child, rest, out);
             }
         }
         Value::Array(items) => {
             for i in items {
-                walk_path(i, parts, out);
+                walk_json_path(i, parts, out);
             }
         }
         _ => {}
     }
 }
 
-fn walk_strings(v: &Value, f: &mut dyn FnMut(&str)) {
+/// Call `f` on every string inside a JSON value (for keyword searches).
+pub fn for_each_json_string(v: &Value, f: &mut dyn FnMut(&str)) {
     match v {
         Value::String(s) => f(s),
-        Value::Array(items) => items.iter().for_each(|i| walk_strings(i, f)),
-        Value::Object(m) => m.values().for_each(|i| walk_strings(i, f)),
+        Value::Array(items) => items.iter().for_each(|i| for_each_json_string(i, f)),
+        Value::Object(m) => m.values().for_each(|i| for_each_json_string(i, f)),
         _ => {}
     }
 }
@@ -140,16 +144,16 @@ impl JsonEvent {
 impl Event for JsonEvent {
     fn values<'a>(&'a self, key: &str, out: &mut Vec<FieldValue<'a>>) {
         if let Some(v) = self.value.get(key) {
-            push_value(v, out);
+            push_json_value(v, out);
             return;
         }
         if key.contains('.') {
             let parts: Vec<&str> = key.split('.').collect();
-            walk_path(&self.value, &parts, out);
+            walk_json_path(&self.value, &parts, out);
         }
     }
     fn for_each_string(&self, f: &mut dyn FnMut(&str)) {
-        walk_strings(&self.value, f);
+        for_each_json_string(&self.value, f);
     }
     fn for_each_key_hint(&self, f: &mut dyn FnMut(&str)) -> bool {
         if let Value::Object(m) = &self.value {
@@ -217,7 +221,7 @@ impl Event for SigmaJsonEvent {
     fn values<'a>(&'a self, key: &str, out: &mut Vec<FieldValue<'a>>) {
         if let Some(v) = self.value.get(key) {
             if key != "Event" {
-                push_value(v, out);
+                push_json_value(v, out);
                 return;
             }
         }
@@ -225,14 +229,14 @@ impl Event for SigmaJsonEvent {
             if let Some(Value::Object(data)) = ev.get("EventData") {
                 if key != "#attributes" {
                     if let Some(v) = data.get(key) {
-                        push_value(scalar_or_text(v), out);
+                        push_json_value(scalar_or_text(v), out);
                         return;
                     }
                     // XML-shaped data: `"Data": [{"#attributes": {"Name": k}, "#text": v}, …]`
                     let mut found = false;
                     for d in named_data(data) {
                         if d.0 == key {
-                            push_value(d.1, out);
+                            push_json_value(d.1, out);
                             found = true;
                         }
                     }
@@ -245,7 +249,7 @@ impl Event for SigmaJsonEvent {
                 for elem in user.values() {
                     if let Value::Object(fields) = elem {
                         if let Some(v) = fields.get(key) {
-                            push_value(scalar_or_text(v), out);
+                            push_json_value(scalar_or_text(v), out);
                             return;
                         }
                     }
@@ -253,7 +257,7 @@ impl Event for SigmaJsonEvent {
             }
             if let Some(Value::Object(sys)) = ev.get("System") {
                 if let Some(v) = sys.get(key) {
-                    push_value(scalar_or_text(v), out);
+                    push_json_value(scalar_or_text(v), out);
                     return;
                 }
                 if let Some((elem, attr)) = key.split_once('_') {
@@ -262,7 +266,7 @@ impl Event for SigmaJsonEvent {
                         .and_then(|e| e.get("#attributes"))
                         .and_then(|a| a.get(attr))
                     {
-                        push_value(v, out);
+                        push_json_value(v, out);
                         return;
                     }
                 }
@@ -270,11 +274,11 @@ impl Event for SigmaJsonEvent {
         }
         if key.contains('.') {
             let parts: Vec<&str> = key.split('.').collect();
-            walk_path(&self.value, &parts, out);
+            walk_json_path(&self.value, &parts, out);
         }
     }
     fn for_each_string(&self, f: &mut dyn FnMut(&str)) {
-        walk_strings(&self.value, f);
+        for_each_json_string(&self.value, f);
     }
     fn for_each_key_hint(&self, f: &mut dyn FnMut(&str)) -> bool {
         if let Value::Object(m) = &self.value {

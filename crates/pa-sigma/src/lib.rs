@@ -55,7 +55,10 @@ pub use compile::{
 };
 pub use condition::{Cond, CondAst, CondError, Quantifier, name_matches, parse_condition};
 pub use engine::{Engine, EngineError, WordHash};
-pub use event::{Event, FieldValue, JsonEvent, SigmaJsonEvent, parse_number};
+pub use event::{
+    Event, FieldValue, JsonEvent, SigmaJsonEvent, for_each_json_string, parse_number,
+    push_json_value, walk_json_path,
+};
 pub use explain::{BranchExplanation, Explanation, ItemExplanation, SelectionExplanation, explain};
 pub use matcher::{IpNet, Matcher, NumOp, StrKind, TimePart, fold};
 pub use rule::{

@@ -603,7 +603,7 @@ fn load_bytes(file: &Path, bytes: &[u8], set: &mut RuleSet, filters: &mut Vec<Pe
             return;
         }
     };
-    let docs = match parse_documents(text) {
+    let docs = match parse_documents(file, text) {
         Ok(d) => d,
         Err(e) => {
             set.issues.push(issue(

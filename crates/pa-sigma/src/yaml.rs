@@ -1,4 +1,4 @@
-//! The one place that touches the YAML library.
+//! Sigma's YAML tree. Text is decoded by `pa-yaml` (the project's one strict decoder).
 //!
 //! Documents are decoded strictly (YAML 1.2 booleans, duplicate keys rejected, explicit budgets)
 //! into an order-preserving tree so that rule authors' key order survives into explanations.
@@ -137,40 +137,21 @@ impl<'de> Deserialize<'de> for Yaml {
     }
 }
 
-fn options() -> serde_saphyr::Options {
-    let mut o = serde_saphyr::Options::default();
-    o.strict_booleans = true;
-    o.leading_zero_numbers_as_strings = true;
-    o.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
-    o.reject_unsupported_tags = true;
-    o.with_snippet = false;
-    let mut b = serde_saphyr::Budget::default();
-    b.max_documents = 100_000;
-    o.budget = Some(b);
-    o
-}
-
-/// A YAML decoding error with the 1-based line it was found on (0 when unknown).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct YamlError {
-    pub(crate) line: u64,
-    pub(crate) message: String,
-}
+/// Sigma's decoding options: merge keys as YAML 1.1 tooling expands them, leading-zero
+/// integers kept as written, and room for large rule collections.
+const OPTIONS: pa_yaml::YamlOptions = pa_yaml::YamlOptions {
+    leading_zero_numbers_as_strings: true,
+    allow_merge_keys: true,
+    max_documents: 100_000,
+};
 
 /// Decode every non-empty document of a YAML stream, each with the 1-based line it starts on.
-pub(crate) fn parse_documents(text: &str) -> Result<Vec<(u64, Yaml)>, YamlError> {
-    let docs: Vec<serde_saphyr::Spanned<Yaml>> =
-        serde_saphyr::from_multiple_with_options(text, options()).map_err(|e| YamlError {
-            line: e.location().map_or(0, |l| l.line()),
-            message: e.to_string(),
-        })?;
-    Ok(docs
-        .into_iter()
-        .map(|s| {
-            let line = s.referenced.line().max(1);
-            (line, s.value)
-        })
-        .collect())
+/// `file` names the stream in errors.
+pub(crate) fn parse_documents(
+    file: &std::path::Path,
+    text: &str,
+) -> Result<Vec<(u64, Yaml)>, pa_yaml::FileError> {
+    pa_yaml::decode_yaml_documents_strict(file, text, &OPTIONS)
 }
 
 #[cfg(test)]
@@ -179,7 +160,8 @@ mod tests {
 
     #[test]
     fn multi_document_with_lines() {
-        let docs = parse_documents("a: 1\n---\nb: [x, 2]\n").expect("parses");
+        let docs = parse_documents(std::path::Path::new("r.yml"), "a: 1\n---\nb: [x, 2]\n")
+            .expect("parses");
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0].1.get("a"), Some(&Yaml::Int(1)));
         assert_eq!(docs[1].0, 3);
@@ -191,17 +173,21 @@ mod tests {
 
     #[test]
     fn strict_booleans_and_duplicates() {
-        let docs = parse_documents("a: yes\nb: true\n").expect("parses");
+        let docs =
+            parse_documents(std::path::Path::new("r.yml"), "a: yes\nb: true\n").expect("parses");
         assert_eq!(docs[0].1.get("a"), Some(&Yaml::Str("yes".into())));
         assert_eq!(docs[0].1.get("b"), Some(&Yaml::Bool(true)));
-        assert!(parse_documents("a: 1\na: 2\n").is_err());
-        assert!(parse_documents("a: [1\n").is_err());
+        assert!(parse_documents(std::path::Path::new("r.yml"), "a: 1\na: 2\n").is_err());
+        assert!(parse_documents(std::path::Path::new("r.yml"), "a: [1\n").is_err());
     }
 
     #[test]
     fn leading_zero_integers_stay_text() {
-        let docs = parse_documents("a: [00000429, 0755, -007, 0, 429, 0x1F, 0.5, 010.5]\n")
-            .expect("parses");
+        let docs = parse_documents(
+            std::path::Path::new("r.yml"),
+            "a: [00000429, 0755, -007, 0, 429, 0x1F, 0.5, 010.5]\n",
+        )
+        .expect("parses");
         assert_eq!(
             docs[0].1.get("a"),
             Some(&Yaml::Seq(vec![
