@@ -64,12 +64,12 @@ enum Cmd {
 }
 
 fn detector(cli: &Cli) -> anyhow::Result<(pa_sigma::RuleSet, Detector)> {
-    let set = pa_detection::load_rules(&cli.rules).map_err(anyhow::Error::msg)?;
+    let set = pa_detection::load_rules(&cli.rules)?;
     let (mode, bridge) = match cli.fields {
         Fields::Sigma => (FieldMode::Sigma, None),
         Fields::Ocsf => (
             FieldMode::Ocsf,
-            Some(pa_detection::load_bridge(cli.bridge.as_deref()).map_err(anyhow::Error::msg)?),
+            Some(pa_detection::load_bridge(cli.bridge.as_deref())?),
         ),
     };
     let det = Detector::build(
@@ -77,8 +77,7 @@ fn detector(cli: &Cli) -> anyhow::Result<(pa_sigma::RuleSet, Detector)> {
         bridge.as_ref(),
         mode,
         &pa_sigma::CompileOptions::default(),
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
     Ok((set, det))
 }
 
@@ -86,39 +85,31 @@ fn tool(cli: &Cli) -> anyhow::Result<i32> {
     match &cli.cmd {
         Some(Cmd::Check { format }) => {
             let (set, det) = detector(cli)?;
-            let doc = pa_detection::check_document(&set, &det);
+            let doc = pa_detection::check_report(&set, &det);
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&doc)?),
                 Format::Human => {
-                    for r in doc["rules"].as_array().into_iter().flatten() {
-                        if r["executable"] == false {
-                            println!(
-                                "{}:{}: {} ({}): {}",
-                                r["file"].as_str().unwrap_or(""),
-                                r["line"],
-                                r["reason_code"].as_str().unwrap_or(""),
-                                r["rule_id"].as_str().unwrap_or(""),
-                                r["message"].as_str().unwrap_or("")
-                            );
-                        }
-                    }
-                    for i in doc["load_issues"].as_array().into_iter().flatten() {
+                    for r in doc.rules.iter().filter(|r| !r.executable) {
                         println!(
-                            "{}:{}: {}: {}",
-                            i["file"].as_str().unwrap_or(""),
-                            i["line"],
-                            i["reason_code"].as_str().unwrap_or(""),
-                            i["message"].as_str().unwrap_or("")
+                            "{}:{}: {} ({}): {}",
+                            r.file,
+                            r.line,
+                            r.reason_code.as_deref().unwrap_or(""),
+                            r.rule_id,
+                            r.message.as_deref().unwrap_or("")
                         );
                     }
-                    let t = &doc["totals"];
+                    for i in &doc.load_issues {
+                        println!("{}:{}: {}: {}", i.file, i.line, i.reason_code, i.message);
+                    }
+                    let t = &doc.totals;
                     println!(
                         "{} rule(s): {} executable, {} not executable, {} load issue(s); reasons: {}",
-                        t["rules"],
-                        t["executable"],
-                        t["non_executable"],
-                        t["load_issues"],
-                        t["reasons"]
+                        t.rules,
+                        t.executable,
+                        t.non_executable,
+                        t.load_issues,
+                        serde_json::to_string(&t.reasons)?
                     );
                 }
             }
@@ -136,9 +127,9 @@ fn tool(cli: &Cli) -> anyhow::Result<i32> {
                         .with_context(|| format!("{}: not a JSON event", event.display()))?
                 }
             };
-            let ex = pa_detection::explain(&det, rule, &ev).map_err(anyhow::Error::msg)?;
+            let ex = pa_detection::explain(&det, rule, &ev)?;
             println!("{}", serde_json::to_string_pretty(&ex)?);
-            Ok(if ex["fires"] == true { 0 } else { 1 })
+            Ok(if ex.fires { 0 } else { 1 })
         }
         None => {
             let Some(events) = &cli.events else {
@@ -146,7 +137,7 @@ fn tool(cli: &Cli) -> anyhow::Result<i32> {
             };
             let (_, det) = detector(cli)?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let t = pa_detection::stream(&det, events, &mut out).map_err(anyhow::Error::msg)?;
+            let t = pa_detection::stream(&det, events, &mut out)?;
             eprintln!(
                 "pa-detect: {} event(s), {} detection(s), {} executable rule(s), {} not executable",
                 t.events, t.detections, t.executable_rules, t.non_executable_rules

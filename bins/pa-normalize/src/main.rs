@@ -48,7 +48,7 @@ fn stream(cli: &Cli, source: &str) -> anyhow::Result<pa_normalization::Tally> {
         cli.host.as_deref(),
         &mut out,
     )
-    .map_err(anyhow::Error::msg)
+    .map_err(anyhow::Error::from)
 }
 
 fn main() {

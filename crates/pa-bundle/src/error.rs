@@ -16,7 +16,10 @@ pub enum BundleError {
     #[error("{}: invalid manifest: {reason}", path.display())]
     BadManifest { path: PathBuf, reason: String },
     #[error("path {path:?} is not a valid bundle-relative path: {reason}")]
-    BadPath { path: String, reason: String },
+    BadPath {
+        path: String,
+        reason: crate::relpath::RelPathError,
+    },
     #[error("run lock {} is held by another live process{holder}", path.display())]
     LockHeld { path: PathBuf, holder: String },
     #[error("run lock {}: {reason}", path.display())]

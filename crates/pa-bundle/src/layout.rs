@@ -88,11 +88,27 @@ impl Workspace {
     }
 }
 
+/// Why a string is not a run id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunIdError {
+    /// Not 36 characters long.
+    #[error("run id {0:?} is not a 36-character UUID")]
+    Length(String),
+    /// A character that a lowercase hyphenated UUID does not have at that position.
+    #[error("run id {id:?} is not a lowercase UUID (bad character at position {position})")]
+    BadCharacter {
+        /// The rejected id.
+        id: String,
+        /// 0-based byte position of the first bad character.
+        position: usize,
+    },
+}
+
 /// A run id is a lowercase hyphenated UUID (36 characters).
-pub fn validate_run_id(id: &str) -> Result<(), String> {
+pub fn validate_run_id(id: &str) -> Result<(), RunIdError> {
     let b = id.as_bytes();
     if b.len() != 36 {
-        return Err(format!("run id {id:?} is not a 36-character UUID"));
+        return Err(RunIdError::Length(id.to_owned()));
     }
     for (i, c) in b.iter().enumerate() {
         let ok = match i {
@@ -100,9 +116,10 @@ pub fn validate_run_id(id: &str) -> Result<(), String> {
             _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
         };
         if !ok {
-            return Err(format!(
-                "run id {id:?} is not a lowercase UUID (bad character at position {i})"
-            ));
+            return Err(RunIdError::BadCharacter {
+                id: id.to_owned(),
+                position: i,
+            });
         }
     }
     Ok(())
@@ -142,9 +159,9 @@ impl RunDir {
                 reason: "its name is not UTF-8".into(),
             })?
             .to_string();
-        validate_run_id(&name).map_err(|reason| BundleError::NotARun {
+        validate_run_id(&name).map_err(|e| BundleError::NotARun {
             path: path.to_path_buf(),
-            reason,
+            reason: e.to_string(),
         })?;
         let rd = RunDir {
             path: path.to_path_buf(),

@@ -1,36 +1,67 @@
 //! `pa.run_relpath.v1`: bundle-relative paths that cannot escape the bundle.
 
+/// Why a path is not a valid bundle-relative path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RelPathError {
+    /// The empty string.
+    #[error("empty path")]
+    Empty,
+    /// A `\` (a Windows separator).
+    #[error("contains a backslash")]
+    Backslash,
+    /// NUL, CR or LF.
+    #[error("contains a control character")]
+    ControlCharacter,
+    /// Absolute, or a directory form.
+    #[error("leading or trailing '/'")]
+    LeadingOrTrailingSlash,
+    /// `//`.
+    #[error("empty segment ('//')")]
+    EmptySegment,
+    /// `C:`.
+    #[error("drive letter")]
+    DriveLetter,
+    /// A `.` or `..` segment.
+    #[error("'{0}' segment")]
+    DotSegment(&'static str),
+    /// `runs/<run_id>/...`: the path names the run instead of being relative to it.
+    #[error("starts with runs/<run_id>/: paths are relative to the run")]
+    RunPrefix,
+}
+
 /// Check a bundle-relative path: no `\`, NUL, newline, leading or trailing `/`, `//`,
 /// `.`/`..` segments, drive letters, or a `runs/<id>/` prefix.
-pub fn check(p: &str) -> Result<(), String> {
+pub fn check(p: &str) -> Result<(), RelPathError> {
     if p.is_empty() {
-        return Err("empty path".into());
+        return Err(RelPathError::Empty);
     }
     if p.contains('\\') {
-        return Err("contains a backslash".into());
+        return Err(RelPathError::Backslash);
     }
     if p.contains('\0') || p.contains('\n') || p.contains('\r') {
-        return Err("contains a control character".into());
+        return Err(RelPathError::ControlCharacter);
     }
     if p.starts_with('/') || p.ends_with('/') {
-        return Err("leading or trailing '/'".into());
+        return Err(RelPathError::LeadingOrTrailingSlash);
     }
     if p.contains("//") {
-        return Err("empty segment ('//')".into());
+        return Err(RelPathError::EmptySegment);
     }
     let b = p.as_bytes();
     if b.len() >= 2 && b[1] == b':' && b[0].is_ascii_alphabetic() {
-        return Err("drive letter".into());
+        return Err(RelPathError::DriveLetter);
     }
     for seg in p.split('/') {
-        if seg == ".." || seg == "." {
-            return Err(format!("'{seg}' segment"));
+        match seg {
+            ".." => return Err(RelPathError::DotSegment("..")),
+            "." => return Err(RelPathError::DotSegment(".")),
+            _ => {}
         }
     }
     if let Some(rest) = p.strip_prefix("runs/") {
         let first = rest.split('/').next().unwrap_or("");
         if crate::layout::validate_run_id(first).is_ok() {
-            return Err("starts with runs/<run_id>/: paths are relative to the run".into());
+            return Err(RelPathError::RunPrefix);
         }
     }
     Ok(())

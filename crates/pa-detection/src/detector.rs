@@ -337,7 +337,7 @@ impl Detector {
         bridge: Option<&Bridge>,
         mode: FieldMode,
         opts: &CompileOptions,
-    ) -> Result<Detector, String> {
+    ) -> Result<Detector, crate::DetectError> {
         let mut rules = Vec::new();
         let mut plans = Vec::new();
         for r in &set.rules {
@@ -374,7 +374,7 @@ impl Detector {
                     }
                 }
                 (FieldMode::Ocsf, None) => {
-                    return Err("OCSF mode needs the bridge".to_string());
+                    return Err(crate::DetectError::BridgeRequired);
                 }
                 (FieldMode::Ocsf, Some(b)) => {
                     let ls = to_bridge_logsource(&r.logsource);
@@ -469,16 +469,14 @@ impl Detector {
                 }
             }
             FieldMode::Sigma => {
-                all = Some(
-                    Engine::new(rules.iter().map(|r| r.compiled.clone()).collect())
-                        .map_err(|e| e.to_string())?,
-                );
+                all = Some(Engine::new(
+                    rules.iter().map(|r| r.compiled.clone()).collect(),
+                )?);
             }
         }
         let mut engines = BTreeMap::new();
         for (class, idx) in by_class {
-            let engine = Engine::new(idx.iter().map(|&i| rules[i].compiled.clone()).collect())
-                .map_err(|e| e.to_string())?;
+            let engine = Engine::new(idx.iter().map(|&i| rules[i].compiled.clone()).collect())?;
             // numbers strings the detector owns (the engine's, the rules' route filters)
             let ids = KeyIds::new(queried_keys(&engine, &idx, &rules));
             engines.insert(class, (engine, idx, ids));

@@ -13,6 +13,7 @@
 
 pub mod columnar;
 pub mod detector;
+pub mod report;
 
 use detector::{Detector, FieldMode};
 use pa_bridge::{Bridge, CoverageAccumulator, RuleOutcome};
@@ -20,6 +21,9 @@ use pa_bundle::reason::DetectionReason;
 use pa_sigma::{CompileOptions, RuleSet};
 use pa_stage::{StageContext, StageFailure, StageSuccess};
 use rayon::prelude::*;
+pub use report::{
+    CheckTotals, ExplainReport, LoadIssueRow, ResolvedField, RouteRef, RuleCheckRow, RuleSetCheck,
+};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -34,24 +38,114 @@ fn fail(code: DetectionReason, msg: impl Into<String>) -> StageFailure {
     StageFailure::new(code, msg)
 }
 
+/// What went wrong in detection outside a single rule's compilation (a rule that cannot run
+/// is not an error: it is reported with its reason code).
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    /// No rule path was configured or given.
+    #[error("no Sigma rule paths given (detection.sigma.rule_paths or --rules)")]
+    NoRulePaths,
+    /// A configured rule path does not exist.
+    #[error("{}: Sigma rule path does not exist", .0.display())]
+    RulePathMissing(PathBuf),
+    /// The shipped bridge data was not found.
+    #[error(transparent)]
+    ShippedBridgeMissing(#[from] pa_stage::ShippedDataNotFound),
+    /// The bridge data files do not load.
+    #[error(transparent)]
+    Bridge(#[from] pa_bridge::FileError),
+    /// OCSF field mode was asked for without a bridge.
+    #[error("OCSF field mode needs the bridge")]
+    BridgeRequired,
+    /// The matching engine could not be built (a compiled automaton over its size limit).
+    #[error("cannot build the matching engine: {0}")]
+    Engine(#[from] pa_sigma::EngineError),
+    /// The events input could not be read (stream mode).
+    #[error("{input}: {source}")]
+    Input {
+        /// The input as given (`-` for stdin).
+        input: String,
+        /// What the read said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line of the events input is not a JSON event (stream mode).
+    #[error("{input}:{line}: not a JSON event: {source}")]
+    NotAnEvent {
+        /// The input as given.
+        input: String,
+        /// 1-based line.
+        line: u64,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The output could not be written.
+    #[error("output: {0}")]
+    Output(#[source] std::io::Error),
+    /// A document could not be serialized as canonical JSON.
+    #[error("cannot serialize: {0}")]
+    Canonical(#[from] pa_canon::CanonError),
+    /// `explain` was asked about a rule that is not loaded.
+    #[error("rule {0} is not in the loaded rule set")]
+    UnknownRule(String),
+    /// `explain` was asked about a rule that cannot run.
+    #[error("rule {rule_id} is not executable: {reason_code}: {message}")]
+    NotExecutable {
+        /// The rule.
+        rule_id: String,
+        /// Its reason code.
+        reason_code: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl DetectError {
+    /// The stage reason code of this error (the one place errors map to reason codes).
+    pub fn reason(&self) -> pa_bundle::ReasonCode {
+        use pa_bundle::reason::CommonReason;
+        match self {
+            DetectError::NoRulePaths
+            | DetectError::RulePathMissing(_)
+            | DetectError::UnknownRule(_)
+            | DetectError::NotExecutable { .. } => DetectionReason::SigmaRulesetLoadFailed.into(),
+            DetectError::ShippedBridgeMissing(_)
+            | DetectError::Bridge(_)
+            | DetectError::BridgeRequired => DetectionReason::BridgeMappingPackInvalid.into(),
+            DetectError::Engine(_) => DetectionReason::BackendDriverFailed.into(),
+            DetectError::Input { .. } | DetectError::NotAnEvent { .. } => {
+                CommonReason::InputMissing.into()
+            }
+            DetectError::Output(_) | DetectError::Canonical(_) => {
+                CommonReason::StorageIoError.into()
+            }
+        }
+    }
+}
+
+impl From<DetectError> for StageFailure {
+    fn from(e: DetectError) -> StageFailure {
+        StageFailure::new(e.reason(), e.to_string())
+    }
+}
+
 /// Load the shipped bridge (or the one in `dir`).
-pub fn load_bridge(dir: Option<&Path>) -> Result<Bridge, String> {
+pub fn load_bridge(dir: Option<&Path>) -> Result<Bridge, DetectError> {
     let d = match dir {
         Some(d) => d.to_path_buf(),
         None => pa_stage::shipped_dir(BRIDGE_REL)?,
     };
-    Bridge::load(&d).map_err(|e| e.to_string())
+    Ok(Bridge::load(&d)?)
 }
 
 /// Load rules from files/directories; every path must exist.
-pub fn load_rules(paths: &[PathBuf]) -> Result<RuleSet, String> {
+pub fn load_rules(paths: &[PathBuf]) -> Result<RuleSet, DetectError> {
     if paths.is_empty() {
-        return Err("no Sigma rule paths given (detection.sigma.rule_paths or --rules)".into());
+        return Err(DetectError::NoRulePaths);
     }
-    for p in paths {
-        if !p.exists() {
-            return Err(format!("{}: Sigma rule path does not exist", p.display()));
-        }
+    if let Some(p) = paths.iter().find(|p| !p.exists()) {
+        return Err(DetectError::RulePathMissing(p.clone()));
     }
     Ok(pa_sigma::load_paths(paths))
 }
@@ -168,7 +262,7 @@ pub fn run(
             .map(|p| base.join(p))
             .collect(),
     };
-    let set = load_rules(&paths).map_err(|e| fail(DetectionReason::SigmaRulesetLoadFailed, e))?;
+    let set = load_rules(&paths)?;
     if set.rules.is_empty() && set.correlations.is_empty() {
         return Err(fail(
             DetectionReason::SigmaRulesetLoadFailed,
@@ -183,13 +277,11 @@ pub fn run(
             ),
         ));
     }
-    let bridge =
-        load_bridge(None).map_err(|e| fail(DetectionReason::BridgeMappingPackInvalid, e))?;
+    let bridge = load_bridge(None)?;
     let opts = CompileOptions {
         placeholders: range.detection.sigma.placeholders.clone(),
     };
-    let det = Detector::build(&set, Some(&bridge), FieldMode::Ocsf, &opts)
-        .map_err(|e| fail(DetectionReason::BackendDriverFailed, e))?;
+    let det = Detector::build(&set, Some(&bridge), FieldMode::Ocsf, &opts)?;
 
     let store = ctx.input("normalized/ocsf_events/_schema.json")?;
     let store_dir = store.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -326,12 +418,20 @@ pub struct StreamTally {
 
 /// Stream mode: events as JSON lines from `input` (`-` = stdin); one detection JSON line per
 /// (event, matching rule), in event order then rule order.
-pub fn stream(det: &Detector, input: &str, out: &mut dyn Write) -> Result<StreamTally, String> {
+pub fn stream(
+    det: &Detector,
+    input: &str,
+    out: &mut dyn Write,
+) -> Result<StreamTally, DetectError> {
+    let input_err = |source| DetectError::Input {
+        input: input.to_owned(),
+        source,
+    };
     let reader: Box<dyn BufRead> = if input == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
         Box::new(std::io::BufReader::new(
-            std::fs::File::open(input).map_err(|e| format!("{input}: {e}"))?,
+            std::fs::File::open(input).map_err(input_err)?,
         ))
     };
     let mut tally = StreamTally {
@@ -343,16 +443,16 @@ pub fn stream(det: &Detector, input: &str, out: &mut dyn Write) -> Result<Stream
     let flush = |batch: &mut Vec<(u64, Value)>,
                  out: &mut dyn Write,
                  tally: &mut StreamTally|
-     -> Result<(), String> {
+     -> Result<(), DetectError> {
         let evs: Vec<Value> = batch.iter().map(|(_, v)| v.clone()).collect();
         let hits = detect_batch(det, &evs);
         for ((line_no, ev), hits) in batch.iter().zip(hits) {
             let er = EventRef::of_value(ev, || format!("{input}:{line_no}"));
             for r in hits {
                 let inst = instance(det, r, &er, None, None);
-                let line = pa_canon::to_jsonl_line(&inst).map_err(|e| e.to_string())?;
+                let line = pa_canon::to_jsonl_line(&inst)?;
                 out.write_all(line.as_bytes())
-                    .map_err(|e| format!("output: {e}"))?;
+                    .map_err(DetectError::Output)?;
                 tally.detections += 1;
             }
         }
@@ -360,13 +460,16 @@ pub fn stream(det: &Detector, input: &str, out: &mut dyn Write) -> Result<Stream
         Ok(())
     };
     for (i, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| format!("{input}: {e}"))?;
+        let line = line.map_err(input_err)?;
         let line_no = i as u64 + 1;
         if line.trim().is_empty() {
             continue;
         }
-        let v: Value = serde_json::from_str(&line)
-            .map_err(|e| format!("{input}:{line_no}: not a JSON event: {e}"))?;
+        let v: Value = serde_json::from_str(&line).map_err(|source| DetectError::NotAnEvent {
+            input: input.to_owned(),
+            line: line_no,
+            source,
+        })?;
         tally.events += 1;
         batch.push((line_no, v));
         if batch.len() >= 4096 {
@@ -374,55 +477,67 @@ pub fn stream(det: &Detector, input: &str, out: &mut dyn Write) -> Result<Stream
         }
     }
     flush(&mut batch, out, &mut tally)?;
-    out.flush().map_err(|e| format!("output: {e}"))?;
+    out.flush().map_err(DetectError::Output)?;
     Ok(tally)
 }
 
 /// `pa-detect check`: per rule executable or its reason, plus totals.
-pub fn check_document(set: &RuleSet, det: &Detector) -> Value {
+pub fn check_report(set: &RuleSet, det: &Detector) -> RuleSetCheck {
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
-    let rules: Vec<Value> = det
+    let rules: Vec<RuleCheckRow> = det
         .plans
         .iter()
         .map(|p| {
-            let mut o = json!({"rule_id": p.rule_id, "title": p.title, "file": p.file,
-                               "line": p.line, "executable": p.non_executable.is_none()});
-            if let Some(r) = &p.route {
-                o["route_id"] = json!(r.route_id);
-            }
-            if let Some((code, msg)) = &p.non_executable {
+            if let Some((code, _)) = &p.non_executable {
                 *reasons.entry(code.clone()).or_default() += 1;
-                o["reason_code"] = json!(code);
-                o["message"] = json!(msg);
             }
-            o
+            RuleCheckRow {
+                executable: p.non_executable.is_none(),
+                file: p.file.clone(),
+                line: p.line,
+                message: p.non_executable.as_ref().map(|(_, m)| m.clone()),
+                reason_code: p.non_executable.as_ref().map(|(c, _)| c.clone()),
+                route_id: p.route.as_ref().map(|r| r.route_id.clone()),
+                rule_id: p.rule_id.clone(),
+                title: p.title.clone(),
+            }
         })
         .collect();
-    let issues: Vec<Value> = set
+    let load_issues: Vec<LoadIssueRow> = set
         .issues
         .iter()
-        .map(|i| {
-            json!({"file": i.file.display().to_string(), "line": i.line,
-                        "reason_code": i.reason_code, "message": i.message})
+        .map(|i| LoadIssueRow {
+            file: i.file.display().to_string(),
+            line: i.line,
+            message: i.message.clone(),
+            reason_code: i.reason_code.clone(),
         })
         .collect();
-    json!({
-        "totals": {"rules": det.plans.len(), "executable": det.executable_count(),
-                   "non_executable": det.plans.len() - det.executable_count(),
-                   "load_issues": issues.len(), "reasons": reasons},
-        "rules": rules,
-        "load_issues": issues,
-    })
+    RuleSetCheck {
+        totals: CheckTotals {
+            executable: det.executable_count(),
+            load_issues: load_issues.len(),
+            non_executable: det.plans.len() - det.executable_count(),
+            reasons,
+            rules: det.plans.len(),
+        },
+        rules,
+        load_issues,
+    }
 }
 
 /// `pa-detect explain`: the explanation of rule `rule_id` on `event`, or why there is none.
-pub fn explain(det: &Detector, rule_id: &str, event: &Value) -> Result<Value, String> {
+pub fn explain(det: &Detector, rule_id: &str, event: &Value) -> Result<ExplainReport, DetectError> {
     let Some(plan) = det.plans.iter().find(|p| p.rule_id == rule_id) else {
-        return Err(format!("rule {rule_id} is not in the loaded rule set"));
+        return Err(DetectError::UnknownRule(rule_id.to_owned()));
     };
     if plan.exec_indices.is_empty() {
-        let (code, msg) = plan.non_executable.clone().unwrap_or_default();
-        return Err(format!("rule {rule_id} is not executable: {code}: {msg}"));
+        let (reason_code, message) = plan.non_executable.clone().unwrap_or_default();
+        return Err(DetectError::NotExecutable {
+            rule_id: rule_id.to_owned(),
+            reason_code,
+            message,
+        });
     }
     // The compilation for the event's class (OCSF mode), else the first.
     let class = event.get("class_uid").and_then(Value::as_u64);
@@ -437,21 +552,31 @@ pub fn explain(det: &Detector, rule_id: &str, event: &Value) -> Result<Value, St
         (Some(route), FieldMode::Ocsf) => route.in_scope(event),
         _ => true,
     };
-    let ex = match det.mode {
+    let explanation = match det.mode {
         FieldMode::Ocsf => pa_sigma::explain(&r.compiled, &pa_sigma::JsonEvent::new(event.clone())),
         FieldMode::Sigma => {
             pa_sigma::explain(&r.compiled, &pa_sigma::SigmaJsonEvent::new(event.clone()))
         }
     };
-    let ex_v = serde_json::to_value(&ex).map_err(|e| e.to_string())?;
     let fires = in_scope && det.detect(event).contains(&i);
-    Ok(json!({
-        "rule_id": rule_id,
-        "title": r.compiled.title,
-        "route": r.route.as_ref().map(|x| json!({"route_id": x.route_id, "class_uids": x.class_uids})),
-        "event_in_route_scope": in_scope,
-        "fires": fires,
-        "field_resolution": plan.field_resolution.iter().filter(|f| f.class_uid.is_none_or(|c| Some(u64::from(c)) == class)).map(|f| json!({"sigma_field": f.sigma_field, "path": f.path})).collect::<Vec<_>>(),
-        "explanation": ex_v,
-    }))
+    Ok(ExplainReport {
+        event_in_route_scope: in_scope,
+        explanation,
+        field_resolution: plan
+            .field_resolution
+            .iter()
+            .filter(|f| f.class_uid.is_none_or(|c| Some(u64::from(c)) == class))
+            .map(|f| ResolvedField {
+                path: f.path.clone(),
+                sigma_field: f.sigma_field.clone(),
+            })
+            .collect(),
+        fires,
+        route: r.route.as_ref().map(|x| RouteRef {
+            class_uids: x.class_uids.clone(),
+            route_id: x.route_id.clone(),
+        }),
+        rule_id: rule_id.to_owned(),
+        title: r.compiled.title.clone(),
+    })
 }

@@ -2,15 +2,34 @@
 
 use std::path::{Path, PathBuf};
 
+/// A configured input path that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct InputPathError {
+    /// The configured path (joined to the range's directory).
+    pub path: PathBuf,
+    /// What the file system said.
+    #[source]
+    pub source: std::io::Error,
+}
+
 /// Expand files and directories (recursively, regular files only, sorted by path bytes),
 /// relative to `base`. A path that does not exist is reported, not skipped silently.
-pub fn expand(base: &Path, paths: &[String], extensions: &[&str]) -> Result<Vec<PathBuf>, String> {
+pub fn expand(
+    base: &Path,
+    paths: &[String],
+    extensions: &[&str],
+) -> Result<Vec<PathBuf>, InputPathError> {
     let mut out = Vec::new();
     for p in paths {
         let full = base.join(p);
-        let meta = std::fs::metadata(&full).map_err(|e| format!("{}: {e}", full.display()))?;
+        let err = |source| InputPathError {
+            path: full.clone(),
+            source,
+        };
+        let meta = std::fs::metadata(&full).map_err(err)?;
         if meta.is_dir() {
-            walk(&full, extensions, &mut out).map_err(|e| format!("{}: {e}", full.display()))?;
+            walk(&full, extensions, &mut out).map_err(err)?;
         } else {
             out.push(full);
         }
@@ -81,7 +100,7 @@ mod tests {
             .collect();
         assert_eq!(names, ["d/b.evtx", "d/sub/a.evtx", "single.log"]);
         let e = expand(t.path(), &["nope.evtx".into()], &[]).unwrap_err();
-        assert!(e.contains("nope.evtx"), "{e}");
+        assert!(e.to_string().contains("nope.evtx"), "{e}");
         assert!(
             file_sha256(&t.path().join("single.log"))
                 .unwrap()

@@ -156,7 +156,7 @@ pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
             Err(e) => {
                 tracing::warn!(source = %src.source_id, "optional source missing: {e}");
                 counts.missing = true;
-                counts.errors.push(e);
+                counts.errors.push(e.to_string());
                 sources.push(counts);
                 continue;
             }

@@ -36,31 +36,95 @@ pub const SORT_BUDGET_BYTES: usize = 256 << 20;
 /// `metadata.normalizer_version`.
 pub const NORMALIZER_VERSION: &str = concat!("pa-normalize/", env!("CARGO_PKG_VERSION"));
 
+/// What went wrong in normalization outside a single event's mapping.
+#[derive(Debug, thiserror::Error)]
+pub enum NormalizeError {
+    /// The range's `normalization.mappings_dir` is not a directory.
+    #[error("normalization.mappings_dir: {}: not a directory", .0.display())]
+    MappingsDirMissing(PathBuf),
+    /// The shipped mapping profiles were not found.
+    #[error(transparent)]
+    ShippedProfilesMissing(#[from] pa_stage::ShippedDataNotFound),
+    /// The mapping profiles do not load.
+    #[error(transparent)]
+    Profiles(#[from] pa_ocsf::FileError),
+    /// Stream mode was asked for a source name it does not know.
+    #[error(
+        "unknown --source {0:?} (expected evtx, win-xml, otlp-json, win-json, sysmon-json, security-json, osquery or auditd)"
+    )]
+    UnknownSource(String),
+    /// A raw row names a source type this build does not know.
+    #[error("unknown source_type {0:?}")]
+    UnknownSourceType(String),
+    /// A raw row's decoded fields are not JSON.
+    #[error("fields_json is not JSON: {0}")]
+    FieldsNotJson(#[source] serde_json::Error),
+    /// The input could not be read (stream mode).
+    #[error(transparent)]
+    Read(#[from] pa_sources::ReadError),
+    /// Standard input could not be spooled (stream mode).
+    #[error("stdin: {0}")]
+    Stdin(#[source] std::io::Error),
+    /// The output could not be written (stream mode).
+    #[error("stdout: {0}")]
+    Output(#[source] std::io::Error),
+    /// An event could not be serialized as canonical JSON.
+    #[error("cannot serialize an event: {0}")]
+    Canonical(#[from] pa_canon::CanonError),
+}
+
+impl NormalizeError {
+    /// The stage reason code of this error (the one place errors map to reason codes).
+    pub fn reason(&self) -> pa_bundle::ReasonCode {
+        use pa_bundle::reason::CommonReason;
+        match self {
+            NormalizeError::MappingsDirMissing(_)
+            | NormalizeError::ShippedProfilesMissing(_)
+            | NormalizeError::Profiles(_) => NormalizationReason::MappingProfileInvalid.into(),
+            NormalizeError::UnknownSource(_)
+            | NormalizeError::Read(_)
+            | NormalizeError::Stdin(_) => CommonReason::InputMissing.into(),
+            NormalizeError::UnknownSourceType(_) | NormalizeError::FieldsNotJson(_) => {
+                NormalizationReason::NormalizedStoreIncompatible.into()
+            }
+            NormalizeError::Output(_) | NormalizeError::Canonical(_) => {
+                CommonReason::StorageIoError.into()
+            }
+        }
+    }
+}
+
+impl From<NormalizeError> for StageFailure {
+    fn from(e: NormalizeError) -> StageFailure {
+        StageFailure::new(e.reason(), e.to_string())
+    }
+}
+
 /// Locate the mapping profiles: the range's `normalization.mappings_dir` (relative to the
 /// range file's directory) or the shipped ones.
-pub fn mappings_dir(configured: Option<&str>, range_base: &Path) -> Result<PathBuf, String> {
+pub fn mappings_dir(
+    configured: Option<&str>,
+    range_base: &Path,
+) -> Result<PathBuf, NormalizeError> {
     match configured {
         Some(d) => {
             let p = range_base.join(d);
             if p.is_dir() {
                 Ok(p)
             } else {
-                Err(format!(
-                    "normalization.mappings_dir: {}: not a directory",
-                    p.display()
-                ))
+                Err(NormalizeError::MappingsDirMissing(p))
             }
         }
-        None => pa_stage::shipped_dir(MAPPINGS_REL),
+        None => Ok(pa_stage::shipped_dir(MAPPINGS_REL)?),
     }
 }
 
 /// A raw row back as the source record it was read as.
-pub fn record_of_row(row: &RawRow) -> Result<SourceRecord, String> {
+pub fn record_of_row(row: &RawRow) -> Result<SourceRecord, NormalizeError> {
     let source_type: SourceType = serde_json::from_value(Value::String(row.source_type.clone()))
-        .map_err(|_| format!("unknown source_type {:?}", row.source_type))?;
-    let fields: Value = serde_json::from_str(&row.fields_json)
-        .map_err(|e| format!("fields_json is not JSON: {e}"))?;
+        .map_err(|_| NormalizeError::UnknownSourceType(row.source_type.clone()))?;
+    let fields: Value =
+        serde_json::from_str(&row.fields_json).map_err(NormalizeError::FieldsNotJson)?;
     Ok(SourceRecord {
         source_type,
         provenance: Provenance {
@@ -161,10 +225,8 @@ pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
     let dir = mappings_dir(
         range.normalization.mappings_dir.as_deref(),
         &ctx.range_base_dir(),
-    )
-    .map_err(|e| failure(NormalizationReason::MappingProfileInvalid, e))?;
-    let normalizer = Normalizer::load(&dir)
-        .map_err(|e| failure(NormalizationReason::MappingProfileInvalid, e.to_string()))?;
+    )?;
+    let normalizer = Normalizer::load(&dir).map_err(NormalizeError::from)?;
     let covered: Vec<String> = normalizer.source_types();
     // The host a record belongs to when it names none (audit logs without `node=`): the
     // range asset's hostname, else its asset id.
@@ -324,7 +386,7 @@ pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
 }
 
 /// Stream-mode source names and the reader format each uses.
-pub fn stream_format(source: &str) -> Result<pa_sources::SourceFormat, String> {
+pub fn stream_format(source: &str) -> Result<pa_sources::SourceFormat, NormalizeError> {
     use pa_sources::SourceFormat as F;
     Ok(match source {
         "evtx" => F::Evtx,
@@ -333,11 +395,7 @@ pub fn stream_format(source: &str) -> Result<pa_sources::SourceFormat, String> {
         "win-json" | "sysmon-json" | "security-json" | "windows-json" => F::WinJson,
         "osquery" => F::Osquery,
         "auditd" => F::Auditd,
-        other => {
-            return Err(format!(
-                "unknown --source {other:?} (expected evtx, win-xml, otlp-json, win-json, sysmon-json, security-json, osquery or auditd)"
-            ));
-        }
+        other => return Err(NormalizeError::UnknownSource(other.to_owned())),
     })
 }
 
@@ -350,27 +408,27 @@ pub fn stream(
     mappings: Option<&Path>,
     host: Option<&str>,
     out: &mut dyn Write,
-) -> Result<Tally, String> {
+) -> Result<Tally, NormalizeError> {
     let format = stream_format(source)?;
     let dir = match mappings {
         Some(d) => d.to_path_buf(),
         None => pa_stage::shipped_dir(MAPPINGS_REL)?,
     };
-    let normalizer = Normalizer::load(&dir).map_err(|e| e.to_string())?;
+    let normalizer = Normalizer::load(&dir)?;
     let covered = normalizer.source_types();
     // Readers need a file (EVTX seeks): spool stdin to a temporary file.
     let (_tmp, path) = if input == "-" {
-        let mut t = tempfile::NamedTempFile::new().map_err(|e| format!("stdin: {e}"))?;
-        std::io::copy(&mut std::io::stdin().lock(), &mut t).map_err(|e| format!("stdin: {e}"))?;
+        let mut t = tempfile::NamedTempFile::new().map_err(NormalizeError::Stdin)?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut t).map_err(NormalizeError::Stdin)?;
         let p = t.path().to_path_buf();
         (Some(t), p)
     } else {
         (None, PathBuf::from(input))
     };
-    let reader = pa_sources::open(&path, format).map_err(|e| e.to_string())?;
+    let reader = pa_sources::open(&path, format)?;
     let mut tally = Tally::default();
     for item in reader {
-        let rec = item.map_err(|e| e.to_string())?;
+        let rec = item?;
         let raw_ref = json!({"kind": "file_cursor_v1", "path": input,
                              "cursor": format!("ordinal:{}", rec.provenance.ordinal)});
         let ectx = EventContext {
@@ -385,11 +443,11 @@ pub fn stream(
         let is_covered = covered.iter().any(|c| c == rec.source_type.as_str());
         tally.note(&rec, &n, is_covered);
         if let Normalized::Mapped(ev) = n {
-            let line = pa_canon::to_jsonl_line(&ev).map_err(|e| e.to_string())?;
+            let line = pa_canon::to_jsonl_line(&ev)?;
             out.write_all(line.as_bytes())
-                .map_err(|e| format!("stdout: {e}"))?;
+                .map_err(NormalizeError::Output)?;
         }
     }
-    out.flush().map_err(|e| format!("stdout: {e}"))?;
+    out.flush().map_err(NormalizeError::Output)?;
     Ok(tally)
 }

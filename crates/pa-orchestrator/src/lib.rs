@@ -106,7 +106,7 @@ pub fn run_new(
     let scenario = ScenarioConfig::parse(&String::from_utf8_lossy(&scenario_bytes), scenario_path)?;
 
     let run_id = run_id.unwrap_or_else(pa_bundle::new_run_id);
-    validate_run_id(&run_id).map_err(OrchestrateError::Usage)?;
+    validate_run_id(&run_id).map_err(|e| OrchestrateError::Usage(e.to_string()))?;
     workspace.ensure()?;
     let lock = RunLock::acquire(workspace, &run_id, opts.force_run_lock)?;
     let dir = workspace.run_dir(&run_id);

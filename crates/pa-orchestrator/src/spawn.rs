@@ -19,7 +19,7 @@ pub struct StageLocator {
 impl StageLocator {
     /// Find a stage's executable: `--stage-bin-dir` if given; else the directory of the
     /// running `pa-orchestrate`, then `PATH`. The error lists where it looked.
-    pub fn find(&self, stage: Stage) -> Result<PathBuf, String> {
+    pub fn find(&self, stage: Stage) -> Result<PathBuf, StageNotFound> {
         let name = stage.binary_name();
         let mut looked = Vec::new();
         let dirs: Vec<PathBuf> = if let Some(d) = &self.bin_dir {
@@ -44,11 +44,24 @@ impl StageLocator {
             }
             looked.push(d.display().to_string());
         }
-        Err(format!(
-            "stage executable {name} for stage {stage} not found; looked in: {}",
-            looked.join(", ")
-        ))
+        Err(StageNotFound {
+            binary: name,
+            stage,
+            looked,
+        })
     }
+}
+
+/// A stage's executable is in none of the places [`StageLocator::find`] looks.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("stage executable {binary} for stage {stage} not found; looked in: {}", looked.join(", "))]
+pub struct StageNotFound {
+    /// The executable's file name.
+    pub binary: &'static str,
+    /// The stage.
+    pub stage: Stage,
+    /// The directories looked in, in order.
+    pub looked: Vec<String>,
 }
 
 fn is_executable(p: &std::path::Path) -> bool {
@@ -81,9 +94,9 @@ pub fn run_stage_process(
 ) -> ProcessResult {
     let exe = match opts.locator.find(stage) {
         Ok(p) => p,
-        Err(msg) => {
-            tracing::error!("{msg}");
-            return ProcessResult::NotFound(msg);
+        Err(e) => {
+            tracing::error!("{e}");
+            return ProcessResult::NotFound(e.to_string());
         }
     };
     let run_dir = std::path::absolute(run.path()).unwrap_or_else(|_| run.path().to_path_buf());

@@ -323,12 +323,25 @@ pub fn write_derived(run: &RunDir, m: &Manifest) -> Result<(), BundleError> {
     Ok(())
 }
 
+/// Data that ships with the project was not found anywhere [`shipped_dir`] looks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "shipped data {rel} not found; looked in: {} (set PA_HOME to the directory that holds mappings/)",
+    tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+)]
+pub struct ShippedDataNotFound {
+    /// The data's path relative to the project's data root.
+    pub rel: String,
+    /// Every place looked, in order.
+    pub tried: Vec<PathBuf>,
+}
+
 /// Find data that ships with the project (`mappings/...`): `$PA_HOME/<rel>` when `PA_HOME` is
 /// set, else beside the executable in the repository layout (`<repo>/target/<profile>/<exe>` →
 /// `<repo>/<rel>`) or the install layout (`<prefix>/bin/<exe>` → `<prefix>/share/purple-axiom/<rel>`),
 /// else the source tree the binary was built from, else `./<rel>`. The error names every place
 /// it looked.
-pub fn shipped_dir(rel: &str) -> Result<PathBuf, String> {
+pub fn shipped_dir(rel: &str) -> Result<PathBuf, ShippedDataNotFound> {
     let mut tried = Vec::new();
     if let Some(home) = std::env::var_os("PA_HOME") {
         let p = PathBuf::from(home).join(rel);
@@ -369,12 +382,8 @@ pub fn shipped_dir(rel: &str) -> Result<PathBuf, String> {
         }
         tried.push(p);
     }
-    Err(format!(
-        "shipped data {rel} not found; looked in: {} (set PA_HOME to the directory that holds mappings/)",
-        tried
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
+    Err(ShippedDataNotFound {
+        rel: rel.to_owned(),
+        tried,
+    })
 }
