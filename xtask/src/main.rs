@@ -9,11 +9,16 @@
 //! * `bench normalize [--events N]`: EVTX parsing, normalization alone, and the
 //!   raw_parquet → OCSF Parquet data path, with peak memory at N/4 and N events
 //!   (`crates/pa-normalization/examples/normalize_bench.rs`).
+//! * `tidy`: architecture and hygiene checks (the allowed dependency map of `ARCHITECTURE.md`,
+//!   no `#[ignore]`, no wall-clock assertions in tests, no printing in library crates, no
+//!   ungated failpoints, file sizes); see `tidy.rs`.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+
+mod tidy;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -43,12 +48,18 @@ fn main() -> Result<()> {
         .as_slice()
     {
         ["ci"] => ci(),
+        ["tidy"] => {
+            if !tidy::run(&root())? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         ["bench", "orchestrate", rest @ ..] => bench_orchestrate(iterations(rest)?),
         ["bench", "detect", rest @ ..] => bench_detect(events(rest)?),
         ["bench", "normalize", rest @ ..] => bench_normalize(events(rest)?),
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N]"
+                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N]"
             );
             std::process::exit(2);
         }
