@@ -32,8 +32,13 @@ fn target_debug_dir() -> PathBuf {
     deps.parent().expect("profile dir").to_path_buf()
 }
 
-/// Path of a workspace binary, built once per test process with `cargo build --bins`
-/// (binaries of other packages are not built by `cargo test` on their own).
+/// Path of a workspace binary, built once per test process with
+/// `cargo build --workspace --bins --examples` (binaries of other packages are not built by
+/// `cargo test` on their own). `--examples` makes cargo resolve features with dev-dependencies,
+/// exactly as `cargo test --workspace` does, so the build reuses every library the test build
+/// compiled and only links the executables (without it, parquet, arrow, evtx and the project
+/// crates were compiled a second time with another feature set). It also turns on the
+/// test-only `failpoints` feature of `pa-bundle`, which `pa-e2e` enables as a dev-dependency.
 pub fn workspace_bin(name: &str) -> PathBuf {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
@@ -41,8 +46,13 @@ pub fn workspace_bin(name: &str) -> PathBuf {
         let profile_dir = target_debug_dir();
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let mut cmd = std::process::Command::new(cargo);
-        cmd.current_dir(repo_root())
-            .args(["build", "--quiet", "--workspace", "--bins"]);
+        cmd.current_dir(repo_root()).args([
+            "build",
+            "--quiet",
+            "--workspace",
+            "--bins",
+            "--examples",
+        ]);
         if release {
             cmd.arg("--release");
         }
@@ -51,7 +61,9 @@ pub fn workspace_bin(name: &str) -> PathBuf {
         }
         match cmd.status() {
             Ok(s) if s.success() => Ok(()),
-            Ok(s) => Err(format!("cargo build --workspace --bins failed: {s}")),
+            Ok(s) => Err(format!(
+                "cargo build --workspace --bins --examples failed: {s}"
+            )),
             Err(e) => Err(format!("cannot run cargo: {e}")),
         }
     });

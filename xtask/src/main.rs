@@ -2,13 +2,14 @@
 //!
 //! * `ci`: what `.ci/run` runs: `cargo fmt --check`, clippy with `-D warnings`, the tests.
 //! * `bench orchestrate [--iterations N]`: orchestrator overhead per stage (spawn + outcome +
-//!   publish of an empty stage), release build, test-only stage executables.
+//!   publish of an empty stage), `dist` build, test-only stage executables.
 //! * `bench detect [--events N]`: Sigma rule load time and matching throughput (1 thread and all
-//!   cores) over OCSF events from EVTX-ATTACK-SAMPLES, release build
+//!   cores) over OCSF events from EVTX-ATTACK-SAMPLES, `dist` build
 //!   (`crates/pa-detection/examples/detect_bench.rs`).
 //! * `bench normalize [--events N]`: EVTX parsing, normalization alone, and the
 //!   raw_parquet → OCSF Parquet data path, with peak memory at N/4 and N events
-//!   (`crates/pa-normalization/examples/normalize_bench.rs`).
+//!   (`tests/examples/normalize_bench.rs`: it composes two stages, telemetry and normalization, so
+//!   it lives in the end-to-end package).
 //! * `tidy`: architecture and hygiene checks (the allowed dependency map of `ARCHITECTURE.md`,
 //!   no `#[ignore]`, no wall-clock assertions in tests, no printing in library crates, no
 //!   ungated failpoints, file sizes); see `tidy.rs`.
@@ -97,15 +98,24 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores")
 }
 
-/// Build a release example and run it with `args`, echoing its figures.
+/// Build an example with the `dist` profile (release + thin LTO) and run it with `args`,
+/// echoing its figures.
 fn run_example(package: &str, example: &str, args: &[String]) -> Result<()> {
     let mut build = cargo();
-    build.args(["build", "--release", "-p", package, "--example", example]);
+    build.args([
+        "build",
+        "--profile",
+        "dist",
+        "-p",
+        package,
+        "--example",
+        example,
+    ]);
     run(build)?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
-    let exe = target.join("release/examples").join(example);
+    let exe = target.join("dist/examples").join(example);
     let mut c = Command::new(&exe);
     c.current_dir(root()).args(args);
     eprintln!("$ {} {}", exe.display(), args.join(" "));
@@ -147,14 +157,14 @@ fn bench_normalize(n: u64) -> Result<()> {
     println!("machine: {}", machine());
     println!("--- normalize, all phases, {n} events");
     run_example(
-        "pa-normalization",
+        "pa-e2e",
         "normalize_bench",
         &["--events".into(), n.to_string()],
     )?;
     let quarter = (n / 4).max(1);
     println!("--- pipeline only, {quarter} events (memory at a quarter of the input)");
     run_example(
-        "pa-normalization",
+        "pa-e2e",
         "normalize_bench",
         &[
             "--events".into(),
@@ -169,6 +179,9 @@ fn ci() -> Result<()> {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     run(fmt)?;
+    if !tidy::run(&root())? {
+        bail!("tidy found violations");
+    }
     let mut clippy = cargo();
     clippy.args([
         "clippy",
@@ -224,7 +237,8 @@ fn bench_orchestrate(iterations: usize) -> Result<()> {
     let mut build = cargo();
     build.args([
         "build",
-        "--release",
+        "--profile",
+        "dist",
         "-p",
         "pa-orchestrate",
         "-p",
@@ -235,7 +249,7 @@ fn bench_orchestrate(iterations: usize) -> Result<()> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
-    let release = target.join("release");
+    let release = target.join("dist");
     let tmp = std::env::temp_dir().join(format!("pa-bench-orchestrate-{}", std::process::id()));
     let bins = tmp.join("bins");
     std::fs::create_dir_all(&bins)?;

@@ -16,7 +16,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// Environment variable naming a fault to inject (tests only): `staging_write:enospc`.
+/// Environment variable naming a fault to inject: `staging_write:enospc`,
+/// `publish:after_journal`. Read only in builds with the test-only `failpoints` feature (the
+/// end-to-end tests enable it); a release build has no fault hook.
+#[cfg(feature = "failpoints")]
 pub const FAILPOINT_ENV: &str = "PA_FAILPOINT";
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -140,6 +143,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), BundleErro
     Ok(())
 }
 
+#[cfg(feature = "failpoints")]
 fn failpoint(name: &str) -> Option<std::io::Error> {
     let v = std::env::var(FAILPOINT_ENV).ok()?;
     (v == name).then(|| {
@@ -148,6 +152,11 @@ fn failpoint(name: &str) -> Option<std::io::Error> {
             "No space left on device (injected)",
         )
     })
+}
+
+#[cfg(not(feature = "failpoints"))]
+fn failpoint(_name: &str) -> Option<std::io::Error> {
+    None
 }
 
 impl Staging {

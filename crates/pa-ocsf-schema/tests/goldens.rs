@@ -392,35 +392,6 @@ fn repaired_goldens_with_the_envelope_declared() {
 }
 
 #[test]
-fn validation_throughput() {
-    let events: Vec<Value> = golden_files().iter().map(|f| read(f)).collect();
-    let schema = reference();
-    let rounds = 200;
-    let t = std::time::Instant::now();
-    let mut n = 0usize;
-    for _ in 0..rounds {
-        for e in &events {
-            n += schema.validate(e).len();
-        }
-    }
-    let took = t.elapsed();
-    let per_sec = (rounds * events.len()) as f64 / took.as_secs_f64();
-    eprintln!(
-        "validated {} golden events ({n} violations) in {took:?}: {per_sec:.0} events/s ({} build)",
-        rounds * events.len(),
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        }
-    );
-    assert!(
-        per_sec > 1000.0,
-        "validation too slow: {per_sec:.0} events/s"
-    );
-}
-
-#[test]
 fn goldens_have_no_advisory_warnings() {
     // No golden uses a deprecated attribute or a mismatching enum caption.
     for f in golden_files() {

@@ -1,33 +1,17 @@
 //! Facts about the resolved OCSF 1.7.0 schema, each checked by hand against the source files
 //! in `../shared/data/ocsf-1.7.0` (file named in the comment), and `has_path` look-ups.
 
-use std::time::Instant;
-
 use pa_ocsf_schema::{BaseType, OcsfSchema, PathError, Requirement, reference, reference_dir};
 
 #[test]
-fn loads_every_class_and_object_quickly() {
-    let t = Instant::now();
+fn loads_every_class_and_object() {
     let s = OcsfSchema::load(&reference_dir()).expect("reference schema loads");
-    let took = t.elapsed();
-    eprintln!(
-        "OcsfSchema::load ({} build): {took:?}",
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        }
-    );
     assert_eq!(s.version(), "1.7.0");
     // 82 event files with a `uid` (core + extensions) plus the concrete `base_event`.
     assert_eq!(s.classes().count(), 83);
     // 169 core + 4 named extension objects (reg_key, reg_value, win_resource, win_service);
     // the other extension object files are unnamed patches.
     assert_eq!(s.objects().count(), 173);
-    assert!(
-        took.as_secs_f64() < 5.0,
-        "loading took {took:?}: too slow to call per test"
-    );
 }
 
 #[test]

@@ -13,6 +13,7 @@ use pa_bundle::{
     StageOutcome, Staging,
 };
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -160,7 +161,7 @@ where
 {
     init_logging(common.log_format, common.verbose, common.quiet);
     let Some(run_dir) = common.run_dir.as_deref() else {
-        eprintln!("error: --run-dir is required");
+        let _ = writeln!(std::io::stderr(), "error: --run-dir is required");
         return 20;
     };
     match run_stage_inner(stage, common, run_dir, f) {
@@ -171,7 +172,13 @@ where
                 reason_code = e.reason_code().as_str(),
                 "{e}"
             );
-            eprintln!("{}: {} ({})", stage.binary_name(), e, e.reason_code());
+            let _ = writeln!(
+                std::io::stderr(),
+                "{}: {} ({})",
+                stage.binary_name(),
+                e,
+                e.reason_code()
+            );
             20
         }
     }
@@ -282,8 +289,12 @@ where
         _ => Exit::Failed,
     };
     let secs = outcome.duration_ms.unwrap_or(0) as f64 / 1000.0;
-    match &outcome.reason_code {
-        None => println!(
+    // The one-line summary of the stage protocol. A closed stdout (`| head`) is not an error
+    // of the stage: the outcome is already recorded.
+    let mut stdout = std::io::stdout().lock();
+    let _ = match &outcome.reason_code {
+        None => writeln!(
+            stdout,
             "{}: success in {secs:.3}s{}",
             stage,
             if summary.is_empty() {
@@ -292,14 +303,15 @@ where
                 format!(": {summary}")
             }
         ),
-        Some(code) => println!(
+        Some(code) => writeln!(
+            stdout,
             "{}: {} ({}, {code}) in {secs:.3}s: {}",
             stage,
             outcome.status.as_str(),
             outcome.fail_mode.as_str(),
             outcome.message.as_deref().unwrap_or("")
         ),
-    }
+    };
     Ok(exit)
 }
 

@@ -4,8 +4,6 @@
 //! profiles) → OCSF 1.7.0 (checked with `pa_ocsf_schema`) → the SigmaHQ `taskscheduler` and
 //! `wmi` rules through this bridge, with the pa-detection detector.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -430,7 +428,7 @@ fn violations(ev: &Value) -> Vec<String> {
 }
 
 fn detector(bridge: &Bridge) -> Detector {
-    let dir = common::shared_data().join("sigma/rules/windows/builtin");
+    let dir = pa_e2e::shared_data().join("sigma/rules/windows/builtin");
     let set = pa_detection::load_rules(&[dir.join("taskscheduler"), dir.join("wmi")])
         .unwrap_or_else(|e| panic!("{e}"));
     let det = Detector::build(
@@ -457,7 +455,8 @@ fn fired(det: &Detector, ev: &Value) -> BTreeSet<String> {
 
 #[test]
 fn channel_events_normalize_to_valid_ocsf_and_fire_exactly_their_rules() {
-    let bridge = Bridge::load(common::bridge_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let bridge =
+        Bridge::load(pa_e2e::repo_root().join("mappings/bridge")).unwrap_or_else(|e| panic!("{e}"));
     let det = detector(&bridge);
     let mut problems = Vec::new();
     let all = cases();
@@ -524,14 +523,20 @@ fn channel_events_normalize_to_valid_ocsf_and_fire_exactly_their_rules() {
     // every rule is exercised by some positive case
     let positives: BTreeSet<&str> = all.iter().flat_map(|c| c.fires.iter().copied()).collect();
     assert_eq!(positives.len(), 5, "{positives:?}");
-    common::assert_no_problems(&problems);
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn sigma_regression_recordings_of_both_channels_fire_their_rule() {
-    let bridge = Bridge::load(common::bridge_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let bridge =
+        Bridge::load(pa_e2e::repo_root().join("mappings/bridge")).unwrap_or_else(|e| panic!("{e}"));
     let det = detector(&bridge);
-    let root = common::shared_data().join("sigma-regression/rules/windows/builtin");
+    let root = pa_e2e::shared_data().join("sigma-regression/rules/windows/builtin");
     let mut seen = 0;
     for sub in ["taskscheduler", "wmi"] {
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join(sub))

@@ -93,7 +93,7 @@ fn make_replica(rec: &mut SourceRecord, base: &BaseIds, k: u64) {
 }
 
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let data = root.join("../shared/data");
     let mut n_events: u64 = 1_000_000;
     let mut phase = "all".to_string();
