@@ -24,18 +24,14 @@
 //! when their keys are free.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::fs::File;
-use std::io::BufReader;
-use std::path::Path;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::counters::Counters;
-use crate::lines::BoundedLines;
-use crate::record::{Provenance, SourceRecord, SourceType};
+use crate::base::lines;
+use crate::base::prelude::*;
+use crate::lines::Line;
 use crate::timeutil::parse_epoch_dot_ms;
-use crate::{ReadError, SourceFormat, SourceReader};
 
 /// Module token of the record parser.
 pub const MODULE_TOKEN: &str = "pa.auditd_record_kv.v1";
@@ -574,9 +570,11 @@ struct Group {
 type GroupKey = (Option<String>, String);
 
 /// Streaming audit log reader (one [`SourceRecord`] per audit event).
-pub struct AuditdReader {
-    file: String,
-    lines: BoundedLines<BufReader<Box<dyn std::io::Read + Send>>>,
+pub type AuditdReader = Reader<Auditd>;
+
+/// The auditd half of [`AuditdReader`]: the events being assembled.
+#[derive(Default)]
+pub struct Auditd {
     open: BTreeMap<u64, Group>,
     index: HashMap<GroupKey, u64>,
     closed: HashSet<GroupKey>,
@@ -584,55 +582,25 @@ pub struct AuditdReader {
     seq: u64,
     buffered: usize,
     line_no: u64,
-    ordinal: u64,
     eof: bool,
-    failed: bool,
-    counters: Counters,
 }
 
-impl AuditdReader {
-    /// Open an audit log.
-    pub fn open(path: &Path) -> Result<Self, ReadError> {
-        let file = path.display().to_string();
-        let f = File::open(path).map_err(|source| ReadError::Io {
-            file: file.clone(),
-            source,
-        })?;
-        Ok(Self::from_reader(file, Box::new(f)))
-    }
+/// Count a line or an event as read and dropped, without an ordinal (only emitted events take
+/// one).
+fn drop_unnumbered(base: &mut Base, reason: &str, detail: String) {
+    base.counters.read();
+    base.counters.drop_record(reason, detail);
+}
 
-    /// Read from any reader; `file` names it in provenance and errors.
-    pub fn from_reader(file: String, input: Box<dyn std::io::Read + Send>) -> Self {
-        AuditdReader {
-            file,
-            lines: BoundedLines::new(BufReader::with_capacity(1 << 16, input), MAX_LINE_BYTES),
-            open: BTreeMap::new(),
-            index: HashMap::new(),
-            closed: HashSet::new(),
-            closed_order: VecDeque::new(),
-            seq: 0,
-            buffered: 0,
-            line_no: 0,
-            ordinal: 0,
-            eof: false,
-            failed: false,
-            counters: Counters::default(),
-        }
-    }
-
-    fn drop_line(&mut self, reason: &str, detail: String) {
-        self.counters.read();
-        self.counters.drop_record(reason, detail);
-    }
-
-    fn add_line(&mut self, offset: u64, bytes: &[u8]) {
-        self.counters.bump("audit_lines_total");
+impl Auditd {
+    fn add_line(&mut self, base: &mut Base, offset: u64, bytes: &[u8]) {
+        base.counters.bump("audit_lines_total");
         let text = String::from_utf8_lossy(bytes);
         let rec = match parse_record(&text) {
             Ok(r) => r,
             Err(e) => {
-                let d = format!("{} line {} (byte {offset}): {e}", self.file, self.line_no);
-                self.drop_line(e.code(), d);
+                let d = format!("{} line {} (byte {offset}): {e}", base.file, self.line_no);
+                drop_unnumbered(base, e.code(), d);
                 return;
             }
         };
@@ -641,9 +609,9 @@ impl AuditdReader {
             if rec.record_type != "EOE" {
                 let d = format!(
                     "{} line {}: record for already emitted event {}",
-                    self.file, self.line_no, key.1
+                    base.file, self.line_no, key.1
                 );
-                self.drop_line("audit_late_record", d);
+                drop_unnumbered(base, "audit_late_record", d);
             }
             return;
         }
@@ -713,7 +681,7 @@ impl AuditdReader {
         Some(g)
     }
 
-    fn build(&mut self, g: Group) -> Option<SourceRecord> {
+    fn build(base: &mut Base, g: Group) -> Option<SourceRecord> {
         let first = g.records.first()?;
         let msg_id = first.msg_id().to_owned();
         let (ts, serial) = msg_id.split_once(':').unwrap_or((msg_id.as_str(), ""));
@@ -759,16 +727,10 @@ impl AuditdReader {
                 ),
             );
         }
-        let ordinal = self.ordinal;
-        self.ordinal += 1;
+        let ordinal = base.next_ordinal();
         Some(SourceRecord {
             source_type: SourceType::LinuxAuditd,
-            provenance: Provenance {
-                file: self.file.clone(),
-                offset: Some(g.first_offset),
-                ordinal,
-                record_id: serial.parse().ok(),
-            },
+            provenance: base.provenance(ordinal, Some(g.first_offset), serial.parse().ok()),
             time_ms,
             host: g.node.clone(),
             fields: Value::Object(ev),
@@ -777,63 +739,46 @@ impl AuditdReader {
     }
 }
 
-impl Iterator for AuditdReader {
-    type Item = Result<SourceRecord, ReadError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(g) = self.pop_ready() {
-                self.counters.read();
-                match self.build(g) {
-                    Some(r) => {
-                        self.counters.kept();
-                        return Some(Ok(r));
-                    }
-                    None => {
-                        let d = format!("{}: event without records", self.file);
-                        self.counters.drop_record("audit_empty_event", d);
-                        continue;
-                    }
-                }
-            }
-            if self.eof || self.failed {
-                return None;
-            }
-            match self.lines.next_line() {
-                None => self.eof = true,
-                Some(Err(source)) => {
-                    self.failed = true;
-                    self.eof = true;
-                    return Some(Err(ReadError::Io {
-                        file: self.file.clone(),
-                        source,
-                    }));
-                }
-                Some(Ok(line)) => {
-                    self.line_no += 1;
-                    if line.too_long {
-                        self.counters.bump("audit_lines_total");
-                        let d =
-                            format!("{} line {} (byte {})", self.file, self.line_no, line.offset);
-                        self.drop_line(AuditKvErrorKind::LineTooLong.code(), d);
-                    } else if !line.bytes.iter().all(u8::is_ascii_whitespace) {
-                        self.add_line(line.offset, &line.bytes);
-                    }
-                }
-            }
-        }
+impl FromRead for Auditd {
+    fn start(input: DynRead) -> (Self, Self::Input) {
+        (Auditd::default(), lines(input, MAX_LINE_BYTES))
     }
 }
 
-impl SourceReader for AuditdReader {
-    fn counters(&self) -> &Counters {
-        &self.counters
+impl Format for Auditd {
+    const FORMAT: SourceFormat = SourceFormat::Auditd;
+    type Input = LineInput;
+
+    fn pop(&mut self, base: &mut Base) -> Option<SourceRecord> {
+        while let Some(g) = self.pop_ready() {
+            match Self::build(base, g) {
+                Some(r) => {
+                    base.counters.kept();
+                    return Some(r);
+                }
+                None => {
+                    let d = format!("{}: event without records", base.file);
+                    drop_unnumbered(base, "audit_empty_event", d);
+                }
+            }
+        }
+        None
     }
-    fn format(&self) -> SourceFormat {
-        SourceFormat::Auditd
+
+    fn take(&mut self, base: &mut Base, line: Line) {
+        self.line_no += 1;
+        if line.too_long {
+            base.counters.bump("audit_lines_total");
+            let d = format!("{} line {} (byte {})", base.file, self.line_no, line.offset);
+            drop_unnumbered(base, AuditKvErrorKind::LineTooLong.code(), d);
+        } else if !line.is_blank() {
+            self.add_line(base, line.offset, &line.bytes);
+        }
     }
-    fn file(&self) -> &str {
-        &self.file
+
+    fn end(&mut self, _base: &mut Base, _failed: bool) {
+        // Everything still open is flushed, also after an I/O error.
+        self.eof = true;
     }
 }
 

@@ -9,16 +9,16 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 
+use ::evtx::err::EvtxError;
 use ::evtx::{EvtxChunkData, EvtxParser, IntoIterChunks, ParserSettings};
 
-use crate::counters::Counters;
-use crate::record::{Provenance, SourceRecord};
+use crate::base::open_file;
+use crate::base::prelude::*;
 use crate::windows::record_from_xml;
-use crate::{ReadError, SourceFormat, SourceReader};
 
 const FILE_HEADER_SIZE: u64 = 4096;
 const CHUNK_SIZE: u64 = 65536;
@@ -39,27 +39,31 @@ enum Pending {
 }
 
 /// Streaming EVTX reader.
-pub struct EvtxReader {
-    file: String,
-    chunks: IntoIterChunks<File>,
+pub type EvtxReader = Reader<Evtx>;
+
+/// The EVTX half of [`EvtxReader`]: the records of the chunks read, not yet yielded.
+pub struct Evtx {
     settings: Arc<ParserSettings>,
     pending: VecDeque<Pending>,
-    ordinal: u64,
-    counters: Counters,
     /// Records of a truncated trailing chunk, reported once the chunks are exhausted.
     trailing: Option<(u64, String)>,
-    finished: bool,
+}
+
+impl Units for IntoIterChunks<File> {
+    type Unit = Result<EvtxChunkData, EvtxError>;
+    fn next_unit(&mut self) -> Option<io::Result<Self::Unit>> {
+        self.next().map(Ok)
+    }
 }
 
 impl EvtxReader {
     /// Open an EVTX file (fails if it cannot be opened or has no EVTX file header).
     pub fn open(path: &Path) -> Result<Self, ReadError> {
-        let file = path.display().to_string();
+        let (file, mut f) = open_file(path)?;
         let io_err = |source| ReadError::Io {
             file: file.clone(),
             source,
         };
-        let mut f = File::open(path).map_err(io_err)?;
         let size = f.metadata().map_err(io_err)?.len();
         let trailing = trailing_chunk(&mut f, size).map_err(io_err)?;
         f.seek(SeekFrom::Start(0)).map_err(io_err)?;
@@ -71,71 +75,12 @@ impl EvtxReader {
                 detail: e.to_string(),
             })?
             .with_configuration(settings.clone());
-        Ok(EvtxReader {
-            file,
-            chunks: parser.into_chunks(),
+        let state = Evtx {
             settings: Arc::new(settings),
             pending: VecDeque::new(),
-            ordinal: 0,
-            counters: Counters::default(),
             trailing,
-            finished: false,
-        })
-    }
-
-    fn load_chunk(&mut self, chunk: Result<EvtxChunkData, ::evtx::err::EvtxError>) {
-        let mut data = match chunk {
-            Ok(d) => d,
-            Err(e) => {
-                self.pending.push_back(Pending::Dropped {
-                    record_id: None,
-                    reason: "evtx_chunk_error",
-                    detail: e.to_string(),
-                });
-                return;
-            }
         };
-        let (first, last) = (
-            data.header.first_event_record_id,
-            data.header.last_event_record_id,
-        );
-        let mut parsed = match data.parse(Arc::clone(&self.settings)) {
-            Ok(p) => p,
-            Err(e) => {
-                let n = if last >= first {
-                    (last - first + 1).min(CHUNK_SIZE)
-                } else {
-                    1
-                };
-                self.counters
-                    .drop_many("evtx_chunk_error", n, e.to_string());
-                self.ordinal += n;
-                return;
-            }
-        };
-        for record in parsed.iter().take(MAX_RECORDS_PER_CHUNK) {
-            match record {
-                Ok(r) => {
-                    let record_id = r.event_record_id;
-                    match r.into_xml_bytes() {
-                        Ok(s) => self.pending.push_back(Pending::Xml {
-                            record_id,
-                            xml: s.data,
-                        }),
-                        Err(e) => self.pending.push_back(Pending::Dropped {
-                            record_id: Some(record_id),
-                            reason: "evtx_record_error",
-                            detail: e.to_string(),
-                        }),
-                    }
-                }
-                Err(e) => self.pending.push_back(Pending::Dropped {
-                    record_id: None,
-                    reason: "evtx_record_error",
-                    detail: e.to_string(),
-                }),
-            }
-        }
+        Ok(Reader::new(file, state, parser.into_chunks()))
     }
 }
 
@@ -168,75 +113,98 @@ fn trailing_chunk(f: &mut File, size: u64) -> std::io::Result<Option<(u64, Strin
     )))
 }
 
-impl Iterator for EvtxReader {
-    type Item = Result<SourceRecord, ReadError>;
+impl Format for Evtx {
+    const FORMAT: SourceFormat = SourceFormat::Evtx;
+    type Input = IntoIterChunks<File>;
 
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(p) = self.pending.pop_front() {
-                let ordinal = self.ordinal;
-                self.ordinal += 1;
-                self.counters.read();
-                match p {
-                    Pending::Dropped {
-                        record_id,
-                        reason,
-                        detail,
-                    } => {
-                        let id = record_id.map_or_else(String::new, |r| format!(" record {r}"));
-                        self.counters
-                            .drop_record(reason, format!("{}{id}: {detail}", self.file));
-                    }
-                    Pending::Xml { record_id, xml } => {
-                        let prov = Provenance {
-                            file: self.file.clone(),
-                            offset: None,
-                            ordinal,
-                            record_id: Some(record_id),
-                        };
-                        match record_from_xml(&xml, prov) {
-                            Ok(rec) => {
-                                self.counters.kept();
-                                return Some(Ok(rec));
-                            }
-                            Err(e) => self.counters.drop_record(
-                                e.code(),
-                                format!("{} record {record_id}: {e}", self.file),
-                            ),
-                        }
-                    }
+    fn pop(&mut self, base: &mut Base) -> Option<SourceRecord> {
+        while let Some(p) = self.pending.pop_front() {
+            let ordinal = base.next_ordinal();
+            match p {
+                Pending::Dropped {
+                    record_id,
+                    reason,
+                    detail,
+                } => {
+                    let id = record_id.map_or_else(String::new, |r| format!(" record {r}"));
+                    base.counters
+                        .drop_record(reason, format!("{}{id}: {detail}", base.file));
                 }
-                continue;
-            }
-            if self.finished {
-                return None;
-            }
-            match self.chunks.next() {
-                Some(chunk) => self.load_chunk(chunk),
-                None => {
-                    self.finished = true;
-                    if let Some((n, detail)) = self.trailing.take() {
-                        self.counters.drop_many(
-                            "evtx_incomplete_chunk",
-                            n,
-                            format!("{}: {detail}", self.file),
-                        );
-                        self.ordinal += n;
+                Pending::Xml { record_id, xml } => {
+                    let prov = base.provenance(ordinal, None, Some(record_id));
+                    match record_from_xml(&xml, prov) {
+                        Ok(rec) => {
+                            base.counters.kept();
+                            return Some(rec);
+                        }
+                        Err(e) => base.counters.drop_record(
+                            e.code(),
+                            format!("{} record {record_id}: {e}", base.file),
+                        ),
                     }
                 }
             }
         }
+        None
     }
-}
 
-impl SourceReader for EvtxReader {
-    fn counters(&self) -> &Counters {
-        &self.counters
+    fn take(&mut self, base: &mut Base, chunk: Result<EvtxChunkData, EvtxError>) {
+        let mut data = match chunk {
+            Ok(d) => d,
+            Err(e) => {
+                self.pending.push_back(Pending::Dropped {
+                    record_id: None,
+                    reason: "evtx_chunk_error",
+                    detail: e.to_string(),
+                });
+                return;
+            }
+        };
+        let (first, last) = (
+            data.header.first_event_record_id,
+            data.header.last_event_record_id,
+        );
+        let mut parsed = match data.parse(Arc::clone(&self.settings)) {
+            Ok(p) => p,
+            Err(e) => {
+                let n = if last >= first {
+                    (last - first + 1).min(CHUNK_SIZE)
+                } else {
+                    1
+                };
+                base.drop_many("evtx_chunk_error", n, e.to_string());
+                return;
+            }
+        };
+        for record in parsed.iter().take(MAX_RECORDS_PER_CHUNK) {
+            match record {
+                Ok(r) => {
+                    let record_id = r.event_record_id;
+                    match r.into_xml_bytes() {
+                        Ok(s) => self.pending.push_back(Pending::Xml {
+                            record_id,
+                            xml: s.data,
+                        }),
+                        Err(e) => self.pending.push_back(Pending::Dropped {
+                            record_id: Some(record_id),
+                            reason: "evtx_record_error",
+                            detail: e.to_string(),
+                        }),
+                    }
+                }
+                Err(e) => self.pending.push_back(Pending::Dropped {
+                    record_id: None,
+                    reason: "evtx_record_error",
+                    detail: e.to_string(),
+                }),
+            }
+        }
     }
-    fn format(&self) -> SourceFormat {
-        SourceFormat::Evtx
-    }
-    fn file(&self) -> &str {
-        &self.file
+
+    fn end(&mut self, base: &mut Base, _failed: bool) {
+        if let Some((n, detail)) = self.trailing.take() {
+            let d = format!("{}: {detail}", base.file);
+            base.drop_many("evtx_incomplete_chunk", n, d);
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::io::{self, BufRead};
 
 /// One value's bytes, as found in the stream.
 #[derive(Debug)]
-pub(crate) enum Piece {
+pub enum Piece {
     /// A complete value and its byte offset.
     Value { offset: u64, bytes: Vec<u8> },
     /// A value longer than the bound (skipped), at this offset.
@@ -17,7 +17,7 @@ pub(crate) enum Piece {
 }
 
 /// Splits a JSON stream into values (see the module docs).
-pub(crate) struct JsonSplitter<R> {
+pub struct JsonSplitter<R> {
     reader: R,
     offset: u64,
     max: usize,

@@ -12,6 +12,7 @@
 //! [`auditd`] (`pa.auditd_record_kv.v1` + event aggregation), [`xmlfile`] (files of event XML).
 
 pub mod auditd;
+mod base;
 pub mod counters;
 pub mod evtx;
 mod jsonsplit;

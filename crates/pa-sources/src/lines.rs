@@ -4,7 +4,7 @@ use std::io::{self, BufRead};
 
 /// One line read by [`BoundedLines`].
 #[derive(Debug)]
-pub(crate) struct Line {
+pub struct Line {
     /// Byte offset of the line start in the stream.
     pub offset: u64,
     /// The line without its `\n` (and without a trailing `\r`); empty when `too_long`.
@@ -13,8 +13,15 @@ pub(crate) struct Line {
     pub too_long: bool,
 }
 
+impl Line {
+    /// Nothing but white space (an over-long line is not blank).
+    pub fn is_blank(&self) -> bool {
+        !self.too_long && self.bytes.iter().all(u8::is_ascii_whitespace)
+    }
+}
+
 /// Reads lines, never holding more than `max` bytes of one line.
-pub(crate) struct BoundedLines<R> {
+pub struct BoundedLines<R> {
     reader: R,
     offset: u64,
     max: usize,

@@ -3,28 +3,23 @@
 //! format (`snapshot: [...]`, `action: "snapshot"`). `fields` is the row as osquery wrote it.
 
 use std::collections::VecDeque;
-use std::fs::File;
-use std::io::BufReader;
-use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::counters::Counters;
-use crate::lines::BoundedLines;
-use crate::record::{Provenance, SourceRecord, SourceType};
-use crate::{ReadError, SourceFormat, SourceReader};
+use crate::base::lines;
+use crate::base::prelude::*;
+use crate::lines::Line;
 
 /// Longest line accepted.
 pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Streaming osquery results reader.
-pub struct OsqueryReader {
-    file: String,
-    lines: BoundedLines<BufReader<Box<dyn std::io::Read + Send>>>,
+pub type OsqueryReader = Reader<Osquery>;
+
+/// The osquery half of [`OsqueryReader`]: rows of the lines read, not yet yielded.
+#[derive(Default)]
+pub struct Osquery {
     pending: VecDeque<(Value, String, u64)>,
-    ordinal: u64,
-    counters: Counters,
-    failed: bool,
 }
 
 fn unix_time_ms(v: &Value) -> Option<i64> {
@@ -80,92 +75,42 @@ pub fn expand_rows(v: Value) -> Result<Vec<Value>, &'static str> {
     Err("osquery_unrecognized")
 }
 
-impl OsqueryReader {
-    /// Open an osquery results file.
-    pub fn open(path: &Path) -> Result<Self, ReadError> {
-        let file = path.display().to_string();
-        let f = File::open(path).map_err(|source| ReadError::Io {
-            file: file.clone(),
-            source,
-        })?;
-        Ok(Self::from_reader(file, Box::new(f)))
-    }
-
-    /// Read from any reader; `file` names it in provenance and errors.
-    pub fn from_reader(file: String, input: Box<dyn std::io::Read + Send>) -> Self {
-        OsqueryReader {
-            file,
-            lines: BoundedLines::new(BufReader::with_capacity(1 << 16, input), MAX_LINE_BYTES),
-            pending: VecDeque::new(),
-            ordinal: 0,
-            counters: Counters::default(),
-            failed: false,
-        }
-    }
-
-    fn drop_line(&mut self, reason: &str, detail: String) {
-        self.counters.read();
-        self.ordinal += 1;
-        self.counters.drop_record(reason, detail);
+impl FromRead for Osquery {
+    fn start(input: DynRead) -> (Self, Self::Input) {
+        (Osquery::default(), lines(input, MAX_LINE_BYTES))
     }
 }
 
-impl Iterator for OsqueryReader {
-    type Item = Result<SourceRecord, ReadError>;
+impl Format for Osquery {
+    const FORMAT: SourceFormat = SourceFormat::Osquery;
+    type Input = LineInput;
 
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some((row, raw, offset)) = self.pending.pop_front() {
-                let ordinal = self.ordinal;
-                self.ordinal += 1;
-                self.counters.read();
-                self.counters.kept();
-                let host = row
-                    .get("hostIdentifier")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                return Some(Ok(SourceRecord {
-                    source_type: SourceType::Osquery,
-                    provenance: Provenance {
-                        file: self.file.clone(),
-                        offset: Some(offset),
-                        ordinal,
-                        record_id: None,
-                    },
-                    time_ms: unix_time_ms(&row),
-                    host,
-                    fields: row,
-                    raw,
-                }));
-            }
-            if self.failed {
-                return None;
-            }
-            let line = match self.lines.next_line()? {
-                Ok(l) => l,
-                Err(source) => {
-                    self.failed = true;
-                    return Some(Err(ReadError::Io {
-                        file: self.file.clone(),
-                        source,
-                    }));
-                }
-            };
-            if line.too_long {
-                let d = format!("{} line at byte {}", self.file, line.offset);
-                self.drop_line("json_line_too_long", d);
-                continue;
-            }
-            if line.bytes.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
+    fn pop(&mut self, base: &mut Base) -> Option<SourceRecord> {
+        let (row, raw, offset) = self.pending.pop_front()?;
+        let ordinal = base.next_ordinal();
+        base.counters.kept();
+        let host = row
+            .get("hostIdentifier")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        Some(SourceRecord {
+            source_type: SourceType::Osquery,
+            provenance: base.provenance(ordinal, Some(offset), None),
+            time_ms: unix_time_ms(&row),
+            host,
+            fields: row,
+            raw,
+        })
+    }
+
+    fn take(&mut self, base: &mut Base, line: Line) {
+        let at = |base: &Base| format!("{} line at byte {}", base.file, line.offset);
+        if line.too_long {
+            base.drop_unit("json_line_too_long", at(base));
+        } else if !line.is_blank() {
             let v: Value = match serde_json::from_slice(&line.bytes) {
                 Ok(v) => v,
-                Err(e) => {
-                    let d = format!("{} line at byte {}: {e}", self.file, line.offset);
-                    self.drop_line("json_invalid", d);
-                    continue;
-                }
+                Err(e) => return base.drop_unit("json_invalid", format!("{}: {e}", at(base))),
             };
             let raw = String::from_utf8_lossy(&line.bytes).into_owned();
             match expand_rows(v) {
@@ -174,24 +119,9 @@ impl Iterator for OsqueryReader {
                         self.pending.push_back((row, raw.clone(), line.offset));
                     }
                 }
-                Err(reason) => {
-                    let d = format!("{} line at byte {}", self.file, line.offset);
-                    self.drop_line(reason, d);
-                }
+                Err(reason) => base.drop_unit(reason, at(base)),
             }
         }
-    }
-}
-
-impl SourceReader for OsqueryReader {
-    fn counters(&self) -> &Counters {
-        &self.counters
-    }
-    fn format(&self) -> SourceFormat {
-        SourceFormat::Osquery
-    }
-    fn file(&self) -> &str {
-        &self.file
     }
 }
 

@@ -9,17 +9,13 @@
 //! `wineventlog_raw_malformed_total`.
 
 use std::collections::VecDeque;
-use std::fs::File;
-use std::io::BufReader;
-use std::path::Path;
 
 use serde_json::Value;
 
-use crate::counters::Counters;
-use crate::lines::BoundedLines;
-use crate::record::{Provenance, SourceRecord};
+use crate::base::lines;
+use crate::base::prelude::*;
+use crate::lines::Line;
 use crate::windows::record_from_xml;
-use crate::{ReadError, SourceFormat, SourceReader};
 
 /// Longest JSON line accepted (one export batch).
 pub const MAX_LINE_BYTES: usize = 256 * 1024 * 1024;
@@ -37,13 +33,12 @@ enum Raw {
 }
 
 /// Streaming OTLP JSON-lines reader.
-pub struct OtlpReader {
-    file: String,
-    lines: BoundedLines<BufReader<Box<dyn std::io::Read + Send>>>,
+pub type OtlpReader = Reader<Otlp>;
+
+/// The OTLP half of [`OtlpReader`]: log records of the lines read, not yet yielded.
+#[derive(Default)]
+pub struct Otlp {
     pending: VecDeque<Raw>,
-    ordinal: u64,
-    counters: Counters,
-    failed: bool,
 }
 
 fn any_value_string(v: &Value) -> Option<&str> {
@@ -75,39 +70,13 @@ pub fn raw_event_xml(record: &Value) -> Option<(String, bool)> {
     Some((t.to_owned(), true))
 }
 
-impl OtlpReader {
-    /// Open an OTLP JSON-lines file.
-    pub fn open(path: &Path) -> Result<Self, ReadError> {
-        let file = path.display().to_string();
-        let f = File::open(path).map_err(|source| ReadError::Io {
-            file: file.clone(),
-            source,
-        })?;
-        Ok(Self::from_reader(file, Box::new(f)))
-    }
-
-    /// Read from any reader; `file` names it in provenance and errors.
-    pub fn from_reader(file: String, input: Box<dyn std::io::Read + Send>) -> Self {
-        OtlpReader {
-            file,
-            lines: BoundedLines::new(BufReader::with_capacity(1 << 16, input), MAX_LINE_BYTES),
-            pending: VecDeque::new(),
-            ordinal: 0,
-            counters: Counters::default(),
-            failed: false,
-        }
-    }
-
-    fn load_line(&mut self, offset: u64, bytes: &[u8]) {
+impl Otlp {
+    fn load_line(&mut self, base: &mut Base, offset: u64, bytes: &[u8]) {
         let doc: Value = match serde_json::from_slice(bytes) {
             Ok(v) => v,
             Err(e) => {
-                self.counters.read();
-                self.ordinal += 1;
-                self.counters.drop_record(
-                    "otlp_json_invalid",
-                    format!("{} line at byte {offset}: {e}", self.file),
-                );
+                let d = format!("{} line at byte {offset}: {e}", base.file);
+                base.drop_unit("otlp_json_invalid", d);
                 return;
             }
         };
@@ -130,7 +99,7 @@ impl OtlpReader {
                     match raw_event_xml(rec) {
                         Some((xml, from_attr)) => {
                             if from_attr {
-                                self.counters.bump(USED_LOG_RECORD_ORIGINAL);
+                                base.counters.bump(USED_LOG_RECORD_ORIGINAL);
                             }
                             self.pending.push_back(Raw::Xml { xml, offset });
                         }
@@ -142,88 +111,57 @@ impl OtlpReader {
     }
 }
 
-impl Iterator for OtlpReader {
-    type Item = Result<SourceRecord, ReadError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(raw) = self.pending.pop_front() {
-                let ordinal = self.ordinal;
-                self.ordinal += 1;
-                self.counters.read();
-                match raw {
-                    Raw::Unavailable { offset } => {
-                        self.counters.bump(RAW_UNAVAILABLE);
-                        self.counters.drop_record(
-                            "raw_xml_unavailable",
-                            format!("{} log record {ordinal} (line at byte {offset})", self.file),
-                        );
-                    }
-                    Raw::Xml { xml, offset } => {
-                        let prov = Provenance {
-                            file: self.file.clone(),
-                            offset: Some(offset),
-                            ordinal,
-                            record_id: None,
-                        };
-                        match record_from_xml(xml.as_bytes(), prov) {
-                            Ok(r) => {
-                                self.counters.kept();
-                                return Some(Ok(r));
-                            }
-                            Err(e) => {
-                                self.counters.bump(RAW_MALFORMED);
-                                self.counters.drop_record(
-                                    e.code(),
-                                    format!("{} log record {ordinal}: {e}", self.file),
-                                );
-                            }
-                        }
-                    }
-                }
-                continue;
-            }
-            if self.failed {
-                return None;
-            }
-            match self.lines.next_line()? {
-                Err(source) => {
-                    self.failed = true;
-                    return Some(Err(ReadError::Io {
-                        file: self.file.clone(),
-                        source,
-                    }));
-                }
-                Ok(line) if line.too_long => {
-                    self.counters.read();
-                    self.ordinal += 1;
-                    self.counters.drop_record(
-                        "otlp_line_too_long",
-                        format!(
-                            "{} line at byte {} exceeds {MAX_LINE_BYTES} bytes",
-                            self.file, line.offset
-                        ),
-                    );
-                }
-                Ok(line) => {
-                    if line.bytes.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    self.load_line(line.offset, &line.bytes);
-                }
-            }
-        }
+impl FromRead for Otlp {
+    fn start(input: DynRead) -> (Self, Self::Input) {
+        (Otlp::default(), lines(input, MAX_LINE_BYTES))
     }
 }
 
-impl SourceReader for OtlpReader {
-    fn counters(&self) -> &Counters {
-        &self.counters
+impl Format for Otlp {
+    const FORMAT: SourceFormat = SourceFormat::OtlpJson;
+    type Input = LineInput;
+
+    fn pop(&mut self, base: &mut Base) -> Option<SourceRecord> {
+        while let Some(raw) = self.pending.pop_front() {
+            let ordinal = base.next_ordinal();
+            match raw {
+                Raw::Unavailable { offset } => {
+                    base.counters.bump(RAW_UNAVAILABLE);
+                    base.counters.drop_record(
+                        "raw_xml_unavailable",
+                        format!("{} log record {ordinal} (line at byte {offset})", base.file),
+                    );
+                }
+                Raw::Xml { xml, offset } => {
+                    let prov = base.provenance(ordinal, Some(offset), None);
+                    match record_from_xml(xml.as_bytes(), prov) {
+                        Ok(r) => {
+                            base.counters.kept();
+                            return Some(r);
+                        }
+                        Err(e) => {
+                            base.counters.bump(RAW_MALFORMED);
+                            base.counters.drop_record(
+                                e.code(),
+                                format!("{} log record {ordinal}: {e}", base.file),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        None
     }
-    fn format(&self) -> SourceFormat {
-        SourceFormat::OtlpJson
-    }
-    fn file(&self) -> &str {
-        &self.file
+
+    fn take(&mut self, base: &mut Base, line: Line) {
+        if line.too_long {
+            let d = format!(
+                "{} line at byte {} exceeds {MAX_LINE_BYTES} bytes",
+                base.file, line.offset
+            );
+            base.drop_unit("otlp_line_too_long", d);
+        } else if !line.is_blank() {
+            self.load_line(base, line.offset, &line.bytes);
+        }
     }
 }

@@ -14,38 +14,54 @@
 //! time (at most [`MAX_LINE_BYTES`] per value, beyond that `json_value_too_long`).
 
 use std::collections::VecDeque;
-use std::fs::File;
-use std::io::{BufRead, BufReader, Cursor, Read};
+use std::io::{self, BufRead, Cursor, Read};
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::counters::Counters;
+use crate::base::prelude::*;
+use crate::base::{buffered, open_file};
 use crate::jsonsplit::{JsonSplitter, Piece};
-use crate::lines::BoundedLines;
-use crate::record::{Provenance, SourceRecord};
+use crate::lines::{BoundedLines, Line};
 use crate::windows::record_from_fields;
 use crate::winxml::normalize_guid;
-use crate::{ReadError, SourceFormat, SourceReader};
 
 /// Longest NDJSON line accepted.
 pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 
-type DynRead = Box<dyn Read + Send>;
+/// The input: NDJSON lines, or the values of a JSON document (array or value sequence).
+pub enum Mode {
+    /// One value per line.
+    Lines(LineInput),
+    /// Values split structurally.
+    Docs(JsonSplitter<io::BufReader<DynRead>>),
+}
 
-enum Mode {
-    Lines(BoundedLines<BufReader<DynRead>>),
-    Docs(JsonSplitter<BufReader<DynRead>>),
-    Done,
+/// One unit of [`Mode`].
+pub enum JsonUnit {
+    /// An NDJSON line.
+    Line(Line),
+    /// A value of a document.
+    Piece(Piece),
+}
+
+impl Units for Mode {
+    type Unit = JsonUnit;
+    fn next_unit(&mut self) -> Option<io::Result<JsonUnit>> {
+        match self {
+            Mode::Lines(lines) => lines.next_unit().map(|r| r.map(JsonUnit::Line)),
+            Mode::Docs(split) => split.next_unit().map(|r| r.map(JsonUnit::Piece)),
+        }
+    }
 }
 
 /// Streaming reader of Windows JSON events.
-pub struct WinJsonReader {
-    file: String,
-    mode: Mode,
+pub type WinJsonReader = Reader<WinJson>;
+
+/// The Windows JSON half of [`WinJsonReader`]: values read, not yet yielded.
+#[derive(Default)]
+pub struct WinJson {
     pending: VecDeque<(Value, Option<String>, Option<u64>)>,
-    ordinal: u64,
-    counters: Counters,
 }
 
 /// Stringify every leaf: numbers and booleans as text, null as "".
@@ -344,26 +360,27 @@ pub fn windows_fields(v: &Value) -> Option<Value> {
 impl WinJsonReader {
     /// Open a Windows JSON file.
     pub fn open(path: &Path) -> Result<Self, ReadError> {
-        let file = path.display().to_string();
-        let f = File::open(path).map_err(|source| ReadError::Io {
-            file: file.clone(),
-            source,
-        })?;
+        let (file, f) = open_file(path)?;
         Self::from_reader(file, Box::new(f))
     }
 
     /// Read from any reader; `file` names it in provenance and errors.
     pub fn from_reader(file: String, input: DynRead) -> Result<Self, ReadError> {
-        let mut br = BufReader::with_capacity(1 << 16, input);
-        // Decide the mode from the first line: a complete JSON object means NDJSON.
+        match WinJson::start(input) {
+            Ok((state, mode)) => Ok(Reader::new(file, state, mode)),
+            Err(source) => Err(ReadError::Io { file, source }),
+        }
+    }
+}
+
+impl WinJson {
+    /// Decide the mode from the first line: a complete JSON object means NDJSON.
+    fn start(input: DynRead) -> io::Result<(Self, Mode)> {
+        let mut br = buffered(input);
         let mut first = Vec::new();
         (&mut br)
             .take(MAX_LINE_BYTES as u64)
-            .read_until(b'\n', &mut first)
-            .map_err(|source| ReadError::Io {
-                file: file.clone(),
-                source,
-            })?;
+            .read_until(b'\n', &mut first)?;
         let trimmed: &[u8] = {
             let s = first.as_slice();
             let start = s
@@ -374,166 +391,89 @@ impl WinJsonReader {
         };
         let ndjson = trimmed.first() == Some(&b'{')
             && serde_json::from_slice::<Value>(trimmed).is_ok_and(|v| v.is_object());
-        let rest: DynRead = Box::new(Cursor::new(first).chain(br));
-        let reader = BufReader::with_capacity(1 << 16, rest);
+        let reader = buffered(Box::new(Cursor::new(first).chain(br)));
         let mode = if ndjson {
             Mode::Lines(BoundedLines::new(reader, MAX_LINE_BYTES))
         } else {
             Mode::Docs(JsonSplitter::new(reader, MAX_LINE_BYTES))
         };
-        Ok(WinJsonReader {
-            file,
-            mode,
-            pending: VecDeque::new(),
-            ordinal: 0,
-            counters: Counters::default(),
-        })
+        Ok((WinJson::default(), mode))
     }
 
-    fn convert(
-        &mut self,
-        v: Value,
-        raw: Option<String>,
-        offset: Option<u64>,
-    ) -> Option<SourceRecord> {
-        let ordinal = self.ordinal;
-        self.ordinal += 1;
-        self.counters.read();
-        let Some(fields) = windows_fields(&v) else {
-            self.counters.drop_record(
-                "win_json_unrecognized",
-                format!("{} value {ordinal}: not a Windows event shape", self.file),
-            );
-            return None;
-        };
-        let raw = raw.unwrap_or_else(|| v.to_string());
-        let record_id = fields["System"]["EventRecordID"]
-            .as_str()
-            .and_then(|s| s.trim().parse().ok());
-        let prov = Provenance {
-            file: self.file.clone(),
-            offset,
-            ordinal,
-            record_id,
-        };
-        self.counters.kept();
-        Some(record_from_fields(fields, raw, prov))
+    /// Parse one value and queue it.
+    fn push(&mut self, bytes: Vec<u8>, offset: u64) -> serde_json::Result<()> {
+        let v = serde_json::from_slice::<Value>(&bytes)?;
+        let raw = String::from_utf8_lossy(&bytes).into_owned();
+        self.pending.push_back((v, Some(raw), Some(offset)));
+        Ok(())
     }
 }
 
-impl Iterator for WinJsonReader {
-    type Item = Result<SourceRecord, ReadError>;
+fn convert(
+    base: &mut Base,
+    v: Value,
+    raw: Option<String>,
+    offset: Option<u64>,
+) -> Option<SourceRecord> {
+    let ordinal = base.next_ordinal();
+    let Some(fields) = windows_fields(&v) else {
+        base.counters.drop_record(
+            "win_json_unrecognized",
+            format!("{} value {ordinal}: not a Windows event shape", base.file),
+        );
+        return None;
+    };
+    let raw = raw.unwrap_or_else(|| v.to_string());
+    let record_id = fields["System"]["EventRecordID"]
+        .as_str()
+        .and_then(|s| s.trim().parse().ok());
+    let prov = base.provenance(ordinal, offset, record_id);
+    base.counters.kept();
+    Some(record_from_fields(fields, raw, prov))
+}
 
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some((v, raw, offset)) = self.pending.pop_front() {
-                if let Some(r) = self.convert(v, raw, offset) {
-                    return Some(Ok(r));
-                }
-                continue;
-            }
-            match &mut self.mode {
-                Mode::Done => return None,
-                Mode::Lines(lines) => match lines.next_line() {
-                    None => self.mode = Mode::Done,
-                    Some(Err(source)) => {
-                        self.mode = Mode::Done;
-                        return Some(Err(ReadError::Io {
-                            file: self.file.clone(),
-                            source,
-                        }));
-                    }
-                    Some(Ok(line)) => {
-                        if line.bytes.iter().all(u8::is_ascii_whitespace) && !line.too_long {
-                            continue;
-                        }
-                        if line.too_long {
-                            self.counters.read();
-                            self.ordinal += 1;
-                            self.counters.drop_record(
-                                "json_line_too_long",
-                                format!("{} line at byte {}", self.file, line.offset),
-                            );
-                            continue;
-                        }
-                        match serde_json::from_slice::<Value>(&line.bytes) {
-                            Ok(v) => {
-                                let raw = String::from_utf8_lossy(&line.bytes).into_owned();
-                                self.pending.push_back((v, Some(raw), Some(line.offset)));
-                            }
-                            Err(e) => {
-                                self.counters.read();
-                                self.ordinal += 1;
-                                self.counters.drop_record(
-                                    "json_invalid",
-                                    format!("{} line at byte {}: {e}", self.file, line.offset),
-                                );
-                            }
-                        }
-                    }
-                },
-                Mode::Docs(split) => match split.next_piece() {
-                    None => self.mode = Mode::Done,
-                    Some(Err(source)) => {
-                        self.mode = Mode::Done;
-                        return Some(Err(ReadError::Io {
-                            file: self.file.clone(),
-                            source,
-                        }));
-                    }
-                    Some(Ok(Piece::Value { offset, bytes })) => {
-                        match serde_json::from_slice::<Value>(&bytes) {
-                            Ok(v) => {
-                                let raw = String::from_utf8_lossy(&bytes).into_owned();
-                                self.pending.push_back((v, Some(raw), Some(offset)));
-                            }
-                            Err(e) => {
-                                self.counters.read();
-                                self.ordinal += 1;
-                                self.counters.drop_record(
-                                    "json_invalid",
-                                    format!("{} value at byte {offset}: {e}", self.file),
-                                );
-                            }
-                        }
-                    }
-                    Some(Ok(Piece::TooLong { offset })) => {
-                        self.counters.read();
-                        self.ordinal += 1;
-                        self.counters.drop_record(
-                            "json_value_too_long",
-                            format!(
-                                "{} value at byte {offset} exceeds {MAX_LINE_BYTES} bytes",
-                                self.file
-                            ),
-                        );
-                    }
-                    Some(Ok(Piece::Truncated { offset })) => {
-                        self.counters.read();
-                        self.ordinal += 1;
-                        self.counters.drop_record(
-                            "json_invalid",
-                            format!(
-                                "{} value at byte {offset}: truncated or unbalanced",
-                                self.file
-                            ),
-                        );
-                    }
-                },
+impl Format for WinJson {
+    const FORMAT: SourceFormat = SourceFormat::WinJson;
+    type Input = Mode;
+
+    fn pop(&mut self, base: &mut Base) -> Option<SourceRecord> {
+        while let Some((v, raw, offset)) = self.pending.pop_front() {
+            if let Some(r) = convert(base, v, raw, offset) {
+                return Some(r);
             }
         }
+        None
     }
-}
 
-impl SourceReader for WinJsonReader {
-    fn counters(&self) -> &Counters {
-        &self.counters
-    }
-    fn format(&self) -> SourceFormat {
-        SourceFormat::WinJson
-    }
-    fn file(&self) -> &str {
-        &self.file
+    fn take(&mut self, base: &mut Base, unit: JsonUnit) {
+        let file = &base.file;
+        let (reason, detail) = match unit {
+            JsonUnit::Line(line) if line.too_long => (
+                "json_line_too_long",
+                format!("{file} line at byte {}", line.offset),
+            ),
+            JsonUnit::Line(line) if line.is_blank() => return,
+            JsonUnit::Line(Line { offset, bytes, .. }) => match self.push(bytes, offset) {
+                Ok(()) => return,
+                Err(e) => ("json_invalid", format!("{file} line at byte {offset}: {e}")),
+            },
+            JsonUnit::Piece(Piece::Value { offset, bytes }) => match self.push(bytes, offset) {
+                Ok(()) => return,
+                Err(e) => (
+                    "json_invalid",
+                    format!("{file} value at byte {offset}: {e}"),
+                ),
+            },
+            JsonUnit::Piece(Piece::TooLong { offset }) => (
+                "json_value_too_long",
+                format!("{file} value at byte {offset} exceeds {MAX_LINE_BYTES} bytes"),
+            ),
+            JsonUnit::Piece(Piece::Truncated { offset }) => (
+                "json_invalid",
+                format!("{file} value at byte {offset}: truncated or unbalanced"),
+            ),
+        };
+        base.drop_unit(reason, detail);
     }
 }
 

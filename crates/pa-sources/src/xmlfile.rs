@@ -4,32 +4,49 @@
 //! [`crate::winxml`]. An event over the size limit is dropped (`xml_input_too_large`) and the
 //! reader resynchronises on the next `</Event>`.
 
-use std::fs::File;
-use std::io::Read;
-use std::path::Path;
+use std::io;
 
 use memchr::memmem;
 
-use crate::counters::Counters;
-use crate::record::{Provenance, SourceRecord};
+use crate::base::prelude::*;
 use crate::windows::record_from_xml;
 use crate::winxml::{self, MAX_INPUT_BYTES};
-use crate::{ReadError, SourceFormat, SourceReader};
 
 const BLOCK: usize = 64 * 1024;
 
 /// Streaming reader of event XML files.
-pub struct XmlFileReader {
-    file: String,
-    input: Box<dyn Read + Send>,
+pub type XmlFileReader = Reader<XmlFile>;
+
+/// The event XML half of [`XmlFileReader`]: the bytes read and not yet split into events.
+#[derive(Default)]
+pub struct XmlFile {
     buf: Vec<u8>,
     /// Absolute offset of `buf[0]`.
-    base: u64,
+    offset: u64,
     eof: bool,
     skipping: bool,
-    ordinal: u64,
-    counters: Counters,
-    failed: bool,
+}
+
+/// An input read in blocks of at most 64 KiB.
+pub struct Blocks(DynRead);
+
+impl Units for Blocks {
+    type Unit = Vec<u8>;
+    fn next_unit(&mut self) -> Option<io::Result<Vec<u8>>> {
+        let mut block = vec![0u8; BLOCK];
+        let n = loop {
+            match self.0.read(&mut block) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Some(Err(e)),
+            }
+        };
+        if n == 0 {
+            return None;
+        }
+        block.truncate(n);
+        Some(Ok(block))
+    }
 }
 
 /// Where the next event lies in a buffer.
@@ -42,73 +59,29 @@ struct Segment {
     end: usize,
 }
 
-impl XmlFileReader {
-    /// Open a file of event XML.
-    pub fn open(path: &Path) -> Result<Self, ReadError> {
-        let file = path.display().to_string();
-        let f = File::open(path).map_err(|source| ReadError::Io {
-            file: file.clone(),
-            source,
-        })?;
-        Ok(Self::from_reader(file, Box::new(f)))
-    }
-
-    /// Read event XML from any reader; `file` names it in provenance and errors.
-    pub fn from_reader(file: String, input: Box<dyn Read + Send>) -> Self {
-        XmlFileReader {
-            file,
-            input,
-            buf: Vec::new(),
-            base: 0,
-            eof: false,
-            skipping: false,
-            ordinal: 0,
-            counters: Counters::default(),
-            failed: false,
-        }
-    }
-
-    fn fill(&mut self) -> std::io::Result<()> {
-        let mut block = vec![0u8; BLOCK];
-        let n = loop {
-            match self.input.read(&mut block) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        };
-        if n == 0 {
-            self.eof = true;
-        } else {
-            self.buf.extend_from_slice(&block[..n]);
-        }
-        Ok(())
-    }
-
+impl XmlFile {
     fn consume(&mut self, n: usize) {
         self.buf.drain(..n);
-        self.base += n as u64;
+        self.offset += n as u64;
     }
 
-    fn emit(&mut self, bytes_range: (usize, usize), event_start: usize) -> Option<SourceRecord> {
-        let ordinal = self.ordinal;
-        self.ordinal += 1;
-        self.counters.read();
-        let prov = Provenance {
-            file: self.file.clone(),
-            offset: Some(self.base + event_start as u64),
-            ordinal,
-            record_id: None,
-        };
+    fn emit(
+        &mut self,
+        base: &mut Base,
+        bytes_range: (usize, usize),
+        event_start: usize,
+    ) -> Option<SourceRecord> {
+        let ordinal = base.next_ordinal();
+        let at = self.offset + event_start as u64;
+        let prov = base.provenance(ordinal, Some(at), None);
         match record_from_xml(&self.buf[bytes_range.0..bytes_range.1], prov) {
             Ok(r) => {
-                self.counters.kept();
+                base.counters.kept();
                 Some(r)
             }
             Err(e) => {
-                let at = self.base + event_start as u64;
-                self.counters
-                    .drop_record(e.code(), format!("{} event at byte {at}: {e}", self.file));
+                let d = format!("{} event at byte {at}: {e}", base.file);
+                base.counters.drop_record(e.code(), d);
                 None
             }
         }
@@ -233,13 +206,17 @@ fn ignorable_tail(buf: &[u8]) -> bool {
     }
 }
 
-impl Iterator for XmlFileReader {
-    type Item = Result<SourceRecord, ReadError>;
+impl FromRead for XmlFile {
+    fn start(input: DynRead) -> (Self, Self::Input) {
+        (XmlFile::default(), Blocks(input))
+    }
+}
 
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
+impl Format for XmlFile {
+    const FORMAT: SourceFormat = SourceFormat::WinXml;
+    type Input = Blocks;
+
+    fn pop(&mut self, base: &mut Base) -> Option<SourceRecord> {
         loop {
             if self.skipping {
                 // Discard up to and including the next `Event>` that closes an element.
@@ -266,35 +243,25 @@ impl Iterator for XmlFileReader {
                         self.consume(drop);
                         if self.eof {
                             self.buf.clear();
-                            return None;
                         }
-                        if let Err(source) = self.fill() {
-                            self.failed = true;
-                            return Some(Err(ReadError::Io {
-                                file: self.file.clone(),
-                                source,
-                            }));
-                        }
-                        continue;
+                        return None;
                     }
                 }
             }
             if let Some(seg) = next_segment(&self.buf) {
-                let out = self.emit((seg.start, seg.end), seg.event_start);
+                let out = self.emit(base, (seg.start, seg.end), seg.event_start);
                 self.consume(seg.end);
-                if let Some(r) = out {
-                    return Some(Ok(r));
+                if out.is_some() {
+                    return out;
                 }
                 continue;
             }
             if self.buf.len() > MAX_INPUT_BYTES + BLOCK {
-                self.ordinal += 1;
-                self.counters.read();
-                self.counters.drop_record(
+                base.drop_unit(
                     winxml::WinXmlErrorKind::InputTooLarge.code(),
                     format!(
                         "{} event at byte {}: larger than {MAX_INPUT_BYTES} bytes",
-                        self.file, self.base
+                        base.file, self.offset
                     ),
                 );
                 self.skipping = true;
@@ -306,30 +273,21 @@ impl Iterator for XmlFileReader {
                     return None;
                 }
                 let len = self.buf.len();
-                let out = self.emit((0, len), 0);
+                let out = self.emit(base, (0, len), 0);
                 self.buf.clear();
-                return out.map(Ok);
+                return out;
             }
-            if let Err(source) = self.fill() {
-                self.failed = true;
-                return Some(Err(ReadError::Io {
-                    file: self.file.clone(),
-                    source,
-                }));
-            }
+            return None;
         }
     }
-}
 
-impl SourceReader for XmlFileReader {
-    fn counters(&self) -> &Counters {
-        &self.counters
+    fn take(&mut self, _base: &mut Base, block: Vec<u8>) {
+        self.buf.extend_from_slice(&block);
     }
-    fn format(&self) -> SourceFormat {
-        SourceFormat::WinXml
-    }
-    fn file(&self) -> &str {
-        &self.file
+
+    fn end(&mut self, _base: &mut Base, failed: bool) {
+        // After an I/O error the partial event in the buffer is not parsed.
+        self.eof = !failed;
     }
 }
 

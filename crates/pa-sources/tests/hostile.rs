@@ -4,7 +4,6 @@
 mod common;
 
 use std::io::Write;
-use std::time::Instant;
 
 use pa_sources::winxml::{self, WinXmlErrorKind as K};
 use pa_sources::{ReadError, SourceFormat};
@@ -62,11 +61,9 @@ fn deep_nesting_stops_at_the_limit() {
         doc.push_str("</a>");
     }
     doc.push_str("</Event>");
-    let t = Instant::now();
     let e = winxml::parse(doc.as_bytes()).unwrap_err();
     assert_eq!(e.kind, K::DepthExceeded);
     assert!(e.position < 1000, "stopped early, at {}", e.position);
-    assert!(t.elapsed().as_secs() < 5);
 }
 
 #[test]
