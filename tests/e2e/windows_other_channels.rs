@@ -355,10 +355,7 @@ fn cases() -> Vec<Case> {
 }
 
 fn mappings() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../mappings/normalizer/ocsf/1.7.0"
-    ))
+    pa_e2e::repo_root().join("mappings/normalizer/ocsf/1.7.0")
 }
 
 /// The OCSF events the normalization stream makes of one input file (`source`: its format).
