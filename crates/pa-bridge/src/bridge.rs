@@ -99,7 +99,7 @@ pub struct AliasSet {
 }
 
 /// How a field was resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResolutionKind {
     /// Through an alias of the set.

@@ -87,6 +87,29 @@ pub struct BridgeCoverage {
     pub non_executable_reason_counts: BTreeMap<String, u64>,
     /// Most frequent unresolved Sigma fields (by rules desc, then field asc).
     pub top_unmapped_fields: Vec<UnmappedFieldCount>,
+    /// Rule files or documents that did not load (added by the detection stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_issues: Option<Vec<CoverageLoadIssue>>,
+    /// Events the rules were evaluated over (added by the detection stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_evaluated: Option<u64>,
+    /// Detection instances written (added by the detection stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detections_total: Option<u64>,
+}
+
+/// A rule file or document that did not load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageLoadIssue {
+    /// The file.
+    pub file: String,
+    /// 1-based line (0 when not tied to one).
+    pub line: u64,
+    /// The reason code.
+    pub reason_code: String,
+    /// What is wrong.
+    pub message: String,
 }
 
 impl BridgeCoverage {
@@ -156,6 +179,9 @@ impl CoverageAccumulator {
             fallback_used_rules: self.fallback_used,
             non_executable_reason_counts: self.reasons.clone(),
             top_unmapped_fields: top,
+            load_issues: None,
+            events_evaluated: None,
+            detections_total: None,
         }
     }
 }

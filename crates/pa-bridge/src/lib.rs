@@ -36,7 +36,9 @@ pub use bridge::{
     Alias, AliasSet, Bridge, ClassResolution, Fallback, FieldResolution, OCSF_VERSION, PackInfo,
     ResolutionKind, Route, RouteDef, Routed, RouterInfo, strip_modifiers,
 };
-pub use coverage::{BridgeCoverage, CoverageAccumulator, RuleOutcome, UnmappedFieldCount};
+pub use coverage::{
+    BridgeCoverage, CoverageAccumulator, CoverageLoadIssue, RuleOutcome, UnmappedFieldCount,
+};
 pub use documents::Document;
 pub use error::{BridgeError, DocumentError, ReasonCode};
 pub use logsource::LogSource;

@@ -92,6 +92,12 @@ pub fn jcs_value(v: &Value) -> Result<Vec<u8>, CanonError> {
     serde_json_canonicalizer::to_vec(v).map_err(|e| CanonError::Canonicalize(e.to_string()))
 }
 
+/// A serializable document as a JSON value (to validate it against its contract before
+/// writing it).
+pub fn to_value<T: Serialize + ?Sized>(v: &T) -> Result<Value, CanonError> {
+    Ok(serde_json::to_value(v)?)
+}
+
 /// RFC 8785 canonical bytes of any serializable value.
 pub fn jcs<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>, CanonError> {
     let value = serde_json::to_value(v)?;

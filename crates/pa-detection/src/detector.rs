@@ -2,12 +2,16 @@
 //! names), one indexed [`pa_sigma::Engine`] per OCSF class, and the per-rule compiled plans.
 
 use crate::columnar::{BatchView, KeyIds, KeyTable, Resolved};
+use crate::compiled_plan::{
+    Backend, ClassCompilation, Compilation, CompiledPlan, EnginePlan, NonExecutableReason,
+    PlanFieldResolution, RoutedScope,
+};
 use pa_bridge::{Bridge, ResolutionKind, Route};
 use pa_sigma::{
     CompileOptions, CompiledRule, Engine, Event, FieldResolver, RuleSet, SigmaJsonEvent, Unresolved,
 };
 use rayon::prelude::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasherDefault;
@@ -702,46 +706,57 @@ impl Detector {
     }
 
     /// The `bridge/compiled_plans/<rule_id>.plan.json` document of a plan.
-    pub fn plan_document(&self, p: &RulePlan, mapping_pack_sha256: &str) -> Value {
-        let mut doc = json!({
-            "rule_id": p.rule_id,
-            "rule_title": p.title,
-            "rule_sha256": p.rule_sha256,
-            "rule_file": p.file,
-            "rule_line": p.line,
-            "mapping_pack_sha256": mapping_pack_sha256,
-            "backend": {"id": "pa_native", "version": env!("CARGO_PKG_VERSION"),
-                        "settings": {"case": "insensitive_unless_cased", "regex": "rust_regex", "timezone": "UTC"}},
-            "executable": p.non_executable.is_none(),
-            "condition": p.condition,
-            "compilation": {
-                "routed_scope": p.route.as_ref().map(|r| json!({
-                    "route_id": r.route_id, "class_uids": r.class_uids,
-                    "filters": r.filters.iter().map(|f| serde_json::to_value(f).unwrap_or(Value::Null)).collect::<Vec<_>>(),
-                })),
-                "field_resolution": p.field_resolution.iter().map(|f| json!({
-                    "sigma_field": f.sigma_field, "path": f.path, "class_uid": f.class_uid,
-                    "kind": serde_json::to_value(f.kind).unwrap_or(Value::Null),
-                })).collect::<Vec<_>>(),
-                "fallback_used": p.fallback_used,
+    pub fn plan_document(&self, p: &RulePlan, mapping_pack_sha256: &str) -> CompiledPlan {
+        CompiledPlan {
+            rule_id: p.rule_id.clone(),
+            rule_title: p.title.clone(),
+            rule_sha256: p.rule_sha256.clone(),
+            rule_file: p.file.clone(),
+            rule_line: p.line,
+            mapping_pack_sha256: mapping_pack_sha256.to_owned(),
+            backend: Backend::native(),
+            executable: p.non_executable.is_none(),
+            condition: p.condition.clone(),
+            compilation: Compilation {
+                routed_scope: p.route.as_ref().map(|r| RoutedScope {
+                    route_id: r.route_id.clone(),
+                    class_uids: r.class_uids.clone(),
+                    filters: r.filters.clone(),
+                }),
+                field_resolution: p
+                    .field_resolution
+                    .iter()
+                    .map(|f| PlanFieldResolution {
+                        sigma_field: f.sigma_field.clone(),
+                        path: f.path.clone(),
+                        class_uid: f.class_uid,
+                        kind: f.kind,
+                    })
+                    .collect(),
+                fallback_used: p.fallback_used,
             },
-        });
-        if !p.exec_indices.is_empty() {
-            let per_class: Vec<Value> = p
-                .exec_indices
-                .iter()
-                .map(|&i| {
-                    let r = &self.rules[i];
-                    json!({"class_uid": r.class_uid, "selections": r.compiled.selections.len(),
-                       "matchers": r.compiled.matcher_count})
-                })
-                .collect();
-            doc["plan"] = json!({"kind": "pa_native_indexed", "compilations": per_class});
+            plan: (!p.exec_indices.is_empty()).then(|| EnginePlan {
+                kind: "pa_native_indexed".to_owned(),
+                compilations: p
+                    .exec_indices
+                    .iter()
+                    .map(|&i| {
+                        let r = &self.rules[i];
+                        ClassCompilation {
+                            class_uid: r.class_uid,
+                            selections: r.compiled.selections.len() as u64,
+                            matchers: r.compiled.matcher_count as u64,
+                        }
+                    })
+                    .collect(),
+            }),
+            non_executable_reason: p.non_executable.as_ref().map(|(code, msg)| {
+                NonExecutableReason {
+                    reason_domain: "bridge_compiled_plan".to_owned(),
+                    reason_code: code.clone(),
+                    explanation: msg.clone(),
+                }
+            }),
         }
-        if let Some((code, msg)) = &p.non_executable {
-            doc["non_executable_reason"] = json!({"reason_domain": "bridge_compiled_plan",
-                                                  "reason_code": code, "explanation": msg});
-        }
-        doc
     }
 }

@@ -12,10 +12,13 @@
 //! scheduling.
 
 pub mod columnar;
+pub mod compiled_plan;
 pub mod detector;
+pub mod instance;
 pub mod report;
 
 use detector::{Detector, FieldMode};
+pub use instance::{BridgeProvenance, DetectionInstance, InstanceExtensions, SigmaProvenance};
 use pa_bridge::{Bridge, CoverageAccumulator, RuleOutcome};
 use pa_bundle::reason::DetectionReason;
 use pa_sigma::{CompileOptions, RuleSet};
@@ -197,47 +200,32 @@ pub fn instance(
     ev: &EventRef,
     run_id: Option<&str>,
     scenario_id: Option<&str>,
-) -> Value {
+) -> DetectionInstance {
     let r = &det.rules[rule];
     let t = ev.time_ms.map(pa_canon::format_utc_millis);
-    let mut o = json!({
-        "rule_id": r.rule_id,
-        "rule_title": r.compiled.title,
-        "rule_source": "sigma",
-        "technique_ids": r.compiled.technique_ids,
-        "matched_event_ids": [ev.id],
-    });
-    if let Some(l) = &r.compiled.level {
-        o["rule_level"] = json!(l);
+    DetectionInstance {
+        rule_id: r.rule_id.clone(),
+        rule_title: r.compiled.title.clone(),
+        rule_source: "sigma".to_owned(),
+        rule_level: r.compiled.level.clone(),
+        technique_ids: r.compiled.technique_ids.clone(),
+        matched_event_ids: vec![ev.id.clone()],
+        first_seen_utc: t.clone(),
+        last_seen_utc: t,
+        run_id: run_id.map(str::to_owned),
+        scenario_id: scenario_id.map(str::to_owned),
+        extensions: InstanceExtensions {
+            sigma: SigmaProvenance {
+                rule_file: r.compiled.file.display().to_string(),
+                rule_line: r.compiled.line,
+                rule_sha256: r.compiled.rule_sha256.clone(),
+            },
+            bridge: r.route.as_ref().map(|route| BridgeProvenance {
+                route_id: route.route_id.clone(),
+                class_uid: ev.class_uid,
+            }),
+        },
     }
-    if let Some(t) = t {
-        o["first_seen_utc"] = json!(t);
-        o["last_seen_utc"] = json!(t);
-    }
-    if let Some(x) = run_id {
-        o["run_id"] = json!(x);
-    }
-    if let Some(x) = scenario_id {
-        o["scenario_id"] = json!(x);
-    }
-    let mut ext = json!({"sigma": {"rule_file": r.compiled.file.display().to_string(),
-                                   "rule_line": r.compiled.line,
-                                   "rule_sha256": r.compiled.rule_sha256}});
-    if let Some(route) = &r.route {
-        ext["bridge"] = json!({"route_id": route.route_id, "class_uid": ev.class_uid});
-    }
-    o["extensions"] = ext;
-    o
-}
-
-fn sort_key(v: &Value) -> (String, String, String, String) {
-    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    (
-        s("rule_id"),
-        s("first_seen_utc"),
-        s("last_seen_utc"),
-        v["matched_event_ids"].to_string(),
-    )
 }
 
 /// Match a batch of events in parallel; results in event order.
@@ -290,7 +278,7 @@ pub fn run(
     })?;
     let run_id = ctx.run.run_id().to_string();
     let scenario_id = ctx.manifest.scenario.scenario_id.clone();
-    let mut instances: Vec<Value> = Vec::new();
+    let mut instances: Vec<DetectionInstance> = Vec::new();
     let mut matched = vec![false; det.rules.len()];
     let mut events_total = 0u64;
     while let Some((batch, info)) = reader.next_batch().map_err(|e| {
@@ -322,7 +310,7 @@ pub fn run(
             }
         }
     }
-    instances.sort_by_cached_key(sort_key);
+    instances.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     let mut jsonl = String::new();
     for i in &instances {
         jsonl.push_str(
@@ -362,21 +350,21 @@ pub fn run(
             )?;
         }
     }
-    let cov = acc.finish(TOP_UNMAPPED);
-    let mut cov_v = serde_json::to_value(&cov)
-        .map_err(|e| fail(DetectionReason::BackendDriverFailed, e.to_string()))?;
-    cov_v["load_issues"] = json!(
+    let mut cov = acc.finish(TOP_UNMAPPED);
+    cov.load_issues = Some(
         set.issues
             .iter()
-            .map(
-                |i| json!({"file": i.file.display().to_string(), "line": i.line,
-                        "reason_code": i.reason_code, "message": i.message})
-            )
-            .collect::<Vec<_>>()
+            .map(|i| pa_bridge::CoverageLoadIssue {
+                file: i.file.display().to_string(),
+                line: i.line,
+                reason_code: i.reason_code.clone(),
+                message: i.message.clone(),
+            })
+            .collect(),
     );
-    cov_v["events_evaluated"] = json!(events_total);
-    cov_v["detections_total"] = json!(instances.len());
-    ctx.staging.write_json("bridge/coverage.json", &cov_v)?;
+    cov.events_evaluated = Some(events_total);
+    cov.detections_total = Some(instances.len() as u64);
+    ctx.staging.write_json("bridge/coverage.json", &cov)?;
 
     let mut versions = BTreeMap::new();
     versions.insert("rule_set_sha256".into(), json!(rule_set_sha256(&det)));

@@ -4,10 +4,46 @@
 use pa_bundle::reason::LabProviderReason;
 use pa_config::{LabProvider, RangeConfig};
 use pa_stage::{StageContext, StageFailure, StageSuccess};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+
+/// `logs/lab_inventory_snapshot.json`: the resolved hosts, without secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventorySnapshot {
+    /// The bundle contract version.
+    pub contract_version: String,
+    /// The run.
+    pub run_id: String,
+    /// The lab provider (`local`, `ssh`, `replay`).
+    pub provider: String,
+    /// The assets, sorted by id.
+    pub assets: Vec<InventoryAsset>,
+    /// `sha256:` over the canonical asset list.
+    pub inventory_sha256: String,
+}
+
+/// One host of an [`InventorySnapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryAsset {
+    /// The asset id the scenario targets.
+    pub asset_id: String,
+    /// Operating system family.
+    pub os: String,
+    /// Role in the range.
+    pub role: String,
+    /// Tags, sorted bytewise.
+    pub tags: Vec<String>,
+    /// Host name, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// Address, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+}
 
 /// Resolve the inventory of a range into the snapshot document.
-pub fn snapshot(run_id: &str, range: &RangeConfig) -> Result<Value, StageFailure> {
+pub fn snapshot(run_id: &str, range: &RangeConfig) -> Result<InventorySnapshot, StageFailure> {
     let fail = |m: String| StageFailure::new(LabProviderReason::InvalidInventoryFormat, m);
     if range.lab.provider != LabProvider::Replay && range.lab.assets.is_empty() {
         return Err(StageFailure::new(
@@ -22,7 +58,7 @@ pub fn snapshot(run_id: &str, range: &RangeConfig) -> Result<Value, StageFailure
             range.lab.assets.len()
         )));
     }
-    let mut assets: Vec<Value> = Vec::new();
+    let mut assets: Vec<InventoryAsset> = Vec::new();
     for a in &range.lab.assets {
         let id_ok = !a.asset_id.is_empty()
             && a.asset_id.len() <= 64
@@ -47,35 +83,35 @@ pub fn snapshot(run_id: &str, range: &RangeConfig) -> Result<Value, StageFailure
         }
         let mut tags = a.tags.clone();
         pa_canon::sort_bytewise(&mut tags);
-        let mut o = json!({"asset_id": a.asset_id, "os": a.os, "role": a.role, "tags": tags});
-        if let Some(h) = &a.hostname {
-            o["hostname"] = json!(h);
-        }
-        if let Some(ip) = &a.ip {
-            o["ip"] = json!(ip);
-        }
-        assets.push(o);
+        assets.push(InventoryAsset {
+            asset_id: a.asset_id.clone(),
+            os: a.os.clone(),
+            role: a.role.clone(),
+            tags,
+            hostname: a.hostname.clone(),
+            ip: a.ip.clone(),
+        });
     }
-    assets.sort_by(|x, y| x["asset_id"].as_str().cmp(&y["asset_id"].as_str()));
+    assets.sort_by(|x, y| x.asset_id.cmp(&y.asset_id));
     let digest = pa_canon::jcs(&assets)
         .map(|b| pa_canon::sha256_prefixed(&b))
         .map_err(|e| {
             StageFailure::new(LabProviderReason::InventoryResolutionFailed, e.to_string())
         })?;
-    Ok(json!({
-        "contract_version": pa_bundle::CONTRACT_VERSION,
-        "run_id": run_id,
-        "provider": range.lab.provider.as_str(),
-        "assets": assets,
-        "inventory_sha256": digest,
-    }))
+    Ok(InventorySnapshot {
+        contract_version: pa_bundle::CONTRACT_VERSION.to_owned(),
+        run_id: run_id.to_owned(),
+        provider: range.lab.provider.as_str().to_owned(),
+        assets,
+        inventory_sha256: digest,
+    })
 }
 
 /// The stage function.
 pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
     let range = ctx.range()?;
     let snap = snapshot(ctx.run.run_id(), &range)?;
-    let n = snap["assets"].as_array().map_or(0, Vec::len);
+    let n = snap.assets.len();
     ctx.staging
         .write_json("logs/lab_inventory_snapshot.json", &snap)?;
     Ok(StageSuccess {

@@ -330,20 +330,14 @@ pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
     ctx.staging
         .write_json(schema_rel, &summary.schema_document)?;
     let snapshot = normalizer.snapshot_document();
-    let profile_sha = snapshot["mapping_profile_sha256"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
     ctx.staging
         .write_json("normalized/mapping_profile_snapshot.json", &snapshot)?;
-    let mut cov = coverage.document(&profile_sha);
-    if let Some(m) = cov.as_object_mut() {
-        m.insert(
-            "store".into(),
-            json!({"rows": summary.rows, "duplicates_dropped": summary.duplicates_dropped,
-                   "conflicts": summary.conflicts}),
-        );
-    }
+    let mut cov = coverage.document(&snapshot.mapping_profile_sha256);
+    cov.store = Some(pa_ocsf::StoreCounts {
+        rows: summary.rows,
+        duplicates_dropped: summary.duplicates_dropped,
+        conflicts: summary.conflicts,
+    });
     ctx.staging
         .write_json("normalized/mapping_coverage.json", &cov)?;
 
@@ -370,7 +364,10 @@ pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
     }
     let mut versions = BTreeMap::new();
     versions.insert("normalizer_version".into(), json!(NORMALIZER_VERSION));
-    versions.insert("mapping_profile_sha256".into(), json!(profile_sha));
+    versions.insert(
+        "mapping_profile_sha256".into(),
+        json!(snapshot.mapping_profile_sha256),
+    );
     Ok(StageSuccess {
         summary: format!(
             "{} event(s) normalized from {} record(s), {} unmapped, {} failed",

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use pa_sources::SourceRecord;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::normalize::{Normalized, Normalizer};
 
@@ -133,7 +134,7 @@ impl Coverage {
     }
 
     /// The coverage document (deterministic: every list sorted).
-    pub fn document(&self, mapping_profile_sha256: &str) -> Value {
+    pub fn document(&self, mapping_profile_sha256: &str) -> MappingCoverage {
         let mut classes: BTreeMap<u32, ClassCounts> = BTreeMap::new();
         let mut unknown = Vec::new();
         let mut sources = Vec::new();
@@ -148,45 +149,167 @@ impl Coverage {
                 e.total += c.total;
                 e.mapped += c.mapped;
             }
-            let mut st_unknown: Vec<(&String, &u64)> = s.unknown.iter().collect();
-            st_unknown.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
             for (et, n) in &s.unknown {
-                unknown.push(json!({"source_type": st, "event_type": et, "count": n}));
+                unknown.push(UnknownEventType {
+                    source_type: Some(st.clone()),
+                    event_type: et.clone(),
+                    count: *n,
+                });
             }
-            sources.push(json!({
-                "source_type": st,
-                "events_total": s.total,
-                "events_mapped": s.mapped,
-                "events_unmapped": s.unmapped,
-                "events_failed": s.failed,
-                "mapped_pct": fraction_4dp(s.mapped, s.total),
-                "classes": s.classes.iter().map(|(uid, c)| json!({
-                    "class_uid": uid,
-                    "events_total": c.total,
-                    "events_mapped": c.mapped,
-                    "mapped_pct": fraction_4dp(c.mapped, c.total),
-                })).collect::<Vec<_>>(),
-                "unknown_event_types": s.unknown.iter().map(|(et, n)| json!({"event_type": et, "count": n})).collect::<Vec<_>>(),
-                "failures": s.failures.iter().map(|(rc, n)| json!({"reason_code": rc, "count": n})).collect::<Vec<_>>(),
-            }));
+            sources.push(SourceTypeCoverage {
+                source_type: st.clone(),
+                events_total: s.total,
+                events_mapped: s.mapped,
+                events_unmapped: s.unmapped,
+                events_failed: s.failed,
+                mapped_pct: fraction_4dp(s.mapped, s.total),
+                classes: class_rows(&s.classes),
+                unknown_event_types: s
+                    .unknown
+                    .iter()
+                    .map(|(et, n)| UnknownEventType {
+                        source_type: None,
+                        event_type: et.clone(),
+                        count: *n,
+                    })
+                    .collect(),
+                failures: s
+                    .failures
+                    .iter()
+                    .map(|(rc, n)| FailureCount {
+                        reason_code: (*rc).to_owned(),
+                        count: *n,
+                    })
+                    .collect(),
+            });
         }
-        json!({
-            "mapping_profile_sha256": mapping_profile_sha256,
-            "events_total": total,
-            "events_mapped": mapped,
-            "events_unmapped": unmapped,
-            "events_failed": failed,
-            "mapped_pct": fraction_4dp(mapped, total),
-            "classes": classes.iter().map(|(uid, c)| json!({
-                "class_uid": uid,
-                "events_total": c.total,
-                "events_mapped": c.mapped,
-                "mapped_pct": fraction_4dp(c.mapped, c.total),
-            })).collect::<Vec<_>>(),
-            "unknown_event_types": unknown,
-            "source_types": sources,
-        })
+        MappingCoverage {
+            mapping_profile_sha256: mapping_profile_sha256.to_owned(),
+            events_total: total,
+            events_mapped: mapped,
+            events_unmapped: unmapped,
+            events_failed: failed,
+            mapped_pct: fraction_4dp(mapped, total),
+            classes: class_rows(&classes),
+            unknown_event_types: unknown,
+            source_types: sources,
+            store: None,
+        }
     }
+}
+
+fn class_rows(classes: &BTreeMap<u32, ClassCounts>) -> Vec<ClassCoverage> {
+    classes
+        .iter()
+        .map(|(uid, c)| ClassCoverage {
+            class_uid: *uid,
+            events_total: c.total,
+            events_mapped: c.mapped,
+            mapped_pct: fraction_4dp(c.mapped, c.total),
+        })
+        .collect()
+}
+
+/// `normalized/mapping_coverage.json`: how many records became events, per source type and
+/// class, and which event types have no route.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingCoverage {
+    /// The snapshot digest of the profiles that produced these counts.
+    pub mapping_profile_sha256: String,
+    /// Records seen.
+    pub events_total: u64,
+    /// Records that became events.
+    pub events_mapped: u64,
+    /// Records of an event type no profile routes.
+    pub events_unmapped: u64,
+    /// Records that failed to normalize.
+    pub events_failed: u64,
+    /// `events_mapped / events_total`, 4 decimals.
+    pub mapped_pct: f64,
+    /// Per OCSF class, ascending `class_uid`.
+    pub classes: Vec<ClassCoverage>,
+    /// Every unrouted (source type, event type) with its count.
+    pub unknown_event_types: Vec<UnknownEventType>,
+    /// Per source type, sorted.
+    pub source_types: Vec<SourceTypeCoverage>,
+    /// The normalized store's counts (bundle mode only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<StoreCounts>,
+}
+
+/// Per-class counts of a [`MappingCoverage`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassCoverage {
+    /// The OCSF class.
+    pub class_uid: u32,
+    /// Records routed to the class.
+    pub events_total: u64,
+    /// Of those, the ones that became events.
+    pub events_mapped: u64,
+    /// `events_mapped / events_total`, 4 decimals.
+    pub mapped_pct: f64,
+}
+
+/// An event type no profile routes. `source_type` is given in the top-level list and left out
+/// inside a source type's own list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnknownEventType {
+    /// The source type (top-level list only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_type: Option<String>,
+    /// The event type (e.g. `Microsoft-Windows-Security-Auditing:4662`).
+    pub event_type: String,
+    /// Records of it.
+    pub count: u64,
+}
+
+/// Per-source-type counts of a [`MappingCoverage`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceTypeCoverage {
+    /// The source type.
+    pub source_type: String,
+    /// Records seen.
+    pub events_total: u64,
+    /// Records that became events.
+    pub events_mapped: u64,
+    /// Records of an unrouted event type.
+    pub events_unmapped: u64,
+    /// Records that failed.
+    pub events_failed: u64,
+    /// `events_mapped / events_total`, 4 decimals.
+    pub mapped_pct: f64,
+    /// Per class.
+    pub classes: Vec<ClassCoverage>,
+    /// Unrouted event types of this source type.
+    pub unknown_event_types: Vec<UnknownEventType>,
+    /// Failures by reason code.
+    pub failures: Vec<FailureCount>,
+}
+
+/// A failure count by reason code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailureCount {
+    /// The reason code.
+    pub reason_code: String,
+    /// Records that failed with it.
+    pub count: u64,
+}
+
+/// The normalized store's counts, added by the normalization stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreCounts {
+    /// Rows written.
+    pub rows: u64,
+    /// Duplicate events dropped (same identity, same content).
+    pub duplicates_dropped: u64,
+    /// Same identity with different content.
+    pub conflicts: u64,
 }
 
 #[cfg(test)]

@@ -24,10 +24,14 @@ mod profile;
 mod snapshot;
 mod transform;
 
-pub use coverage::{Coverage, TIER1_FIELDS, fraction_4dp, tier1_fields_present};
+pub use coverage::{
+    ClassCoverage, Coverage, FailureCount, MappingCoverage, SourceTypeCoverage, StoreCounts,
+    TIER1_FIELDS, UnknownEventType, fraction_4dp, tier1_fields_present,
+};
 pub use error::EventIdError;
 pub use extension::PROJECT_EXTENSION_FILE;
 pub use identity::{EVENT_ID_PREFIX, basis_sha256_hex, event_id};
 pub use normalize::{ClassTargets, EventContext, Normalized, Normalizer};
 pub use pa_yaml::FileError;
 pub use profile::OCSF_VERSION;
+pub use snapshot::{MappingFile, ProfileSnapshot, SourceProfileEntry};

@@ -143,7 +143,7 @@ impl Normalizer {
     }
 
     /// `normalized/mapping_profile_snapshot.json` (SPEC §6): deterministic.
-    pub fn snapshot_document(&self) -> Value {
+    pub fn snapshot_document(&self) -> crate::snapshot::ProfileSnapshot {
         crate::snapshot::snapshot_document(&self.tree)
     }
 

@@ -1,5 +1,6 @@
 //! `normalized/mapping_profile_snapshot.json` (SPEC §6).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::profile::Tree;
@@ -45,25 +46,71 @@ pub(crate) fn mapping_profile_sha256(tree: &Tree) -> String {
         .unwrap_or_default()
 }
 
-pub(crate) fn snapshot_document(tree: &Tree) -> Value {
-    let sps: Vec<Value> = tree
-        .profiles
-        .values()
-        .map(|p| {
-            json!({
-                "source_type": p.source_type,
-                "profile": p.profile_id,
-                "profile_version": p.profile_version,
-                "mapping_files": material(&p.files),
-                "mapping_material_sha256": material_sha256(&p.files),
+/// `normalized/mapping_profile_snapshot.json`: which mapping profiles produced the events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSnapshot {
+    /// The mapping pack id.
+    pub mapping_profile_id: String,
+    /// The mapping pack version.
+    pub mapping_profile_version: String,
+    /// The OCSF version the profiles target.
+    pub ocsf_version: String,
+    /// One entry per source type, sorted by source type.
+    pub source_profiles: Vec<SourceProfileEntry>,
+    /// Hex SHA-256 over the canonical basis (SPEC §6).
+    pub mapping_profile_sha256: String,
+}
+
+/// One source profile of a [`ProfileSnapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceProfileEntry {
+    /// The source type the profile maps.
+    pub source_type: String,
+    /// The profile id.
+    pub profile: String,
+    /// The profile version.
+    pub profile_version: String,
+    /// Every file of the profile with its digest, sorted by path.
+    pub mapping_files: Vec<MappingFile>,
+    /// Hex SHA-256 over the canonical `mapping_files`.
+    pub mapping_material_sha256: String,
+}
+
+/// One mapping file of a [`SourceProfileEntry`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingFile {
+    /// Path relative to the mapping pack.
+    pub path: String,
+    /// Hex SHA-256 of the file's bytes.
+    pub sha256: String,
+}
+
+pub(crate) fn snapshot_document(tree: &Tree) -> ProfileSnapshot {
+    ProfileSnapshot {
+        mapping_profile_id: tree.mapping_profile_id.clone(),
+        mapping_profile_version: tree.mapping_profile_version.clone(),
+        ocsf_version: tree.ocsf_version.clone(),
+        source_profiles: tree
+            .profiles
+            .values()
+            .map(|p| SourceProfileEntry {
+                source_type: p.source_type.clone(),
+                profile: p.profile_id.clone(),
+                profile_version: p.profile_version.clone(),
+                mapping_files: p
+                    .files
+                    .iter()
+                    .map(|(path, sha256)| MappingFile {
+                        path: path.clone(),
+                        sha256: sha256.clone(),
+                    })
+                    .collect(),
+                mapping_material_sha256: material_sha256(&p.files),
             })
-        })
-        .collect();
-    json!({
-        "mapping_profile_id": tree.mapping_profile_id,
-        "mapping_profile_version": tree.mapping_profile_version,
-        "ocsf_version": tree.ocsf_version,
-        "source_profiles": sps,
-        "mapping_profile_sha256": mapping_profile_sha256(tree),
-    })
+            .collect(),
+        mapping_profile_sha256: mapping_profile_sha256(tree),
+    }
 }

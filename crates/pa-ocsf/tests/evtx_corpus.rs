@@ -141,7 +141,7 @@ fn every_record_is_accounted_and_listed_ids_are_mapped() {
     for (f, k) in &failures {
         println!("  failed x{k}: {f}");
     }
-    let doc = cov.document(&n.mapping_profile_sha256());
+    let doc = pa_canon::to_value(&cov.document(&n.mapping_profile_sha256())).expect("json");
     let mut unknown: Vec<(u64, String)> = doc["unknown_event_types"]
         .as_array()
         .map(|a| {

@@ -317,8 +317,12 @@ where
 
 /// Write `logs/health.json` and `run_results.json` from the manifest (validated, atomic).
 pub fn write_derived(run: &RunDir, m: &Manifest) -> Result<(), BundleError> {
-    let health = pa_bundle::results::health(m);
-    let results = pa_bundle::results::run_results(m, None, serde_json::Map::new());
+    let health = pa_canon::to_value(&pa_bundle::results::health(m))?;
+    let results = pa_canon::to_value(&pa_bundle::results::run_results(
+        m,
+        None,
+        std::collections::BTreeMap::new(),
+    ))?;
     for (rel, contract, v) in [
         ("logs/health.json", "health", health),
         ("run_results.json", "run_results", results),

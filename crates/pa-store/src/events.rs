@@ -161,7 +161,7 @@ pub struct WriteSummary {
     /// Same key, different content: the smallest canonical form was kept.
     pub conflicts: u64,
     /// The `_schema.json` document.
-    pub schema_document: Value,
+    pub schema_document: crate::schema_doc::DatasetSchema,
 }
 
 /// An event rejected by [`EventWriter::push`].
@@ -690,21 +690,13 @@ impl EventReader {
         let sp = dir.join("_schema.json");
         let json_columns = match std::fs::read(&sp) {
             Ok(bytes) => {
-                let doc: Value =
-                    serde_json::from_slice(&bytes).map_err(|e| StoreError::Layout {
+                let doc: crate::schema_doc::DatasetSchema = serde_json::from_slice(&bytes)
+                    .map_err(|e| StoreError::Layout {
                         path: sp.clone(),
                         dataset: "ocsf_events",
                         detail: e.to_string(),
                     })?;
-                doc["columns"]
-                    .as_array()
-                    .map(|cols| {
-                        cols.iter()
-                            .filter(|c| c["encoding"] == "json")
-                            .filter_map(|c| c["name"].as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default()
+                doc.json_columns()
             }
             Err(e) => return Err(StoreError::io(&sp, e)),
         };
@@ -878,14 +870,20 @@ mod tests {
         assert_eq!(back[1], events[1]);
         assert_eq!(back[2], events[3]);
         assert_eq!(back[3], events[0]);
-        let cols = s.schema_document["columns"].as_array().unwrap();
-        let names: Vec<&str> = cols.iter().map(|c| c["name"].as_str().unwrap()).collect();
+        let cols = &s.schema_document.columns;
+        let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(&names[..3], &["time", "class_uid", "metadata.uid"]);
-        let enc = |n: &str| cols.iter().find(|c| c["name"] == n).unwrap()["encoding"].clone();
+        let enc = |n: &str| cols.iter().find(|c| c.name == n).unwrap().encoding.clone();
         assert_eq!(enc("mixed"), "json");
         assert_eq!(enc("observables"), "json");
         assert_eq!(enc("process.pid"), "scalar");
-        let ty = |n: &str| cols.iter().find(|c| c["name"] == n).unwrap()["physical_type"].clone();
+        let ty = |n: &str| {
+            cols.iter()
+                .find(|c| c.name == n)
+                .unwrap()
+                .physical_type
+                .clone()
+        };
         assert_eq!(ty("ratio"), "DOUBLE");
         assert_eq!(enc("count"), "json");
         assert_eq!(ty("class_uid"), "INT32");

@@ -14,6 +14,7 @@
 pub mod events;
 pub mod raw;
 pub mod schema_doc;
+pub use schema_doc::{ColumnSchema, DatasetSchema};
 
 use std::path::{Path, PathBuf};
 

@@ -83,7 +83,7 @@ pub fn schema() -> SchemaRef {
 }
 
 /// The `_schema.json` document of raw datasets.
-pub fn schema_document() -> serde_json::Value {
+pub fn schema_document() -> crate::schema_doc::DatasetSchema {
     crate::schema_doc::document(SCHEMA_ID, SCHEMA_VERSION, &schema(), &[])
 }
 

@@ -1,7 +1,7 @@
 //! The `_schema.json` document beside each dataset (contract `dataset_schema`).
 
 use arrow_schema::{DataType, Schema};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 fn physical(dt: &DataType) -> (&'static str, Option<&'static str>) {
     match dt {
@@ -14,6 +14,47 @@ fn physical(dt: &DataType) -> (&'static str, Option<&'static str>) {
     }
 }
 
+/// The `_schema.json` document of a dataset: its columns in order, with their physical and
+/// logical types and whether they hold JSON text. Written by the dataset writers, read by
+/// [`crate::events::EventReader`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetSchema {
+    /// The dataset kind (`pa.raw_parquet`, `pa.ocsf_events`).
+    pub schema_id: String,
+    /// Its layout version.
+    pub schema_version: String,
+    /// Every column, in file order.
+    pub columns: Vec<ColumnSchema>,
+}
+
+/// One column of a [`DatasetSchema`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnSchema {
+    /// The column name (a dotted OCSF path in the normalized store).
+    pub name: String,
+    /// Parquet physical type (`INT64`, `DOUBLE`, `BOOLEAN`, `BYTE_ARRAY`...).
+    pub physical_type: String,
+    /// Parquet logical type (`STRING`), when there is one.
+    pub logical_type: Option<String>,
+    /// Whether the column may be null.
+    pub nullable: bool,
+    /// `scalar`, or `json` for JSON text (arrays, objects, mixed types).
+    pub encoding: String,
+}
+
+impl DatasetSchema {
+    /// The names of the columns that hold JSON text.
+    pub fn json_columns(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .filter(|c| c.encoding == "json")
+            .map(|c| c.name.clone())
+            .collect()
+    }
+}
+
 /// Describe `schema`'s columns in order. Columns named in `json_columns` hold JSON text
 /// (`encoding: "json"`), the others scalars.
 pub fn document(
@@ -21,22 +62,26 @@ pub fn document(
     schema_version: &str,
     schema: &Schema,
     json_columns: &[String],
-) -> Value {
-    let columns: Vec<Value> = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            let (p, l) = physical(f.data_type());
-            let enc = if json_columns.iter().any(|c| c == f.name()) {
-                "json"
-            } else {
-                "scalar"
-            };
-            json!({"name": f.name(), "physical_type": p, "logical_type": l,
-                   "nullable": f.is_nullable(), "encoding": enc})
-        })
-        .collect();
-    json!({"schema_id": schema_id, "schema_version": schema_version, "columns": columns})
+) -> DatasetSchema {
+    DatasetSchema {
+        schema_id: schema_id.to_owned(),
+        schema_version: schema_version.to_owned(),
+        columns: schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let (p, l) = physical(f.data_type());
+                let json = json_columns.iter().any(|c| c == f.name());
+                ColumnSchema {
+                    name: f.name().clone(),
+                    physical_type: p.to_owned(),
+                    logical_type: l.map(str::to_owned),
+                    nullable: f.is_nullable(),
+                    encoding: if json { "json" } else { "scalar" }.to_owned(),
+                }
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]
@@ -44,11 +89,11 @@ mod tests {
     #[test]
     fn raw_schema_document_lists_every_column() {
         let d = crate::raw::schema_document();
-        let cols = d["columns"].as_array().unwrap();
+        let cols = &d.columns;
         assert_eq!(cols.len(), crate::raw::schema().fields().len());
-        assert_eq!(cols[0]["name"], "time");
-        assert_eq!(cols[0]["physical_type"], "INT64");
-        assert_eq!(cols[1]["logical_type"], "STRING");
-        assert_eq!(cols[1]["nullable"], false);
+        assert_eq!(cols[0].name, "time");
+        assert_eq!(cols[0].physical_type, "INT64");
+        assert_eq!(cols[1].logical_type.as_deref(), Some("STRING"));
+        assert!(!cols[1].nullable);
     }
 }

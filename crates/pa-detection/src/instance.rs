@@ -1,0 +1,82 @@
+//! `detections/detections.jsonl`: one detection instance per (rule, matched event) (SPEC §8),
+//! written by the detection stage and read by the stages after it.
+
+use serde::{Deserialize, Serialize};
+
+/// One detection instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectionInstance {
+    /// The rule (its Sigma `id`, else a digest-derived id).
+    pub rule_id: String,
+    /// The rule title.
+    pub rule_title: String,
+    /// Where the rule comes from (`sigma`).
+    pub rule_source: String,
+    /// The Sigma `level`, when the rule has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_level: Option<String>,
+    /// ATT&CK technique ids from the rule's tags.
+    pub technique_ids: Vec<String>,
+    /// `metadata.uid` of the matched events (one per instance today).
+    pub matched_event_ids: Vec<String>,
+    /// Time of the first matched event (RFC 3339, ms), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen_utc: Option<String>,
+    /// Time of the last matched event (RFC 3339, ms), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_utc: Option<String>,
+    /// The run (bundle mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// The scenario (bundle mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario_id: Option<String>,
+    /// Provenance of the rule and its route.
+    pub extensions: InstanceExtensions,
+}
+
+impl DetectionInstance {
+    /// The order of `detections.jsonl`: rule, first seen, last seen, matched events.
+    pub fn sort_key(&self) -> (&str, &str, &str, &[String]) {
+        (
+            &self.rule_id,
+            self.first_seen_utc.as_deref().unwrap_or(""),
+            self.last_seen_utc.as_deref().unwrap_or(""),
+            &self.matched_event_ids,
+        )
+    }
+}
+
+/// The `extensions` of a [`DetectionInstance`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceExtensions {
+    /// The rule file.
+    pub sigma: SigmaProvenance,
+    /// The bridge route (OCSF field mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<BridgeProvenance>,
+}
+
+/// Which rule file produced a detection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigmaProvenance {
+    /// The rule file as loaded.
+    pub rule_file: String,
+    /// 1-based line of the rule's document.
+    pub rule_line: u64,
+    /// `sha256:` of the rule file's normalized bytes.
+    pub rule_sha256: String,
+}
+
+/// Which bridge route a detection went through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeProvenance {
+    /// The route.
+    pub route_id: String,
+    /// The matched event's class, when it has one.
+    pub class_uid: Option<i64>,
+}
