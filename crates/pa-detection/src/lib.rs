@@ -107,7 +107,6 @@ pub enum DetectError {
 impl DetectError {
     /// The stage reason code of this error (the one place errors map to reason codes).
     pub fn reason(&self) -> pa_bundle::ReasonCode {
-        use pa_bundle::reason::CommonReason;
         match self {
             DetectError::NoRulePaths
             | DetectError::RulePathMissing(_)
@@ -233,11 +232,38 @@ pub fn detect_batch(det: &Detector, events: &[Value]) -> Vec<Vec<usize>> {
     events.par_iter().map(|e| det.detect(e)).collect()
 }
 
-/// The stage function. `rules_override` replaces the range's `detection.sigma.rule_paths`.
+/// The stage function: load the rules and the bridge, match the normalized store, write the
+/// detections and the bridge documents. `rules_override` replaces the range's
+/// `detection.sigma.rule_paths`.
 pub fn run(
     ctx: &mut StageContext<'_>,
     rules_override: Option<Vec<PathBuf>>,
 ) -> Result<StageSuccess, StageFailure> {
+    let loaded = load_stage_inputs(ctx, rules_override)?;
+    let matched = match_store(ctx, &loaded.det)?;
+    write_outputs(ctx, &loaded, &matched)
+}
+
+/// What the stage loads before it reads any event.
+struct Loaded {
+    set: RuleSet,
+    bridge: Bridge,
+    det: Detector,
+}
+
+/// What matching the store gave.
+struct Matched {
+    /// Sorted as `detections.jsonl` is.
+    instances: Vec<DetectionInstance>,
+    /// Per compiled rule, whether it matched anything.
+    rule_matched: Vec<bool>,
+    events_total: u64,
+}
+
+fn load_stage_inputs(
+    ctx: &mut StageContext<'_>,
+    rules_override: Option<Vec<PathBuf>>,
+) -> Result<Loaded, StageFailure> {
     let range = ctx.range()?;
     let base = ctx.range_base_dir();
     let paths: Vec<PathBuf> = match rules_override {
@@ -270,20 +296,23 @@ pub fn run(
         placeholders: range.detection.sigma.placeholders.clone(),
     };
     let det = Detector::build(&set, Some(&bridge), FieldMode::Ocsf, &opts)?;
+    Ok(Loaded { set, bridge, det })
+}
 
+/// Match every event of the normalized store, batch by batch (each batch planned column by
+/// column, its rows matched in parallel, results kept in event order).
+fn match_store(ctx: &mut StageContext<'_>, det: &Detector) -> Result<Matched, StageFailure> {
+    let input_missing =
+        |e: pa_store::StoreError| StageFailure::new(CommonReason::InputMissing, e.to_string());
     let store = ctx.input("normalized/ocsf_events/_schema.json")?;
     let store_dir = store.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut reader = pa_store::events::EventReader::open(&store_dir).map_err(|e| {
-        StageFailure::new(pa_bundle::reason::CommonReason::InputMissing, e.to_string())
-    })?;
+    let mut reader = pa_store::events::EventReader::open(&store_dir).map_err(input_missing)?;
     let run_id = ctx.run.run_id().to_string();
     let scenario_id = ctx.manifest.scenario.scenario_id.clone();
     let mut instances: Vec<DetectionInstance> = Vec::new();
-    let mut matched = vec![false; det.rules.len()];
+    let mut rule_matched = vec![false; det.rules.len()];
     let mut events_total = 0u64;
-    while let Some((batch, info)) = reader.next_batch().map_err(|e| {
-        StageFailure::new(pa_bundle::reason::CommonReason::InputMissing, e.to_string())
-    })? {
+    while let Some((batch, info)) = reader.next_batch().map_err(input_missing)? {
         let view = columnar::BatchView::new(&batch, &info);
         events_total += view.len() as u64;
         // Every engine key resolved to its column once per batch; rows then ask by index.
@@ -305,18 +334,30 @@ pub fn run(
                     .to_string(),
             };
             for r in hits {
-                matched[r] = true;
-                instances.push(instance(&det, r, &er, Some(&run_id), Some(&scenario_id)));
+                rule_matched[r] = true;
+                instances.push(instance(det, r, &er, Some(&run_id), Some(&scenario_id)));
             }
         }
     }
     instances.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    Ok(Matched {
+        instances,
+        rule_matched,
+        events_total,
+    })
+}
+
+/// Stage `detections/detections.jsonl`, the bridge documents, one compiled plan per rule and
+/// `bridge/coverage.json`; the summary and version pins for the manifest.
+fn write_outputs(
+    ctx: &mut StageContext<'_>,
+    loaded: &Loaded,
+    matched: &Matched,
+) -> Result<StageSuccess, StageFailure> {
+    let Loaded { set, bridge, det } = loaded;
     let mut jsonl = String::new();
-    for i in &instances {
-        jsonl.push_str(
-            &pa_canon::to_jsonl_line(i)
-                .map_err(|e| fail(DetectionReason::BackendDriverFailed, e.to_string()))?,
-        );
+    for i in &matched.instances {
+        jsonl.push_str(&pa_canon::to_jsonl_line(i).map_err(DetectError::from)?);
     }
     ctx.staging
         .write("detections/detections.jsonl", jsonl.as_bytes())?;
@@ -333,9 +374,10 @@ pub fn run(
     let mut seen_ids = std::collections::BTreeSet::new();
     for p in &det.plans {
         let outcome = match &p.non_executable {
-            None if !p.exec_indices.is_empty() => {
-                RuleOutcome::executable(p.exec_indices.iter().any(|&i| matched[i]), p.fallback_used)
-            }
+            None if !p.exec_indices.is_empty() => RuleOutcome::executable(
+                p.exec_indices.iter().any(|&i| matched.rule_matched[i]),
+                p.fallback_used,
+            ),
             Some((code, _)) => RuleOutcome::non_executable(p.routed, code.clone())
                 .with_fallback_used(p.fallback_used)
                 .with_unmapped_fields(p.unmapped_fields.clone()),
@@ -362,12 +404,12 @@ pub fn run(
             })
             .collect(),
     );
-    cov.events_evaluated = Some(events_total);
-    cov.detections_total = Some(instances.len() as u64);
+    cov.events_evaluated = Some(matched.events_total);
+    cov.detections_total = Some(matched.instances.len() as u64);
     ctx.staging.write_json("bridge/coverage.json", &cov)?;
 
     let mut versions = BTreeMap::new();
-    versions.insert("rule_set_sha256".into(), json!(rule_set_sha256(&det)));
+    versions.insert("rule_set_sha256".into(), json!(rule_set_sha256(det)));
     versions.insert("mapping_pack_sha256".into(), json!(mp.sha256));
     versions.insert(
         "mapping_pack_id".into(),
@@ -384,10 +426,10 @@ pub fn run(
     Ok(StageSuccess {
         summary: format!(
             "{} detection(s) from {} of {} executable rule(s) over {} event(s); {} rule(s) not executable",
-            instances.len(),
+            matched.instances.len(),
             cov.matched_rules,
             cov.executable_rules,
-            events_total,
+            matched.events_total,
             cov.non_executable_rules
         ),
         versions,

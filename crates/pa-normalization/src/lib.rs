@@ -218,8 +218,33 @@ fn raw_datasets(run_dir: &Path) -> Result<Vec<(String, PathBuf)>, StageFailure> 
     Ok(out)
 }
 
-/// The stage function (bundle mode).
+/// The stage function (bundle mode): load the profiles, normalize every raw dataset into the
+/// sorted store, write the snapshot and coverage documents.
 pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
+    let profiles = load_profiles(ctx)?;
+    let done = normalize_raw(ctx, &profiles)?;
+    write_outputs(ctx, &profiles, done)
+}
+
+/// What the stage loads before it reads any record.
+struct Profiles {
+    normalizer: Normalizer,
+    /// Source types some profile maps.
+    covered: Vec<String>,
+    /// Asset id → host name, for records that name no host.
+    asset_host: BTreeMap<String, String>,
+    /// `normalization.strict_mode`.
+    strict: bool,
+}
+
+/// What normalizing the raw datasets gave.
+struct Normalized_ {
+    summary: pa_store::events::WriteSummary,
+    coverage: Coverage,
+    tally: Tally,
+}
+
+fn load_profiles(ctx: &mut StageContext<'_>) -> Result<Profiles, StageFailure> {
     let range = ctx.range()?;
     let strict = range.normalization.strict_mode;
     let dir = mappings_dir(
@@ -241,9 +266,30 @@ pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
             )
         })
         .collect();
+
+    Ok(Profiles {
+        normalizer,
+        covered,
+        asset_host,
+        strict,
+    })
+}
+
+/// Every row of every raw dataset → a `SourceRecord` → the profiles → the store writer
+/// (which sorts and dedupes within its memory budget, spilling under the staging root).
+fn normalize_raw(
+    ctx: &mut StageContext<'_>,
+    profiles: &Profiles,
+) -> Result<Normalized_, StageFailure> {
+    let Profiles {
+        normalizer,
+        covered,
+        asset_host,
+        strict,
+    } = profiles;
+    let strict = *strict;
     let run_id = ctx.run.run_id().to_string();
     let scenario_id = ctx.manifest.scenario.scenario_id.clone();
-
     let schema_rel = "normalized/ocsf_events/_schema.json";
     let schema_path = ctx.staging.path_for(schema_rel)?;
     let store_dir = schema_path
@@ -321,6 +367,27 @@ pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
     }
 
     let summary = writer.finish(ROWS_PER_PART).map_err(storage)?;
+    Ok(Normalized_ {
+        summary,
+        coverage,
+        tally,
+    })
+}
+
+/// Stage the store's `_schema.json`, the profile snapshot and the coverage document; the
+/// outcome's warnings, summary and version pins.
+fn write_outputs(
+    ctx: &mut StageContext<'_>,
+    profiles: &Profiles,
+    done: Normalized_,
+) -> Result<StageSuccess, StageFailure> {
+    let Normalized_ {
+        summary,
+        coverage,
+        tally,
+    } = done;
+    let normalizer = &profiles.normalizer;
+    let schema_rel = "normalized/ocsf_events/_schema.json";
     for (i, _) in summary.parts.iter().enumerate() {
         ctx.staging.path_for(&format!(
             "normalized/ocsf_events/{}",
