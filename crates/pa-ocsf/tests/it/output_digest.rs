@@ -16,7 +16,7 @@
 //! `windows-powershell`, `linux-auditd` or `osquery` changes outputs on purpose, update
 //! [`EXPECTED`] (the test prints the new value).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

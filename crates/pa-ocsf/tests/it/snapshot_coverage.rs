@@ -1,6 +1,6 @@
 //! Snapshot and coverage documents: shape, determinism, sensitivity to the mapping files.
 
-mod common;
+use crate::common;
 
 use pa_ocsf::{Coverage, Normalized, Normalizer};
 use serde_json::Value;

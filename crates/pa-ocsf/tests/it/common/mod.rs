@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use pa_ocsf::{EventContext, Normalized, Normalizer};
-use pa_sources::SourceRecord;
+use pa_sources::{Provenance, SourceRecord, SourceType};
 
 /// The repository root (two levels above this crate).
 pub fn repo_root() -> PathBuf {
@@ -37,6 +37,34 @@ pub fn mappings_dir() -> PathBuf {
 /// Load the authored profiles (panics with the load error).
 pub fn normalizer() -> Normalizer {
     Normalizer::load(&mappings_dir()).unwrap_or_else(|e| panic!("profiles do not load: {e}"))
+}
+
+/// A synthetic record of source type `st` with the given fields (no time, no host).
+pub fn record(st: SourceType, fields: serde_json::Value) -> SourceRecord {
+    SourceRecord {
+        source_type: st,
+        provenance: Provenance {
+            file: "synthetic".into(),
+            offset: None,
+            ordinal: 0,
+            record_id: None,
+        },
+        time_ms: None,
+        host: None,
+        fields,
+        raw: String::new(),
+    }
+}
+
+/// The non-empty lines of a JSON Lines file under the reference data, parsed (panics naming the
+/// file and the line that does not parse).
+pub fn read_jsonl(rel: &str) -> Vec<serde_json::Value> {
+    let p = data(rel);
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: {e}: {l}", p.display())))
+        .collect()
 }
 
 /// A fixed context.

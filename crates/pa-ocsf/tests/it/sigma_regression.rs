@@ -2,7 +2,7 @@
 //! Sigma bridge routes the sample's own rule to (class and filters in scope), and every
 //! EventData field of the sample is found where the bridge reads it.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

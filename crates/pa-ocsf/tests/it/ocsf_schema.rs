@@ -3,7 +3,7 @@
 //! of linux, `reg_value` of windows), checked with the pa-ocsf-schema validator; and every
 //! activity id the corpus produces is in its class's enumeration.
 
-mod common;
+use crate::common;
 
 #[test]
 fn every_target_path_is_ocsf_1_7_0() {

@@ -1,27 +1,11 @@
 //! Bad input never panics and always gets an accounted outcome with a reason; the envelope
 //! carries the caller's context.
 
-mod common;
+use crate::common;
 
 use pa_ocsf::{EventContext, Normalized};
-use pa_sources::{Provenance, SourceRecord, SourceType};
+use pa_sources::SourceType;
 use serde_json::{Value, json};
-
-fn rec(st: SourceType, fields: Value) -> SourceRecord {
-    SourceRecord {
-        source_type: st,
-        provenance: Provenance {
-            file: "synthetic".into(),
-            offset: None,
-            ordinal: 0,
-            record_id: None,
-        },
-        time_ms: None,
-        host: None,
-        fields,
-        raw: String::new(),
-    }
-}
 
 fn win(event_id: &str, record_id: &str, time: &str) -> Value {
     json!({"System": {"Provider": {"Name": "Microsoft-Windows-Sysmon"}, "EventID": event_id,
@@ -53,12 +37,12 @@ fn windows_defects_have_reason_codes() {
     let ctx = common::ctx();
     let ok = win("1", "5", "2024-01-01T00:00:00.123Z");
     assert_eq!(
-        reason(&n.normalize(&rec(SourceType::WindowsSysmon, ok.clone()), &ctx)),
+        reason(&n.normalize(&common::record(SourceType::WindowsSysmon, ok.clone()), &ctx)),
         "mapped"
     );
     let bad_time = win("1", "5", "yesterday");
     assert_eq!(
-        reason(&n.normalize(&rec(SourceType::WindowsSysmon, bad_time), &ctx)),
+        reason(&n.normalize(&common::record(SourceType::WindowsSysmon, bad_time), &ctx)),
         "timestamp_parse_failed"
     );
     let mut no_time = ok.clone();
@@ -66,11 +50,11 @@ fn windows_defects_have_reason_codes() {
         .as_object_mut()
         .map(|m| m.remove("TimeCreated"));
     assert_eq!(
-        reason(&n.normalize(&rec(SourceType::WindowsSysmon, no_time), &ctx)),
+        reason(&n.normalize(&common::record(SourceType::WindowsSysmon, no_time), &ctx)),
         "missing_core_field"
     );
     for bad_id in ["", "abc", "-", "99999999999999999999"] {
-        let r = rec(
+        let r = common::record(
             SourceType::WindowsSysmon,
             win("1", bad_id, "2024-01-01T00:00:00Z"),
         );
@@ -81,7 +65,7 @@ fn windows_defects_have_reason_codes() {
         );
     }
     // an integer beyond 2^53 parses but cannot be canonicalized
-    let r = rec(
+    let r = common::record(
         SourceType::WindowsSysmon,
         win("1", "9007199254740993", "2024-01-01T00:00:00Z"),
     );
@@ -91,11 +75,11 @@ fn windows_defects_have_reason_codes() {
         .as_object_mut()
         .map(|m| m.remove("Computer"));
     assert_eq!(
-        reason(&n.normalize(&rec(SourceType::WindowsSysmon, no_host), &ctx)),
+        reason(&n.normalize(&common::record(SourceType::WindowsSysmon, no_host), &ctx)),
         "event_id_generation_failed"
     );
     // unknown and non-numeric event ids are unrouted
-    let r = rec(
+    let r = common::record(
         SourceType::WindowsSysmon,
         win("999", "5", "2024-01-01T00:00:00Z"),
     );
@@ -105,7 +89,7 @@ fn windows_defects_have_reason_codes() {
             event_type: "windows-sysmon:999".into()
         }
     );
-    let r = rec(
+    let r = common::record(
         SourceType::WindowsSysmon,
         win("x", "5", "2024-01-01T00:00:00Z"),
     );
@@ -149,7 +133,7 @@ fn wrong_shapes_never_panic() {
     let mut outcomes = std::collections::BTreeMap::new();
     for st in types {
         for f in &shapes {
-            let out = n.normalize(&rec(st, f.clone()), &ctx);
+            let out = n.normalize(&common::record(st, f.clone()), &ctx);
             *outcomes.entry(reason(&out).to_string()).or_insert(0) += 1;
             if let Normalized::Mapped(ev) = &out {
                 for k in [
@@ -166,7 +150,10 @@ fn wrong_shapes_never_panic() {
     }
     println!("{outcomes:?}");
     // the socket row with bad values maps with those values left absent
-    let ev = n.normalize(&rec(SourceType::Osquery, shapes[12].clone()), &ctx);
+    let ev = n.normalize(
+        &common::record(SourceType::Osquery, shapes[12].clone()),
+        &ctx,
+    );
     let ev = common::mapped(&ev);
     assert!(
         common::at(ev, "dst_endpoint.port").is_none()
@@ -187,7 +174,7 @@ fn envelope_carries_the_context_and_raw_ref() {
         host: Some("ignored-the-record-names-its-host"),
     };
     let ev = n.normalize(
-        &rec(
+        &common::record(
             SourceType::WindowsSysmon,
             win("1", "5", "2024-01-01T00:00:00.123Z"),
         ),
@@ -232,7 +219,7 @@ fn envelope_carries_the_context_and_raw_ref() {
     assert_eq!(pa_ocsf::tier1_fields_present(ev), 6, "{ev}");
     // the identity does not depend on the context
     let ev2 = n.normalize(
-        &rec(
+        &common::record(
             SourceType::WindowsSysmon,
             win("1", "5", "2024-01-01T00:00:00.123Z"),
         ),

@@ -6,7 +6,7 @@
 //! more than the goldens (envelope members the brief requires, unmapped fields): extra
 //! members are not compared here (the schema test checks them).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! Strict loading: a profile tree with one defect fails `Normalizer::load` with the file and
 //! the line of the defect. Each case copies the authored tree and breaks one thing.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -3,27 +3,11 @@
 //! for a record without one (device and identity alike), and the audit uid declares the linux
 //! profile. Each synthetic record is also validated with the project schema.
 
-mod common;
+use crate::common;
 
 use pa_ocsf::{EventContext, Normalized};
-use pa_sources::{Provenance, SourceRecord, SourceType};
+use pa_sources::SourceType;
 use serde_json::{Value, json};
-
-fn rec(st: SourceType, fields: Value) -> SourceRecord {
-    SourceRecord {
-        source_type: st,
-        provenance: Provenance {
-            file: "synthetic".into(),
-            offset: None,
-            ordinal: 0,
-            record_id: None,
-        },
-        time_ms: None,
-        host: None,
-        fields,
-        raw: String::new(),
-    }
-}
 
 fn mapped(n: Normalized) -> Value {
     match n {
@@ -58,7 +42,7 @@ fn conditional_rules_complete_only_objects_the_event_has() {
     let n = common::normalizer();
     let ctx = common::ctx();
     let ev = mapped(n.normalize(
-        &rec(SourceType::WindowsSysmon, sysmon_launch("HOST1", true)),
+        &common::record(SourceType::WindowsSysmon, sysmon_launch("HOST1", true)),
         &ctx,
     ));
     assert_eq!(
@@ -73,7 +57,7 @@ fn conditional_rules_complete_only_objects_the_event_has() {
     // an unnamed computer: no device at all (never a bare {type_id: 0}); no ParentImage: the actor
     // has a user but no process file to complete
     let ev = mapped(n.normalize(
-        &rec(SourceType::WindowsSysmon, sysmon_launch("-", false)),
+        &common::record(SourceType::WindowsSysmon, sysmon_launch("-", false)),
         &ctx,
     ));
     assert!(ev.get("device").is_none(), "{ev}");
@@ -110,18 +94,18 @@ fn default_host_feeds_device_and_identity_and_the_record_host_wins() {
         ..common::ctx()
     };
     let plain = mapped(n.normalize(
-        &rec(SourceType::LinuxAuditd, audit_execve("4242", None)),
+        &common::record(SourceType::LinuxAuditd, audit_execve("4242", None)),
         &none,
     ));
     assert!(plain.get("device").is_none(), "no host anywhere: no device");
     let hosted = mapped(n.normalize(
-        &rec(SourceType::LinuxAuditd, audit_execve("4242", None)),
+        &common::record(SourceType::LinuxAuditd, audit_execve("4242", None)),
         &with_host,
     ));
     assert_eq!(hosted["device"], json!({"hostname": "lab1", "type_id": 0}));
     // the identity basis gains origin.host, exactly as a record host would give it
     let by_record = {
-        let mut r = rec(SourceType::LinuxAuditd, audit_execve("4242", None));
+        let mut r = common::record(SourceType::LinuxAuditd, audit_execve("4242", None));
         r.host = Some("lab1".into());
         mapped(n.normalize(&r, &none))
     };
@@ -133,7 +117,7 @@ fn default_host_feeds_device_and_identity_and_the_record_host_wins() {
     assert_eq!(hosted["metadata"]["uid"], expected);
     // node= names the host: the default is not used
     let noded = mapped(n.normalize(
-        &rec(SourceType::LinuxAuditd, audit_execve("4242", Some("web7"))),
+        &common::record(SourceType::LinuxAuditd, audit_execve("4242", Some("web7"))),
         &with_host,
     ));
     assert_eq!(noded["device"]["hostname"], "web7");
@@ -148,7 +132,7 @@ fn audit_uid_declares_the_linux_users_profile() {
         ..common::ctx()
     };
     let ev = mapped(n.normalize(
-        &rec(SourceType::LinuxAuditd, audit_execve("4242", None)),
+        &common::record(SourceType::LinuxAuditd, audit_execve("4242", None)),
         &ctx,
     ));
     assert_eq!(ev["process"]["auid"], 4242);
@@ -162,7 +146,7 @@ fn audit_uid_declares_the_linux_users_profile() {
     assert_eq!(violations(&ev), Vec::<String>::new());
     // never set ((uid_t)-1): no auid, no linux profile
     let unset = mapped(n.normalize(
-        &rec(SourceType::LinuxAuditd, audit_execve("4294967295", None)),
+        &common::record(SourceType::LinuxAuditd, audit_execve("4294967295", None)),
         &ctx,
     ));
     assert!(unset["process"].get("auid").is_none(), "{unset}");
@@ -194,14 +178,20 @@ fn audit_file_type_comes_from_the_path_mode() {
                       {"item": "1", "name": name, "mode": mode, "nametype": "CREATE"}]})
     };
     let dir = mapped(n.normalize(
-        &rec(SourceType::LinuxAuditd, mk("040755", "victim-files/")),
+        &common::record(SourceType::LinuxAuditd, mk("040755", "victim-files/")),
         &ctx,
     ));
     assert_eq!(dir["file"]["type_id"], 2, "{dir}");
     assert_eq!(dir["file"]["name"], "victim-files");
-    let fifo = mapped(n.normalize(&rec(SourceType::LinuxAuditd, mk("010644", "/tmp/p")), &ctx));
+    let fifo = mapped(n.normalize(
+        &common::record(SourceType::LinuxAuditd, mk("010644", "/tmp/p")),
+        &ctx,
+    ));
     assert_eq!(fifo["file"]["type_id"], 6);
-    let unknown = mapped(n.normalize(&rec(SourceType::LinuxAuditd, mk("bogus", "/tmp/q")), &ctx));
+    let unknown = mapped(n.normalize(
+        &common::record(SourceType::LinuxAuditd, mk("bogus", "/tmp/q")),
+        &ctx,
+    ));
     assert_eq!(unknown["file"]["type_id"], 0, "no readable mode: 0 Unknown");
     assert_eq!(violations(&dir), Vec::<String>::new());
 }

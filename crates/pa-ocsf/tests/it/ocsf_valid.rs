@@ -7,7 +7,7 @@
 //! emitted at all (the profile's `class.requires`, counted as `missing_core_field`), and nothing
 //! is invented to fill one.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //! every record accounted for, mapped share per channel, determinism, and a cross-check that
 //! every EventData field a Sigma rule can name is found where the Sigma bridge looks for it.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;

@@ -2,22 +2,12 @@
 //! linux-auditd profile, compared with the lab's derived rows (process creations, file events),
 //! plus the auditd identity vector and the quirks capture.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 
 use pa_ocsf::Normalized;
 use serde_json::Value;
-
-fn read_jsonl(rel: &str) -> Vec<Value> {
-    let p = common::data(rel);
-    std::fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-        .collect()
-}
 
 /// Events of a log keyed by metadata.source_event_id (the audit msg id), plus outcome counts.
 fn normalize_log(rel: &str) -> (BTreeMap<String, Value>, BTreeMap<String, u64>) {
@@ -65,7 +55,7 @@ fn s<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
 fn execve_events_match_derived_process_creations() {
     let (events, counts) = normalize_log("linux-audit-lab/audit/audit_tagged.log");
     println!("outcomes: {counts:?}");
-    let rows = read_jsonl("linux-audit-lab/derived/process_creation.jsonl");
+    let rows = common::read_jsonl("linux-audit-lab/derived/process_creation.jsonl");
     assert_eq!(rows.len(), 272);
     let mut proctitle_differs = 0;
     for row in &rows {
@@ -135,7 +125,7 @@ fn execve_events_match_derived_process_creations() {
 #[test]
 fn file_syscalls_match_derived_file_events() {
     let (events, _) = normalize_log("linux-audit-lab/audit/audit_tagged.log");
-    let rows = read_jsonl("linux-audit-lab/derived/file_event.jsonl");
+    let rows = common::read_jsonl("linux-audit-lab/derived/file_event.jsonl");
     assert!(rows.len() > 100);
     for row in &rows {
         let id = row["event_id"].as_str().expect("event_id");
@@ -341,7 +331,7 @@ fn linux_sigma_fields_resolve_to_emitted_paths() {
     let (events, _) = normalize_log("linux-audit-lab/audit/audit_tagged.log");
     let ls = pa_bridge::LogSource::new(Some("linux"), Some("process_creation"), None);
     let routed = bridge.routed(&ls).expect("route");
-    let rows = read_jsonl("linux-audit-lab/derived/process_creation.jsonl");
+    let rows = common::read_jsonl("linux-audit-lab/derived/process_creation.jsonl");
     let mut checked = 0;
     for row in &rows {
         let ev = &events[row["event_id"].as_str().expect("id")];
