@@ -3,12 +3,14 @@
 //! type-checked, events must declare it, and extension directories are loaded with the same
 //! rules (and located errors) as the built-in ones.
 
+use crate::common;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pa_ocsf_schema::{
-    OcsfSchema, PROJECT_EXTENSION_NAME, SchemaError, Violation, ViolationCode as C,
-    project_extension_dir, reference, reference_dir, reference_with_project_extensions,
+    OcsfSchema, PROJECT_EXTENSION_NAME, SchemaError, ViolationCode as C, project_extension_dir,
+    reference, reference_dir, reference_with_project_extensions,
 };
 use serde_json::{Value, json};
 
@@ -68,53 +70,14 @@ fn envelope_event() -> Value {
     })
 }
 
-fn codes(vs: &[Violation]) -> Vec<(String, C)> {
-    vs.iter().map(|v| (v.pointer.clone(), v.code)).collect()
-}
-
-#[track_caller]
-fn expect_with(schema: &OcsfSchema, event: &Value, want: &[(&str, C)]) {
-    let got = schema.validate(event);
-    let want: Vec<(String, C)> = want.iter().map(|(p, c)| (p.to_string(), *c)).collect();
-    assert_eq!(codes(&got), want, "violations: {got:#?}");
-    for v in &got {
-        assert!(!v.message.is_empty());
-    }
-}
-
 #[track_caller]
 fn expect(event: &Value, want: &[(&str, C)]) {
-    expect_with(reference_with_project_extensions(), event, want);
-}
-
-fn set(event: &mut Value, pointer: &str, v: Value) {
-    let (parent, key) = pointer.rsplit_once('/').expect("pointer");
-    match event.pointer_mut(parent).expect("parent exists") {
-        Value::Object(m) => {
-            m.insert(key.to_string(), v);
-        }
-        // an index one past the end appends
-        Value::Array(a) => match key.parse::<usize>().expect("index") {
-            i if i == a.len() => a.push(v),
-            i => a[i] = v,
-        },
-        _ => panic!("parent of {pointer} is a scalar"),
-    }
-}
-
-fn remove(event: &mut Value, pointer: &str) -> Value {
-    let (parent, key) = pointer.rsplit_once('/').expect("pointer");
-    event
-        .pointer_mut(parent)
-        .and_then(Value::as_object_mut)
-        .expect("parent object")
-        .remove(key)
-        .expect("member exists")
+    common::expect_with(reference_with_project_extensions(), event, want);
 }
 
 fn with(pointer: &str, v: Value) -> Value {
     let mut e = envelope_event();
-    set(&mut e, pointer, v);
+    common::set(&mut e, pointer, v);
     e
 }
 
@@ -224,7 +187,7 @@ fn the_envelope_is_valid_only_with_the_extension() {
         .iter()
         .map(|p| (*p, C::UnknownAttribute))
         .collect();
-    expect_with(reference(), &e, &want);
+    common::expect_with(reference(), &e, &want);
     // a minimal Tier 3 envelope: no raw_ref, no source_event_id
     let mut t3 = envelope_event();
     for p in [
@@ -235,9 +198,9 @@ fn the_envelope_is_valid_only_with_the_extension() {
         "/metadata/synthetic_correlation_marker",
         "/metadata/synthetic_correlation_marker_digest",
     ] {
-        remove(&mut t3, p);
+        common::remove(&mut t3, p);
     }
-    set(&mut t3, "/metadata/identity_tier", json!(3));
+    common::set(&mut t3, "/metadata/identity_tier", json!(3));
     expect(&t3, &[]);
 }
 
@@ -304,8 +267,8 @@ fn envelope_types_enumerations_and_constraints() {
     );
     // required envelope members of a declaring event
     let mut e = envelope_event();
-    remove(&mut e, "/metadata/run_id");
-    remove(&mut e, "/metadata/identity_tier");
+    common::remove(&mut e, "/metadata/run_id");
+    common::remove(&mut e, "/metadata/identity_tier");
     expect(
         &e,
         &[
@@ -322,7 +285,7 @@ fn events_must_declare_the_extension() {
         .map(|p| (*p, C::UndeclaredExtension))
         .collect();
     let mut e = envelope_event();
-    remove(&mut e, "/metadata/extensions");
+    common::remove(&mut e, "/metadata/extensions");
     expect(&e, &undeclared);
     // another extension does not count; neither does a near name
     expect(
@@ -354,14 +317,14 @@ fn events_must_declare_the_extension() {
     // plain OCSF event stays valid with the extended schema
     let mut plain = envelope_event();
     for p in PA_POINTERS {
-        remove(&mut plain, p);
+        common::remove(&mut plain, p);
     }
-    remove(&mut plain, "/metadata/extensions");
+    common::remove(&mut plain, "/metadata/extensions");
     expect(&plain, &[]);
-    expect_with(reference(), &plain, &[]);
+    common::expect_with(reference(), &plain, &[]);
     // ... while a declaring one is
     let mut declaring = plain.clone();
-    set(
+    common::set(
         &mut declaring,
         "/metadata/extensions",
         json!([{"name": "purple_axiom", "uid": "999", "version": "0.1.0"}]),
@@ -384,9 +347,9 @@ fn the_old_envelope_shape_is_still_not_an_array() {
     // what the normalizer emitted before this extension: the raw reference under an object
     // valued metadata.extensions
     let mut e = envelope_event();
-    let raw_ref = remove(&mut e, "/metadata/raw_ref");
-    remove(&mut e, "/metadata/raw_refs");
-    set(
+    let raw_ref = common::remove(&mut e, "/metadata/raw_ref");
+    common::remove(&mut e, "/metadata/raw_refs");
+    common::set(
         &mut e,
         "/metadata/extensions",
         json!({"purple_axiom": {"raw_ref": raw_ref}}),
@@ -409,7 +372,7 @@ fn the_old_envelope_shape_is_still_not_an_array() {
             .map(|p| (*p, C::UnknownAttribute)),
     );
     plain.sort();
-    expect_with(reference(), &e, &plain);
+    common::expect_with(reference(), &e, &plain);
 }
 
 #[test]
@@ -424,8 +387,8 @@ fn built_in_extension_classes_imply_their_extension() {
         "actor": {"process": {"pid": 1, "hosted_services": [{"name": "svc", "cmd_line": "svchost.exe -k netsvcs"}]}},
         "reg_value": {"path": "HKLM\\Software\\x", "name": "v"},
     });
-    expect_with(s, &reg, &[]);
-    expect_with(reference(), &reg, &[]);
+    common::expect_with(s, &reg, &[]);
+    common::expect_with(reference(), &reg, &[]);
     // a win attribute patched into a core object of a core class must be declared
     let ev = with(
         "/process/hosted_services",
@@ -433,7 +396,7 @@ fn built_in_extension_classes_imply_their_extension() {
     );
     expect(&ev, &[("/process/hosted_services", C::UndeclaredExtension)]);
     let mut ok = ev.clone();
-    set(
+    common::set(
         &mut ok,
         "/metadata/extensions/1",
         json!({"name": "win", "uid": "2", "version": "1.7.0"}),
@@ -441,8 +404,8 @@ fn built_in_extension_classes_imply_their_extension() {
     expect(&ok, &[]);
     // a Purple Axiom member in a win class still needs purple_axiom declared
     let mut reg_pa = reg.clone();
-    set(&mut reg_pa, "/metadata/scenario_id", json!("s"));
-    expect_with(
+    common::set(&mut reg_pa, "/metadata/scenario_id", json!("s"));
+    common::expect_with(
         s,
         &reg_pa,
         &[("/metadata/scenario_id", C::UndeclaredExtension)],
@@ -510,7 +473,7 @@ fn copy_dir(from: &Path, to: &Path) {
 fn a_copy_loads_like_the_original() {
     let c = ExtCopy::new();
     let s = c.load().unwrap_or_else(|e| panic!("{e}"));
-    expect_with(&s, &envelope_event(), &[]);
+    common::expect_with(&s, &envelope_event(), &[]);
     // no extra directory: the same as load
     let plain = OcsfSchema::load_with_extensions(&reference_dir(), &[]).expect("loads");
     assert_eq!(plain.classes().count(), reference().classes().count());
@@ -723,24 +686,24 @@ fn other_extension_directories_follow_the_same_rules() {
         "acme_gadget": {"name": "g"},
         "device": {"hostname": "h", "type_id": 2}, "actor": {"process": {"pid": 1}},
     });
-    expect_with(&s, &gadget, &[]);
+    common::expect_with(&s, &gadget, &[]);
     let mut bad = gadget.clone();
-    set(&mut bad, "/acme_gadget", json!({}));
-    expect_with(&s, &bad, &[("/acme_gadget/name", C::MissingRequired)]);
+    common::set(&mut bad, "/acme_gadget", json!({}));
+    common::expect_with(&s, &bad, &[("/acme_gadget/name", C::MissingRequired)]);
 
     let mut ev = with("/process/acme_score", json!(3));
-    expect_with(&s, &ev, &[("/process/acme_score", C::UndeclaredExtension)]);
-    set(
+    common::expect_with(&s, &ev, &[("/process/acme_score", C::UndeclaredExtension)]);
+    common::set(
         &mut ev,
         "/metadata/extensions/1",
         json!({"name": "acme", "uid": "998", "version": "1.0.0"}),
     );
-    expect_with(&s, &ev, &[]);
-    set(&mut ev, "/process/acme_score", json!("3"));
-    expect_with(&s, &ev, &[("/process/acme_score", C::WrongType)]);
+    common::expect_with(&s, &ev, &[]);
+    common::set(&mut ev, "/process/acme_score", json!("3"));
+    common::expect_with(&s, &ev, &[("/process/acme_score", C::WrongType)]);
     // a profile attribute of an extension is governed by its profile (named after it)
     let mut ev = with("/process/acme_tag", json!("t"));
-    expect_with(&s, &ev, &[("/process/acme_tag", C::UndeclaredProfile)]);
-    set(&mut ev, "/metadata/profiles", json!(["acme/scoring"]));
-    expect_with(&s, &ev, &[]);
+    common::expect_with(&s, &ev, &[("/process/acme_tag", C::UndeclaredProfile)]);
+    common::set(&mut ev, "/metadata/profiles", json!(["acme/scoring"]));
+    common::expect_with(&s, &ev, &[]);
 }

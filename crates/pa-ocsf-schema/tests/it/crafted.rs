@@ -1,7 +1,9 @@
 //! Crafted events: a valid base event per class, then one defect at a time, each expected to
 //! produce exactly its code at exactly its pointer (and nothing else).
 
-use pa_ocsf_schema::{Violation, ViolationCode as C, reference};
+use crate::common;
+
+use pa_ocsf_schema::{ViolationCode as C, reference};
 use serde_json::{Value, json};
 
 /// A Process Activity event with every required attribute (at every depth) present.
@@ -47,52 +49,20 @@ fn process_launch() -> Value {
     })
 }
 
-fn codes(vs: &[Violation]) -> Vec<(String, C)> {
-    vs.iter().map(|v| (v.pointer.clone(), v.code)).collect()
-}
-
 #[track_caller]
 fn expect(event: &Value, want: &[(&str, C)]) {
-    let got = reference().validate(event);
-    let want: Vec<(String, C)> = want.iter().map(|(p, c)| (p.to_string(), *c)).collect();
-    assert_eq!(codes(&got), want, "violations: {got:#?}");
-    for v in &got {
-        assert!(!v.message.is_empty());
-    }
-}
-
-/// Set the member at a JSON pointer (parents must exist).
-fn set(event: &mut Value, pointer: &str, v: Value) {
-    let (parent, key) = pointer.rsplit_once('/').expect("pointer");
-    let p = event.pointer_mut(parent).expect("parent exists");
-    match p {
-        Value::Object(m) => {
-            m.insert(key.to_string(), v);
-        }
-        Value::Array(a) => a[key.parse::<usize>().expect("index")] = v,
-        _ => panic!("parent of {pointer} is a scalar"),
-    }
-}
-
-fn remove(event: &mut Value, pointer: &str) {
-    let (parent, key) = pointer.rsplit_once('/').expect("pointer");
-    event
-        .pointer_mut(parent)
-        .and_then(Value::as_object_mut)
-        .expect("parent object")
-        .remove(key)
-        .expect("member exists");
+    common::expect_with(reference(), event, want);
 }
 
 fn with(pointer: &str, v: Value) -> Value {
     let mut e = process_launch();
-    set(&mut e, pointer, v);
+    common::set(&mut e, pointer, v);
     e
 }
 
 fn without(pointer: &str) -> Value {
     let mut e = process_launch();
-    remove(&mut e, pointer);
+    common::remove(&mut e, pointer);
     e
 }
 
@@ -208,7 +178,7 @@ fn wrong_types() {
     // timestamps and their _dt siblings (datetime profile)
     let dt = |v: Value| {
         let mut e = with("/metadata/profiles", json!(["datetime"]));
-        set(&mut e, "/time_dt", v);
+        common::set(&mut e, "/time_dt", v);
         e
     };
     expect(&dt(json!("2026-01-01T00:00:01Z")), &[]);
@@ -236,7 +206,7 @@ fn enum_values() {
     );
     // activity_id 6 is not a Process Activity; type_uid then disagrees too
     let mut e = process_launch();
-    set(&mut e, "/activity_id", json!(6));
+    common::set(&mut e, "/activity_id", json!(6));
     expect(
         &e,
         &[
@@ -244,12 +214,12 @@ fn enum_values() {
             ("/type_uid", C::TypeUidMismatch),
         ],
     );
-    set(&mut e, "/type_uid", json!(100706));
+    common::set(&mut e, "/type_uid", json!(100706));
     expect(&e, &[("/activity_id", C::InvalidEnumValue)]);
     // 99 Other (from base_event) and 0 Unknown are valid for every class
     let mut e = process_launch();
-    set(&mut e, "/activity_id", json!(99));
-    set(&mut e, "/type_uid", json!(100799));
+    common::set(&mut e, "/activity_id", json!(99));
+    common::set(&mut e, "/type_uid", json!(100799));
     expect(&e, &[]);
     // observable type ids come from dictionary types and objects (29 = reg_value)
     expect(&with("/observables/0/type_id", json!(29)), &[]);
@@ -276,7 +246,7 @@ fn type_uid() {
     // without activity_id: type_uid must still be one of the class's
     let mut e = without("/activity_id");
     expect(&e, &[("/activity_id", C::MissingRequired)]);
-    set(&mut e, "/type_uid", json!(100709));
+    common::set(&mut e, "/type_uid", json!(100709));
     expect(
         &e,
         &[
@@ -369,7 +339,7 @@ fn missing_required_at_every_depth() {
         &[("/cloud", C::MissingRequired)],
     );
     let mut e = with("/metadata/profiles", json!(["cloud"]));
-    set(&mut e, "/cloud", json!({"provider": "AWS"}));
+    common::set(&mut e, "/cloud", json!({"provider": "AWS"}));
     expect(&e, &[]);
 }
 
@@ -410,9 +380,9 @@ fn network_dns_and_registry_classes() {
     });
     expect(&net, &[]);
     let mut bad = net.clone();
-    set(&mut bad, "/dst_endpoint/port", json!(70000));
-    set(&mut bad, "/src_endpoint/ip", json!(17));
-    set(&mut bad, "/connection_info/direction_id", json!(5));
+    common::set(&mut bad, "/dst_endpoint/port", json!(70000));
+    common::set(&mut bad, "/src_endpoint/ip", json!(17));
+    common::set(&mut bad, "/connection_info/direction_id", json!(5));
     expect(
         &bad,
         &[
@@ -434,14 +404,14 @@ fn network_dns_and_registry_classes() {
     let mut bad = dns.clone();
     bad.as_object_mut().expect("object").remove("src_endpoint");
     expect(&bad, &[("", C::ConstraintFailed)]);
-    set(&mut bad, "/dst_endpoint", Value::Null);
+    common::set(&mut bad, "/dst_endpoint", Value::Null);
     expect(
         &bad,
         &[("", C::ConstraintFailed), ("/dst_endpoint", C::NullValue)],
     );
     let mut bad = dns.clone();
-    set(&mut bad, "/activity_id", json!(3));
-    set(&mut bad, "/type_uid", json!(400303));
+    common::set(&mut bad, "/activity_id", json!(3));
+    common::set(&mut bad, "/type_uid", json!(400303));
     expect(&bad, &[("/activity_id", C::InvalidEnumValue)]);
     // Windows extension: Registry Value Activity (201002)
     let reg = json!({
@@ -456,9 +426,9 @@ fn network_dns_and_registry_classes() {
     });
     expect(&reg, &[]);
     let mut bad = reg.clone();
-    set(&mut bad, "/reg_value/type_id", json!(42));
-    set(&mut bad, "/reg_value/reg_integer_data", json!("1"));
-    set(&mut bad, "/category_uid", json!(2));
+    common::set(&mut bad, "/reg_value/type_id", json!(42));
+    common::set(&mut bad, "/reg_value/reg_integer_data", json!("1"));
+    common::set(&mut bad, "/category_uid", json!(2));
     expect(
         &bad,
         &[
@@ -479,7 +449,7 @@ fn deterministic_and_sorted() {
         ("/severity_id", json!(1000)),
         ("/device/bogus", json!(1)),
     ] {
-        set(&mut e, p, v);
+        common::set(&mut e, p, v);
     }
     let a = reference().validate(&e);
     let b = reference().validate(&e);
@@ -488,7 +458,7 @@ fn deterministic_and_sorted() {
     sorted.sort();
     assert_eq!(a, sorted);
     assert_eq!(
-        codes(&a),
+        common::codes(&a),
         [
             ("/aaa".to_string(), C::UnknownAttribute),
             ("/device/bogus".to_string(), C::UnknownAttribute),
@@ -507,20 +477,23 @@ fn deterministic_and_sorted() {
 #[test]
 fn allowing_envelope_members() {
     let mut e = with("/metadata/run_id", json!("r1"));
-    set(&mut e, "/metadata/event_id", json!("pa:eid:v1:0"));
-    set(&mut e, "/process/pid", json!("x"));
+    common::set(&mut e, "/metadata/event_id", json!("pa:eid:v1:0"));
+    common::set(&mut e, "/process/pid", json!("x"));
     let v = reference().validate_allowing(&e, &["/metadata/run_id", "/metadata/event_id"]);
-    assert_eq!(codes(&v), [("/process/pid".to_string(), C::WrongType)]);
+    assert_eq!(
+        common::codes(&v),
+        [("/process/pid".to_string(), C::WrongType)]
+    );
     // a subtree is tolerated as a whole: the envelope's object-valued metadata.extensions
     let mut e = with(
         "/metadata/extensions",
         json!({"purple_axiom": {"raw_ref": {"kind": "file_cursor_v1"}}}),
     );
     assert_eq!(
-        codes(&reference().validate(&e)),
+        common::codes(&reference().validate(&e)),
         [("/metadata/extensions".to_string(), C::NotAnArray)]
     );
-    set(&mut e, "/metadata/run_id", json!("r1"));
+    common::set(&mut e, "/metadata/run_id", json!("r1"));
     assert_eq!(
         reference().validate_allowing(&e, &["/metadata/extensions", "/metadata/run_id"]),
         []
@@ -528,7 +501,7 @@ fn allowing_envelope_members() {
     // but a pointer is not a string prefix: /metadata/run does not cover /metadata/run_id
     let v = reference().validate_allowing(&e, &["/metadata/run", "/metadata/extensions"]);
     assert_eq!(
-        codes(&v),
+        common::codes(&v),
         [("/metadata/run_id".to_string(), C::UnknownAttribute)]
     );
     // an empty pointer tolerates nothing (it would be the whole event)
@@ -550,9 +523,9 @@ fn constraints() {
     );
     // process.json: at_least_one of pid, uid, cpid (it replaces process_entity's list)
     let mut e = process_launch();
-    remove(&mut e, "/process/pid");
+    common::remove(&mut e, "/process/pid");
     expect(&e, &[("/process", C::ConstraintFailed)]);
-    set(
+    common::set(
         &mut e,
         "/process/uid",
         json!("{11111111-1111-1111-1111-111111111111}"),
@@ -583,9 +556,9 @@ fn profiles_version_and_observable_names() {
         &[("/process/auid", C::UndeclaredProfile)],
     );
     let mut e = with("/metadata/profiles", json!(["linux/linux_users"]));
-    set(&mut e, "/process/auid", json!(4242));
+    common::set(&mut e, "/process/auid", json!(4242));
     expect(&e, &[]);
-    set(&mut e, "/process/auid", json!("4242"));
+    common::set(&mut e, "/process/auid", json!("4242"));
     expect(&e, &[("/process/auid", C::WrongType)]);
     // unknown profile names
     expect(
@@ -623,7 +596,7 @@ fn profiles_version_and_observable_names() {
     });
     expect(&http, &[]);
     let mut bad = http.clone();
-    set(&mut bad, "/http_request/http_method", json!("get"));
+    common::set(&mut bad, "/http_request/http_method", json!("get"));
     expect(&bad, &[("/http_request/http_method", C::InvalidEnumValue)]);
     // a required attribute given as null is missing (and null)
     expect(
@@ -648,17 +621,17 @@ fn advisory_warnings() {
     assert_eq!(s.validate(&e), []);
     let w = s.warnings(&e);
     assert_eq!(
-        codes(&w),
+        common::codes(&w),
         [("/activity_name".to_string(), C::SiblingMismatch)]
     );
     // severity 99 Other should carry the source's own word, not "Other"
     let mut e = with("/severity_id", json!(99));
-    set(&mut e, "/severity", json!("Other"));
+    common::set(&mut e, "/severity", json!("Other"));
     assert_eq!(
-        codes(&s.warnings(&e)),
+        common::codes(&s.warnings(&e)),
         [("/severity".to_string(), C::SiblingMismatch)]
     );
-    set(&mut e, "/severity", json!("Sev-7"));
+    common::set(&mut e, "/severity", json!("Sev-7"));
     assert_eq!(s.warnings(&e), []);
     // deprecated attribute (metadata.extension, deprecated in favour of metadata.extensions)
     let e = with(
@@ -667,16 +640,19 @@ fn advisory_warnings() {
     );
     assert_eq!(s.validate(&e), []);
     assert_eq!(
-        codes(&s.warnings(&e)),
+        common::codes(&s.warnings(&e)),
         [("/metadata/extension".to_string(), C::Deprecated)]
     );
     // deprecated class (Windows Registry Key Query, 205004, deprecated since 1.5.0)
     let q = json!({"class_uid": 205004});
-    assert_eq!(codes(&s.warnings(&q)), [(String::new(), C::Deprecated)]);
+    assert_eq!(
+        common::codes(&s.warnings(&q)),
+        [(String::new(), C::Deprecated)]
+    );
     // deprecated enum value: account.type_id 3 (objects/account.json)
     let e = with("/actor/user/account", json!({"type_id": 3, "name": "a"}));
     assert_eq!(
-        codes(&s.warnings(&e)),
+        common::codes(&s.warnings(&e)),
         [("/actor/user/account/type_id".to_string(), C::Deprecated)]
     );
 }
