@@ -4,18 +4,11 @@
 //! at the resolved path with the raw value. The core detection fields must agree; the other
 //! disagreements are printed (they are listed in the pa-bridge report for the normalizer owner).
 
-mod common;
+use crate::common;
 
-use std::path::Path;
-
+use pa_bridge::LogSource;
 use pa_bridge::event::values_at;
-use pa_bridge::{Bridge, LogSource};
 use serde_json::Value;
-
-fn read(p: &Path) -> Value {
-    let t = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&t).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 fn text(v: &Value) -> Option<String> {
     match v {
@@ -60,7 +53,7 @@ const KNOWN_REFERENCE_DEVIATIONS: &[(&str, &str)] = &[
 
 #[test]
 fn aliases_agree_with_the_reference_normalizer_output() {
-    let b = Bridge::load(common::bridge_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let b = common::bridge();
     let fx = common::shared_data().join("purple-axiom-ref/fixtures");
     let mut agree = 0usize;
     let mut core_bad = Vec::new();
@@ -85,8 +78,8 @@ fn aliases_agree_with_the_reference_normalizer_output() {
                 .and_then(|n| n.to_str())
                 .unwrap_or_default()
                 .to_string();
-            let raw = read(&raw_path);
-            let norm = read(&fx.join(norm_dir).join(&name));
+            let raw = common::read_json(&raw_path);
+            let norm = common::read_json(&fx.join(norm_dir).join(&name));
             let eid = raw["event_id"].as_u64().expect("event_id");
             let ls = if raw_dir.ends_with("sysmon") {
                 let category = match eid {

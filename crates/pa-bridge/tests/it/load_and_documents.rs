@@ -1,20 +1,16 @@
 //! The shipped data loads; the documents it produces are canonical, sealed and schema-valid;
 //! malformed data is rejected with file and line.
 
-mod common;
+use crate::common;
 
 use std::fs;
 
 use pa_bridge::documents::verify_digest;
 use pa_bridge::{Bridge, CoverageAccumulator, FileError, RuleOutcome};
 
-fn load() -> Bridge {
-    Bridge::load(common::bridge_dir()).unwrap_or_else(|e| panic!("{e}"))
-}
-
 #[test]
 fn shipped_data_loads_and_documents_validate() {
-    let b = load();
+    let b = common::bridge();
     assert!(b.routes().len() >= 30, "routes: {}", b.routes().len());
     let rt = b.router_table_document().expect("router table");
     common::assert_valid("router_table.schema.json", &rt.value);
@@ -38,7 +34,7 @@ fn shipped_data_loads_and_documents_validate() {
     );
 
     // deterministic: a second load gives the same bytes
-    let b2 = load();
+    let b2 = common::bridge();
     assert_eq!(b2.router_table_document().expect("rt").bytes, rt.bytes);
     assert_eq!(
         b2.mapping_pack_snapshot_document().expect("mp").bytes,
@@ -46,7 +42,7 @@ fn shipped_data_loads_and_documents_validate() {
     );
 
     // a changed policy changes the pack digest but not the router digest
-    let off = load().with_fallback_enabled(false);
+    let off = common::bridge().with_fallback_enabled(false);
     assert_ne!(
         off.mapping_pack_snapshot_document().expect("mp").sha256,
         mp.sha256

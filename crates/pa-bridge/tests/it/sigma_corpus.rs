@@ -3,24 +3,11 @@
 //! Targets: >= 95% of the Windows rules route, and >= 97% of the field references of routed
 //! rules (Windows and Linux) resolve (alias or fallback).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use pa_bridge::{Bridge, CoverageAccumulator, ReasonCode, ResolutionKind, RuleOutcome};
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let rd = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    for e in rd {
-        let p = e.expect("dir entry").path();
-        if p.is_dir() {
-            yaml_files(&p, out);
-        } else if matches!(p.extension().and_then(|x| x.to_str()), Some("yml" | "yaml")) {
-            out.push(p);
-        }
-    }
-}
 
 #[derive(Default)]
 struct Tally {
@@ -38,7 +25,7 @@ struct Tally {
 fn run(b: &Bridge, sub: &str, acc: &mut CoverageAccumulator) -> Tally {
     let root = common::shared_data().join("sigma/rules").join(sub);
     let mut files = Vec::new();
-    yaml_files(&root, &mut files);
+    common::files(&root, &["yml", "yaml"], &mut files);
     files.sort();
     assert!(
         files.len() > 100,
@@ -123,7 +110,7 @@ fn top(m: &BTreeMap<String, usize>, n: usize) -> Vec<(String, usize)> {
 
 #[test]
 fn sigma_corpus_routes_and_resolves() {
-    let b = Bridge::load(common::bridge_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let b = common::bridge();
     let mut acc = CoverageAccumulator::new();
     let win = run(&b, "windows", &mut acc);
     let lin = run(&b, "linux", &mut acc);
@@ -188,7 +175,7 @@ fn sigma_corpus_routes_and_resolves() {
 /// the detection stage could never reproduce those detections.
 #[test]
 fn rules_that_fire_in_the_linux_lab_route_and_resolve() {
-    let b = Bridge::load(common::bridge_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let b = common::bridge();
     let data = common::shared_data();
     let p = data.join("linux-audit-lab/sigma/expected_detections.json");
     let v: serde_json::Value = serde_json::from_str(

@@ -3,40 +3,21 @@
 //! the bridge sends to `unmapped.<Field>` (fallback) must really be source fields of the recorded
 //! events, so that a normalizer keeping unmapped source fields fills them.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
-use pa_bridge::{Bridge, ResolutionKind};
+use pa_bridge::ResolutionKind;
 use serde_json::Value;
-
-fn files(dir: &Path, ext: &[&str], out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            files(&p, ext, out);
-        } else if p
-            .extension()
-            .and_then(|x| x.to_str())
-            .is_some_and(|x| ext.contains(&x))
-        {
-            out.push(p);
-        }
-    }
-}
 
 #[test]
 fn regression_rules_route_resolve_and_fallbacks_are_real_fields() {
     let data = common::shared_data();
-    let b = Bridge::load(common::bridge_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let b = common::bridge();
 
     // rule id -> rule text, over the whole SigmaHQ corpus
     let mut rule_files = Vec::new();
-    files(&data.join("sigma"), &["yml", "yaml"], &mut rule_files);
+    common::files(&data.join("sigma"), &["yml", "yaml"], &mut rule_files);
     let mut by_id: BTreeMap<String, String> = BTreeMap::new();
     for f in rule_files {
         let Ok(text) = std::fs::read_to_string(&f) else {
@@ -51,7 +32,7 @@ fn regression_rules_route_resolve_and_fallbacks_are_real_fields() {
     assert!(by_id.len() > 3000, "only {} rules indexed", by_id.len());
 
     let mut infos = Vec::new();
-    files(&data.join("sigma-regression"), &["yml"], &mut infos);
+    common::files(&data.join("sigma-regression"), &["yml"], &mut infos);
     infos.retain(|p| p.file_name().is_some_and(|n| n == "info.yml"));
     infos.sort();
     assert!(infos.len() >= 100, "only {} regression cases", infos.len());
@@ -70,7 +51,7 @@ fn regression_rules_route_resolve_and_fallbacks_are_real_fields() {
         };
         let dir = info.parent().expect("dir");
         let mut samples = Vec::new();
-        files(dir, &["json"], &mut samples);
+        common::files(dir, &["json"], &mut samples);
         let event_fields: BTreeSet<String> = samples
             .iter()
             .filter_map(|p| std::fs::read_to_string(p).ok())

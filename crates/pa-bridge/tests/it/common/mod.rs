@@ -22,6 +22,35 @@ pub fn bridge_dir() -> PathBuf {
     ))
 }
 
+/// The shipped bridge data, loaded (panics with the load error).
+pub fn bridge() -> pa_bridge::Bridge {
+    pa_bridge::Bridge::load(bridge_dir()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Every file under `dir` (recursively) whose extension is one of `exts`, appended to `out` in
+/// directory order (callers sort). A directory that cannot be read fails the test.
+pub fn files(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
+    let rd = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for e in rd {
+        let p = e.expect("dir entry").path();
+        if p.is_dir() {
+            files(&p, exts, out);
+        } else if p
+            .extension()
+            .and_then(|x| x.to_str())
+            .is_some_and(|x| exts.contains(&x))
+        {
+            out.push(p);
+        }
+    }
+}
+
+/// A JSON file, parsed (panics naming the file).
+pub fn read_json(p: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
 /// Fail with every problem listed (and their count) unless there are none.
 pub fn assert_no_problems(problems: &[String]) {
     assert!(
@@ -34,9 +63,7 @@ pub fn assert_no_problems(problems: &[String]) {
 
 /// The crate's JSON Schemas.
 pub fn schema(name: &str) -> serde_json::Value {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas")).join(name);
-    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    read_json(&PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas")).join(name))
 }
 
 /// Validate `doc` against the schema file `name`, panicking with every error.

@@ -12,21 +12,17 @@
 //! `metadata.event_id`s with `backend/expected_matches.json`. The test below already proves that
 //! the expected events are in scope and carry values at the resolved paths.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use pa_bridge::event::values_at;
-use pa_bridge::{Bridge, LogSource, ReasonCode, ResolutionKind};
+use pa_bridge::{LogSource, ReasonCode, ResolutionKind};
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
     common::shared_data().join("purple-axiom-ref/fixtures/bridge")
-}
-
-fn bridge() -> Bridge {
-    Bridge::load(common::bridge_dir()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn rule(rel: &str) -> common::RuleKeys {
@@ -48,7 +44,7 @@ fn fixture_reason(code: &str) -> ReasonCode {
 
 #[test]
 fn unrouted_logsource_fails_with_our_reason_code() {
-    let b = bridge();
+    let b = common::bridge();
     let r = rule("failures/fail_unrouted_logsource.yaml");
     let e = b.route(&r.logsource).expect_err("must not route");
     let expected: Value = serde_json::from_str(
@@ -74,7 +70,7 @@ fn unmapped_field_fails_with_fallback_disabled_and_enabled() {
     let r = rule("failures/fail_unmapped_field.yaml");
     assert_eq!(r.fields, ["UnknownProprietaryField"]);
     for enabled in [false, true] {
-        let b = bridge().with_fallback_enabled(enabled);
+        let b = common::bridge().with_fallback_enabled(enabled);
         b.route(&r.logsource).expect("process_creation routes");
         let e = b
             .resolve_field(&r.logsource, &r.fields[0])
@@ -88,12 +84,12 @@ fn unmapped_field_fails_with_fallback_disabled_and_enabled() {
     }
     // a listed fallback field resolves only while the policy is on
     let ls = r.logsource.clone();
-    let on = bridge()
+    let on = common::bridge()
         .resolve_field(&ls, "Hashes|contains")
         .expect("fallback");
     assert_eq!(on.kind, ResolutionKind::Fallback);
     assert_eq!(on.path, "unmapped.Hashes");
-    let off = bridge()
+    let off = common::bridge()
         .with_fallback_enabled(false)
         .resolve_field(&ls, "Hashes");
     assert_eq!(off.expect_err("off").reason_code, ReasonCode::UnmappedField);
@@ -107,7 +103,7 @@ fn regex_rule_is_invalid_yaml_and_its_field_resolves() {
     let text = std::fs::read_to_string(&p).expect("read");
     let err = common::rule_keys(&text).expect_err("invalid YAML");
     assert!(err.contains("line 4"), "{err}");
-    let b = bridge();
+    let b = common::bridge();
     let ls = LogSource::new(Some("windows"), Some("process_creation"), None);
     let res = b.resolve_field(&ls, "CommandLine|re").expect("resolves");
     assert_eq!(res.kind, ResolutionKind::Alias);
@@ -116,7 +112,7 @@ fn regex_rule_is_invalid_yaml_and_its_field_resolves() {
 
 #[test]
 fn router_fixture_agrees_where_the_taxonomy_has_the_logsource() {
-    let b = bridge();
+    let b = common::bridge();
     let t: Value = serde_json::from_str(
         &std::fs::read_to_string(fixtures().join("router/router_table_fixture.json"))
             .expect("read"),
@@ -161,7 +157,7 @@ fn router_fixture_agrees_where_the_taxonomy_has_the_logsource() {
 
 #[test]
 fn compilation_rules_resolve_and_expected_events_are_in_scope() {
-    let b = bridge();
+    let b = common::bridge();
     let events: Vec<Value> =
         std::fs::read_to_string(fixtures().join("backend/golden_telemetry.jsonl"))
             .expect("read")

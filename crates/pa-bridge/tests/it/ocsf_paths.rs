@@ -1,11 +1,10 @@
 //! Every OCSF path of the shipped data exists in OCSF 1.7.0 (read from the schema source in
 //! ../shared/data/ocsf-1.7.0), in at least one class of each route that can resolve to it.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
-use pa_bridge::Bridge;
 use pa_ocsf_schema::{OcsfSchema, PathError};
 
 /// The project's one OCSF 1.7.0 schema reader (`pa_ocsf_schema`).
@@ -66,7 +65,7 @@ fn schema_reader_knows_core_and_extension_classes() {
 #[test]
 fn every_alias_and_filter_path_exists_in_a_routed_class() {
     let s = schema();
-    let b = Bridge::load(common::bridge_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let b = common::bridge();
     let mut problems = Vec::new();
     let mut checked = 0usize;
     for r in b.routes() {
@@ -162,7 +161,7 @@ fn every_alias_and_filter_path_exists_in_a_routed_class() {
 #[test]
 fn every_alias_path_exists_in_each_class_it_is_read_for() {
     let s = pa_ocsf_schema::reference();
-    let b = Bridge::load(common::bridge_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let b = common::bridge();
     let mut problems = Vec::new();
     let mut checked = 0usize;
     for r in b.routes() {
