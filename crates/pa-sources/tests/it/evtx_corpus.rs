@@ -1,32 +1,13 @@
 //! Every EVTX file of EVTX-ATTACK-SAMPLES reads without a panic; every record is yielded or
 //! counted as dropped with a reason. Prints per-channel counts, drop reasons and records/s.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use pa_sources::{Counters, SourceFormat};
-
-fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            evtx_files(&p, out);
-        } else if p
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
-        {
-            out.push(p);
-        }
-    }
-}
 
 /// Records announced by the chunk headers (first..=last record id of each `ElfChnk`),
 /// computed independently of the `evtx` crate.
@@ -51,7 +32,7 @@ fn announced_records(path: &Path) -> u64 {
 fn evtx_attack_samples_all_records_accounted() {
     let root = common::data("evtx/EVTX-ATTACK-SAMPLES");
     let mut files = Vec::new();
-    evtx_files(&root, &mut files);
+    common::files_with_ext(&root, "evtx", &mut files);
     assert!(
         files.len() >= 250,
         "expected the ~277 EVTX files, found {}",

@@ -1,6 +1,6 @@
 //! `pa.auditd_record_kv.v1` against `parser_modules/auditd_record_kv_v1/vectors.json`.
 
-mod common;
+use crate::common;
 
 use pa_sources::auditd;
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! Hostile inputs give the right typed error (or a counted drop), never a panic, and never
 //! unbounded memory.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 

@@ -1,6 +1,6 @@
 //! OTLP file-exporter JSON, flat / evtx-style Windows JSON, osquery NDJSON and format sniffing.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -211,21 +211,6 @@ fn reference_flat_windows_json() {
     }
 }
 
-fn files_with_ext(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files_with_ext(&p, ext, out);
-        } else if p.extension().is_some_and(|e| e == ext) {
-            out.push(p);
-        }
-    }
-}
-
 fn exporter_insensitive(v: &Value) -> Value {
     match v {
         Value::String(s) => {
@@ -253,7 +238,7 @@ const KNOWN_SAMPLE_DIFFERENCES: [&str; 1] =
 fn sigma_regression_json_matches_evtx() {
     let root = common::data("sigma-regression");
     let mut jsons = Vec::new();
-    files_with_ext(&root, "json", &mut jsons);
+    common::files_with_ext(&root, "json", &mut jsons);
     assert!(jsons.len() >= 100, "{}", jsons.len());
     let (mut compared, mut data_equal) = (0, 0);
     let mut diffs = Vec::new();

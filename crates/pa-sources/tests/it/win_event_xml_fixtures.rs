@@ -1,7 +1,7 @@
 //! `pa.win_event_xml.v1` against the reference fixtures: the 9 `windows_event_xml/v1` cases and
 //! `parser_modules/win_event_xml_v1/vectors.json` (codes, offsets and ASTs).
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use pa_sources::winxml;

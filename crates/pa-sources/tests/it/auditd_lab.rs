@@ -1,7 +1,7 @@
 //! The Linux audit lab capture: the whole `audit_tagged.log` and `quirks_sample.log` parse, and
 //! the events agree with the lab's independently derived process creations and test commands.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 
