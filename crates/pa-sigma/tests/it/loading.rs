@@ -1,7 +1,7 @@
 //! Loading from disk: directory walking and ordering, unreadable input, and robustness against
 //! mangled rule text (never a panic).
 
-mod common;
+use crate::common;
 
 use pa_sigma::*;
 use std::path::{Path, PathBuf};

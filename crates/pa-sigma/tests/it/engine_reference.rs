@@ -2,9 +2,9 @@
 //! from the corpus rules' own patterns (so that many rules fire), then mutated (case changes,
 //! dropped fields, altered characters, events merged), and every rule is evaluated both ways.
 
-mod common;
+use crate::common;
 
-use common::synth::{Lcg, event_for, synthetic_events};
+use crate::common::synth::{Lcg, event_for, synthetic_events};
 use pa_sigma::*;
 use serde_json::Value;
 

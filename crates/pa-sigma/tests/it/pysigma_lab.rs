@@ -2,7 +2,7 @@
 //! computed for every SigmaHQ Linux rule over the lab's derived rows. Our engine must produce the
 //! same (rule id, event id) pairs on the same rows.
 
-mod common;
+use crate::common;
 
 use pa_sigma::*;
 use serde_json::Value;

@@ -2,27 +2,12 @@
 //! `match_count`, and the fast engine agrees with the reference evaluator on every sample and on
 //! many synthetic events derived from the rules' own patterns.
 
-mod common;
+use crate::common;
 
 use pa_sigma::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-fn info_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            info_files(&p, out);
-        } else if p.file_name().is_some_and(|n| n == "info.yml") {
-            out.push(p);
-        }
-    }
-}
 
 /// Samples whose `match_count` in info.yml is lower than the number of distinct records in the
 /// sample that satisfy the rule as written. Evidence: the listed records each carry a value the
@@ -66,7 +51,11 @@ struct Case {
 
 fn read_cases(reg: &Path) -> Vec<Case> {
     let mut infos = Vec::new();
-    info_files(reg, &mut infos);
+    common::files_where(
+        reg,
+        &|p| p.file_name().is_some_and(|n| n == "info.yml"),
+        &mut infos,
+    );
     let mut cases = Vec::new();
     for info in infos {
         let text = std::fs::read_to_string(&info).expect("read info.yml");

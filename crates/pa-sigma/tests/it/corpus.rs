@@ -1,7 +1,7 @@
 //! Every rule of the SigmaHQ corpus: no panics, ≥ 99 % parse, ≥ 97 % executable with the
 //! identity resolver; deprecated/ and unsupported/ load without panics.
 
-mod common;
+use crate::common;
 
 use pa_sigma::*;
 use std::collections::BTreeMap;

@@ -21,9 +21,9 @@
 //! with `PA_SIGMA_DIFF_EXPLAIN=1` and `--nocapture` to print both implementations' explanation of
 //! every disagreement.
 
-mod common;
+use crate::common;
 
-use common::synth::labelled_synthetic_events;
+use crate::common::synth::labelled_synthetic_events;
 use pa_sigma::{
     CompileOptions, Engine, IdentityResolver, JsonEvent, SigmaJsonEvent, compile_ruleset, explain,
     load_paths,
@@ -1009,25 +1009,6 @@ struct Ev {
     flat: Value,
 }
 
-fn files(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, exts, out);
-        } else if p
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| exts.contains(&e))
-        {
-            out.push(p);
-        }
-    }
-}
-
 fn scalar_or_text(v: &Value) -> &Value {
     match v {
         Value::Object(m) => m.get("#text").unwrap_or(v),
@@ -1098,7 +1079,7 @@ fn flatten(v: &Value) -> Value {
 fn regression_events(data: &Path) -> Vec<(Ev, SigmaJsonEvent)> {
     let reg = data.join("sigma-regression");
     let mut paths = Vec::new();
-    files(&reg, &["json"], &mut paths);
+    common::files(&reg, &["json"], &mut paths);
     assert!(
         paths.len() >= 130,
         "{}: expected the SigmaHQ regression samples, found {} .json files",
@@ -1178,7 +1159,7 @@ struct Oracle {
 fn oracle(dirs: &[PathBuf]) -> Oracle {
     let mut paths = Vec::new();
     for d in dirs {
-        files(d, &["yml", "yaml"], &mut paths);
+        common::files(d, &["yml", "yaml"], &mut paths);
     }
     let mut parse_failures = Vec::new();
     let mut compile_failures = Vec::new();
