@@ -3,25 +3,13 @@
 //! (`Detector::plan` + `Detector::detect_row`). Real data: SigmaHQ `rules/windows` over OCSF
 //! events normalized from a spread of EVTX-ATTACK-SAMPLES files, written to a store and read back.
 
+use crate::common;
+
 use pa_detection::columnar::{BatchView, RowEvent};
 use pa_detection::detector::{Detector, FieldMode};
 use pa_sigma::{Event, FieldValue};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn data(rel: &str) -> PathBuf {
-    let p = root().join("../shared/data").join(rel);
-    assert!(
-        p.exists(),
-        "reference data missing at {}: the tests need ../shared beside the repository",
-        p.display()
-    );
-    p
-}
 
 /// A row with its key hints hidden.
 struct NoHints<'a>(RowEvent<'a>);
@@ -48,14 +36,16 @@ fn evtx_files(d: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn hints_plan_and_plain_lookups_detect_the_same() {
-    let set = pa_detection::load_rules(&[data("sigma/rules/windows")]).expect("rules");
-    let bridge = pa_detection::load_bridge(Some(&root().join("mappings/bridge"))).expect("bridge");
+    let set = pa_detection::load_rules(&[common::data("sigma/rules/windows")]).expect("rules");
+    let bridge =
+        pa_detection::load_bridge(Some(&common::root().join("mappings/bridge"))).expect("bridge");
     let det =
         Detector::build(&set, Some(&bridge), FieldMode::Ocsf, &Default::default()).expect("build");
-    let normalizer = pa_ocsf::Normalizer::load(&root().join("mappings/normalizer/ocsf/1.7.0"))
-        .expect("profiles");
+    let normalizer =
+        pa_ocsf::Normalizer::load(&common::root().join("mappings/normalizer/ocsf/1.7.0"))
+            .expect("profiles");
     let mut files = Vec::new();
-    evtx_files(&data("evtx/EVTX-ATTACK-SAMPLES"), &mut files);
+    evtx_files(&common::data("evtx/EVTX-ATTACK-SAMPLES"), &mut files);
     files.sort();
     assert!(files.len() > 50, "expected the EVTX-ATTACK-SAMPLES files");
     let tmp = tempfile::tempdir().expect("tmp");

@@ -1,27 +1,20 @@
 //! The reference bridge cases (`purple-axiom-ref/fixtures/bridge`) through the whole detector:
 //! shipped bridge data + pa-sigma compilation + matching on the golden OCSF events.
 
+use crate::common;
+
 use pa_detection::detector::{Detector, FieldMode};
 use serde_json::Value;
 use std::path::PathBuf;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn fixtures() -> PathBuf {
-    let p = root().join("../shared/data/purple-axiom-ref/fixtures/bridge");
-    assert!(
-        p.is_dir(),
-        "reference data missing at {}: the tests need ../shared beside the repository",
-        p.display()
-    );
-    p
+    common::data("purple-axiom-ref/fixtures/bridge")
 }
 
 fn detector(rules: &str) -> Detector {
     let set = pa_detection::load_rules(&[fixtures().join(rules)]).expect("rules");
-    let bridge = pa_detection::load_bridge(Some(&root().join("mappings/bridge"))).expect("bridge");
+    let bridge =
+        pa_detection::load_bridge(Some(&common::root().join("mappings/bridge"))).expect("bridge");
     Detector::build(&set, Some(&bridge), FieldMode::Ocsf, &Default::default()).expect("build")
 }
 
@@ -120,7 +113,7 @@ fn regex_rules_are_executable_and_search_like_the_spec_says() {
     )
     .unwrap();
     let set = pa_detection::load_rules(&[t.path().to_path_buf()]).unwrap();
-    let bridge = pa_detection::load_bridge(Some(&root().join("mappings/bridge"))).unwrap();
+    let bridge = pa_detection::load_bridge(Some(&common::root().join("mappings/bridge"))).unwrap();
     let det = Detector::build(&set, Some(&bridge), FieldMode::Ocsf, &Default::default()).unwrap();
     assert_eq!(det.rules.len(), 1, "{:?}", det.plans[0].non_executable);
     let ev = |cmd: &str| {
