@@ -1,0 +1,13 @@
+//! The integration tests of `pa-ocsf-schema` as one test binary (`[[test]] it` in Cargo.toml): one link
+//! step instead of one per file. Each module is one topic, its tests named `<module>::<test>`;
+//! helpers that several modules use live in `common`.
+
+mod common;
+
+mod bridge_paths;
+mod crafted;
+mod every_class;
+mod goldens;
+mod loader;
+mod project_extension;
+mod schema_facts;
