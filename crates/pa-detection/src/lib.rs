@@ -20,7 +20,7 @@ pub mod report;
 use detector::{Detector, FieldMode};
 pub use instance::{BridgeProvenance, DetectionInstance, InstanceExtensions, SigmaProvenance};
 use pa_bridge::{Bridge, CoverageAccumulator, RuleOutcome};
-use pa_bundle::reason::DetectionReason;
+use pa_bundle::reason::{CommonReason, DetectionReason};
 use pa_sigma::{CompileOptions, RuleSet};
 use pa_stage::{StageContext, StageFailure, StageSuccess};
 use rayon::prelude::*;

@@ -238,7 +238,7 @@ struct Profiles {
 }
 
 /// What normalizing the raw datasets gave.
-struct Normalized_ {
+struct NormalizedRun {
     summary: pa_store::events::WriteSummary,
     coverage: Coverage,
     tally: Tally,
@@ -280,7 +280,7 @@ fn load_profiles(ctx: &mut StageContext<'_>) -> Result<Profiles, StageFailure> {
 fn normalize_raw(
     ctx: &mut StageContext<'_>,
     profiles: &Profiles,
-) -> Result<Normalized_, StageFailure> {
+) -> Result<NormalizedRun, StageFailure> {
     let Profiles {
         normalizer,
         covered,
@@ -367,7 +367,7 @@ fn normalize_raw(
     }
 
     let summary = writer.finish(ROWS_PER_PART).map_err(storage)?;
-    Ok(Normalized_ {
+    Ok(NormalizedRun {
         summary,
         coverage,
         tally,
@@ -379,9 +379,9 @@ fn normalize_raw(
 fn write_outputs(
     ctx: &mut StageContext<'_>,
     profiles: &Profiles,
-    done: Normalized_,
+    done: NormalizedRun,
 ) -> Result<StageSuccess, StageFailure> {
-    let Normalized_ {
+    let NormalizedRun {
         summary,
         coverage,
         tally,
