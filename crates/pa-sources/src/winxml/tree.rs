@@ -1,0 +1,280 @@
+//! The bounded element tree of an event and its builder: the `quick-xml` token stream with the
+//! DOCTYPE, entity, depth and token limits applied, and `RenderingInfo` located.
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::reader::Reader;
+
+use super::{MAX_DEPTH, MAX_TOKENS, WinXmlError, WinXmlErrorKind};
+
+/// A minimal element tree (local names only), bounded by the token limit.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Node {
+    pub(super) name: String,
+    pub(super) attrs: Vec<(String, String)>,
+    pub(super) children: Vec<Node>,
+    pub(super) text: String,
+}
+
+impl Node {
+    pub(super) fn child(&self, name: &str) -> Option<&Node> {
+        self.children.iter().find(|c| c.name == name)
+    }
+    pub(super) fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn doctype_kind(content: &str) -> WinXmlErrorKind {
+    // External identifiers (`SYSTEM "..."` / `PUBLIC "..." "..."`) anywhere in the DOCTYPE,
+    // including external entity declarations in the internal subset.
+    let has_word = |w: &str| {
+        content.match_indices(w).any(|(i, _)| {
+            let before = content[..i].chars().next_back();
+            let after = content[i + w.len()..].chars().next();
+            let boundary = |c: Option<char>| c.is_none_or(|c| !c.is_ascii_alphanumeric());
+            boundary(before) && boundary(after)
+        })
+    };
+    if has_word("SYSTEM") || has_word("PUBLIC") {
+        WinXmlErrorKind::ExternalEntityDisallowed
+    } else {
+        WinXmlErrorKind::DisallowedDoctype
+    }
+}
+
+fn predefined_entity(name: &str) -> Option<char> {
+    match name {
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "amp" => Some('&'),
+        "apos" => Some('\''),
+        "quot" => Some('"'),
+        _ => None,
+    }
+}
+
+fn is_ns_decl(key: &str) -> bool {
+    key == "xmlns" || key.starts_with("xmlns:")
+}
+
+fn open_element(e: &BytesStart<'_>, tokens: &mut usize, pos: u64) -> Result<Node, WinXmlError> {
+    *tokens += 1;
+    let mut node = Node {
+        name: e.local_name().as_ref().to_owned(),
+        ..Node::default()
+    };
+    for attr in e.attributes() {
+        let attr = attr.map_err(|err| {
+            WinXmlError::doc(
+                WinXmlErrorKind::NotWellFormed,
+                pos,
+                format!("attribute: {err}"),
+            )
+        })?;
+        *tokens += 1;
+        if *tokens > MAX_TOKENS {
+            return Err(WinXmlError::doc(
+                WinXmlErrorKind::TokenLimitExceeded,
+                pos,
+                format!("more than {MAX_TOKENS} start tags + attributes"),
+            ));
+        }
+        let key = attr.key.into_inner();
+        let value = attr
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|err| {
+                WinXmlError::doc(
+                    WinXmlErrorKind::NotWellFormed,
+                    pos,
+                    format!("attribute {key}: {err}"),
+                )
+            })?;
+        if is_ns_decl(key) {
+            continue;
+        }
+        node.attrs.push((
+            attr.key.local_name().as_ref().to_owned(),
+            value.into_owned(),
+        ));
+    }
+    if *tokens > MAX_TOKENS {
+        return Err(WinXmlError::doc(
+            WinXmlErrorKind::TokenLimitExceeded,
+            pos,
+            format!("more than {MAX_TOKENS} start tags + attributes"),
+        ));
+    }
+    Ok(node)
+}
+
+pub(super) fn build_tree(text: &str) -> Result<Node, WinXmlError> {
+    use WinXmlErrorKind as K;
+    let mut reader = Reader::from_str(text);
+    {
+        let cfg = reader.config_mut();
+        cfg.trim_text(false);
+        cfg.check_end_names = true;
+        cfg.expand_empty_elements = false;
+        cfg.allow_dangling_amp = false;
+        cfg.allow_unmatched_ends = false;
+        cfg.check_comments = true;
+    }
+    let mut stack: Vec<Node> = Vec::new();
+    let mut root: Option<Node> = None;
+    let mut tokens = 0usize;
+    let mut rendering_info: Option<u64> = None;
+    loop {
+        let before = reader.buffer_position();
+        let event = reader.read_event().map_err(|err| {
+            WinXmlError::doc(K::NotWellFormed, reader.error_position(), err.to_string())
+        })?;
+        match event {
+            Event::DocType(d) => {
+                let content = d.xml10_content();
+                return Err(WinXmlError::doc(
+                    doctype_kind(&content),
+                    before,
+                    "DOCTYPE is not allowed",
+                ));
+            }
+            Event::Start(_) | Event::Empty(_) if root.is_some() => {
+                return Err(WinXmlError::doc(
+                    K::NotWellFormed,
+                    before,
+                    "more than one root element",
+                ));
+            }
+            Event::Start(e) => {
+                if stack.len() + 1 > MAX_DEPTH {
+                    return Err(WinXmlError::doc(
+                        K::DepthExceeded,
+                        before,
+                        format!("nesting deeper than {MAX_DEPTH}"),
+                    ));
+                }
+                let node = open_element(&e, &mut tokens, before)?;
+                if node.name == "RenderingInfo" && rendering_info.is_none() {
+                    rendering_info = Some(before);
+                }
+                stack.push(node);
+            }
+            Event::Empty(e) => {
+                if stack.len() + 1 > MAX_DEPTH {
+                    return Err(WinXmlError::doc(
+                        K::DepthExceeded,
+                        before,
+                        format!("nesting deeper than {MAX_DEPTH}"),
+                    ));
+                }
+                let node = open_element(&e, &mut tokens, before)?;
+                if node.name == "RenderingInfo" && rendering_info.is_none() {
+                    rendering_info = Some(before);
+                }
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(node),
+                    None => root = Some(node),
+                }
+            }
+            Event::End(_) => {
+                let Some(node) = stack.pop() else {
+                    return Err(WinXmlError::doc(
+                        K::NotWellFormed,
+                        before,
+                        "unmatched end tag",
+                    ));
+                };
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(node),
+                    None => root = Some(node),
+                }
+            }
+            Event::Text(t) => {
+                let content = t.xml10_content();
+                match stack.last_mut() {
+                    Some(node) => node.text.push_str(&content),
+                    None => {
+                        if !content
+                            .trim_matches(|c| matches!(c, ' ' | '\t' | '\n'))
+                            .is_empty()
+                        {
+                            return Err(WinXmlError::doc(
+                                K::NotWellFormed,
+                                before,
+                                "text outside the root element",
+                            ));
+                        }
+                    }
+                }
+            }
+            Event::CData(c) => match stack.last_mut() {
+                Some(node) => node.text.push_str(&c.xml10_content()),
+                None => {
+                    return Err(WinXmlError::doc(
+                        K::NotWellFormed,
+                        before,
+                        "CDATA outside the root",
+                    ));
+                }
+            },
+            Event::GeneralRef(r) => {
+                let resolved = if r.is_char_ref() {
+                    match r.resolve_char_ref() {
+                        Ok(Some(c)) => c,
+                        Ok(None) | Err(_) => {
+                            return Err(WinXmlError::doc(
+                                K::NotWellFormed,
+                                before,
+                                format!("invalid character reference &{};", &*r),
+                            ));
+                        }
+                    }
+                } else {
+                    match predefined_entity(&r) {
+                        Some(c) => c,
+                        None => {
+                            return Err(WinXmlError::doc(
+                                K::NotWellFormed,
+                                before,
+                                format!("entity reference &{}; is not allowed", &*r),
+                            ));
+                        }
+                    }
+                };
+                match stack.last_mut() {
+                    Some(node) => node.text.push(resolved),
+                    None => {
+                        return Err(WinXmlError::doc(
+                            K::NotWellFormed,
+                            before,
+                            "reference outside the root",
+                        ));
+                    }
+                }
+            }
+            Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if !stack.is_empty() {
+        return Err(WinXmlError::doc(
+            K::NotWellFormed,
+            text.len() as u64,
+            "unexpected end of input inside an element",
+        ));
+    }
+    let Some(root) = root else {
+        return Err(WinXmlError::doc(K::NotWellFormed, 0, "no root element"));
+    };
+    if let Some(at) = rendering_info {
+        return Err(WinXmlError::new(
+            K::RenderingInfoPresent,
+            at,
+            at,
+            "RenderingInfo present (collector not in raw mode)",
+        ));
+    }
+    Ok(root)
+}
