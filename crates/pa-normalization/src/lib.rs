@@ -305,7 +305,7 @@ fn normalize_raw(
     };
     let mut writer =
         EventWriter::new(&store_dir, &spill_parent, SORT_BUDGET_BYTES).map_err(storage)?;
-    let mut coverage = Coverage::new(&normalizer);
+    let mut coverage = Coverage::new(normalizer);
     let mut tally = Tally::default();
 
     for (source_id, dir) in raw_datasets(ctx.run.path())? {
