@@ -1,7 +1,7 @@
 //! Record accounting for `logs/telemetry_validation.json`: every record read is either kept or
 //! dropped with a reason, per file and per source. No silent drops.
 
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Counts of one input file.
@@ -98,32 +98,124 @@ impl SourceCounts {
         }
     }
 
-    fn to_json(&self) -> Value {
-        let files: Vec<Value> = self
-            .files
-            .iter()
-            .map(|f| {
-                json!({"path": f.path, "sha256": f.sha256, "records_read": f.read,
-                       "records_kept": f.kept, "records_dropped": f.dropped})
-            })
-            .collect();
-        json!({
-            "source_id": self.source_id,
-            "format": self.format,
-            "asset_id": self.asset_id,
-            "dataset": self.dataset,
-            "required": self.required,
-            "status": self.status(),
-            "files": files,
-            "records_read": self.read(),
-            "records_kept": self.kept(),
-            "records_dropped": self.dropped(),
-            "drop_reasons": self.drop_reasons,
-            "source_types": self.source_types,
-            "counters": self.counters,
-            "errors": self.errors,
-        })
+    fn validation(&self) -> SourceValidation {
+        SourceValidation {
+            source_id: self.source_id.clone(),
+            format: self.format.clone(),
+            asset_id: self.asset_id.clone(),
+            dataset: self.dataset.clone(),
+            required: self.required,
+            status: self.status().to_owned(),
+            files: self
+                .files
+                .iter()
+                .map(|f| FileValidation {
+                    path: f.path.clone(),
+                    sha256: f.sha256.clone(),
+                    records_read: f.read,
+                    records_kept: f.kept,
+                    records_dropped: f.dropped,
+                })
+                .collect(),
+            records_read: self.read(),
+            records_kept: self.kept(),
+            records_dropped: self.dropped(),
+            drop_reasons: self.drop_reasons.clone(),
+            source_types: self.source_types.clone(),
+            counters: self.counters.clone(),
+            errors: self.errors.clone(),
+        }
     }
+}
+
+/// `logs/telemetry_validation.json`: every record read, kept or dropped with a reason, per
+/// file and per source, and the capture window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryValidation {
+    /// The bundle contract version.
+    pub contract_version: String,
+    /// The run.
+    pub run_id: String,
+    /// One entry per configured source, in configuration order.
+    pub sources: Vec<SourceValidation>,
+    /// Sums over the sources.
+    pub totals: RecordTotals,
+    /// The span of event times of the kept records, when any had a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture_window: Option<CaptureWindow>,
+}
+
+/// Sums of a [`TelemetryValidation`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordTotals {
+    /// Records read.
+    pub records_read: u64,
+    /// Records kept (in `raw_parquet/`).
+    pub records_kept: u64,
+    /// Records dropped with a reason.
+    pub records_dropped: u64,
+}
+
+/// A capture window (RFC 3339, ms).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureWindow {
+    /// First event time.
+    pub start_time_utc: String,
+    /// Last event time.
+    pub end_time_utc: String,
+}
+
+/// One source of a [`TelemetryValidation`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceValidation {
+    /// The source id.
+    pub source_id: String,
+    /// Its reader format.
+    pub format: String,
+    /// The asset it belongs to.
+    pub asset_id: String,
+    /// Its dataset (`raw_parquet/<source_id>`).
+    pub dataset: String,
+    /// Whether the run fails without it.
+    pub required: bool,
+    /// `ok`, `empty` or `missing`.
+    pub status: String,
+    /// Per input file.
+    pub files: Vec<FileValidation>,
+    /// Records read.
+    pub records_read: u64,
+    /// Records kept.
+    pub records_kept: u64,
+    /// Records dropped.
+    pub records_dropped: u64,
+    /// Dropped records by reason code.
+    pub drop_reasons: BTreeMap<String, u64>,
+    /// Kept records by source type.
+    pub source_types: BTreeMap<String, u64>,
+    /// Reader-specific counters.
+    pub counters: BTreeMap<String, u64>,
+    /// File-level problems of an optional source.
+    pub errors: Vec<String>,
+}
+
+/// One input file of a [`SourceValidation`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileValidation {
+    /// Path relative to the range file.
+    pub path: String,
+    /// `sha256:` of the file.
+    pub sha256: String,
+    /// Records read.
+    pub records_read: u64,
+    /// Records kept.
+    pub records_kept: u64,
+    /// Records dropped.
+    pub records_dropped: u64,
 }
 
 /// The `logs/telemetry_validation.json` document (sources in configuration order).
@@ -133,23 +225,24 @@ pub fn validation_document(
     run_id: &str,
     sources: &[SourceCounts],
     window: Option<(i64, i64)>,
-) -> Value {
+) -> TelemetryValidation {
     let (r, k, d) = sources.iter().fold((0, 0, 0), |(r, k, d), s| {
         (r + s.read(), k + s.kept(), d + s.dropped())
     });
-    let mut doc = json!({
-        "contract_version": pa_bundle::CONTRACT_VERSION,
-        "run_id": run_id,
-        "sources": sources.iter().map(SourceCounts::to_json).collect::<Vec<_>>(),
-        "totals": {"records_read": r, "records_kept": k, "records_dropped": d},
-    });
-    if let Some((a, b)) = window {
-        doc["capture_window"] = json!({
-            "start_time_utc": pa_canon::format_utc_millis(a),
-            "end_time_utc": pa_canon::format_utc_millis(b),
-        });
+    TelemetryValidation {
+        contract_version: pa_bundle::CONTRACT_VERSION.to_owned(),
+        run_id: run_id.to_owned(),
+        sources: sources.iter().map(SourceCounts::validation).collect(),
+        totals: RecordTotals {
+            records_read: r,
+            records_kept: k,
+            records_dropped: d,
+        },
+        capture_window: window.map(|(a, b)| CaptureWindow {
+            start_time_utc: pa_canon::format_utc_millis(a),
+            end_time_utc: pa_canon::format_utc_millis(b),
+        }),
     }
-    doc
 }
 
 #[cfg(test)]
@@ -173,11 +266,12 @@ mod tests {
         s.drop_record("xml_not_well_formed");
         assert_eq!((s.read(), s.kept(), s.dropped()), (3, 2, 1));
         assert_eq!(s.status(), "ok");
-        let doc = validation_document(
+        let doc = pa_canon::to_value(&validation_document(
             "123e4567-e89b-42d3-a456-426614174000",
             &[s],
             Some((0, 1000)),
-        );
+        ))
+        .unwrap();
         assert_eq!(
             doc["capture_window"]["end_time_utc"],
             "1970-01-01T00:00:01.000Z"

@@ -119,152 +119,187 @@ fn fail(code: TelemetryReason, msg: String) -> StageFailure {
     StageFailure::new(code, msg)
 }
 
-/// The stage function.
+/// The stage function: read every configured source into its raw dataset, then write the
+/// record accounting (`logs/telemetry_validation.json`).
 pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
     let range = ctx.range()?;
     let base = ctx.range_base_dir();
-    let mut sources: Vec<SourceCounts> = Vec::new();
-    let mut blobs_written: BTreeSet<String> = BTreeSet::new();
-    let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
-
+    let mut acc = Ingested {
+        sources: Vec::new(),
+        blobs_written: BTreeSet::new(),
+        min_t: i64::MAX,
+        max_t: i64::MIN,
+    };
     for src in &range.telemetry.sources {
-        let format: SourceFormat = src.format.parse().map_err(|e: String| {
+        let counts = ingest_source(ctx, &base, src, &mut acc)?;
+        acc.sources.push(counts);
+    }
+    write_validation(ctx, &acc)
+}
+
+/// What the sources read so far gave.
+struct Ingested {
+    /// Per source, in configuration order.
+    sources: Vec<SourceCounts>,
+    /// Evidence blobs already staged (content-addressed: written once).
+    blobs_written: BTreeSet<String>,
+    /// The span of kept records' times (ms).
+    min_t: i64,
+    max_t: i64,
+}
+
+/// Read one source's files into `raw_parquet/<source_id>/` and count every record.
+fn ingest_source(
+    ctx: &mut StageContext<'_>,
+    base: &Path,
+    src: &pa_config::TelemetrySource,
+    acc: &mut Ingested,
+) -> Result<SourceCounts, StageFailure> {
+    let format: SourceFormat =
+        src.format
+            .parse()
+            .map_err(|e: pa_sources::UnknownSourceFormat| {
+                fail(
+                    TelemetryReason::SourceNotImplemented,
+                    format!(
+                        "inputs/range.yaml: telemetry.sources[{}].format: {e}",
+                        src.source_id
+                    ),
+                )
+            })?;
+    let mut counts = SourceCounts {
+        source_id: src.source_id.clone(),
+        format: format.as_str().to_string(),
+        asset_id: src.asset_id.clone(),
+        dataset: format!("raw_parquet/{}", src.source_id),
+        required: src.required,
+        ..Default::default()
+    };
+    let files = match inputs::expand(base, &src.paths, extensions(format)) {
+        Ok(f) => f,
+        Err(e) if src.required => {
+            return Err(fail(
+                TelemetryReason::RequiredSourceMissing,
+                format!("telemetry source {}: {e}", src.source_id),
+            ));
+        }
+        Err(e) => {
+            tracing::warn!(source = %src.source_id, "optional source missing: {e}");
+            counts.missing = true;
+            counts.errors.push(e.to_string());
+            return Ok(counts);
+        }
+    };
+    if files.is_empty() {
+        counts.missing = true;
+    }
+    let schema_rel = format!("raw_parquet/{}/_schema.json", src.source_id);
+    let schema_path = ctx.staging.path_for(&schema_rel)?;
+    let dir = schema_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| schema_path.clone());
+    let mut writer = RawWriter::new(&dir, ROWS_PER_PART).map_err(storage)?;
+    for file in &files {
+        let label = file
+            .strip_prefix(base)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        let sha = inputs::file_sha256(file).map_err(|e| {
             fail(
-                TelemetryReason::SourceNotImplemented,
-                format!(
-                    "inputs/range.yaml: telemetry.sources[{}].format: {e}",
-                    src.source_id
-                ),
+                TelemetryReason::RequiredSourceMissing,
+                format!("{}: {e}", file.display()),
             )
         })?;
-        let mut counts = SourceCounts {
-            source_id: src.source_id.clone(),
-            format: format.as_str().to_string(),
-            asset_id: src.asset_id.clone(),
-            dataset: format!("raw_parquet/{}", src.source_id),
-            required: src.required,
+        counts.files.push(FileCounts {
+            path: label.clone(),
+            sha256: sha,
             ..Default::default()
-        };
-        let files = match inputs::expand(&base, &src.paths, extensions(format)) {
-            Ok(f) => f,
-            Err(e) if src.required => {
-                return Err(fail(
-                    TelemetryReason::RequiredSourceMissing,
-                    format!("telemetry source {}: {e}", src.source_id),
-                ));
-            }
+        });
+        let mut reader = match pa_sources::open(file, format) {
+            Ok(r) => r,
             Err(e) => {
-                tracing::warn!(source = %src.source_id, "optional source missing: {e}");
-                counts.missing = true;
-                counts.errors.push(e.to_string());
-                sources.push(counts);
+                file_error(&mut counts, src.required, e.to_string())?;
                 continue;
             }
         };
-        if files.is_empty() {
-            counts.missing = true;
-        }
-        let schema_rel = format!("raw_parquet/{}/_schema.json", src.source_id);
-        let schema_path = ctx.staging.path_for(&schema_rel)?;
-        let dir = schema_path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| schema_path.clone());
-        let mut writer = RawWriter::new(&dir, ROWS_PER_PART).map_err(storage)?;
-        for file in &files {
-            let label = file
-                .strip_prefix(&base)
-                .unwrap_or(file)
-                .display()
-                .to_string();
-            let sha = inputs::file_sha256(file).map_err(|e| {
-                fail(
-                    TelemetryReason::RequiredSourceMissing,
-                    format!("{}: {e}", file.display()),
-                )
-            })?;
-            counts.files.push(FileCounts {
-                path: label.clone(),
-                sha256: sha,
-                ..Default::default()
-            });
-            let mut reader = match pa_sources::open(file, format) {
-                Ok(r) => r,
-                Err(e) => {
-                    file_error(&mut counts, src.required, e.to_string())?;
-                    continue;
-                }
-            };
-            let mut file_err = None;
-            for item in reader.by_ref() {
-                match item {
-                    Ok(rec) => {
-                        let (row, blob) =
-                            raw_row(&rec, &src.asset_id, &label, format).map_err(|e| {
-                                fail(
-                                    TelemetryReason::RequiredSourceMissing,
-                                    format!("{label}: {e}"),
-                                )
-                            })?;
-                        if let Some((rel, bytes)) = blob {
-                            if blobs_written.insert(rel.clone()) {
-                                ctx.staging.write(&rel, &bytes)?;
-                            }
+        let mut file_err = None;
+        for item in reader.by_ref() {
+            match item {
+                Ok(rec) => {
+                    let (row, blob) =
+                        raw_row(&rec, &src.asset_id, &label, format).map_err(|e| {
+                            fail(
+                                TelemetryReason::RequiredSourceMissing,
+                                format!("{label}: {e}"),
+                            )
+                        })?;
+                    if let Some((rel, bytes)) = blob {
+                        if acc.blobs_written.insert(rel.clone()) {
+                            ctx.staging.write(&rel, &bytes)?;
                         }
-                        if let Some(t) = row.time_ms {
-                            min_t = min_t.min(t);
-                            max_t = max_t.max(t);
-                        }
-                        writer.push(&row).map_err(storage)?;
-                        counts.note_source_type(&row.source_type);
                     }
-                    Err(e) => file_err = Some(e.to_string()),
+                    if let Some(t) = row.time_ms {
+                        acc.min_t = acc.min_t.min(t);
+                        acc.max_t = acc.max_t.max(t);
+                    }
+                    writer.push(&row).map_err(storage)?;
+                    counts.note_source_type(&row.source_type);
                 }
-            }
-            counts.absorb_reader(reader.counters());
-            if let Some(e) = file_err {
-                file_error(&mut counts, src.required, e)?;
+                Err(e) => file_err = Some(e.to_string()),
             }
         }
-        let parts = writer.finish().map_err(storage)?;
-        for (i, _) in parts.iter().enumerate() {
-            ctx.staging.path_for(&format!(
-                "raw_parquet/{}/{}",
-                src.source_id,
-                pa_store::part_name(i)
-            ))?;
+        counts.absorb_reader(reader.counters());
+        if let Some(e) = file_err {
+            file_error(&mut counts, src.required, e)?;
         }
-        ctx.staging
-            .write_json(&schema_rel, &pa_store::raw::schema_document())?;
-        if src.required && counts.kept() == 0 {
-            return Err(fail(
-                TelemetryReason::RequiredSourceMissing,
-                format!(
-                    "telemetry source {}: no record read from {} file(s) ({} dropped: {:?}){}",
-                    src.source_id,
-                    counts.files.len(),
-                    counts.dropped(),
-                    counts.drop_reasons,
-                    counts
-                        .errors
-                        .first()
-                        .map(|e| format!("; {e}"))
-                        .unwrap_or_default()
-                ),
-            ));
-        }
-        tracing::info!(
-            source = %src.source_id,
-            files = counts.files.len(),
-            kept = counts.kept(),
-            dropped = counts.dropped(),
-            "source read"
-        );
-        sources.push(counts);
     }
+    let parts = writer.finish().map_err(storage)?;
+    for (i, _) in parts.iter().enumerate() {
+        ctx.staging.path_for(&format!(
+            "raw_parquet/{}/{}",
+            src.source_id,
+            pa_store::part_name(i)
+        ))?;
+    }
+    ctx.staging
+        .write_json(&schema_rel, &pa_store::raw::schema_document())?;
+    if src.required && counts.kept() == 0 {
+        return Err(fail(
+            TelemetryReason::RequiredSourceMissing,
+            format!(
+                "telemetry source {}: no record read from {} file(s) ({} dropped: {:?}){}",
+                src.source_id,
+                counts.files.len(),
+                counts.dropped(),
+                counts.drop_reasons,
+                counts
+                    .errors
+                    .first()
+                    .map(|e| format!("; {e}"))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    tracing::info!(
+        source = %src.source_id,
+        files = counts.files.len(),
+        kept = counts.kept(),
+        dropped = counts.dropped(),
+        "source read"
+    );
+    Ok(counts)
+}
 
-    let window = (min_t <= max_t).then_some((min_t, max_t));
-    let doc = accounting::validation_document(ctx.run.run_id(), &sources, window);
+/// Stage `logs/telemetry_validation.json` and the outcome's summary.
+fn write_validation(
+    ctx: &mut StageContext<'_>,
+    acc: &Ingested,
+) -> Result<StageSuccess, StageFailure> {
+    let sources = &acc.sources;
+    let window = (acc.min_t <= acc.max_t).then_some((acc.min_t, acc.max_t));
+    let doc = accounting::validation_document(ctx.run.run_id(), sources, window);
     ctx.staging
         .write_json("logs/telemetry_validation.json", &doc)?;
     let kept: u64 = sources.iter().map(SourceCounts::kept).sum();

@@ -124,19 +124,21 @@ impl fmt::Display for SourceFormat {
     }
 }
 
+/// A format name that no reader has.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown source format {0:?} (expected one of {})",
+    SourceFormat::ALL.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")
+)]
+pub struct UnknownSourceFormat(pub String);
+
 impl FromStr for SourceFormat {
-    type Err = String;
+    type Err = UnknownSourceFormat;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         SourceFormat::ALL
             .into_iter()
             .find(|f| f.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = SourceFormat::ALL.iter().map(|f| f.as_str()).collect();
-                format!(
-                    "unknown source format {s:?} (expected one of {})",
-                    names.join(", ")
-                )
-            })
+            .ok_or_else(|| UnknownSourceFormat(s.to_owned()))
     }
 }
 
