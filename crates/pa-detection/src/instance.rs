@@ -37,13 +37,14 @@ pub struct DetectionInstance {
 }
 
 impl DetectionInstance {
-    /// The order of `detections.jsonl`: rule, first seen, last seen, matched events.
-    pub fn sort_key(&self) -> (&str, &str, &str, &[String]) {
+    /// The order of `detections.jsonl`: rule, first seen, last seen, then the matched event
+    /// ids as their JSON text (the order the file has always had).
+    pub fn sort_key(&self) -> (String, String, String, String) {
         (
-            &self.rule_id,
-            self.first_seen_utc.as_deref().unwrap_or(""),
-            self.last_seen_utc.as_deref().unwrap_or(""),
-            &self.matched_event_ids,
+            self.rule_id.clone(),
+            self.first_seen_utc.clone().unwrap_or_default(),
+            self.last_seen_utc.clone().unwrap_or_default(),
+            serde_json::to_string(&self.matched_event_ids).unwrap_or_default(),
         )
     }
 }

@@ -42,7 +42,9 @@ fn fail(code: DetectionReason, msg: impl Into<String>) -> StageFailure {
 }
 
 /// What went wrong in detection outside a single rule's compilation (a rule that cannot run
-/// is not an error: it is reported with its reason code).
+/// is not an error: it is reported with its reason code). Each message is complete on its own
+/// (it includes the underlying error's text), so no variant exposes a `source()` that a
+/// chain-printing caller would print a second time.
 #[derive(Debug, thiserror::Error)]
 pub enum DetectError {
     /// No rule path was configured or given.
@@ -61,34 +63,32 @@ pub enum DetectError {
     #[error("OCSF field mode needs the bridge")]
     BridgeRequired,
     /// The matching engine could not be built (a compiled automaton over its size limit).
-    #[error("cannot build the matching engine: {0}")]
+    #[error(transparent)]
     Engine(#[from] pa_sigma::EngineError),
     /// The events input could not be read (stream mode).
-    #[error("{input}: {source}")]
+    #[error("{input}: {error}")]
     Input {
         /// The input as given (`-` for stdin).
         input: String,
         /// What the read said.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A line of the events input is not a JSON event (stream mode).
-    #[error("{input}:{line}: not a JSON event: {source}")]
+    #[error("{input}:{line}: not a JSON event: {error}")]
     NotAnEvent {
         /// The input as given.
         input: String,
         /// 1-based line.
         line: u64,
         /// The JSON error.
-        #[source]
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
     /// The output could not be written.
     #[error("output: {0}")]
-    Output(#[source] std::io::Error),
+    Output(std::io::Error),
     /// A document could not be serialized as canonical JSON.
-    #[error("cannot serialize: {0}")]
-    Canonical(#[from] pa_canon::CanonError),
+    #[error("{0}")]
+    Canonical(pa_canon::CanonError),
     /// `explain` was asked about a rule that is not loaded.
     #[error("rule {0} is not in the loaded rule set")]
     UnknownRule(String),
@@ -115,14 +115,20 @@ impl DetectError {
             DetectError::ShippedBridgeMissing(_)
             | DetectError::Bridge(_)
             | DetectError::BridgeRequired => DetectionReason::BridgeMappingPackInvalid.into(),
-            DetectError::Engine(_) => DetectionReason::BackendDriverFailed.into(),
+            DetectError::Engine(_) | DetectError::Canonical(_) => {
+                DetectionReason::BackendDriverFailed.into()
+            }
             DetectError::Input { .. } | DetectError::NotAnEvent { .. } => {
                 CommonReason::InputMissing.into()
             }
-            DetectError::Output(_) | DetectError::Canonical(_) => {
-                CommonReason::StorageIoError.into()
-            }
+            DetectError::Output(_) => CommonReason::StorageIoError.into(),
         }
+    }
+}
+
+impl From<pa_canon::CanonError> for DetectError {
+    fn from(e: pa_canon::CanonError) -> DetectError {
+        DetectError::Canonical(e)
     }
 }
 
@@ -339,7 +345,7 @@ fn match_store(ctx: &mut StageContext<'_>, det: &Detector) -> Result<Matched, St
             }
         }
     }
-    instances.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    instances.sort_by_cached_key(DetectionInstance::sort_key);
     Ok(Matched {
         instances,
         rule_matched,
@@ -453,9 +459,9 @@ pub fn stream(
     input: &str,
     out: &mut dyn Write,
 ) -> Result<StreamTally, DetectError> {
-    let input_err = |source| DetectError::Input {
+    let input_err = |error| DetectError::Input {
         input: input.to_owned(),
-        source,
+        error,
     };
     let reader: Box<dyn BufRead> = if input == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
@@ -495,10 +501,10 @@ pub fn stream(
         if line.trim().is_empty() {
             continue;
         }
-        let v: Value = serde_json::from_str(&line).map_err(|source| DetectError::NotAnEvent {
+        let v: Value = serde_json::from_str(&line).map_err(|error| DetectError::NotAnEvent {
             input: input.to_owned(),
             line: line_no,
-            source,
+            error,
         })?;
         tally.events += 1;
         batch.push((line_no, v));

@@ -4,13 +4,12 @@ use std::path::{Path, PathBuf};
 
 /// A configured input path that cannot be read.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {source}", path.display())]
+#[error("{}: {error}", path.display())]
 pub struct InputPathError {
     /// The configured path (joined to the range's directory).
     pub path: PathBuf,
-    /// What the file system said.
-    #[source]
-    pub source: std::io::Error,
+    /// What the file system said (in the message; not exposed as a `source()`).
+    pub error: std::io::Error,
 }
 
 /// Expand files and directories (recursively, regular files only, sorted by path bytes),
@@ -23,9 +22,9 @@ pub fn expand(
     let mut out = Vec::new();
     for p in paths {
         let full = base.join(p);
-        let err = |source| InputPathError {
+        let err = |error| InputPathError {
             path: full.clone(),
-            source,
+            error,
         };
         let meta = std::fs::metadata(&full).map_err(err)?;
         if meta.is_dir() {

@@ -36,7 +36,9 @@ pub const SORT_BUDGET_BYTES: usize = 256 << 20;
 /// `metadata.normalizer_version`.
 pub const NORMALIZER_VERSION: &str = concat!("pa-normalize/", env!("CARGO_PKG_VERSION"));
 
-/// What went wrong in normalization outside a single event's mapping.
+/// What went wrong in normalization outside a single event's mapping. Each message is complete
+/// on its own (it includes the underlying error's text), so no variant exposes a `source()`
+/// that a chain-printing caller would print a second time.
 #[derive(Debug, thiserror::Error)]
 pub enum NormalizeError {
     /// The range's `normalization.mappings_dir` is not a directory.
@@ -58,19 +60,19 @@ pub enum NormalizeError {
     UnknownSourceType(String),
     /// A raw row's decoded fields are not JSON.
     #[error("fields_json is not JSON: {0}")]
-    FieldsNotJson(#[source] serde_json::Error),
+    FieldsNotJson(serde_json::Error),
     /// The input could not be read (stream mode).
-    #[error(transparent)]
-    Read(#[from] pa_sources::ReadError),
+    #[error("{0}")]
+    Read(pa_sources::ReadError),
     /// Standard input could not be spooled (stream mode).
     #[error("stdin: {0}")]
-    Stdin(#[source] std::io::Error),
+    Stdin(std::io::Error),
     /// The output could not be written (stream mode).
     #[error("stdout: {0}")]
-    Output(#[source] std::io::Error),
+    Output(std::io::Error),
     /// An event could not be serialized as canonical JSON.
-    #[error("cannot serialize an event: {0}")]
-    Canonical(#[from] pa_canon::CanonError),
+    #[error("{0}")]
+    Canonical(pa_canon::CanonError),
 }
 
 impl NormalizeError {
@@ -91,6 +93,18 @@ impl NormalizeError {
                 CommonReason::StorageIoError.into()
             }
         }
+    }
+}
+
+impl From<pa_sources::ReadError> for NormalizeError {
+    fn from(e: pa_sources::ReadError) -> NormalizeError {
+        NormalizeError::Read(e)
+    }
+}
+
+impl From<pa_canon::CanonError> for NormalizeError {
+    fn from(e: pa_canon::CanonError) -> NormalizeError {
+        NormalizeError::Canonical(e)
     }
 }
 

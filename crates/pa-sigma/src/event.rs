@@ -76,6 +76,7 @@ pub trait Event {
 }
 
 /// Push a JSON value the way the matcher sees it (arrays flattened, objects complex).
+#[inline]
 pub fn push_json_value<'a>(v: &'a Value, out: &mut Vec<FieldValue<'a>>) {
     match v {
         Value::Null => out.push(FieldValue::Null),
@@ -96,6 +97,7 @@ pub fn push_json_value<'a>(v: &'a Value, out: &mut Vec<FieldValue<'a>>) {
 
 /// Push the values at a dotted path inside a JSON value (arrays on the way traversed: any
 /// element may match).
+#[inline]
 pub fn walk_json_path<'a>(v: &'a Value, parts: &[&str], out: &mut Vec<FieldValue<'a>>) {
     let Some((head, rest)) = parts.split_first() else {
         push_json_value(v, out);
@@ -117,6 +119,7 @@ pub fn walk_json_path<'a>(v: &'a Value, parts: &[&str], out: &mut Vec<FieldValue
 }
 
 /// Call `f` on every string inside a JSON value (for keyword searches).
+#[inline]
 pub fn for_each_json_string(v: &Value, f: &mut dyn FnMut(&str)) {
     match v {
         Value::String(s) => f(s),

@@ -127,10 +127,13 @@ impl fmt::Display for SourceFormat {
 /// A format name that no reader has.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown source format {0:?} (expected one of {})",
-    SourceFormat::ALL.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")
+    "unknown source format {given:?} (expected one of {expected})",
+    expected = SourceFormat::ALL.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")
 )]
-pub struct UnknownSourceFormat(pub String);
+pub struct UnknownSourceFormat {
+    /// The name given.
+    pub given: String,
+}
 
 impl FromStr for SourceFormat {
     type Err = UnknownSourceFormat;
@@ -138,7 +141,9 @@ impl FromStr for SourceFormat {
         SourceFormat::ALL
             .into_iter()
             .find(|f| f.as_str() == s)
-            .ok_or_else(|| UnknownSourceFormat(s.to_owned()))
+            .ok_or_else(|| UnknownSourceFormat {
+                given: s.to_owned(),
+            })
     }
 }
 

@@ -17,20 +17,21 @@ fn physical(dt: &DataType) -> (&'static str, Option<&'static str>) {
 /// The `_schema.json` document of a dataset: its columns in order, with their physical and
 /// logical types and whether they hold JSON text. Written by the dataset writers, read by
 /// [`crate::events::EventReader`].
+/// Reading is as lenient as the contract: unknown keys are ignored, a missing column list is
+/// empty and a column without `encoding` is a scalar column.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct DatasetSchema {
     /// The dataset kind (`pa.raw_parquet`, `pa.ocsf_events`).
     pub schema_id: String,
     /// Its layout version.
     pub schema_version: String,
     /// Every column, in file order.
+    #[serde(default)]
     pub columns: Vec<ColumnSchema>,
 }
 
 /// One column of a [`DatasetSchema`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ColumnSchema {
     /// The column name (a dotted OCSF path in the normalized store).
     pub name: String,
@@ -41,7 +42,12 @@ pub struct ColumnSchema {
     /// Whether the column may be null.
     pub nullable: bool,
     /// `scalar`, or `json` for JSON text (arrays, objects, mixed types).
+    #[serde(default = "scalar")]
     pub encoding: String,
+}
+
+fn scalar() -> String {
+    "scalar".to_owned()
 }
 
 impl DatasetSchema {

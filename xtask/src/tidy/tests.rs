@@ -533,3 +533,41 @@ fn the_allow_list_only_shrinks() {
         ]
     );
 }
+
+/// `tidy::run` end to end on a throw-away two-crate workspace (`cargo metadata` needs no
+/// network for path-only crates): a dependency edge the map does not allow fails the run, and
+/// the same workspace passes once the map allows it.
+#[test]
+fn run_fails_on_a_broken_dependency_edge_of_a_real_workspace() {
+    let dir = std::env::temp_dir().join(format!("pa-tidy-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let write = |rel: &str, text: &str| {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "Cargo.toml",
+        "[workspace]\nresolver = \"3\"\nmembers = [\"crates/*\"]\n",
+    );
+    for (name, deps) in [("low", ""), ("high", "low = { path = \"../low\" }\n")] {
+        write(
+            &format!("crates/{name}/Cargo.toml"),
+            &format!(
+                "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n{deps}"
+            ),
+        );
+        write(&format!("crates/{name}/src/lib.rs"), "//! A crate.\n");
+    }
+    write(ALLOWLIST, "# nothing over the limit\n");
+    let map = |high: &str| {
+        format!("# Architecture\n\n{MAP_MARKER} -->\n```text\nlow:\nhigh: {high}\n```\n")
+    };
+    write(ARCHITECTURE, &map(""));
+    let broken = run(&dir).expect("tidy runs");
+    write(ARCHITECTURE, &map("low"));
+    let fixed = run(&dir).expect("tidy runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!broken, "high -> low is not in the map: tidy must fail");
+    assert!(fixed, "high -> low is in the map: tidy must pass");
+}
