@@ -1,24 +1,27 @@
-//! Action identity (SPEC §3): `resolved_inputs_sha256`, `action_key`, the synthetic
-//! correlation marker and its digest.
+//! Action identity (SPEC §3): `resolved_inputs_sha256` and `action_key` (computed by
+//! `pa-atomic`, here as stage failures), the synthetic correlation marker and its digest.
 
 use base64::Engine;
 use pa_bundle::reason::CommonReason;
 use pa_stage::StageFailure;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-fn canon_err(e: pa_canon::CanonError) -> StageFailure {
-    StageFailure::new(CommonReason::StorageIoError, e.to_string())
+fn identity_err(e: pa_atomic::AtomicError) -> StageFailure {
+    let reason = match e {
+        pa_atomic::AtomicError::Canon(_) => CommonReason::StorageIoError,
+        _ => CommonReason::ConfigSchemaInvalid,
+    };
+    StageFailure::new(reason, e.to_string())
 }
 
-/// `hex(sha256(JCS(inputs)))`.
+/// `hex(sha256(JCS(inputs)))`: [`pa_atomic::resolved_inputs_sha256`].
 pub fn resolved_inputs_sha256(inputs: &BTreeMap<String, String>) -> Result<String, StageFailure> {
-    pa_canon::jcs_sha256_hex(inputs).map_err(canon_err)
+    pa_atomic::resolved_inputs_sha256(inputs).map_err(identity_err)
 }
 
 /// `hex(sha256(JCS({"v":1, engine, technique_id, engine_test_id, "parameters":
-/// {resolved_inputs_sha256}, target_asset_id})))`.
+/// {resolved_inputs_sha256}, target_asset_id})))`: [`pa_atomic::action_key`].
 pub fn action_key(
     engine: &str,
     technique_id: &str,
@@ -26,15 +29,14 @@ pub fn action_key(
     resolved_inputs_sha256: &str,
     target_asset_id: &str,
 ) -> Result<String, StageFailure> {
-    let basis = json!({
-        "v": 1,
-        "engine": engine,
-        "technique_id": technique_id,
-        "engine_test_id": engine_test_id,
-        "parameters": {"resolved_inputs_sha256": resolved_inputs_sha256},
-        "target_asset_id": target_asset_id,
-    });
-    pa_canon::jcs_sha256_hex(&basis).map_err(canon_err)
+    pa_atomic::action_key(
+        engine,
+        technique_id,
+        engine_test_id,
+        resolved_inputs_sha256,
+        target_asset_id,
+    )
+    .map_err(identity_err)
 }
 
 /// `pa:synth:v1:<run_id>:<action_id>:execute`.
