@@ -393,3 +393,55 @@ fn bundle_mode_reruns_detection_on_an_existing_store() {
         det
     );
 }
+
+/// Output that cannot be written is an error naming standard output, not a panic: `check`
+/// into a full disk exits 20 and says why.
+#[test]
+fn check_into_a_full_disk_is_a_clear_error() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full exists on Linux");
+    let out = std::process::Command::new(workspace_bin("pa-detect"))
+        .arg("--rules")
+        .arg(shared_data().join("sigma/rules/windows/process_creation"))
+        .arg("check")
+        .stdout(full)
+        .output()
+        .expect("pa-detect runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(20), "{stderr}");
+    assert!(
+        stderr.contains("pa-detect: error:") && stderr.contains("No space left on device"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// A reader that stops early (`pa-detect ... check | head -1`) ends the tool quietly: exit 0,
+/// nothing on standard error.
+#[test]
+fn check_into_a_closed_pipe_exits_quietly() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(workspace_bin("pa-detect"))
+        .arg("--rules")
+        .arg(shared_data().join("sigma/rules/windows"))
+        .args(["check", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("pa-detect runs");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("one line");
+    // the reader is dropped here: the rest of the report goes into a closed pipe
+    assert!(!first.is_empty());
+    let out = child.wait_with_output().expect("pa-detect ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        !stderr.contains("pa-detect: error") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}

@@ -5,6 +5,7 @@
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use pa_detection::detector::{Detector, FieldMode};
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -86,33 +87,41 @@ fn tool(cli: &Cli) -> anyhow::Result<i32> {
         Some(Cmd::Check { format }) => {
             let (set, det) = detector(cli)?;
             let doc = pa_detection::check_report(&set, &det);
+            let mut out = pa_stage::stdout();
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&doc)?),
+                Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?,
                 Format::Human => {
                     for r in doc.rules.iter().filter(|r| !r.executable) {
-                        println!(
+                        writeln!(
+                            out,
                             "{}:{}: {} ({}): {}",
                             r.file,
                             r.line,
                             r.reason_code.as_deref().unwrap_or(""),
                             r.rule_id,
                             r.message.as_deref().unwrap_or("")
-                        );
+                        )?;
                     }
                     for i in &doc.load_issues {
-                        println!("{}:{}: {}: {}", i.file, i.line, i.reason_code, i.message);
+                        writeln!(
+                            out,
+                            "{}:{}: {}: {}",
+                            i.file, i.line, i.reason_code, i.message
+                        )?;
                     }
                     let t = &doc.totals;
-                    println!(
+                    writeln!(
+                        out,
                         "{} rule(s): {} executable, {} not executable, {} load issue(s); reasons: {}",
                         t.rules,
                         t.executable,
                         t.non_executable,
                         t.load_issues,
                         serde_json::to_string(&t.reasons)?
-                    );
+                    )?;
                 }
             }
+            out.flush()?;
             Ok(0)
         }
         Some(Cmd::Explain { rule, event }) => {
@@ -128,7 +137,9 @@ fn tool(cli: &Cli) -> anyhow::Result<i32> {
                 }
             };
             let ex = pa_detection::explain(&det, rule, &ev)?;
-            println!("{}", serde_json::to_string_pretty(&ex)?);
+            let mut out = pa_stage::stdout();
+            writeln!(out, "{}", serde_json::to_string_pretty(&ex)?)?;
+            out.flush()?;
             Ok(if ex.fires { 0 } else { 1 })
         }
         None => {
@@ -136,7 +147,7 @@ fn tool(cli: &Cli) -> anyhow::Result<i32> {
                 bail!("give --run-dir (bundle mode), --events (stream mode), or a subcommand");
             };
             let (_, det) = detector(cli)?;
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let mut out = pa_stage::stdout();
             let t = pa_detection::stream(&det, events, &mut out)?;
             eprintln!(
                 "pa-detect: {} event(s), {} detection(s), {} executable rule(s), {} not executable",
@@ -160,9 +171,6 @@ fn main() {
     pa_stage::init_logging(cli.common.log_format, cli.common.verbose, cli.common.quiet);
     match tool(&cli) {
         Ok(code) => std::process::exit(code),
-        Err(e) => {
-            eprintln!("pa-detect: error: {e:#}");
-            std::process::exit(20);
-        }
+        Err(e) => pa_stage::exit_on_error("pa-detect", &format!("{e:#}")),
     }
 }

@@ -34,7 +34,7 @@ struct Cli {
 fn stream(cli: &Cli, source: &str) -> anyhow::Result<pa_normalization::Tally> {
     use anyhow::Context;
     let mut out: Box<dyn std::io::Write> = if cli.output == "-" {
-        Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
+        Box::new(pa_stage::stdout())
     } else {
         Box::new(std::io::BufWriter::new(
             std::fs::File::create(&cli.output)
@@ -67,10 +67,7 @@ fn main() {
                 }
                 std::process::exit(0);
             }
-            Err(e) => {
-                eprintln!("pa-normalize: error: {e:#}");
-                std::process::exit(20);
-            }
+            Err(e) => pa_stage::exit_on_error("pa-normalize", &format!("{e:#}")),
         }
     }
     std::process::exit(pa_stage::run_stage(

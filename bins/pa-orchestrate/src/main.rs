@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use pa_bundle::{RunDir, Stage, Workspace};
 use pa_orchestrator::{RunOptions, StageLocator};
 use pa_stage::{LogFormat, init_logging};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -96,10 +97,7 @@ fn main() {
     init_logging(cli.log_format, cli.verbose, cli.quiet);
     let code = match real_main(cli) {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("pa-orchestrate: error: {e:#}");
-            20
-        }
+        Err(e) => pa_stage::exit_on_error("pa-orchestrate", &format!("{e:#}")),
     };
     std::process::exit(code);
 }
@@ -108,19 +106,23 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
     match cli.cmd {
         Cmd::Status { run_dir, json } => {
             let (_, m) = RunDir::open(&run_dir)?;
+            let mut out = pa_stage::stdout();
             if json {
-                println!("{}", serde_json::to_string_pretty(&m.stage_outcomes)?);
+                writeln!(out, "{}", serde_json::to_string_pretty(&m.stage_outcomes)?)?;
             } else {
-                print!("{}", pa_orchestrator::status::status_table(&m));
+                write!(out, "{}", pa_orchestrator::status::status_table(&m))?;
             }
+            out.flush()?;
             Ok(m.status.exit_code())
         }
         Cmd::List { workspace } => {
+            let mut out = pa_stage::stdout();
             for (started, id, status, scenario) in
                 pa_orchestrator::status::list_runs(&Workspace::new(workspace))?
             {
-                println!("{started:<25} {id} {status:<10} {scenario}");
+                writeln!(out, "{started:<25} {id} {status:<10} {scenario}")?;
             }
+            out.flush()?;
             Ok(0)
         }
         Cmd::Run(a) => {
@@ -160,7 +162,14 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
             };
             match result {
                 Ok(summary) => {
-                    println!("{} {}", summary.status.as_str(), summary.run_dir.display());
+                    let mut out = pa_stage::stdout();
+                    writeln!(
+                        out,
+                        "{} {}",
+                        summary.status.as_str(),
+                        summary.run_dir.display()
+                    )?;
+                    out.flush()?;
                     Ok(summary.status.exit_code())
                 }
                 Err(e) => {

@@ -6,6 +6,7 @@
 pub mod logging;
 mod main_macro;
 
+mod stdout;
 use clap::Args;
 use pa_bundle::reason::CommonReason;
 use pa_bundle::{
@@ -16,6 +17,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+pub use stdout::{Stdout, exit_on_error, stdout, stdout_closed};
 
 pub use logging::{LogFormat, init_logging};
 
