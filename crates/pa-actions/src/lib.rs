@@ -161,6 +161,12 @@ pub fn replay_rows(
         }
         if let Some(code) = r.exit_code {
             phase["exit_code"] = json!(code);
+            // A recorded non-zero exit is a failed execute phase, not a success.
+            if code != 0 {
+                phase["phase_outcome"] = json!("failed");
+                phase["reason_domain"] = json!("ground_truth");
+                phase["reason_code"] = json!(RunnerReason::ExecuteFailed.as_str());
+            }
         }
         let marker = identity::marker(run_id, &r.action_id);
         let mut target = json!({"os": asset.os, "role": asset.role, "tags": asset.tags});
@@ -296,6 +302,35 @@ mod tests {
         );
         let again = replay_rows(RUN, &range(), &scenario(), &recorded, "gt.jsonl").unwrap();
         assert_eq!(rows, again);
+        let entry = pa_bundle::contracts::entry_for("ground_truth.jsonl")
+            .unwrap()
+            .unwrap();
+        let body: String = rows
+            .iter()
+            .map(|r| pa_canon::to_jsonl_line(r).unwrap())
+            .collect();
+        let (errs, n) = pa_bundle::contracts::validate_artifact(entry, body.as_bytes()).unwrap();
+        assert_eq!(n, 0, "{errs:?}");
+    }
+
+    #[test]
+    fn a_recorded_non_zero_exit_is_a_failed_execute_phase() {
+        let recorded = vec![
+            rec(
+                r#"{"action_id":"a1","technique_id":"T1059","target_asset_id":"h2","timestamp_utc":"2020-01-01T00:00:00Z","exit_code":1}"#,
+            ),
+            rec(
+                r#"{"action_id":"a2","technique_id":"T1003.001","target_asset_id":"h1","timestamp_utc":"2020-01-01T00:00:01Z","exit_code":0}"#,
+            ),
+        ];
+        let rows = replay_rows(RUN, &range(), &scenario(), &recorded, "gt.jsonl").unwrap();
+        let phase = |i: usize| rows[i]["lifecycle"]["phases"][0].clone();
+        assert_eq!(phase(0)["phase_outcome"], "failed");
+        assert_eq!(phase(0)["exit_code"], 1);
+        assert_eq!(phase(0)["reason_domain"], "ground_truth");
+        assert_eq!(phase(0)["reason_code"], "execute_failed");
+        assert_eq!(phase(1)["phase_outcome"], "success");
+        assert!(phase(1).get("reason_code").is_none());
         let entry = pa_bundle::contracts::entry_for("ground_truth.jsonl")
             .unwrap()
             .unwrap();
