@@ -11,7 +11,7 @@
 //!   (`tests/examples/normalize_bench.rs`: it composes two stages, telemetry and normalization, so
 //!   it lives in the end-to-end package).
 //! * `tidy`: architecture and hygiene checks (the allowed dependency map of `ARCHITECTURE.md`,
-//!   no `#[ignore]`, no wall-clock assertions in tests, no printing in library crates, no
+//!   no ignored tests, no wall-clock assertions in tests, no printing in library crates, no
 //!   ungated failpoints, file sizes); see `tidy.rs`.
 
 use anyhow::{Context, Result, bail};

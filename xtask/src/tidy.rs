@@ -9,7 +9,7 @@
 //!
 //! The checks read source text through [`source::blank`], which replaces comments (and, for most checks,
 //! the contents of string and char literals) by spaces while keeping every newline: a `println!`
-//! in a doc comment or an `#[ignore]` inside a string is not code, and line numbers survive.
+//! in a doc comment or an ignore attribute inside a string is not code, and line numbers survive.
 //! A *test item* is an item under `#[cfg(test)]` or `#[cfg(all(test, ..))]`, from the attribute
 //! to the item's closing `}` or `;` (typically the trailing `mod tests { .. }`). A *test file* is
 //! a file named `tests.rs` or `*_tests.rs`, a file under a `tests/` directory below `src/`, or a
@@ -25,7 +25,7 @@
 //!    `cargo metadata --format-version 1 --no-deps`. Fails on every edge the map does not allow,
 //!    every workspace package without an entry, every entry naming no workspace package, and
 //!    every allowed dependency that has no entry of its own.
-//! 2. `ignore`: no `#[ignore]` (nor `#[cfg_attr(.., ignore)]`) in any `.rs` file outside
+//! 2. `ignore`: no ignore attribute (plain, with a reason, or under `cfg_attr`) in any `.rs` file outside
 //!    `target/` and hidden directories: a test runs, or it is deleted.
 //! 3. `wall-clock`: in files under a `tests/` directory (including the top-level `tests/`
 //!    package), no assertion on elapsed time: such tests fail on a slow or busy machine, and

@@ -276,6 +276,19 @@ mod tests {
         .unwrap()
     }
 
+    /// The rows, as `ground_truth.jsonl`, pass the contract gate.
+    fn assert_valid_ground_truth(rows: &[Value]) {
+        let entry = pa_bundle::contracts::entry_for("ground_truth.jsonl")
+            .unwrap()
+            .unwrap();
+        let body: String = rows
+            .iter()
+            .map(|r| pa_canon::to_jsonl_line(r).unwrap())
+            .collect();
+        let (errs, n) = pa_bundle::contracts::validate_artifact(entry, body.as_bytes()).unwrap();
+        assert_eq!(n, 0, "{errs:?}");
+    }
+
     fn rec(line: &str) -> RecordedAction {
         serde_json::from_str(line).unwrap()
     }
@@ -302,15 +315,7 @@ mod tests {
         );
         let again = replay_rows(RUN, &range(), &scenario(), &recorded, "gt.jsonl").unwrap();
         assert_eq!(rows, again);
-        let entry = pa_bundle::contracts::entry_for("ground_truth.jsonl")
-            .unwrap()
-            .unwrap();
-        let body: String = rows
-            .iter()
-            .map(|r| pa_canon::to_jsonl_line(r).unwrap())
-            .collect();
-        let (errs, n) = pa_bundle::contracts::validate_artifact(entry, body.as_bytes()).unwrap();
-        assert_eq!(n, 0, "{errs:?}");
+        assert_valid_ground_truth(&rows);
     }
 
     #[test]
@@ -331,15 +336,7 @@ mod tests {
         assert_eq!(phase(0)["reason_code"], "execute_failed");
         assert_eq!(phase(1)["phase_outcome"], "success");
         assert!(phase(1).get("reason_code").is_none());
-        let entry = pa_bundle::contracts::entry_for("ground_truth.jsonl")
-            .unwrap()
-            .unwrap();
-        let body: String = rows
-            .iter()
-            .map(|r| pa_canon::to_jsonl_line(r).unwrap())
-            .collect();
-        let (errs, n) = pa_bundle::contracts::validate_artifact(entry, body.as_bytes()).unwrap();
-        assert_eq!(n, 0, "{errs:?}");
+        assert_valid_ground_truth(&rows);
     }
 
     #[test]

