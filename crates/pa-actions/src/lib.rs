@@ -1,10 +1,11 @@
 //! The runner stage: produces `ground_truth.jsonl`, what ran, where and when.
 //!
-//! Executors: `replay` imports a recorded ground truth (the range's `replay.ground_truth`) and
-//! executes nothing. The Atomic Red Team executors for the `local` and `ssh` providers are not in
-//! this version: the stage fails with `executor_not_found` saying so.
+//! Providers: `replay` imports a recorded ground truth (the range's `replay.ground_truth`) and
+//! executes nothing; `local` and `ssh` run Atomic Red Team tests through the executors of
+//! `pa-exec` ([`live`]).
 
 pub mod identity;
+pub mod live;
 
 use pa_bundle::reason::{CommonReason, RunnerReason};
 use pa_config::{LabProvider, RangeConfig, ScenarioConfig};
@@ -123,7 +124,10 @@ pub fn replay_rows(
     let mut keys = std::collections::BTreeSet::new();
     for a in &scenario.actions {
         let Some(r) = by_action.get(a.action_id.as_str()) else {
-            // Planned but not in the recording: it did not run.
+            // Planned but not in the recording: it did not run, and the row says so.
+            rows.push(unrecorded_row(
+                run_id, range, scenario, a, gt_file, &mut keys,
+            )?);
             continue;
         };
         let asset = assets[r.target_asset_id.as_str()];
@@ -205,6 +209,81 @@ pub fn replay_rows(
     Ok(rows)
 }
 
+/// The row of a planned action the recording does not have: it never started (no
+/// `timestamp_utc`), its prepare phase is skipped with `not_in_recording` and the later phases
+/// are blocked. Its target comes from the scenario's selector.
+fn unrecorded_row(
+    run_id: &str,
+    range: &RangeConfig,
+    scenario: &ScenarioConfig,
+    a: &pa_config::Action,
+    gt_file: &str,
+    keys: &mut std::collections::BTreeSet<String>,
+) -> Result<Value, StageFailure> {
+    let asset = live::plan::select_target(a, &range.lab.assets).map_err(|m| {
+        StageFailure::new(
+            CommonReason::ConfigSchemaInvalid,
+            format!("inputs/scenario.yaml: actions[{}]: {m}", a.action_id),
+        )
+    })?;
+    let engine = "recorded";
+    let engine_test_id = format!("recorded:{}", a.action_id);
+    let digest = identity::resolved_inputs_sha256(&BTreeMap::new())?;
+    let action_key = identity::action_key(
+        engine,
+        &a.technique_id,
+        &engine_test_id,
+        &digest,
+        &asset.asset_id,
+    )?;
+    if !keys.insert(action_key.clone()) {
+        return Err(StageFailure::new(
+            RunnerReason::ActionKeyCollision,
+            format!(
+                "{gt_file}: action {:?} has the same action_key as another action",
+                a.action_id
+            ),
+        ));
+    }
+    let marker = identity::marker(run_id, &a.action_id);
+    let mut target = json!({"os": asset.os, "role": asset.role, "tags": asset.tags});
+    if let Some(h) = &asset.hostname {
+        target["hostname"] = json!(h);
+    }
+    if let Some(ip) = &asset.ip {
+        target["ip"] = json!(ip);
+    }
+    let blocked = |phase: &str| {
+        json!({"phase": phase, "attempt_ordinal": 1, "phase_outcome": "skipped",
+               "reason_domain": "ground_truth", "reason_code": "prior_phase_blocked"})
+    };
+    Ok(json!({
+        "run_id": run_id,
+        "scenario_id": scenario.scenario_id,
+        "scenario_version": scenario.scenario_version,
+        "action_id": a.action_id,
+        "action_key": action_key,
+        "engine": engine,
+        "engine_test_id": engine_test_id,
+        "technique_id": a.technique_id,
+        "target_asset_id": asset.asset_id,
+        "resolved_target": target,
+        "parameters": {"input_args_redacted": {}, "resolved_inputs_sha256": digest},
+        "lifecycle": {"phases": [
+            {"phase": "prepare", "attempt_ordinal": 1, "phase_outcome": "skipped",
+             "reason_domain": "ground_truth", "reason_code": "not_in_recording",
+             "error": {"type": "validation_failed",
+                       "message": format!("the action is planned but {gt_file} has no record of it: it did not run")}},
+            blocked("execute"), blocked("revert"), blocked("teardown"),
+        ]},
+        "extensions": {
+            "synthetic_correlation_marker_digest": identity::marker_digest(&marker),
+            "synthetic_correlation_marker": marker,
+            "recorded": {"ground_truth_file": gt_file},
+        },
+    }))
+}
+
 /// The stage function.
 pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
     let range = ctx.range()?;
@@ -235,7 +314,7 @@ pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
                 })?);
             }
             ctx.staging.write("ground_truth.jsonl", body.as_bytes())?;
-            let skipped = scenario.actions.len() - rows.len();
+            let skipped = scenario.actions.len() - recorded.len();
             Ok(StageSuccess {
                 summary: format!(
                     "{} recorded action(s) imported, {skipped} planned action(s) not in the recording",
@@ -244,13 +323,7 @@ pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
                 ..Default::default()
             })
         }
-        p => Err(StageFailure::new(
-            RunnerReason::ExecutorNotFound,
-            format!(
-                "inputs/range.yaml: lab.provider {}: the Atomic Red Team executor for this provider is not in this version; use provider replay",
-                p.as_str()
-            ),
-        )),
+        LabProvider::Local | LabProvider::Ssh => live::run(ctx, &range, &scenario),
     }
 }
 
@@ -304,7 +377,22 @@ mod tests {
             ),
         ];
         let rows = replay_rows(RUN, &range(), &scenario(), &recorded, "gt.jsonl").unwrap();
-        assert_eq!(rows.len(), 2, "a3 is planned but not recorded");
+        assert_eq!(
+            rows.len(),
+            3,
+            "a3 is planned but not recorded: its row says so"
+        );
+        let a3 = &rows[2];
+        assert_eq!(a3["action_id"], "a3");
+        assert!(a3.get("timestamp_utc").is_none(), "it never started");
+        let phases = a3["lifecycle"]["phases"].as_array().unwrap();
+        assert_eq!(phases[0]["phase_outcome"], "skipped");
+        assert_eq!(phases[0]["reason_code"], "not_in_recording");
+        assert!(
+            phases[1..]
+                .iter()
+                .all(|p| p["reason_code"] == "prior_phase_blocked")
+        );
         assert_eq!(rows[0]["action_id"], "a1");
         assert_eq!(rows[0]["timestamp_utc"], "2020-01-01T00:00:00.000Z");
         assert_eq!(rows[1]["timestamp_utc"], "2020-01-01T00:00:01.123Z");

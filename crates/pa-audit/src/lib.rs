@@ -20,6 +20,7 @@
 //! [`window`] (the log slice), [`execve`] (EXECVE arguments) and [`error`].
 
 pub mod error;
+pub mod exec_host;
 pub mod execve;
 pub mod host;
 pub mod plan;
@@ -31,6 +32,7 @@ pub mod window;
 mod testhost;
 
 pub use error::AuditError;
+pub use exec_host::ExecHost;
 pub use execve::{ExecveEvent, decode_value, execve_events, find_execve_arg};
 pub use host::{AuditHost, CmdOutput, LocalHost, command_text};
 pub use plan::{

@@ -74,6 +74,14 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         "compiled_plan",
         include_str!("../../../contracts/compiled_plan.schema.json"),
     ),
+    (
+        "runner_executor",
+        include_str!("../../../contracts/runner_executor.schema.json"),
+    ),
+    (
+        "capture_session",
+        include_str!("../../../contracts/capture_session.schema.json"),
+    ),
 ];
 
 /// How a published file is checked.

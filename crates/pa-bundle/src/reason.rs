@@ -78,6 +78,10 @@ catalog! {
         ActionTimeout => "action_timeout",
         DriftDetected => "drift_detected",
         ReconcileFailed => "reconcile_failed",
+        // Project additions (ADR-0010): live labs.
+        LocalExecutionNotAllowed => "local_execution_not_allowed",
+        TargetUnreachable => "target_unreachable",
+        CaptureSetupFailed => "capture_setup_failed",
     }
 }
 
@@ -110,6 +114,11 @@ catalog! {
         WinlogRenderingDetected => "winlog_rendering_detected",
         WinlogXmlParseFailed => "winlog_xml_parse_failed",
         WinlogCanaryMismatch => "winlog_canary_mismatch",
+        // Project additions (ADR-0010): live audit capture.
+        CaptureSessionMissing => "capture_session_missing",
+        AuditLogUnavailable => "audit_log_unavailable",
+        AuditEventsLost => "audit_events_lost",
+        CaptureCanaryMissing => "capture_canary_missing",
     }
 }
 

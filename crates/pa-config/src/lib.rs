@@ -52,8 +52,21 @@ pub struct Asset {
     pub hostname: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+    /// SSH port (provider `ssh`; the ssh configuration's default when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// SSH user (provider `ssh`; the ssh configuration's default when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+}
+
+impl Asset {
+    /// The address to connect to: `ip`, else `hostname`.
+    pub fn address(&self) -> Option<&str> {
+        self.ip.as_deref().or(self.hostname.as_deref())
+    }
 }
 
 /// `lab:` section.
@@ -90,11 +103,44 @@ pub struct TelemetrySource {
     pub format: String,
     /// The asset the records belong to.
     pub asset_id: String,
-    /// Files or directories, relative to the range file's directory.
+    /// Files or directories, relative to the range file's directory. For a live `auditd`
+    /// source: the audit log on the asset (default `/var/log/audit/audit.log`; rotated
+    /// `audit.log.N` beside it are read too).
+    #[serde(default)]
     pub paths: Vec<String>,
     /// A required source that yields nothing fails the stage.
     #[serde(default = "yes")]
     pub required: bool,
+    /// Captured during the run (only `auditd`): the telemetry stage reads the run's capture
+    /// window from the asset's audit log instead of recorded files.
+    #[serde(default)]
+    pub live: bool,
+    /// With `live`: the runner installs the audit rules the run needs (scoped to its tagged
+    /// session) before the first action and removes exactly those after the last.
+    #[serde(default)]
+    pub manage_audit_rules: bool,
+    /// With `live`: seconds added before the first and after the last action of the capture
+    /// window (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub padding_seconds: Option<u64>,
+}
+
+/// The audit log a live auditd source reads when it names none.
+pub const DEFAULT_AUDIT_LOG: &str = "/var/log/audit/audit.log";
+
+impl TelemetrySource {
+    /// The capture window padding (ms).
+    pub fn padding_ms(&self) -> i64 {
+        self.padding_seconds.unwrap_or(5).min(3600) as i64 * 1000
+    }
+
+    /// A live source's log file on the asset.
+    pub fn live_log_path(&self) -> &str {
+        self.paths
+            .first()
+            .map(String::as_str)
+            .unwrap_or(DEFAULT_AUDIT_LOG)
+    }
 }
 
 fn yes() -> bool {
@@ -149,6 +195,91 @@ pub struct Detection {
     pub sigma: Sigma,
 }
 
+/// `runner.atomic.prereqs:`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prereqs {
+    /// `check_only` (default: an unmet prerequisite fails the prepare phase) or
+    /// `get_prereqs` (run `get_prereq_command`, then check again; the scenario must also allow
+    /// it with `safety.allow_get_prereqs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}
+
+/// `runner.atomic.cleanup:`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cleanup {
+    /// Run `cleanup_command` after execute (default true; an action's `cleanup: false` also
+    /// suppresses it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoke: Option<bool>,
+}
+
+/// `runner.atomic:` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunnerAtomic {
+    /// The Atomic Red Team `atomics` folder (upstream layout `atomics/<T>/<T>.yaml`), relative
+    /// to the range file's directory. For ssh targets: the same folder on the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub atomics_root: Option<String>,
+    /// Per-action timeout in seconds (default 300; an action's `timeout_seconds` wins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+    #[serde(default)]
+    pub prereqs: Prereqs,
+    #[serde(default)]
+    pub cleanup: Cleanup,
+}
+
+/// `runner.ssh:` section: how the system ssh client reaches `ssh` assets. Only references:
+/// keys come from the user's agent or ssh configuration, never from this file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunnerSsh {
+    /// An ssh configuration file (`ssh -F`), relative to the range file's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_file: Option<String>,
+    /// Extra `-o` options (e.g. `StrictHostKeyChecking=accept-new`).
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// Seconds to wait for a connection (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_seconds: Option<u32>,
+}
+
+/// `runner:` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runner {
+    /// Execution on this host (provider `local`) happens only when this is true.
+    #[serde(default)]
+    pub allow_local_execution: bool,
+    #[serde(default)]
+    pub atomic: RunnerAtomic,
+    /// The audit login uid the runner tags its actions' process trees with (default 4242).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_login_uid: Option<u32>,
+    /// Bytes of each command's stdout and stderr kept (default 1 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_limit_bytes: Option<u64>,
+    #[serde(default)]
+    pub ssh: RunnerSsh,
+}
+
+impl Runner {
+    /// The tagging uid.
+    pub fn audit_login_uid(&self) -> u32 {
+        self.audit_login_uid.unwrap_or(4242)
+    }
+
+    /// Whether `get_prereq_command` may run (the scenario must allow it too).
+    pub fn get_prereqs(&self) -> bool {
+        self.atomic.prereqs.mode.as_deref() == Some("get_prereqs")
+    }
+}
+
 /// `replay:` section (provider `replay`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -171,6 +302,8 @@ pub struct RangeConfig {
     pub normalization: Normalization,
     #[serde(default)]
     pub detection: Detection,
+    #[serde(default)]
+    pub runner: Runner,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<Replay>,
 }
@@ -238,12 +371,70 @@ impl RangeConfig {
                     ),
                 ));
             }
-            if s.paths.is_empty() {
+            if s.paths.is_empty() && !s.live {
                 return Err(err(
                     file,
                     format!("telemetry.sources[{}].paths: empty", s.source_id),
                 ));
             }
+            if s.live && s.format != "auditd" {
+                return Err(err(
+                    file,
+                    format!(
+                        "telemetry.sources[{}]: live capture exists for format auditd only, not {:?}",
+                        s.source_id, s.format
+                    ),
+                ));
+            }
+            if s.live && s.paths.len() > 1 {
+                return Err(err(
+                    file,
+                    format!(
+                        "telemetry.sources[{}].paths: a live source reads one audit log (rotated files beside it are found)",
+                        s.source_id
+                    ),
+                ));
+            }
+            if (s.manage_audit_rules || s.padding_seconds.is_some()) && !s.live {
+                return Err(err(
+                    file,
+                    format!(
+                        "telemetry.sources[{}]: manage_audit_rules and padding_seconds apply to live sources (live: true)",
+                        s.source_id
+                    ),
+                ));
+            }
+            if s.live && r.lab.provider == LabProvider::Replay {
+                return Err(err(
+                    file,
+                    format!(
+                        "telemetry.sources[{}]: a replay lab has no live capture",
+                        s.source_id
+                    ),
+                ));
+            }
+        }
+        if let Some(mode) = &r.runner.atomic.prereqs.mode {
+            if mode != "check_only" && mode != "get_prereqs" {
+                return Err(err(
+                    file,
+                    format!(
+                        "runner.atomic.prereqs.mode: {mode:?} is not check_only or get_prereqs"
+                    ),
+                ));
+            }
+        }
+        if r.runner.atomic.timeout_seconds == Some(0) {
+            return Err(err(
+                file,
+                "runner.atomic.timeout_seconds: must be at least 1",
+            ));
+        }
+        if r.runner.audit_login_uid == Some(u32::MAX) {
+            return Err(err(
+                file,
+                "runner.audit_login_uid: 4294967295 is the unset login uid and cannot tag a session",
+            ));
         }
         if r.lab.provider == LabProvider::Replay && r.replay.is_none() {
             return Err(err(
@@ -307,8 +498,18 @@ pub struct Action {
     pub engine_test_id: Option<String>,
     #[serde(default)]
     pub target: Selector,
+    /// Select the test by its 1-based number in the technique file instead of its GUID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_number: Option<usize>,
+    /// Select the test by its name instead of its GUID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_name: Option<String>,
     #[serde(default)]
     pub input_args: BTreeMap<String, String>,
+    /// Inputs whose values are secrets, by reference only (`env:NAME`): resolved when the
+    /// action runs, redacted everywhere they would be written.
+    #[serde(default)]
+    pub secret_input_args: BTreeMap<String, String>,
     #[serde(default = "yes")]
     pub cleanup: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -333,6 +534,10 @@ pub struct Posture {
 pub struct Safety {
     #[serde(default)]
     pub allow_network: bool,
+    /// Let the runner run a test's `get_prereq_command` (with `runner.atomic.prereqs.mode:
+    /// get_prereqs`); these commands often download tools.
+    #[serde(default)]
+    pub allow_get_prereqs: bool,
 }
 
 /// `scenario.yaml`.
@@ -395,6 +600,56 @@ impl ScenarioConfig {
                 return Err(err(
                     file,
                     format!("actions: duplicate action_id {:?}", a.action_id),
+                ));
+            }
+            for (k, v) in &a.secret_input_args {
+                let ok = v.strip_prefix("env:").is_some_and(|n| {
+                    !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                });
+                if !ok {
+                    return Err(err(
+                        file,
+                        format!(
+                            "actions[{}].secret_input_args.{k}: a secret is given by reference (env:NAME), never by value",
+                            a.action_id
+                        ),
+                    ));
+                }
+                if a.input_args.contains_key(k) {
+                    return Err(err(
+                        file,
+                        format!(
+                            "actions[{}]: input {k:?} is both in input_args and secret_input_args",
+                            a.action_id
+                        ),
+                    ));
+                }
+            }
+            let selectors = usize::from(a.engine_test_id.is_some())
+                + usize::from(a.test_number.is_some())
+                + usize::from(a.test_name.is_some());
+            if selectors > 1 {
+                return Err(err(
+                    file,
+                    format!(
+                        "actions[{}]: select the test by one of engine_test_id, test_number, test_name",
+                        a.action_id
+                    ),
+                ));
+            }
+            let id_ok = !a.action_id.is_empty()
+                && a.action_id.len() <= 64
+                && a.action_id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                && !a.action_id.starts_with('.');
+            if !id_ok {
+                return Err(err(
+                    file,
+                    format!(
+                        "actions: action_id {:?} must be 1-64 of [A-Za-z0-9._-], not starting with '.' (it names a bundle directory)",
+                        a.action_id
+                    ),
                 ));
             }
             if !is_technique(&a.technique_id) {

@@ -24,11 +24,13 @@
 
 mod capture;
 mod local;
+mod range;
 mod ssh;
 mod wrap;
 
 pub use capture::Captured;
 pub use local::LocalExecutor;
+pub use range::{Purpose, TargetError, executor_for};
 pub use ssh::{SshExecutor, SshTarget};
 pub use wrap::sh_quote;
 
@@ -88,6 +90,8 @@ pub struct CommandSpec {
     pub audit_login_uid: Option<u32>,
     /// Bytes of stdout and of stderr kept (the rest is counted).
     pub output_limit: usize,
+    /// The working directory on the target (the executor's default when `None`).
+    pub workdir: Option<String>,
 }
 
 /// How a command ended.

@@ -134,6 +134,9 @@ impl Executor for LocalExecutor {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        if let Some(dir) = &spec.workdir {
+            cmd.current_dir(dir);
+        }
         let started_ms = crate::now_ms();
         let mut child = cmd.spawn().map_err(|e| spawn_error(&argv[0], e))?;
         let pgid = child.id();

@@ -208,8 +208,12 @@ impl Executor for SshExecutor {
             }
         }
         let secs = spec.timeout.as_secs().max(1);
+        let cd = match &spec.workdir {
+            Some(d) => format!("cd {} || exit 126; ", sh_quote(d)),
+            None => String::new(),
+        };
         let remote = format!(
-            "echo {PGID_PREFIX}$$ >&2; if command -v timeout >/dev/null 2>&1; then exec {env}timeout -s KILL {secs} {inner}; else exec {env}{inner}; fi"
+            "echo {PGID_PREFIX}$$ >&2; {cd}if command -v timeout >/dev/null 2>&1; then exec {env}timeout -s KILL {secs} {inner}; else exec {env}{inner}; fi"
         );
         let started_ms = crate::now_ms();
         let mut child = self.spawn(&remote)?;

@@ -96,6 +96,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             audit_login_uid: None,
             output_limit: 10,
+            workdir: None,
         };
         assert_eq!(
             command_argv(&spec, "local").unwrap(),

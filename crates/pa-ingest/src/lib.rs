@@ -14,6 +14,7 @@
 
 pub mod accounting;
 pub mod inputs;
+pub mod live;
 
 use accounting::{FileCounts, SourceCounts};
 use pa_bundle::reason::TelemetryReason;
@@ -129,10 +130,26 @@ pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
         blobs_written: BTreeSet::new(),
         min_t: i64::MAX,
         max_t: i64::MIN,
+        window: None,
     };
+    let mut live_window: Option<(i64, i64)> = None;
     for src in &range.telemetry.sources {
-        let counts = ingest_source(ctx, &base, src, &mut acc)?;
+        let live_file = if src.live {
+            let cap = live::capture(ctx, &range, &base, src)?;
+            live_window = Some(match live_window {
+                None => cap.window,
+                Some((a, b)) => (a.min(cap.window.0), b.max(cap.window.1)),
+            });
+            Some((cap.file, cap.rel))
+        } else {
+            None
+        };
+        let counts = ingest_source(ctx, &base, src, live_file, &mut acc)?;
         acc.sources.push(counts);
+    }
+    // A live capture's window is the run's capture window, not the span of the records read.
+    if let Some(w) = live_window {
+        acc.window = Some(w);
     }
     write_validation(ctx, &acc)
 }
@@ -146,6 +163,8 @@ struct Ingested {
     /// The span of kept records' times (ms).
     min_t: i64,
     max_t: i64,
+    /// The capture window of live sources, which wins over the records' span.
+    window: Option<(i64, i64)>,
 }
 
 /// Read one source's files into `raw_parquet/<source_id>/` and count every record.
@@ -153,6 +172,7 @@ fn ingest_source(
     ctx: &mut StageContext<'_>,
     base: &Path,
     src: &pa_config::TelemetrySource,
+    live_file: Option<(std::path::PathBuf, String)>,
     acc: &mut Ingested,
 ) -> Result<SourceCounts, StageFailure> {
     let format: SourceFormat =
@@ -175,7 +195,11 @@ fn ingest_source(
         required: src.required,
         ..Default::default()
     };
-    let files = match inputs::expand(base, &src.paths, extensions(format)) {
+    let expanded = match &live_file {
+        Some((f, _)) => Ok(vec![f.clone()]),
+        None => inputs::expand(base, &src.paths, extensions(format)),
+    };
+    let files = match expanded {
         Ok(f) => f,
         Err(e) if src.required => {
             return Err(fail(
@@ -201,11 +225,14 @@ fn ingest_source(
         .unwrap_or_else(|| schema_path.clone());
     let mut writer = RawWriter::new(&dir, ROWS_PER_PART).map_err(storage)?;
     for file in &files {
-        let label = file
-            .strip_prefix(base)
-            .unwrap_or(file)
-            .display()
-            .to_string();
+        let label = match &live_file {
+            Some((_, rel)) => rel.clone(),
+            None => file
+                .strip_prefix(base)
+                .unwrap_or(file)
+                .display()
+                .to_string(),
+        };
         let sha = inputs::file_sha256(file).map_err(|e| {
             fail(
                 TelemetryReason::RequiredSourceMissing,
@@ -298,7 +325,9 @@ fn write_validation(
     acc: &Ingested,
 ) -> Result<StageSuccess, StageFailure> {
     let sources = &acc.sources;
-    let window = (acc.min_t <= acc.max_t).then_some((acc.min_t, acc.max_t));
+    let window = acc
+        .window
+        .or_else(|| (acc.min_t <= acc.max_t).then_some((acc.min_t, acc.max_t)));
     let doc = accounting::validation_document(ctx.run.run_id(), sources, window);
     ctx.staging
         .write_json("logs/telemetry_validation.json", &doc)?;

@@ -127,14 +127,20 @@ impl StageContext<'_> {
     /// The directory relative paths in the range file are resolved against (recorded by the
     /// orchestrator when it copied the range file), or the bundle's `inputs/`.
     pub fn range_base_dir(&self) -> PathBuf {
-        self.manifest
-            .extensions
-            .get("orchestrator")
-            .and_then(|o| o.get("range_dir"))
-            .and_then(|d| d.as_str())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| self.run.path().join("inputs"))
+        range_base_dir(self.run, self.manifest)
     }
+}
+
+/// The directory relative paths in a bundle's range file are resolved against: the one the
+/// orchestrator recorded when it copied the range file, else the bundle's `inputs/`.
+pub fn range_base_dir(run: &RunDir, manifest: &Manifest) -> PathBuf {
+    manifest
+        .extensions
+        .get("orchestrator")
+        .and_then(|o| o.get("range_dir"))
+        .and_then(|d| d.as_str())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| run.path().join("inputs"))
 }
 
 /// How a stage invocation ended.

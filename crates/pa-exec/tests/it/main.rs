@@ -14,6 +14,7 @@ fn spec(script: &str) -> CommandSpec {
         timeout: Duration::from_secs(60),
         audit_login_uid: None,
         output_limit: 1 << 20,
+        workdir: None,
     }
 }
 

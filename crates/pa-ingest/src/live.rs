@@ -1,0 +1,250 @@
+//! Live audit sources: the run's capture window read from the asset's audit log.
+//!
+//! The runner opened a capture session on the asset (`runner/capture_session.json`: audit
+//! rules, lost-record counter before and after, the canary) and ran the actions
+//! (`ground_truth.jsonl`). This stage checks that no record was lost, computes the capture
+//! window (the canary and the first action's start − padding → the last action's end +
+//! padding), reads that window from the audit log and its rotated files on the asset (over
+//! ssh for ssh targets), checks that the canary's execve record is in it, and stages the slice
+//! as `raw/live/<source_id>/audit.log`, which is then read like a recorded audit log.
+
+use pa_audit::{ExecHost, WindowSlice};
+use pa_bundle::reason::TelemetryReason;
+use pa_config::{RangeConfig, TelemetrySource};
+use pa_stage::{StageContext, StageFailure};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where the runner records its capture sessions.
+pub const SESSION_PATH: &str = "runner/capture_session.json";
+/// How long to wait for the canary to reach the log (auditd writes asynchronously).
+const CANARY_WAIT: Duration = Duration::from_secs(10);
+
+/// A live source's capture: the staged slice and its window.
+#[derive(Debug)]
+pub struct LiveCapture {
+    /// The staged slice (absolute, in the staging area).
+    pub file: PathBuf,
+    /// Its bundle-relative path.
+    pub rel: String,
+    /// The capture window (ms).
+    pub window: (i64, i64),
+    /// Counts of the slice.
+    pub slice: WindowSlice,
+}
+
+fn fail(code: TelemetryReason, msg: String) -> StageFailure {
+    StageFailure::new(code, msg)
+}
+
+fn read_json_lines(path: &Path) -> Result<Vec<Value>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))
+        })
+        .collect()
+}
+
+fn ms(v: &Value) -> Option<i64> {
+    v.as_str()
+        .and_then(|s| pa_canon::parse_rfc3339_to_millis(s).ok())
+}
+
+/// The span of the asset's actions in the ground truth: earliest phase start, latest phase end.
+pub fn actions_span(rows: &[Value], asset_id: &str) -> Option<(i64, i64)> {
+    let mut span: Option<(i64, i64)> = None;
+    for r in rows.iter().filter(|r| r["target_asset_id"] == asset_id) {
+        for ph in r["lifecycle"]["phases"].as_array().into_iter().flatten() {
+            for t in [ms(&ph["started_at_utc"]), ms(&ph["ended_at_utc"])]
+                .into_iter()
+                .flatten()
+            {
+                span = Some(match span {
+                    None => (t, t),
+                    Some((a, b)) => (a.min(t), b.max(t)),
+                });
+            }
+        }
+    }
+    span
+}
+
+/// Read a live source's capture window and stage it.
+pub fn capture(
+    ctx: &mut StageContext<'_>,
+    range: &RangeConfig,
+    base: &Path,
+    src: &TelemetrySource,
+) -> Result<LiveCapture, StageFailure> {
+    let id = &src.source_id;
+    let session_path = ctx.input(SESSION_PATH).map_err(|_| {
+        fail(
+            TelemetryReason::CaptureSessionMissing,
+            format!(
+                "{SESSION_PATH}: missing: live source {id} captures what the runner of this run executed; run the runner stage first"
+            ),
+        )
+    })?;
+    let doc: Value = std::fs::read(&session_path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+        .map_err(|e| {
+            fail(
+                TelemetryReason::CaptureSessionMissing,
+                format!("{SESSION_PATH}: {e}"),
+            )
+        })?;
+    let session = doc["sessions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| {
+            s["source_ids"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x == id.as_str()))
+        })
+        .ok_or_else(|| {
+            fail(
+                TelemetryReason::CaptureSessionMissing,
+                format!(
+                    "{SESSION_PATH}: no capture session for live source {id} (asset {})",
+                    src.asset_id
+                ),
+            )
+        })?;
+    // Lost records: the capture is incomplete.
+    let before = session["lost_before"].as_u64();
+    let after = session["lost_after"].as_u64();
+    match (before, after) {
+        (Some(b), Some(a)) if a > b => {
+            return Err(fail(
+                TelemetryReason::AuditEventsLost,
+                format!(
+                    "live source {id}: {} audit record(s) were lost during the run (kernel lost counter {b} → {a}): the capture is incomplete; raise the backlog (auditctl -b), lower the rate limit (auditctl -r 0) or load fewer rules, and run again",
+                    a - b
+                ),
+            ));
+        }
+        (Some(_), Some(_)) => {}
+        _ => {
+            return Err(fail(
+                TelemetryReason::AuditEventsLost,
+                format!(
+                    "live source {id}: {SESSION_PATH} does not say how many records were lost (lost_before/lost_after): the capture cannot be trusted"
+                ),
+            ));
+        }
+    }
+    // The window.
+    let gt = ctx.input("ground_truth.jsonl")?;
+    let rows = read_json_lines(&gt).map_err(|e| fail(TelemetryReason::CaptureSessionMissing, e))?;
+    let canary = &session["canary"];
+    let token = canary["token"].as_str().unwrap_or_default().to_string();
+    let mut span = actions_span(&rows, &src.asset_id);
+    for t in [ms(&canary["started_at_utc"]), ms(&canary["ended_at_utc"])]
+        .into_iter()
+        .flatten()
+    {
+        span = Some(match span {
+            None => (t, t),
+            Some((a, b)) => (a.min(t), b.max(t)),
+        });
+    }
+    let Some((first, last)) = span else {
+        return Err(fail(
+            TelemetryReason::CaptureSessionMissing,
+            format!(
+                "live source {id}: neither the ground truth nor the capture session has a time on asset {}",
+                src.asset_id
+            ),
+        ));
+    };
+    let pad = src.padding_ms();
+    let window = (first - pad, last + pad);
+    // The window's end may still be ahead: wait for it (at most the padding).
+    let now = pa_canon::now_utc_millis();
+    if window.1 > now {
+        std::thread::sleep(Duration::from_millis((window.1 - now).min(pad) as u64));
+    }
+    let asset = range
+        .lab
+        .assets
+        .iter()
+        .find(|a| a.asset_id == src.asset_id)
+        .ok_or_else(|| {
+            fail(
+                TelemetryReason::RequiredSourceMissing,
+                format!("live source {id}: asset {} is not in the lab", src.asset_id),
+            )
+        })?;
+    let exec = pa_exec::executor_for(range, base, asset, pa_exec::Purpose::Read)
+        .map_err(|e| fail(TelemetryReason::AuditLogUnavailable, e.to_string()))?;
+    let host = ExecHost::new(exec.as_ref());
+    let log = src.live_log_path();
+    let started = std::time::Instant::now();
+    let slice = loop {
+        let slice = pa_audit::read_window(&host, log, window.0, window.1).map_err(|e| {
+            fail(
+                TelemetryReason::AuditLogUnavailable,
+                format!("live source {id}: {e}"),
+            )
+        })?;
+        if pa_audit::find_execve_arg(&slice.text, &token).is_some() {
+            break slice;
+        }
+        if started.elapsed() >= CANARY_WAIT {
+            return Err(fail(
+                TelemetryReason::CaptureCanaryMissing,
+                format!(
+                    "live source {id}: the canary ({token}, run by the runner with audit login uid {}) is not in {log} between {} and {}: the capture does not see the runner's session; are execve rules loaded for that auid (manage_audit_rules: true installs them) and is auditd writing {log}?",
+                    doc["audit_login_uid"],
+                    pa_canon::format_utc_millis(window.0),
+                    pa_canon::format_utc_millis(window.1)
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let rel = format!("raw/live/{id}/audit.log");
+    ctx.staging.write(&rel, slice.text.as_bytes())?;
+    let file = ctx.staging.path_for(&rel)?;
+    tracing::info!(
+        source = %id,
+        records = slice.records_kept,
+        from = %pa_canon::format_utc_millis(window.0),
+        to = %pa_canon::format_utc_millis(window.1),
+        "live capture read"
+    );
+    Ok(LiveCapture {
+        file,
+        rel,
+        window,
+        slice,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_span_covers_every_phase_of_the_asset_only() {
+        let rows = vec![
+            json!({"target_asset_id": "a", "lifecycle": {"phases": [
+                {"started_at_utc": "2026-01-01T00:00:01.000Z", "ended_at_utc": "2026-01-01T00:00:02.000Z"},
+                {"started_at_utc": "2026-01-01T00:00:05.000Z", "ended_at_utc": "2026-01-01T00:00:09.500Z"},
+                {"phase_outcome": "skipped"}]}}),
+            json!({"target_asset_id": "b", "lifecycle": {"phases": [
+                {"started_at_utc": "2025-01-01T00:00:00.000Z"}]}}),
+        ];
+        let (a, b) = actions_span(&rows, "a").unwrap();
+        assert_eq!(pa_canon::format_utc_millis(a), "2026-01-01T00:00:01.000Z");
+        assert_eq!(pa_canon::format_utc_millis(b), "2026-01-01T00:00:09.500Z");
+        assert!(actions_span(&rows, "c").is_none());
+    }
+}
