@@ -28,6 +28,25 @@ impl Captured {
     }
 }
 
+/// Split a first line `<prefix><number>\n` off a capture: (the number, the rest).
+pub(crate) fn split_first_line(prefix: &str, c: &Captured) -> (Option<u32>, Captured) {
+    let text = &c.bytes;
+    if !text.starts_with(prefix.as_bytes()) {
+        return (None, c.clone());
+    }
+    let Some(nl) = text.iter().position(|&b| b == b'\n') else {
+        return (None, c.clone());
+    };
+    let n = std::str::from_utf8(&text[prefix.len()..nl])
+        .ok()
+        .and_then(|s| s.trim().parse().ok());
+    let rest = Captured {
+        bytes: text[nl + 1..].to_vec(),
+        total: c.total.saturating_sub(nl as u64 + 1),
+    };
+    (n, rest)
+}
+
 /// A thread reading one stream to its end, keeping at most `limit` bytes.
 pub(crate) struct Reader {
     state: Arc<Mutex<Captured>>,

@@ -111,6 +111,9 @@ pub struct CommandResult {
     pub cancelled: bool,
     /// Processes it left in its process group were killed when it ended.
     pub strays_killed: bool,
+    /// With audit tagging: the pid whose login uid was set (the command's first process); its
+    /// `LOGIN` audit record names the session id (`ses=`) of everything the command did.
+    pub tagged_pid: Option<u32>,
     /// Standard output, bounded.
     pub stdout: Captured,
     /// Standard error, bounded.

@@ -141,7 +141,10 @@ impl Executor for LocalExecutor {
         let mut child = cmd.spawn().map_err(|e| spawn_error(&argv[0], e))?;
         let pgid = child.id();
         let out = Reader::spawn(child.stdout.take().expect("piped"), spec.output_limit);
-        let err = Reader::spawn(child.stderr.take().expect("piped"), spec.output_limit);
+        let err = Reader::spawn(
+            child.stderr.take().expect("piped"),
+            spec.output_limit.saturating_add(64),
+        );
         let ended = supervise(child, spec.timeout, cancel, || {
             kill_group(pgid);
         })
@@ -153,7 +156,16 @@ impl Executor for LocalExecutor {
         let strays_killed = kill_group(pgid);
         let ended_ms = crate::now_ms();
         let stdout = out.finish(PIPE_GRACE);
-        let stderr = err.finish(PIPE_GRACE);
+        let mut stderr = err.finish(PIPE_GRACE);
+        let tagged_pid = if spec.audit_login_uid.is_some() {
+            let (pid, rest) =
+                crate::capture::split_first_line(crate::wrap::TAGGED_PID_PREFIX, &stderr);
+            stderr = rest;
+            pid
+        } else {
+            None
+        };
+        stderr.bytes.truncate(spec.output_limit);
         let (exit_code, signal) = exit_parts(ended.status);
         Ok(CommandResult {
             started_ms,
@@ -163,6 +175,7 @@ impl Executor for LocalExecutor {
             timed_out: ended.timed_out,
             cancelled: ended.cancelled,
             strays_killed,
+            tagged_pid,
             stdout,
             stderr,
         })

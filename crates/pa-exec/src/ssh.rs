@@ -156,21 +156,7 @@ impl SshExecutor {
 
 /// Split the wrapper's first stderr line off: (remote pgid, the rest of stderr).
 fn split_pgid(stderr: &Captured) -> (Option<u32>, Captured) {
-    let text = &stderr.bytes;
-    if !text.starts_with(PGID_PREFIX.as_bytes()) {
-        return (None, stderr.clone());
-    }
-    let Some(nl) = text.iter().position(|&b| b == b'\n') else {
-        return (None, stderr.clone());
-    };
-    let pgid = std::str::from_utf8(&text[PGID_PREFIX.len()..nl])
-        .ok()
-        .and_then(|s| s.trim().parse().ok());
-    let rest = Captured {
-        bytes: text[nl + 1..].to_vec(),
-        total: stderr.total.saturating_sub(nl as u64 + 1),
-    };
-    (pgid, rest)
+    crate::capture::split_first_line(PGID_PREFIX, stderr)
 }
 
 /// The last non-empty line of ssh's stderr: its error message.
@@ -219,10 +205,10 @@ impl Executor for SshExecutor {
         let mut child = self.spawn(&remote)?;
         let pid = child.id();
         let out = Reader::spawn(child.stdout.take().expect("piped"), spec.output_limit);
-        // The wrapper's line comes first and is removed afterwards: keep room for it.
+        // The wrappers' lines come first and are removed afterwards: keep room for them.
         let err = Reader::spawn(
             child.stderr.take().expect("piped"),
-            spec.output_limit.saturating_add(64),
+            spec.output_limit.saturating_add(128),
         );
         let ended = supervise(child, spec.timeout + REMOTE_GRACE, cancel, || {
             if let (Some(pgid), _) = split_pgid(&err.peek()) {
@@ -244,6 +230,14 @@ impl Executor for SshExecutor {
                 message: last_line(&stderr),
             });
         }
+        let tagged_pid = if spec.audit_login_uid.is_some() {
+            let (pid, rest) =
+                crate::capture::split_first_line(crate::wrap::TAGGED_PID_PREFIX, &stderr);
+            stderr = rest;
+            pid
+        } else {
+            None
+        };
         let limit = spec.output_limit.min(stderr.bytes.len());
         stderr.bytes.truncate(limit);
         // The remote `timeout` killed it (SIGKILL: 137 through the login shell, or 255 when
@@ -260,6 +254,7 @@ impl Executor for SshExecutor {
             timed_out: ended.timed_out || remote_timeout,
             cancelled: ended.cancelled,
             strays_killed: false,
+            tagged_pid,
             stdout,
             stderr,
         })

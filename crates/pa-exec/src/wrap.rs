@@ -25,10 +25,16 @@ pub fn sh_quote(word: &str) -> String {
     out
 }
 
-/// The `/bin/sh` text that sets the audit login uid of the shell, then `exec`s its arguments.
+/// The first stderr line of a tagged command: the pid whose audit login uid was set (its
+/// `LOGIN` record carries that pid and the new session id, `ses=`, of every record the command
+/// causes). Removed from the capture.
+pub(crate) const TAGGED_PID_PREFIX: &str = "pa-tagged-pid:";
+
+/// The `/bin/sh` text that sets the audit login uid of the shell, reports its pid, then
+/// `exec`s its arguments (the pid stays: the command's first process is that pid).
 pub(crate) fn tag_script(uid: u32) -> String {
     format!(
-        "echo {uid} > /proc/self/loginuid 2>/dev/null || {{ echo 'pa-exec: cannot set the audit login uid to {uid} (needs root with CAP_AUDIT_CONTROL and loginuid not immutable)' >&2; exit {TAG_FAILED_EXIT}; }}; exec \"$0\" \"$@\""
+        "echo {uid} > /proc/self/loginuid 2>/dev/null || {{ echo 'pa-exec: cannot set the audit login uid to {uid} (needs root with CAP_AUDIT_CONTROL and loginuid not immutable)' >&2; exit {TAG_FAILED_EXIT}; }}; echo {TAGGED_PID_PREFIX}$$ >&2; exec \"$0\" \"$@\""
     )
 }
 

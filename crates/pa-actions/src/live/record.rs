@@ -212,6 +212,7 @@ pub fn executor_document(
                 "timed_out": r.timed_out,
                 "cancelled": r.cancelled,
                 "strays_killed": r.strays_killed,
+                "tagged_pid": r.tagged_pid,
                 "stdout_bytes": r.stdout.total,
                 "stdout_kept": r.stdout.bytes.len(),
                 "stderr_bytes": r.stderr.total,

@@ -175,14 +175,21 @@ fn probes_files_and_directories() {
 
 #[test]
 fn tagging_sets_the_audit_login_uid_or_fails_loudly() {
-    let mut s = spec("cat /proc/self/loginuid");
+    let mut s = spec("cat /proc/self/loginuid; echo \" $$\"");
     s.audit_login_uid = Some(4299);
     let r = LocalExecutor::new().run(&s, &Cancel::new()).unwrap();
     let root = LocalExecutor::new().is_root().unwrap();
     let immutable = std::fs::read_to_string("/proc/self/loginuid").is_err();
     if root && !immutable && r.exit_code != Some(pa_exec::TAG_FAILED_EXIT) {
         assert!(r.succeeded(), "{r:?}");
-        assert_eq!(r.stdout.text(), "4299");
+        // The interpreter is the tagged process itself (exec keeps the pid).
+        let pid = r.tagged_pid.expect("the tagged pid is reported");
+        assert_eq!(r.stdout.text(), format!("4299 {pid}\n"));
+        assert_eq!(
+            r.stderr.text(),
+            "",
+            "the pid line is not part of the output"
+        );
     } else {
         // Not allowed here: the wrapper refuses to run the command untagged.
         assert_eq!(r.exit_code, Some(pa_exec::TAG_FAILED_EXIT), "{r:?}");

@@ -57,11 +57,13 @@ fn a_command_runs_remotely_with_its_environment_and_exit_code() {
 #[test]
 fn tagging_works_over_ssh() {
     let Some(ex) = loopback() else { return };
-    let mut s = spec("cat /proc/self/loginuid");
+    let mut s = spec("cat /proc/self/loginuid; echo \" $$\"");
     s.audit_login_uid = Some(4298);
     let r = ex.run(&s, &Cancel::new()).unwrap();
     assert!(r.succeeded(), "{r:?}");
-    assert_eq!(r.stdout.text(), "4298");
+    let pid = r.tagged_pid.expect("the tagged pid is reported");
+    assert_eq!(r.stdout.text(), format!("4298 {pid}\n"));
+    assert_eq!(r.stderr.text(), "");
 }
 
 #[test]
