@@ -1,7 +1,15 @@
 //! The lab_provider stage: resolve the range's inventory into
 //! `logs/lab_inventory_snapshot.json` (no secrets, deterministic, digest-pinned).
+//!
+//! Providers: `replay` (the recorded hosts, nothing probed), `local` (this host, probed:
+//! name, OS release, kernel, privileges, auditd presence, version and state) and `ssh` (a
+//! static inventory in range.yaml, each host probed over the system ssh client: the
+//! `lab_provider.connectivity` substage records which hosts answered).
+
+pub mod probe;
 
 use pa_bundle::reason::LabProviderReason;
+use pa_bundle::{FailMode, Stage, StageOutcome};
 use pa_config::{LabProvider, RangeConfig};
 use pa_stage::{StageContext, StageFailure, StageSuccess};
 use serde::{Deserialize, Serialize};
@@ -18,7 +26,7 @@ pub struct InventorySnapshot {
     pub provider: String,
     /// The assets, sorted by id.
     pub assets: Vec<InventoryAsset>,
-    /// `sha256:` over the canonical asset list.
+    /// `sha256:` over the canonical asset list as configured (probed facts excluded).
     pub inventory_sha256: String,
 }
 
@@ -40,6 +48,16 @@ pub struct InventoryAsset {
     /// Address, when configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+    /// SSH port, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// SSH user, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// What probing the host found (live providers; absent for replay and for a host that
+    /// did not answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<probe::HostFacts>,
 }
 
 /// Resolve the inventory of a range into the snapshot document.
@@ -90,6 +108,9 @@ pub fn snapshot(run_id: &str, range: &RangeConfig) -> Result<InventorySnapshot, 
             tags,
             hostname: a.hostname.clone(),
             ip: a.ip.clone(),
+            port: a.port,
+            user: a.user.clone(),
+            facts: None,
         });
     }
     assets.sort_by(|x, y| x.asset_id.cmp(&y.asset_id));
@@ -110,12 +131,71 @@ pub fn snapshot(run_id: &str, range: &RangeConfig) -> Result<InventorySnapshot, 
 /// The stage function.
 pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
     let range = ctx.range()?;
-    let snap = snapshot(ctx.run.run_id(), &range)?;
+    let mut snap = snapshot(ctx.run.run_id(), &range)?;
     let n = snap.assets.len();
+    let mut substages = Vec::new();
+    let mut summary = format!("{n} asset(s), provider {}", range.lab.provider.as_str());
+    if range.lab.provider != LabProvider::Replay {
+        let base = ctx.range_base_dir();
+        let mut unreachable = Vec::new();
+        for asset in &mut snap.assets {
+            let Some(conf) = range
+                .lab
+                .assets
+                .iter()
+                .find(|a| a.asset_id == asset.asset_id)
+            else {
+                continue;
+            };
+            let facts = pa_exec::executor_for(&range, &base, conf, pa_exec::Purpose::Read)
+                .map_err(|e| e.to_string())
+                .and_then(|exec| probe::probe(exec.as_ref()));
+            match facts {
+                Ok(f) => {
+                    if f.auditd.installed && f.auditd.running == Some(false) {
+                        tracing::warn!(asset = %asset.asset_id, "auditd is installed but not running");
+                    }
+                    asset.facts = Some(f);
+                }
+                Err(e) => {
+                    tracing::warn!(asset = %asset.asset_id, "not reachable: {e}");
+                    unreachable.push(format!("{}: {e}", asset.asset_id));
+                }
+            }
+        }
+        if range.lab.provider == LabProvider::Local && !unreachable.is_empty() {
+            return Err(StageFailure::new(
+                LabProviderReason::InventoryResolutionFailed,
+                format!("this host could not be probed: {}", unreachable.join("; ")),
+            ));
+        }
+        if range.lab.provider == LabProvider::Ssh {
+            let outcome = if unreachable.is_empty() {
+                StageOutcome::success(Stage::LabProvider)
+            } else {
+                StageOutcome::failed(
+                    Stage::LabProvider,
+                    FailMode::WarnAndSkip,
+                    LabProviderReason::PartialConnectivity.into(),
+                )
+                .with_message(format!(
+                    "{} of {n} host(s) did not answer: {}",
+                    unreachable.len(),
+                    unreachable.join("; ")
+                ))
+            };
+            substages.push(StageOutcome {
+                stage: "lab_provider.connectivity".into(),
+                ..outcome
+            });
+            summary.push_str(&format!(", {} of {n} reachable", n - unreachable.len()));
+        }
+    }
     ctx.staging
         .write_json("logs/lab_inventory_snapshot.json", &snap)?;
     Ok(StageSuccess {
-        summary: format!("{n} asset(s), provider {}", range.lab.provider.as_str()),
+        summary,
+        substages,
         ..Default::default()
     })
 }
