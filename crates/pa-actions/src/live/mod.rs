@@ -75,6 +75,23 @@ pub fn dry_run(
 struct Target {
     exec: Box<dyn Executor>,
     is_root: bool,
+    /// The audit login uid its commands are tagged with (`None`: tagging is not possible
+    /// there, e.g. not root, and no live audit source needs it).
+    tag: Option<u32>,
+}
+
+/// Whether commands on a target can be tagged with an audit login uid: a tagged `true` runs.
+fn can_tag(exec: &dyn Executor, tag: u32) -> bool {
+    let spec = pa_exec::CommandSpec {
+        interpreter: pa_exec::Interpreter::Sh,
+        script: "true".into(),
+        env: vec![],
+        timeout: std::time::Duration::from_secs(30),
+        audit_login_uid: Some(tag),
+        output_limit: 4096,
+        workdir: None,
+    };
+    exec.run(&spec, &Cancel::new()).is_ok_and(|r| r.succeeded())
 }
 
 /// The working directory of a run's commands on every target: a fresh directory, so that a
@@ -170,7 +187,30 @@ pub fn run(
                 format!("target {}: {e}", p.asset.asset_id),
             )
         })?;
-        let t = Target { exec, is_root };
+        let tag = range.runner.audit_login_uid();
+        let live = range
+            .telemetry
+            .sources
+            .iter()
+            .any(|s| s.live && s.asset_id == p.asset.asset_id);
+        let tag = if can_tag(exec.as_ref(), tag) {
+            Some(tag)
+        } else if live {
+            return Err(StageFailure::new(
+                RunnerReason::CaptureSetupFailed,
+                format!(
+                    "target {}: commands cannot be tagged with audit login uid {tag} (writing /proc/self/loginuid needs root with CAP_AUDIT_CONTROL, and loginuid not immutable); the live audit source on it needs the tag to attribute records",
+                    p.asset.asset_id
+                ),
+            ));
+        } else {
+            tracing::warn!(
+                target = %p.asset.asset_id,
+                "commands cannot be tagged with an audit login uid (not root?): they run untagged"
+            );
+            None
+        };
+        let t = Target { exec, is_root, tag };
         make_workdir(&t, &workdir(&run_id), &p.asset.asset_id)?;
         targets.insert(p.asset.asset_id.clone(), t);
     }
@@ -194,7 +234,7 @@ pub fn run(
             exec: t.exec.as_ref(),
             plan: &plan,
             run_id: &run_id,
-            tag: Some(tag),
+            tag: t.tag,
             cancel: &cancel,
             is_root: t.is_root,
             workdir: Some(&wd),
@@ -241,7 +281,7 @@ pub fn run(
             executor: t.exec.kind(),
             target: &label,
             privileged: t.is_root,
-            tag: Some(tag),
+            tag: t.tag,
         };
         let doc = record::executor_document(&run_id, &plan, p, r, &on);
         ctx.staging
