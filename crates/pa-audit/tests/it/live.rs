@@ -1,6 +1,6 @@
 //! A live round trip against this machine's auditd: install a plan, run a process tagged with
 //! an audit login uid, find its EXECVE in the log window, remove the rules. Skipped (with a
-//! message) unless root with auditctl and a running auditd; `PA_REQUIRE_LIVE_AUDIT=1` makes
+//! message) unless root with auditctl and a running auditd; `PA_REQUIRE_LIVE=1` makes
 //! a missing precondition a failure.
 
 use std::sync::Mutex;
@@ -19,7 +19,7 @@ static LIVE: Mutex<()> = Mutex::new(());
 const AUID: u32 = 4243;
 const LOG: &str = "/var/log/audit/audit.log";
 
-/// Whether the live test can run here; panics when it cannot but `PA_REQUIRE_LIVE_AUDIT=1`.
+/// Whether the live test can run here; panics when it cannot but `PA_REQUIRE_LIVE=1`.
 fn live_or_skip(test: &str) -> bool {
     let problem = match ready_status(&LocalHost) {
         Err(e) => Some(e.to_string()),
@@ -32,14 +32,14 @@ fn live_or_skip(test: &str) -> bool {
     }
 }
 
-/// Skips a live test for `problem` (false), or panics when `PA_REQUIRE_LIVE_AUDIT=1`.
+/// Skips a live test for `problem` (false), or panics when `PA_REQUIRE_LIVE=1`.
 fn skip(test: &str, problem: &str) -> bool {
-    if std::env::var("PA_REQUIRE_LIVE_AUDIT").is_ok_and(|v| v == "1") {
-        panic!("PA_REQUIRE_LIVE_AUDIT=1 but live audit is not possible: {problem}");
+    if std::env::var("PA_REQUIRE_LIVE").is_ok_and(|v| v == "1") {
+        panic!("PA_REQUIRE_LIVE=1 but live audit is not possible: {problem}");
     }
     eprintln!(
         "skipped {test}: needs root, auditctl, a running auditd and a settable \
-         /proc/self/loginuid ({problem}); set PA_REQUIRE_LIVE_AUDIT=1 to make this a failure"
+         /proc/self/loginuid ({problem}); set PA_REQUIRE_LIVE=1 to make this a failure"
     );
     false
 }
