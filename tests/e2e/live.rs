@@ -783,3 +783,35 @@ fn lost_audit_records_fail_the_telemetry_stage() {
     );
     assert!(leftover_rules().is_empty());
 }
+
+#[test]
+fn an_ssh_host_that_refuses_is_a_connectivity_outcome_and_runs_nothing() {
+    let _g = lock();
+    let dir = tempfile::tempdir().unwrap();
+    let range = write(
+        dir.path(),
+        "range.yaml",
+        &format!(
+            "range_id: refused\nlab:\n  provider: ssh\n  assets: [{{asset_id: h1, os: linux, role: server, ip: 127.0.0.1, port: 1, user: nobody}}]\nrunner:\n  ssh: {{connect_timeout_seconds: 5}}\n  atomic: {{atomics_root: {}}}\nstages: {{telemetry: false, normalization: false, detection: false}}\n",
+            fixture_atomics().display()
+        ),
+    );
+    let scenario = write(
+        dir.path(),
+        "scenario.yaml",
+        "scenario_id: refused\nscenario_version: 1.0.0\nactions:\n  - {action_id: a, technique_id: T0001, engine_test_id: 00000001-0000-4000-8000-000000000006}\n",
+    );
+    let (code, run) = orchestrate(&dir.path().join("ws"), &range, &scenario, &[]);
+    assert_eq!(code, 20);
+    let m = json(&run.join("manifest.json"));
+    let conn = outcome(&m, "lab_provider.connectivity");
+    assert_eq!(conn["reason_code"], "partial_connectivity", "{conn}");
+    assert!(conn["message"].as_str().unwrap().contains("h1"), "{conn}");
+    let runner = outcome(&m, "runner");
+    assert_eq!(runner["reason_code"], "target_unreachable", "{runner}");
+    assert!(
+        runner["message"].as_str().unwrap().contains("127.0.0.1"),
+        "{runner}"
+    );
+    assert!(!run.join("ground_truth.jsonl").exists());
+}

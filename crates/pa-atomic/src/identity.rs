@@ -295,6 +295,34 @@ pub fn action_key(
     .action_key()
 }
 
+/// `command_material_v1` (SPEC §3 step 9): what an executor runs, redacted, with volatile
+/// parts replaced by tokens; `command_sha256` is the bare hex SHA-256 of its RFC 8785 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandMaterial {
+    /// Always 1.
+    pub v: u32,
+    /// The Atomic executor (`sh`, `bash`, `powershell`, ...).
+    pub executor: String,
+    /// The program run.
+    pub executable: String,
+    /// Its arguments, secrets redacted.
+    pub argv_redacted: Vec<String>,
+    /// The working directory (a token when it varies per run).
+    pub cwd: String,
+    /// Whether the command reads standard input.
+    pub stdin_present: bool,
+    /// The environment variables the runner sets for it, by name.
+    pub env_refs: Vec<String>,
+}
+
+impl CommandMaterial {
+    /// `command_sha256`: lowercase hex SHA-256 of the material's RFC 8785 bytes.
+    pub fn sha256(&self) -> Result<String, AtomicError> {
+        Ok(pa_canon::jcs_sha256_hex(self)?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

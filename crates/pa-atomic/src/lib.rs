@@ -24,8 +24,8 @@ pub mod template;
 
 pub use error::{AtomicError, TestRef};
 pub use identity::{
-    ActionKeyBasis, IdentityInputs, PRINCIPAL_ALIAS_KEY, Privilege, REQUIREMENTS_KEY, Requirements,
-    RequirementsOverride, action_key, resolved_inputs_sha256,
+    ActionKeyBasis, CommandMaterial, IdentityInputs, PRINCIPAL_ALIAS_KEY, Privilege,
+    REQUIREMENTS_KEY, Requirements, RequirementsOverride, action_key, resolved_inputs_sha256,
 };
 pub use model::{
     AtomicTest, AtomicsRoot, Commands, Dependency, Executor, ExecutorName, InputArgument,

@@ -38,7 +38,7 @@ pub struct PlannedAction {
     pub resolved_inputs_sha256: String,
     /// The action key.
     pub action_key: String,
-    /// `sha256:` of the canonical command text (redacted), for run-to-run comparison.
+    /// `command_sha256` of the execute command's material (SPEC §3 step 9; bare hex).
     pub command_sha256: String,
     /// The per-action timeout.
     pub timeout: Duration,
@@ -139,6 +139,34 @@ pub fn select_target<'a>(action: &Action, assets: &'a [Asset]) -> Result<&'a Ass
                 .join(", ")
         )),
         None => Err("no lab asset matches the action's target selector".to_string()),
+    }
+}
+
+/// The working directory token of the command material (the real directory varies per run).
+pub const WORKDIR_TOKEN: &str = "$PA_RUNNER_WORKDIR";
+
+/// The environment the runner sets for every command, by name.
+pub const ENV_REFS: [&str; 3] = ["PA_ACTION_ID", "PA_MARKER", "PA_RUN_ID"];
+
+/// `command_material_v1` of a test's execute command: the interpreter and its `-c` text
+/// (canonical form: `$ATOMICS_ROOT`, secrets redacted), run in the runner's work directory.
+pub fn command_material(test: &ResolvedTest, redactor: &Redactor) -> pa_atomic::CommandMaterial {
+    let (executable, flag) = interpreter(&test.executor)
+        .and_then(Interpreter::posix_program)
+        .unwrap_or(("", ""));
+    let mut argv = Vec::new();
+    if !flag.is_empty() {
+        argv.push(flag.to_string());
+    }
+    argv.push(redactor.text(&test.command.canonical.join("\n")));
+    pa_atomic::CommandMaterial {
+        v: 1,
+        executor: test.executor.as_str().to_string(),
+        executable: executable.to_string(),
+        argv_redacted: argv,
+        cwd: WORKDIR_TOKEN.to_string(),
+        stdin_present: false,
+        env_refs: ENV_REFS.iter().map(|s| s.to_string()).collect(),
     }
 }
 
@@ -291,7 +319,13 @@ pub fn build(
             );
             continue;
         }
-        let command_text = redactor.text(&test.command.canonical.join("\n"));
+        let command_sha256 = match command_material(&test, &redactor).sha256() {
+            Ok(h) => h,
+            Err(e) => {
+                push(e.reason_code(), at(e.to_string()));
+                continue;
+            }
+        };
         actions.push(PlannedAction {
             action: a.clone(),
             asset,
@@ -301,7 +335,7 @@ pub fn build(
             inputs_redacted,
             resolved_inputs_sha256: digest,
             action_key: key,
-            command_sha256: pa_canon::sha256_prefixed(command_text.as_bytes()),
+            command_sha256,
             timeout: Duration::from_secs(a.timeout_seconds.unwrap_or(default_timeout).max(1)),
             test,
         });

@@ -283,3 +283,17 @@ fn lint_cases_fail_with_the_expected_rule() {
         );
     }
 }
+
+#[test]
+fn command_material_reproduces_the_reference_command_sha256() {
+    let basis = fixtures().join("hash_basis");
+    let m: pa_atomic::CommandMaterial = serde_json::from_slice(
+        &std::fs::read(basis.join("command_material_v1_redacted.json")).unwrap(),
+    )
+    .unwrap();
+    let want = read(&basis.join("command_material_v1_redacted.expected.command_sha256"));
+    assert_eq!(m.sha256().unwrap(), want.trim());
+    let mut other = m.clone();
+    other.argv_redacted.push("-x".into());
+    assert_ne!(other.sha256().unwrap(), want.trim());
+}
