@@ -10,6 +10,8 @@
 //!   raw_parquet → OCSF Parquet data path, with peak memory at N/4 and N events
 //!   (`tests/examples/normalize_bench.rs`: it composes two stages, telemetry and normalization, so
 //!   it lives in the end-to-end package).
+//! * `bench runner [--actions N]`: the runner's per-action overhead for a trivial command on
+//!   this host (resolve + spawn + capture + record), `dist` build; see `bench_runner.rs`.
 //! * `tidy`: architecture and hygiene checks (the allowed dependency map of `ARCHITECTURE.md`,
 //!   no ignored tests, no wall-clock assertions in tests, no printing in library crates, no
 //!   ungated failpoints, file sizes); see `tidy.rs`.
@@ -19,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+mod bench_runner;
 mod tidy;
 
 fn root() -> PathBuf {
@@ -58,12 +61,21 @@ fn main() -> Result<()> {
         ["bench", "orchestrate", rest @ ..] => bench_orchestrate(iterations(rest)?),
         ["bench", "detect", rest @ ..] => bench_detect(events(rest)?),
         ["bench", "normalize", rest @ ..] => bench_normalize(events(rest)?),
+        ["bench", "runner", rest @ ..] => bench_runner::bench_runner(actions(rest)?),
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N]"
+                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N] | cargo xtask bench runner [--actions N]"
             );
             std::process::exit(2);
         }
+    }
+}
+
+fn actions(rest: &[&str]) -> Result<usize> {
+    match rest {
+        [] => Ok(200),
+        ["--actions", n] => n.parse().context("--actions N"),
+        _ => bail!("usage: cargo xtask bench runner [--actions N]"),
     }
 }
 
