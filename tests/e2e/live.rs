@@ -815,3 +815,63 @@ fn an_ssh_host_that_refuses_is_a_connectivity_outcome_and_runs_nothing() {
     );
     assert!(!run.join("ground_truth.jsonl").exists());
 }
+
+#[test]
+fn dry_run_prints_the_resolved_commands_and_runs_nothing() {
+    let _g = lock();
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let range = write(
+        dir.path(),
+        "range.yaml",
+        &LOCAL_RANGE_FAULTS.replace("ATOMICS", &fixture_atomics().display().to_string()),
+    );
+    let scenario = write(
+        dir.path(),
+        "scenario.yaml",
+        &format!(
+            "scenario_id: dry\nscenario_version: 1.0.0\nactions:\n  - {{action_id: f1, technique_id: T0001, engine_test_id: 00000001-0000-4000-8000-000000000001, input_args: {{dir: \"{w}\"}}}}\n  - {{action_id: f4, technique_id: T0001, test_number: 4, input_args: {{dir: \"{w}\"}}, secret_input_args: {{token: env:PA_E2E_DRY_SECRET}}}}\n  - {{action_id: f3, technique_id: T0001, test_name: Needs PowerShell}}\n",
+            w = work.display()
+        ),
+    );
+    let out = Command::new(workspace_bin("pa-runner"))
+        .args(["--dry-run", "--range"])
+        .arg(&range)
+        .arg("--scenario")
+        .arg(&scenario)
+        .env("PA_E2E_DRY_SECRET", "dry-secret-91")
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains(&format!("echo ran > {}/executed", work.display())),
+        "{text}"
+    );
+    assert!(text.contains("## cleanup"), "{text}");
+    assert!(text.contains("echo \"token=<REDACTED>\""), "{text}");
+    assert!(!text.contains("dry-secret-91"), "{text}");
+    assert!(text.contains("skipped: the powershell executor"), "{text}");
+    assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0, "nothing ran");
+    // A bad plan is refused with its problems, still running nothing.
+    let bad = write(
+        dir.path(),
+        "bad.yaml",
+        "scenario_id: dry\nscenario_version: 1.0.0\nactions:\n  - {action_id: x, technique_id: T0001, engine_test_id: 00000001-0000-4000-8000-000000000001, input_args: {nope: \"1\"}}\n",
+    );
+    let err = Command::new(workspace_bin("pa-runner"))
+        .args(["--dry-run", "--range"])
+        .arg(&range)
+        .arg("--scenario")
+        .arg(&bad)
+        .assert()
+        .code(20)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(err).unwrap();
+    assert!(err.contains("nope") && err.contains("actions[x]"), "{err}");
+}
