@@ -6,7 +6,10 @@
 //!   id, optional `node`, and its key/values verbatim (repeated keys become arrays). Reason
 //!   codes: `line_too_long` (> 65,536 chars), `invalid_token`, `unterminated_quote`,
 //!   `missing_required_field` (no `type` / no `msg`), `duplicate_required_field`,
-//!   `missing_correlation_key` (`msg` is not `audit(...)`).
+//!   `missing_correlation_key` (`msg` is not `audit(...)`). A line refused only as
+//!   `invalid_token` because its body mixes free text with its pairs (SELinux `avc:  denied
+//!   { read } for  pid=...`, `tty pid=...`) is read by [`parse_record_free_text`] instead and
+//!   counted as `audit_free_text_records`.
 //! * [`AuditdReader`] groups records into one event per `(node, msg id)`. Records of different
 //!   events may interleave. A group is complete on `EOE`, on `PROCTITLE` (the kernel's last
 //!   record of a syscall event) or, for user-space message types (`USER_*`, `CRED_*`, ...), on
@@ -21,11 +24,10 @@
 //! arguments (`aN_len`, `aN[i]`) are reassembled into `execve_argv`; ENRICHED fields after the
 //! `\x1d` separator are kept under their own (uppercase) keys, prefixed `enriched_` only if they
 //! would collide; a user-space `msg='k=v ...'` payload is kept as `msg` and its pairs are added
-//! when their keys are free.
+//! when their keys are free (bare words in it, as in `op=adding user`, are skipped).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::base::lines;
@@ -49,330 +51,13 @@ pub const MAX_BUFFERED_BYTES: usize = 64 * 1024 * 1024;
 /// Lines longer than this are not even buffered.
 const MAX_LINE_BYTES: usize = 1024 * 1024;
 
-/// The reason codes of `pa.auditd_record_kv.v1`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AuditKvErrorKind {
-    /// More than [`MAX_INPUT_CHARS`] characters.
-    LineTooLong,
-    /// A token without `=`.
-    InvalidToken,
-    /// A quoted value without its closing quote.
-    UnterminatedQuote,
-    /// `type` or `msg` is absent.
-    MissingRequiredField,
-    /// `type` (or the `msg=audit(...)` id) given twice.
-    DuplicateRequiredField,
-    /// `msg` is not `audit(SECONDS.MILLIS:SERIAL)`.
-    MissingCorrelationKey,
-}
+mod kv;
 
-impl AuditKvErrorKind {
-    /// The reason code string.
-    pub fn code(self) -> &'static str {
-        match self {
-            AuditKvErrorKind::LineTooLong => "line_too_long",
-            AuditKvErrorKind::InvalidToken => "invalid_token",
-            AuditKvErrorKind::UnterminatedQuote => "unterminated_quote",
-            AuditKvErrorKind::MissingRequiredField => "missing_required_field",
-            AuditKvErrorKind::DuplicateRequiredField => "duplicate_required_field",
-            AuditKvErrorKind::MissingCorrelationKey => "missing_correlation_key",
-        }
-    }
-}
-
-/// A `pa.auditd_record_kv.v1` failure.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("pa.auditd_record_kv.v1: {}: {detail} (byte {byte_offset})", kind.code())]
-pub struct AuditKvError {
-    /// The reason.
-    pub kind: AuditKvErrorKind,
-    /// Byte offset in the line.
-    pub byte_offset: u64,
-    /// Detail.
-    pub detail: String,
-}
-
-impl AuditKvError {
-    fn new(kind: AuditKvErrorKind, at: usize, detail: impl Into<String>) -> Self {
-        AuditKvError {
-            kind,
-            byte_offset: at as u64,
-            detail: detail.into(),
-        }
-    }
-    /// The reason code string.
-    pub fn code(&self) -> &'static str {
-        self.kind.code()
-    }
-}
-
-/// How a value was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Quoting {
-    /// Bare.
-    None,
-    /// `"..."` (with `\\` and `\"` escapes).
-    Double,
-    /// `'...'`.
-    Single,
-}
-
-/// One `key=value` pair.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token {
-    /// Key.
-    pub key: String,
-    /// Value, unquoted and unescaped.
-    pub value: String,
-    /// How the value was quoted.
-    pub quoting: Quoting,
-    /// Byte offset of the token.
-    pub offset: usize,
-    /// The token comes after the ENRICHED `\x1d` separator.
-    pub enriched: bool,
-}
-
-/// One parsed audit record line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRecord {
-    /// `type=`.
-    pub record_type: String,
-    /// `audit(TS:SERIAL)` verbatim.
-    pub audit_msg_id: String,
-    /// `node=`, when present.
-    pub node: Option<String>,
-    /// All other pairs, in order.
-    pub tokens: Vec<Token>,
-}
-
-/// The AST the reference vectors compare.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AuditRecordAst {
-    /// `audit(TS:SERIAL)`.
-    pub audit_msg_id: String,
-    /// Always [`MODULE_TOKEN`].
-    pub audit_record_version: &'static str,
-    /// Key/values verbatim; repeated keys as arrays.
-    pub kv: Map<String, Value>,
-    /// `node`, or null.
-    pub node: Option<String>,
-    /// `type`.
-    pub record_type: String,
-}
-
-impl AuditRecord {
-    /// The vector AST of this record.
-    pub fn ast(&self) -> AuditRecordAst {
-        let mut kv = Map::new();
-        for t in &self.tokens {
-            insert_multi(&mut kv, t.key.clone(), Value::String(t.value.clone()));
-        }
-        AuditRecordAst {
-            audit_msg_id: self.audit_msg_id.clone(),
-            audit_record_version: MODULE_TOKEN,
-            kv,
-            node: self.node.clone(),
-            record_type: self.record_type.clone(),
-        }
-    }
-
-    /// `TS:SERIAL` without `audit(` `)`.
-    pub fn msg_id(&self) -> &str {
-        self.audit_msg_id
-            .strip_prefix("audit(")
-            .and_then(|s| s.strip_suffix(')'))
-            .unwrap_or(&self.audit_msg_id)
-    }
-}
-
-fn insert_multi(map: &mut Map<String, Value>, key: String, value: Value) {
-    match map.get_mut(&key) {
-        None => {
-            map.insert(key, value);
-        }
-        Some(Value::Array(items)) => items.push(value),
-        Some(existing) => {
-            let first = existing.take();
-            *existing = Value::Array(vec![first, value]);
-        }
-    }
-}
-
-fn is_sep(b: u8) -> bool {
-    b == b' ' || b == b'\t' || b == 0x1d || b == b'\n' || b == b'\r'
-}
-
-/// Tokenize `key=value` pairs (lenient about nothing: see the reason codes).
-pub fn tokenize(line: &str) -> Result<Vec<Token>, AuditKvError> {
-    let b = line.as_bytes();
-    let mut i = 0;
-    let mut enriched = false;
-    let mut out = Vec::new();
-    while i < b.len() {
-        if is_sep(b[i]) {
-            if b[i] == 0x1d {
-                enriched = true;
-            }
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && b[i] != b'=' && !is_sep(b[i]) {
-            i += 1;
-        }
-        if i >= b.len() || b[i] != b'=' || i == start {
-            return Err(AuditKvError::new(
-                AuditKvErrorKind::InvalidToken,
-                start,
-                format!("token without '=': {:?}", &line[start..i.min(b.len())]),
-            ));
-        }
-        let key = line[start..i].to_owned();
-        i += 1;
-        let (value, quoting) = match b.get(i) {
-            Some(b'"') => {
-                i += 1;
-                let mut v = String::new();
-                let mut seg = i;
-                loop {
-                    match b.get(i) {
-                        None => {
-                            return Err(AuditKvError::new(
-                                AuditKvErrorKind::UnterminatedQuote,
-                                start,
-                                format!("value of {key} has no closing quote"),
-                            ));
-                        }
-                        Some(b'"') => {
-                            v.push_str(&line[seg..i]);
-                            i += 1;
-                            break;
-                        }
-                        Some(b'\\') if matches!(b.get(i + 1), Some(b'"') | Some(b'\\')) => {
-                            v.push_str(&line[seg..i]);
-                            v.push(char::from(b[i + 1]));
-                            i += 2;
-                            seg = i;
-                        }
-                        Some(_) => i += 1,
-                    }
-                }
-                (v, Quoting::Double)
-            }
-            Some(b'\'') => {
-                i += 1;
-                let vs = i;
-                while i < b.len() && b[i] != b'\'' {
-                    i += 1;
-                }
-                if i >= b.len() {
-                    return Err(AuditKvError::new(
-                        AuditKvErrorKind::UnterminatedQuote,
-                        start,
-                        format!("value of {key} has no closing quote"),
-                    ));
-                }
-                let v = line[vs..i].to_owned();
-                i += 1;
-                (v, Quoting::Single)
-            }
-            _ => {
-                let vs = i;
-                while i < b.len() && !is_sep(b[i]) {
-                    i += 1;
-                }
-                (line[vs..i].to_owned(), Quoting::None)
-            }
-        };
-        out.push(Token {
-            key,
-            value,
-            quoting,
-            offset: start,
-            enriched,
-        });
-    }
-    Ok(out)
-}
-
-/// Parse one audit record line with `pa.auditd_record_kv.v1`.
-pub fn parse_record(line: &str) -> Result<AuditRecord, AuditKvError> {
-    if let Some((at, _)) = line.char_indices().nth(MAX_INPUT_CHARS) {
-        return Err(AuditKvError::new(
-            AuditKvErrorKind::LineTooLong,
-            at,
-            format!("more than {MAX_INPUT_CHARS} characters"),
-        ));
-    }
-    let tokens = tokenize(line)?;
-    let mut record_type: Option<String> = None;
-    let mut msg_id: Option<String> = None;
-    let mut node: Option<String> = None;
-    let mut rest = Vec::with_capacity(tokens.len());
-    for t in tokens {
-        match t.key.as_str() {
-            "type" if !t.enriched => {
-                if record_type.is_some() {
-                    return Err(AuditKvError::new(
-                        AuditKvErrorKind::DuplicateRequiredField,
-                        t.offset,
-                        "type given twice",
-                    ));
-                }
-                record_type = Some(t.value);
-            }
-            "msg" if msg_id.is_none() && t.quoting == Quoting::None => {
-                let v = t.value.strip_suffix(':').unwrap_or(&t.value);
-                if !valid_audit_id(v) {
-                    return Err(AuditKvError::new(
-                        AuditKvErrorKind::MissingCorrelationKey,
-                        t.offset,
-                        format!("msg is not audit(TS:SERIAL): {:?}", t.value),
-                    ));
-                }
-                msg_id = Some(v.to_owned());
-            }
-            "msg" if t.quoting == Quoting::None && t.value.starts_with("audit(") => {
-                return Err(AuditKvError::new(
-                    AuditKvErrorKind::DuplicateRequiredField,
-                    t.offset,
-                    "msg=audit(...) given twice",
-                ));
-            }
-            "node" if node.is_none() && record_type.is_none() && !t.enriched => {
-                node = Some(t.value)
-            }
-            "node" if node.is_none() && msg_id.is_some() && rest.is_empty() && !t.enriched => {
-                node = Some(t.value)
-            }
-            _ => rest.push(t),
-        }
-    }
-    let record_type = record_type.ok_or_else(|| {
-        AuditKvError::new(AuditKvErrorKind::MissingRequiredField, 0, "type is missing")
-    })?;
-    let audit_msg_id = msg_id.ok_or_else(|| {
-        AuditKvError::new(AuditKvErrorKind::MissingRequiredField, 0, "msg is missing")
-    })?;
-    Ok(AuditRecord {
-        record_type,
-        audit_msg_id,
-        node,
-        tokens: rest,
-    })
-}
-
-fn valid_audit_id(v: &str) -> bool {
-    let Some(inner) = v.strip_prefix("audit(").and_then(|s| s.strip_suffix(')')) else {
-        return false;
-    };
-    let Some((ts, serial)) = inner.split_once(':') else {
-        return false;
-    };
-    !serial.is_empty()
-        && serial.bytes().all(|c| c.is_ascii_digit())
-        && parse_epoch_dot_ms(ts).is_some()
-}
+pub use kv::{
+    AuditKvError, AuditKvErrorKind, AuditRecord, AuditRecordAst, Quoting, Token, parse_record,
+    parse_record_free_text, tokenize,
+};
+use kv::{insert_multi, payload_tokens};
 
 /// Fields whose unquoted values the kernel writes hex-encoded.
 const HEX_FIELDS: [&str; 11] = [
@@ -454,14 +139,12 @@ fn record_fields(rec: &AuditRecord) -> Map<String, Value> {
     }
     // A user-space payload msg='k=v ...': add its pairs where the key is free.
     if let Some(Value::String(inner)) = fields.get("msg").cloned() {
-        if let Ok(tokens) = tokenize(&inner) {
-            for t in tokens {
-                if !fields.contains_key(&t.key) {
-                    fields.insert(
-                        t.key.clone(),
-                        Value::String(decoded_value(&rec.record_type, &t)),
-                    );
-                }
+        for t in payload_tokens(&inner) {
+            if !fields.contains_key(&t.key) {
+                fields.insert(
+                    t.key.clone(),
+                    Value::String(decoded_value(&rec.record_type, &t)),
+                );
             }
         }
     }
@@ -535,13 +218,17 @@ fn execve_argv(records: &[AuditRecord]) -> Option<Vec<String>> {
     Some(argv)
 }
 
+/// Record types user space writes one record per event (libaudit's 1100-1199 and 2100-2999
+/// ranges, auditd's 1200-1299): the event is complete when its record arrives.
 fn standalone_type(t: &str) -> bool {
-    t.starts_with("USER_")
-        || t.starts_with("CRED_")
-        || t.starts_with("DAEMON_")
-        || t.starts_with("SERVICE_")
-        || t.starts_with("SYSTEM_")
-        || t.starts_with("ANOM_LOGIN")
+    const PREFIXES: [&str; 12] = [
+        "USER_", "CRED_", "DAEMON_", "SERVICE_", "SYSTEM_", "GRP_", "RESP_", "CRYPTO_", "VIRT_",
+        "ROLE_", "LABEL_", "DEV_",
+    ];
+    // the kernel's own anomaly records (1700-1799) may come with a syscall's records
+    const KERNEL_ANOM: [&str; 4] = ["ANOM_PROMISCUOUS", "ANOM_ABEND", "ANOM_LINK", "ANOM_CREAT"];
+    PREFIXES.iter().any(|p| t.starts_with(p))
+        || (t.starts_with("ANOM_") && !KERNEL_ANOM.contains(&t))
         || matches!(
             t,
             "USER"
@@ -550,9 +237,17 @@ fn standalone_type(t: &str) -> bool {
                 | "DEL_USER"
                 | "ADD_GROUP"
                 | "DEL_GROUP"
-                | "GRP_MGMT"
                 | "ACCT_LOCK"
                 | "ACCT_UNLOCK"
+                | "CHGRP_ID"
+                | "CHUSER_ID"
+                | "USYS_CONFIG"
+                | "DAC_CHECK"
+                | "MAC_CHECK"
+                | "TEST"
+                | "TRUSTED_APP"
+                | "SOFTWARE_UPDATE"
+                | "FS_RELABEL"
         )
 }
 
@@ -596,7 +291,12 @@ impl Auditd {
     fn add_line(&mut self, base: &mut Base, offset: u64, bytes: &[u8]) {
         base.counters.bump("audit_lines_total");
         let text = String::from_utf8_lossy(bytes);
-        let rec = match parse_record(&text) {
+        let parsed = match parse_record(&text) {
+            Err(e) if e.kind == AuditKvErrorKind::InvalidToken => parse_record_free_text(&text)
+                .inspect(|_| base.counters.bump("audit_free_text_records")),
+            other => other,
+        };
+        let rec = match parsed {
             Ok(r) => r,
             Err(e) => {
                 let d = format!("{} line {} (byte {offset}): {e}", base.file, self.line_no);
@@ -857,6 +557,69 @@ type=EOE msg=audit(10.5:1):
         // Same input, same output.
         let (again, _) = events(&log);
         assert_eq!(again, evs);
+    }
+
+    #[test]
+    fn loose_user_space_payloads_and_free_text_bodies_are_read() {
+        // shadow-utils writes `op=adding user`: the bare word is skipped, the pairs kept
+        let log = "type=ADD_USER msg=audit(1.0:7): pid=1 uid=0 auid=4294967295 ses=4294967295 msg='op=adding user id=999 exe=\"/usr/sbin/useradd\" hostname=? addr=? terminal=? res=success'\x1dUID=\"root\" ID=\"unknown(999)\"
+type=AVC msg=audit(2.0:8): avc:  denied  { read write } for  pid=5 comm=\"httpd\" name=\"x\" scontext=a tcontext=b tclass=file permissive=0
+type=TTY msg=audit(3.0:9): tty pid=6 uid=0 auid=1000 ses=1 major=136 minor=0 comm=\"bash\" data=6C730D
+";
+        let (evs, c) = events(log);
+        assert_eq!(c.dropped_total(), 0, "{c:?}");
+        assert_eq!(c.extra["audit_free_text_records"], 2);
+        let add = &evs[0].fields["records"][0]["fields"];
+        assert_eq!(add["op"], "adding");
+        assert_eq!(add["id"], "999");
+        assert_eq!(add["exe"], "/usr/sbin/useradd");
+        assert_eq!(add["res"], "success");
+        assert_eq!(add["ID"], "unknown(999)");
+        let avc = &evs[1].fields["records"][0]["fields"];
+        assert_eq!(avc["seresult"], "denied");
+        assert_eq!(avc["seperms"], "read write");
+        assert_eq!(avc["pid"], "5");
+        assert_eq!(avc["tclass"], "file");
+        assert_eq!(evs[2].fields["records"][0]["fields"]["data"], "ls\r");
+        // pa.auditd_record_kv.v1 itself stays strict
+        assert_eq!(
+            parse_record("type=AVC msg=audit(2.0:8): avc:  denied").map(|_| ()),
+            Err(AuditKvError {
+                kind: AuditKvErrorKind::InvalidToken,
+                byte_offset: 27,
+                detail: "token without '=': \"avc:\"".into()
+            })
+        );
+    }
+
+    #[test]
+    fn user_space_records_complete_on_arrival() {
+        for t in [
+            "USER_AUTH",
+            "CRED_ACQ",
+            "CRYPTO_KEY_USER",
+            "GRP_MGMT",
+            "SOFTWARE_UPDATE",
+            "VIRT_CONTROL",
+            "ANOM_LOGIN_FAILURES",
+            "RESP_ACCT_LOCK",
+            "USYS_CONFIG",
+            "DAEMON_START",
+            "SERVICE_STOP",
+        ] {
+            assert!(standalone_type(t), "{t}");
+        }
+        for t in [
+            "SYSCALL",
+            "PATH",
+            "AVC",
+            "ANOM_ABEND",
+            "ANOM_PROMISCUOUS",
+            "LOGIN",
+            "CONFIG_CHANGE",
+        ] {
+            assert!(!standalone_type(t), "{t}");
+        }
     }
 
     #[test]
