@@ -179,6 +179,11 @@ pub(crate) struct RouteFile {
     #[serde(rename = "match")]
     pub match_: BTreeMap<String, Vec<Value>>,
     pub class: Spanned<String>,
+    /// A class file (`classes/<name>_<uid>.yaml`) that normalizes the record instead when the
+    /// routed class's `requires` are not met (e.g. a file call that names no file becomes a
+    /// generic event); without it such a record fails with `missing_core_field`.
+    #[serde(default)]
+    pub fallback: Option<Spanned<String>>,
     #[serde(default)]
     #[allow(dead_code)]
     pub note: Option<String>,
@@ -202,8 +207,9 @@ pub(crate) struct ClassHeader {
     pub class_name: String,
     pub category_uid: u32,
     /// Members the class cannot be valid OCSF without (`requires: [file]`): a routed record
-    /// whose mapping leaves one of them absent is not emitted but counted as
-    /// `missing_core_field`, naming the member (nothing is invented to fill it).
+    /// whose mapping leaves one of them absent is normalized by the route's `fallback` class,
+    /// or, without one, not emitted but counted as `missing_core_field`, naming the member
+    /// (nothing is invented to fill it).
     #[serde(default)]
     pub requires: Vec<String>,
 }

@@ -94,6 +94,16 @@ pub(crate) struct Routed<'p> {
     /// The text forms of each key's value(s) (what `match` and `when` compare), computed once.
     pub texts: Vec<Vec<String>>,
     pub class: Option<&'p ClassDef>,
+    /// The route's fallback class (used when `class`'s `requires` are not met).
+    pub fallback: Option<&'p ClassDef>,
+}
+
+/// Why a class could not build an event from a record.
+enum Stop {
+    /// A `class.requires` member is absent: the route's fallback class may apply.
+    Requires(Normalized),
+    /// Any other failure (core field, timestamp).
+    Other(Normalized),
 }
 
 impl Normalizer {
@@ -176,16 +186,16 @@ impl Normalizer {
             })
             .collect();
         let texts: Vec<Vec<String>> = keys.iter().map(key_texts).collect();
-        let class = profile
+        let route = profile
             .routes
             .iter()
-            .find(|r| r.conds.iter().all(|(k, set)| key_in(&texts[*k], set)))
-            .map(|r| &profile.classes[r.class]);
+            .find(|r| r.conds.iter().all(|(k, set)| key_in(&texts[*k], set)));
         Routed {
             profile,
             keys,
             texts,
-            class,
+            class: route.map(|r| &profile.classes[r.class]),
+            fallback: route.and_then(|r| r.fallback).map(|c| &profile.classes[c]),
         }
     }
 
@@ -235,70 +245,18 @@ impl Normalizer {
         };
         let profile = routed.profile;
         let keys = &routed.keys;
-        let texts = &routed.texts;
         let at = || format!("{} record {}", rec.provenance.file, rec.provenance.ordinal);
-
-        let mut ev = Builder::with_capacity(16);
-        ev.set_root(SYM_CLASS_UID, Value::from(class.class_uid));
-        ev.set_root(SYM_CATEGORY_UID, Value::from(class.category_uid));
-        let mut time_rejected: Option<String> = None;
-        for rule in &class.rules {
-            if !rule_applies(rule, texts) {
-                continue;
-            }
-            if !rule.when_present.iter().all(|p| ev.get(p).is_some()) {
-                continue;
-            }
-            let step = eval_rule(rule, rec, ctx.host, keys, &ev, class.class_uid, &mut memo);
-            match step {
-                CowStep::Value(v) => ev.set(&rule.to, v.into_owned()),
-                CowStep::Absent => {}
-                CowStep::Rejected(why) => {
-                    if rule.to.text == "time" {
-                        time_rejected = Some(why);
-                    }
-                }
-            }
-        }
-        for (f, id) in CORE_INT_FIELDS {
-            let int = match ev.get_root(id) {
-                Some(Node::Leaf(v)) => v.as_i64(),
-                _ => None,
-            };
-            if int.is_none() {
-                if f == "time" {
-                    if let Some(why) = time_rejected {
-                        return Normalized::Failed {
-                            reason_code: "timestamp_parse_failed",
-                            message: format!("{}: time: {why}", at()),
-                        };
-                    }
-                }
-                return Normalized::Failed {
-                    reason_code: "missing_core_field",
-                    message: format!(
-                        "{}: {f} is missing or not an integer (class file {}/{})",
-                        at(),
-                        profile.source_type,
-                        class.file
-                    ),
-                };
-            }
-        }
-
-        if let Some(r) = class.requires.iter().find(|r| ev.get(r).is_none()) {
-            return Normalized::Failed {
-                reason_code: "missing_core_field",
-                message: format!(
-                    "{}: the record names no {} (required by OCSF class {}; class file {}/{})",
-                    at(),
-                    r.text,
-                    class.class_uid,
-                    profile.source_type,
-                    class.file
-                ),
-            };
-        }
+        let (class, ev) = match run_class(class, &routed, rec, ctx, &mut memo) {
+            Ok(ev) => (class, ev),
+            Err(Stop::Requires(failed)) => match routed.fallback {
+                None => return failed,
+                Some(fb) => match run_class(fb, &routed, rec, ctx, &mut memo) {
+                    Ok(ev) => (fb, ev),
+                    Err(Stop::Requires(f) | Stop::Other(f)) => return f,
+                },
+            },
+            Err(Stop::Other(failed)) => return failed,
+        };
 
         // observables[]: listed scalar values present in the event
         let mut obs = Vec::new();
@@ -483,6 +441,82 @@ impl Normalizer {
         }
         Normalized::Mapped(Value::Object(ev))
     }
+}
+
+/// Run `class`'s rules over a routed record: the event so far (classification, rules),
+/// or why the class cannot describe the record.
+fn run_class<'a>(
+    class: &'a ClassDef,
+    routed: &'a Routed<'_>,
+    rec: &'a SourceRecord,
+    ctx: &EventContext<'_>,
+    memo: &mut Memo<'a>,
+) -> Result<Builder, Stop> {
+    let profile = routed.profile;
+    let keys = &routed.keys;
+    let texts = &routed.texts;
+    let at = || format!("{} record {}", rec.provenance.file, rec.provenance.ordinal);
+    let mut ev = Builder::with_capacity(16);
+    ev.set_root(SYM_CLASS_UID, Value::from(class.class_uid));
+    ev.set_root(SYM_CATEGORY_UID, Value::from(class.category_uid));
+    let mut time_rejected: Option<String> = None;
+    for rule in &class.rules {
+        if !rule_applies(rule, texts) {
+            continue;
+        }
+        if !rule.when_present.iter().all(|p| ev.get(p).is_some()) {
+            continue;
+        }
+        let step = eval_rule(rule, rec, ctx.host, keys, &ev, class.class_uid, memo);
+        match step {
+            CowStep::Value(v) => ev.set(&rule.to, v.into_owned()),
+            CowStep::Absent => {}
+            CowStep::Rejected(why) => {
+                if rule.to.text == "time" {
+                    time_rejected = Some(why);
+                }
+            }
+        }
+    }
+    for (f, id) in CORE_INT_FIELDS {
+        let int = match ev.get_root(id) {
+            Some(Node::Leaf(v)) => v.as_i64(),
+            _ => None,
+        };
+        if int.is_none() {
+            if f == "time" {
+                if let Some(why) = time_rejected {
+                    return Err(Stop::Other(Normalized::Failed {
+                        reason_code: "timestamp_parse_failed",
+                        message: format!("{}: time: {why}", at()),
+                    }));
+                }
+            }
+            return Err(Stop::Other(Normalized::Failed {
+                reason_code: "missing_core_field",
+                message: format!(
+                    "{}: {f} is missing or not an integer (class file {}/{})",
+                    at(),
+                    profile.source_type,
+                    class.file
+                ),
+            }));
+        }
+    }
+    if let Some(r) = class.requires.iter().find(|r| ev.get(r).is_none()) {
+        return Err(Stop::Requires(Normalized::Failed {
+            reason_code: "missing_core_field",
+            message: format!(
+                "{}: the record names no {} (required by OCSF class {}; class file {}/{})",
+                at(),
+                r.text,
+                class.class_uid,
+                profile.source_type,
+                class.file
+            ),
+        }));
+    }
+    Ok(ev)
 }
 
 /// `name` made absolute against `cwd` (see `RuleSource::PathResolve`).

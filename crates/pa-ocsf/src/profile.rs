@@ -69,6 +69,8 @@ pub(crate) struct Route {
     pub route_id: String,
     pub conds: Vec<(usize, BTreeSet<String>)>,
     pub class: usize,
+    /// The class used when `class`'s `requires` are not met (route `fallback`).
+    pub fallback: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -461,47 +463,62 @@ fn load_profile(root: &Path, name: &str, ocsf_version: &str) -> Result<SourcePro
             })?;
             conds.push((idx, key_values(&rpath, line, vals)?));
         }
-        let class_rel = &rv.class.value;
-        if !class_rel.starts_with("classes/")
-            || class_rel.contains("..")
-            || !class_rel.ends_with(".yaml")
-        {
-            return Err(FileError::invalid(
-                &rpath,
-                line_of(&rv.class),
-                format!(
-                    "route {:?}: class {class_rel:?} must be classes/<name>_<uid>.yaml",
-                    rv.route_id
-                ),
-            ));
-        }
-        let ci = match class_index.get(class_rel) {
-            Some(i) => *i,
-            None => {
-                let full = root.join(name).join(class_rel);
-                if !full.is_file() {
+        let mut class_of = |field: &str, spanned: &pa_yaml::Spanned<String>| {
+            let class_rel = &spanned.value;
+            if !class_rel.starts_with("classes/")
+                || class_rel.contains("..")
+                || !class_rel.ends_with(".yaml")
+            {
+                return Err(FileError::invalid(
+                    &rpath,
+                    line_of(spanned),
+                    format!(
+                        "route {:?}: {field} {class_rel:?} must be classes/<name>_<uid>.yaml",
+                        rv.route_id
+                    ),
+                ));
+            }
+            if let Some(i) = class_index.get(class_rel) {
+                return Ok(*i);
+            }
+            let full = root.join(name).join(class_rel);
+            if !full.is_file() {
+                return Err(FileError::invalid(
+                    &rpath,
+                    line_of(spanned),
+                    format!(
+                        "route {:?}: {field} file {} does not exist",
+                        rv.route_id,
+                        full.display()
+                    ),
+                ));
+            }
+            let c = load_class(
+                root,
+                name,
+                class_rel,
+                &ctx,
+                &shared,
+                &shared_unmapped,
+                &mut files,
+            )?;
+            classes.push(c);
+            class_index.insert(class_rel.clone(), classes.len() - 1);
+            Ok(classes.len() - 1)
+        };
+        let ci = class_of("class", &rv.class)?;
+        let fallback = match &rv.fallback {
+            None => None,
+            Some(f) => {
+                let fi = class_of("fallback", f)?;
+                if fi == ci {
                     return Err(FileError::invalid(
                         &rpath,
-                        line_of(&rv.class),
-                        format!(
-                            "route {:?}: class file {} does not exist",
-                            rv.route_id,
-                            full.display()
-                        ),
+                        line_of(f),
+                        format!("route {:?}: fallback is the route's own class", rv.route_id),
                     ));
                 }
-                let c = load_class(
-                    root,
-                    name,
-                    class_rel,
-                    &ctx,
-                    &shared,
-                    &shared_unmapped,
-                    &mut files,
-                )?;
-                classes.push(c);
-                class_index.insert(class_rel.clone(), classes.len() - 1);
-                classes.len() - 1
+                Some(fi)
             }
         };
         routes.push((
@@ -510,6 +527,7 @@ fn load_profile(root: &Path, name: &str, ocsf_version: &str) -> Result<SourcePro
                 route_id: rv.route_id.clone(),
                 conds,
                 class: ci,
+                fallback,
             },
         ));
     }

@@ -6,7 +6,10 @@
 //!   id, optional `node`, and its key/values verbatim (repeated keys become arrays). Reason
 //!   codes: `line_too_long` (> 65,536 chars), `invalid_token`, `unterminated_quote`,
 //!   `missing_required_field` (no `type` / no `msg`), `duplicate_required_field`,
-//!   `missing_correlation_key` (`msg` is not `audit(...)`).
+//!   `missing_correlation_key` (`msg` is not `audit(...)`). A line refused only as
+//!   `invalid_token` because its body mixes free text with its pairs (SELinux `avc:  denied
+//!   { read } for  pid=...`, `tty pid=...`) is read by [`parse_record_free_text`] instead and
+//!   counted as `audit_free_text_records`.
 //! * [`AuditdReader`] groups records into one event per `(node, msg id)`. Records of different
 //!   events may interleave. A group is complete on `EOE`, on `PROCTITLE` (the kernel's last
 //!   record of a syscall event) or, for user-space message types (`USER_*`, `CRED_*`, ...), on
@@ -21,11 +24,10 @@
 //! arguments (`aN_len`, `aN[i]`) are reassembled into `execve_argv`; ENRICHED fields after the
 //! `\x1d` separator are kept under their own (uppercase) keys, prefixed `enriched_` only if they
 //! would collide; a user-space `msg='k=v ...'` payload is kept as `msg` and its pairs are added
-//! when their keys are free.
+//! when their keys are free (bare words in it, as in `op=adding user`, are skipped).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::base::lines;
@@ -33,8 +35,6 @@ use crate::base::prelude::*;
 use crate::lines::Line;
 use crate::timeutil::parse_epoch_dot_ms;
 
-mod tokenize;
-pub use tokenize::{AuditKvError, AuditKvErrorKind, Quoting, Token, tokenize};
 
 /// Module token of the record parser.
 pub const MODULE_TOKEN: &str = "pa.auditd_record_kv.v1";
@@ -52,150 +52,13 @@ pub const MAX_BUFFERED_BYTES: usize = 64 * 1024 * 1024;
 /// Lines longer than this are not even buffered.
 const MAX_LINE_BYTES: usize = 1024 * 1024;
 
-/// One parsed audit record line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRecord {
-    /// `type=`.
-    pub record_type: String,
-    /// `audit(TS:SERIAL)` verbatim.
-    pub audit_msg_id: String,
-    /// `node=`, when present.
-    pub node: Option<String>,
-    /// All other pairs, in order.
-    pub tokens: Vec<Token>,
-}
+mod kv;
 
-/// The AST the reference vectors compare.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AuditRecordAst {
-    /// `audit(TS:SERIAL)`.
-    pub audit_msg_id: String,
-    /// Always [`MODULE_TOKEN`].
-    pub audit_record_version: &'static str,
-    /// Key/values verbatim; repeated keys as arrays.
-    pub kv: Map<String, Value>,
-    /// `node`, or null.
-    pub node: Option<String>,
-    /// `type`.
-    pub record_type: String,
-}
-
-impl AuditRecord {
-    /// The vector AST of this record.
-    pub fn ast(&self) -> AuditRecordAst {
-        let mut kv = Map::new();
-        for t in &self.tokens {
-            insert_multi(&mut kv, t.key.clone(), Value::String(t.value.clone()));
-        }
-        AuditRecordAst {
-            audit_msg_id: self.audit_msg_id.clone(),
-            audit_record_version: MODULE_TOKEN,
-            kv,
-            node: self.node.clone(),
-            record_type: self.record_type.clone(),
-        }
-    }
-
-    /// `TS:SERIAL` without `audit(` `)`.
-    pub fn msg_id(&self) -> &str {
-        self.audit_msg_id
-            .strip_prefix("audit(")
-            .and_then(|s| s.strip_suffix(')'))
-            .unwrap_or(&self.audit_msg_id)
-    }
-}
-
-fn insert_multi(map: &mut Map<String, Value>, key: String, value: Value) {
-    match map.get_mut(&key) {
-        None => {
-            map.insert(key, value);
-        }
-        Some(Value::Array(items)) => items.push(value),
-        Some(existing) => {
-            let first = existing.take();
-            *existing = Value::Array(vec![first, value]);
-        }
-    }
-}
-
-/// Parse one audit record line with `pa.auditd_record_kv.v1`.
-pub fn parse_record(line: &str) -> Result<AuditRecord, AuditKvError> {
-    if let Some((at, _)) = line.char_indices().nth(MAX_INPUT_CHARS) {
-        return Err(AuditKvError::new(
-            AuditKvErrorKind::LineTooLong,
-            at,
-            format!("more than {MAX_INPUT_CHARS} characters"),
-        ));
-    }
-    let tokens = tokenize(line)?;
-    let mut record_type: Option<String> = None;
-    let mut msg_id: Option<String> = None;
-    let mut node: Option<String> = None;
-    let mut rest = Vec::with_capacity(tokens.len());
-    for t in tokens {
-        match t.key.as_str() {
-            "type" if !t.enriched => {
-                if record_type.is_some() {
-                    return Err(AuditKvError::new(
-                        AuditKvErrorKind::DuplicateRequiredField,
-                        t.offset,
-                        "type given twice",
-                    ));
-                }
-                record_type = Some(t.value);
-            }
-            "msg" if msg_id.is_none() && t.quoting == Quoting::None => {
-                let v = t.value.strip_suffix(':').unwrap_or(&t.value);
-                if !valid_audit_id(v) {
-                    return Err(AuditKvError::new(
-                        AuditKvErrorKind::MissingCorrelationKey,
-                        t.offset,
-                        format!("msg is not audit(TS:SERIAL): {:?}", t.value),
-                    ));
-                }
-                msg_id = Some(v.to_owned());
-            }
-            "msg" if t.quoting == Quoting::None && t.value.starts_with("audit(") => {
-                return Err(AuditKvError::new(
-                    AuditKvErrorKind::DuplicateRequiredField,
-                    t.offset,
-                    "msg=audit(...) given twice",
-                ));
-            }
-            "node" if node.is_none() && record_type.is_none() && !t.enriched => {
-                node = Some(t.value)
-            }
-            "node" if node.is_none() && msg_id.is_some() && rest.is_empty() && !t.enriched => {
-                node = Some(t.value)
-            }
-            _ => rest.push(t),
-        }
-    }
-    let record_type = record_type.ok_or_else(|| {
-        AuditKvError::new(AuditKvErrorKind::MissingRequiredField, 0, "type is missing")
-    })?;
-    let audit_msg_id = msg_id.ok_or_else(|| {
-        AuditKvError::new(AuditKvErrorKind::MissingRequiredField, 0, "msg is missing")
-    })?;
-    Ok(AuditRecord {
-        record_type,
-        audit_msg_id,
-        node,
-        tokens: rest,
-    })
-}
-
-fn valid_audit_id(v: &str) -> bool {
-    let Some(inner) = v.strip_prefix("audit(").and_then(|s| s.strip_suffix(')')) else {
-        return false;
-    };
-    let Some((ts, serial)) = inner.split_once(':') else {
-        return false;
-    };
-    !serial.is_empty()
-        && serial.bytes().all(|c| c.is_ascii_digit())
-        && parse_epoch_dot_ms(ts).is_some()
-}
+pub use kv::{
+    AuditKvError, AuditKvErrorKind, AuditRecord, AuditRecordAst, Quoting, Token, parse_record,
+    parse_record_free_text, tokenize,
+};
+use kv::{insert_multi, payload_tokens};
 
 /// Fields whose unquoted values the kernel writes hex-encoded.
 const HEX_FIELDS: [&str; 11] = [
@@ -277,14 +140,12 @@ fn record_fields(rec: &AuditRecord) -> Map<String, Value> {
     }
     // A user-space payload msg='k=v ...': add its pairs where the key is free.
     if let Some(Value::String(inner)) = fields.get("msg").cloned() {
-        if let Ok(tokens) = tokenize(&inner) {
-            for t in tokens {
-                if !fields.contains_key(&t.key) {
-                    fields.insert(
-                        t.key.clone(),
-                        Value::String(decoded_value(&rec.record_type, &t)),
-                    );
-                }
+        for t in payload_tokens(&inner) {
+            if !fields.contains_key(&t.key) {
+                fields.insert(
+                    t.key.clone(),
+                    Value::String(decoded_value(&rec.record_type, &t)),
+                );
             }
         }
     }
@@ -358,13 +219,17 @@ fn execve_argv(records: &[AuditRecord]) -> Option<Vec<String>> {
     Some(argv)
 }
 
+/// Record types user space writes one record per event (libaudit's 1100-1199 and 2100-2999
+/// ranges, auditd's 1200-1299): the event is complete when its record arrives.
 fn standalone_type(t: &str) -> bool {
-    t.starts_with("USER_")
-        || t.starts_with("CRED_")
-        || t.starts_with("DAEMON_")
-        || t.starts_with("SERVICE_")
-        || t.starts_with("SYSTEM_")
-        || t.starts_with("ANOM_LOGIN")
+    const PREFIXES: [&str; 12] = [
+        "USER_", "CRED_", "DAEMON_", "SERVICE_", "SYSTEM_", "GRP_", "RESP_", "CRYPTO_", "VIRT_",
+        "ROLE_", "LABEL_", "DEV_",
+    ];
+    // the kernel's own anomaly records (1700-1799) may come with a syscall's records
+    const KERNEL_ANOM: [&str; 4] = ["ANOM_PROMISCUOUS", "ANOM_ABEND", "ANOM_LINK", "ANOM_CREAT"];
+    PREFIXES.iter().any(|p| t.starts_with(p))
+        || (t.starts_with("ANOM_") && !KERNEL_ANOM.contains(&t))
         || matches!(
             t,
             "USER"
@@ -373,9 +238,17 @@ fn standalone_type(t: &str) -> bool {
                 | "DEL_USER"
                 | "ADD_GROUP"
                 | "DEL_GROUP"
-                | "GRP_MGMT"
                 | "ACCT_LOCK"
                 | "ACCT_UNLOCK"
+                | "CHGRP_ID"
+                | "CHUSER_ID"
+                | "USYS_CONFIG"
+                | "DAC_CHECK"
+                | "MAC_CHECK"
+                | "TEST"
+                | "TRUSTED_APP"
+                | "SOFTWARE_UPDATE"
+                | "FS_RELABEL"
         )
 }
 
@@ -419,7 +292,12 @@ impl Auditd {
     fn add_line(&mut self, base: &mut Base, offset: u64, bytes: &[u8]) {
         base.counters.bump("audit_lines_total");
         let text = String::from_utf8_lossy(bytes);
-        let rec = match parse_record(&text) {
+        let parsed = match parse_record(&text) {
+            Err(e) if e.kind == AuditKvErrorKind::InvalidToken => parse_record_free_text(&text)
+                .inspect(|_| base.counters.bump("audit_free_text_records")),
+            other => other,
+        };
+        let rec = match parsed {
             Ok(r) => r,
             Err(e) => {
                 let d = format!("{} line {} (byte {offset}): {e}", base.file, self.line_no);
@@ -680,6 +558,69 @@ type=EOE msg=audit(10.5:1):
         // Same input, same output.
         let (again, _) = events(&log);
         assert_eq!(again, evs);
+    }
+
+    #[test]
+    fn loose_user_space_payloads_and_free_text_bodies_are_read() {
+        // shadow-utils writes `op=adding user`: the bare word is skipped, the pairs kept
+        let log = "type=ADD_USER msg=audit(1.0:7): pid=1 uid=0 auid=4294967295 ses=4294967295 msg='op=adding user id=999 exe=\"/usr/sbin/useradd\" hostname=? addr=? terminal=? res=success'\x1dUID=\"root\" ID=\"unknown(999)\"
+type=AVC msg=audit(2.0:8): avc:  denied  { read write } for  pid=5 comm=\"httpd\" name=\"x\" scontext=a tcontext=b tclass=file permissive=0
+type=TTY msg=audit(3.0:9): tty pid=6 uid=0 auid=1000 ses=1 major=136 minor=0 comm=\"bash\" data=6C730D
+";
+        let (evs, c) = events(log);
+        assert_eq!(c.dropped_total(), 0, "{c:?}");
+        assert_eq!(c.extra["audit_free_text_records"], 2);
+        let add = &evs[0].fields["records"][0]["fields"];
+        assert_eq!(add["op"], "adding");
+        assert_eq!(add["id"], "999");
+        assert_eq!(add["exe"], "/usr/sbin/useradd");
+        assert_eq!(add["res"], "success");
+        assert_eq!(add["ID"], "unknown(999)");
+        let avc = &evs[1].fields["records"][0]["fields"];
+        assert_eq!(avc["seresult"], "denied");
+        assert_eq!(avc["seperms"], "read write");
+        assert_eq!(avc["pid"], "5");
+        assert_eq!(avc["tclass"], "file");
+        assert_eq!(evs[2].fields["records"][0]["fields"]["data"], "ls\r");
+        // pa.auditd_record_kv.v1 itself stays strict
+        assert_eq!(
+            parse_record("type=AVC msg=audit(2.0:8): avc:  denied").map(|_| ()),
+            Err(AuditKvError {
+                kind: AuditKvErrorKind::InvalidToken,
+                byte_offset: 27,
+                detail: "token without '=': \"avc:\"".into()
+            })
+        );
+    }
+
+    #[test]
+    fn user_space_records_complete_on_arrival() {
+        for t in [
+            "USER_AUTH",
+            "CRED_ACQ",
+            "CRYPTO_KEY_USER",
+            "GRP_MGMT",
+            "SOFTWARE_UPDATE",
+            "VIRT_CONTROL",
+            "ANOM_LOGIN_FAILURES",
+            "RESP_ACCT_LOCK",
+            "USYS_CONFIG",
+            "DAEMON_START",
+            "SERVICE_STOP",
+        ] {
+            assert!(standalone_type(t), "{t}");
+        }
+        for t in [
+            "SYSCALL",
+            "PATH",
+            "AVC",
+            "ANOM_ABEND",
+            "ANOM_PROMISCUOUS",
+            "LOGIN",
+            "CONFIG_CHANGE",
+        ] {
+            assert!(!standalone_type(t), "{t}");
+        }
     }
 
     #[test]

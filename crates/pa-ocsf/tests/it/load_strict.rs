@@ -207,3 +207,32 @@ fn misused_when_present_names_file_and_line() {
         assert_eq!(err.line, line_of(&file, bad), "{err}");
     }
 }
+
+#[test]
+fn route_fallback_must_be_another_existing_class_file() {
+    let routing = "linux-auditd/routing.yaml";
+    let (_t, file, err) = load_with(
+        routing,
+        "    fallback: classes/base_event_0.yaml\n",
+        "    fallback: classes/no_such_class_0.yaml\n",
+    );
+    assert_eq!(err.path(), file, "{err}");
+    assert_eq!(err.line, line_of(&file, "no_such_class_0"), "{err}");
+    assert!(err.to_string().contains("fallback file"), "{err}");
+    let (_t, file, err) = load_with(
+        routing,
+        "    class: classes/file_system_activity_1001.yaml\n    fallback: classes/base_event_0.yaml\n",
+        "    class: classes/file_system_activity_1001.yaml\n    fallback: classes/file_system_activity_1001.yaml\n",
+    );
+    assert_eq!(err.path(), file, "{err}");
+    assert!(err.to_string().contains("own class"), "{err}");
+    let (_t, _file, err) = load_with(
+        routing,
+        "    fallback: classes/base_event_0.yaml\n",
+        "    fallback: ../base_event_0.yaml\n",
+    );
+    assert!(
+        err.to_string().contains("classes/<name>_<uid>.yaml"),
+        "{err}"
+    );
+}

@@ -5,6 +5,7 @@
 mod common;
 
 mod auditd_lab;
+mod auditd_record_types;
 mod completion;
 mod evtx_corpus;
 mod golden;

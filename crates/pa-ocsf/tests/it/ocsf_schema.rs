@@ -97,6 +97,14 @@ fn activity_enums() -> std::collections::BTreeMap<u64, std::collections::BTreeSe
         }
         out.insert(class_uid, set);
     }
+    // base_event is the concrete class 0 (category `other`, 0) and defines its own enum
+    if let Some((v, _)) = defs.get("base_event") {
+        let mut set: std::collections::BTreeSet<i64> = [0, 99].into();
+        if let Some(e) = v["attributes"]["activity_id"]["enum"].as_object() {
+            set.extend(e.keys().filter_map(|k| k.parse::<i64>().ok()));
+        }
+        out.insert(0, set);
+    }
     out
 }
 

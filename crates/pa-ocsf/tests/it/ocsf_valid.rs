@@ -4,8 +4,8 @@
 //!
 //! Violations are grouped by (class, pointer with array indices as `*`, code) and printed; the
 //! test fails on any. A record whose class needs a member the source does not carry is not
-//! emitted at all (the profile's `class.requires`, counted as `missing_core_field`), and nothing
-//! is invented to fill one.
+//! emitted in that class (the profile's `class.requires`: it takes the route's `fallback` class,
+//! else it is counted as `missing_core_field`), and nothing is invented to fill one.
 
 use crate::common;
 

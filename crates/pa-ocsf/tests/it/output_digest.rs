@@ -27,11 +27,11 @@ use sha2::{Digest, Sha256};
 
 /// The digest of the same mapped events serialized in their member (insertion) order: the
 /// order downstream writers see.
-const EXPECTED_ORDERED: &str = "fe41dc9ca27c9424bb00d22034fd57d73530f8fcc5c8f0d42b5bc61217252e02";
+const EXPECTED_ORDERED: &str = "56333c1ca9cf641261943bc24d30f847b83a29eca896f623c856363ac9042adb";
 
 /// The digest of the mapped events in canonical (JCS) form. Both digests change when a profile
 /// changes what it emits: update them in the same commit, saying why.
-const EXPECTED: &str = "d82e331751424ea9a29f416f6f8d2ff49f2c2e3477ffa9df687f6e6ece2d66bb";
+const EXPECTED: &str = "9ca774e5f80131a20f787f7d63c19243afb2f4e070204699887ed03682cbb4b2";
 
 fn corpus_records() -> Vec<SourceRecord> {
     let data = common::data_dir();
