@@ -12,6 +12,10 @@
 //!   it lives in the end-to-end package).
 //! * `bench runner [--actions N]`: the runner's per-action overhead for a trivial command on
 //!   this host (resolve + spawn + capture + record), `dist` build; see `bench_runner.rs`.
+//! * `bench report [--actions N]`: the reporting stage (`pa-report`) over a synthetic bundle of N
+//!   actions (default 10,000), `dist` build; see `bench_report.rs`.
+//! * `attack-table`: regenerate the report's technique → tactic table from `../shared/data`
+//!   (`attack_table.rs`).
 //! * `tidy`: architecture and hygiene checks (the allowed dependency map of `ARCHITECTURE.md`,
 //!   no ignored tests, no wall-clock assertions in tests, no printing in library crates, no
 //!   ungated failpoints, file sizes); see `tidy.rs`.
@@ -21,6 +25,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+mod attack_table;
+mod bench_report;
 mod bench_runner;
 mod tidy;
 
@@ -62,9 +68,11 @@ fn main() -> Result<()> {
         ["bench", "detect", rest @ ..] => bench_detect(events(rest)?),
         ["bench", "normalize", rest @ ..] => bench_normalize(events(rest)?),
         ["bench", "runner", rest @ ..] => bench_runner::bench_runner(actions(rest)?),
+        ["bench", "report", rest @ ..] => bench_report::bench_report(report_actions(rest)?),
+        ["attack-table"] => attack_table::attack_table(&root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N] | cargo xtask bench runner [--actions N]"
+                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N] | cargo xtask bench runner [--actions N] | cargo xtask bench report [--actions N] | cargo xtask attack-table"
             );
             std::process::exit(2);
         }
@@ -76,6 +84,14 @@ fn actions(rest: &[&str]) -> Result<usize> {
         [] => Ok(200),
         ["--actions", n] => n.parse().context("--actions N"),
         _ => bail!("usage: cargo xtask bench runner [--actions N]"),
+    }
+}
+
+fn report_actions(rest: &[&str]) -> Result<usize> {
+    match rest {
+        [] => Ok(10_000),
+        ["--actions", n] => n.parse().context("--actions N"),
+        _ => bail!("usage: cargo xtask bench report [--actions N]"),
     }
 }
 

@@ -82,6 +82,26 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         "capture_session",
         include_str!("../../../contracts/capture_session.schema.json"),
     ),
+    (
+        "scoring_summary",
+        include_str!("../../../contracts/scoring_summary.schema.json"),
+    ),
+    (
+        "report",
+        include_str!("../../../contracts/report.schema.json"),
+    ),
+    (
+        "thresholds",
+        include_str!("../../../contracts/thresholds.schema.json"),
+    ),
+    (
+        "attack_layer",
+        include_str!("../../../contracts/attack_layer.schema.json"),
+    ),
+    (
+        "baseline_run_ref",
+        include_str!("../../../contracts/baseline_run_ref.schema.json"),
+    ),
 ];
 
 /// How a published file is checked.
