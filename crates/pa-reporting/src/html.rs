@@ -62,7 +62,8 @@ fn secs(v: Option<f64>) -> String {
 }
 
 /// A bundle-relative path as a link from `report/`: only paths that pass the bundle path rules
-/// and exist in the bundle get one; characters outside the unreserved set are percent-encoded.
+/// and exist in the bundle get one; characters outside the unreserved set are percent-encoded,
+/// so the link holds only `A-Z a-z 0-9 - . _ ~ / %` and the template inserts it as is.
 fn href(inputs: &Inputs, rel: &str) -> Option<String> {
     if !inputs.has(rel) && !crate::report::OUTPUTS.contains(&rel) {
         return None;

@@ -285,6 +285,8 @@ impl BundleSpec {
                 "logs/telemetry_validation.json".into(),
                 Doc::Json(self.telemetry_validation()),
             ),
+            ("run_results.json".into(), Doc::Json(self.derived(true))),
+            ("logs/health.json".into(), Doc::Json(self.derived(false))),
         ]
     }
 
@@ -333,6 +335,24 @@ impl BundleSpec {
             "stage_outcomes": stages.iter().map(|s| json!({"stage": s, "status": "success", "fail_mode": "fail_closed"})).collect::<Vec<_>>(),
             "lab": {"provider": "replay"},
         })
+    }
+
+    /// `run_results.json` (or `logs/health.json`) as the orchestrator derives it.
+    fn derived(&self, results: bool) -> Value {
+        let m: pa_bundle::Manifest = match serde_json::from_value(self.manifest()) {
+            Ok(m) => m,
+            Err(_) => return Value::Null,
+        };
+        let v = if results {
+            pa_canon::to_value(&pa_bundle::results::run_results(
+                &m,
+                None,
+                Default::default(),
+            ))
+        } else {
+            pa_canon::to_value(&pa_bundle::results::health(&m))
+        };
+        v.unwrap_or(Value::Null)
     }
 
     fn ground_truth(&self) -> Vec<Value> {

@@ -222,6 +222,7 @@ pub fn write(
     let link = |run_id: &str| {
         (default_out && runs.join(run_id).join("report/report.html").is_file())
             .then(|| format!("../runs/{run_id}/report/report.html"))
+            .filter(|_| run_id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
     };
     let page = html(&trend, &link)?;
     std::fs::create_dir_all(out).map_err(|error| ReportError::Write {
