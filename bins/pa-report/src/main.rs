@@ -78,9 +78,11 @@ fn diff(cli: &Cli, baseline: &PathBuf, candidate: &PathBuf, format: Format) -> a
     common.run_dir = Some(candidate.clone());
     let opts = options(cli, Some(baseline.clone()));
     let mut outcome = None;
-    let code = pa_stage::run_stage(Stage::Reporting, &common, |ctx| {
-        pa_reporting::run(ctx, &opts, &mut outcome)
-    });
+    // JSON on stdout is the comparison alone; the stage's summary line is for people.
+    let code =
+        pa_stage::run_stage_with(Stage::Reporting, &common, format == Format::Human, |ctx| {
+            pa_reporting::run(ctx, &opts, &mut outcome)
+        });
     let Some(outcome) = outcome else {
         bail!(
             "the report of {} was not written (exit {code})",
@@ -108,8 +110,19 @@ fn diff(cli: &Cli, baseline: &PathBuf, candidate: &PathBuf, format: Format) -> a
     }
     out.flush()?;
     if !r.compared() {
+        let code = r
+            .comparability
+            .reason_code
+            .as_deref()
+            .unwrap_or("indeterminate");
+        if code == "baseline_missing" || code == "regression_compare_failed" {
+            bail!(
+                "cannot compare with the baseline ({code}): {}",
+                r.comparability.message
+            );
+        }
         bail!(
-            "{} and {} are not comparable: {}",
+            "{} and {} are not comparable ({code}): {}",
             baseline.display(),
             candidate.display(),
             r.comparability.message

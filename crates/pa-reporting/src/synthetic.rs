@@ -461,7 +461,8 @@ impl BundleSpec {
             .map_or(0, |p| p + 1)
     }
 
-    fn summary(&self) -> Value {
+    /// `scoring/summary.json` of the bundle.
+    pub fn summary(&self) -> Value {
         let rows = self.action_rows();
         let executed: Vec<&SynthAction> = self
             .actions
