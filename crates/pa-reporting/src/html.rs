@@ -265,6 +265,53 @@ fn gaps(inputs: &Inputs, analysis: &Analysis) -> Vec<Value> {
         .collect()
 }
 
+/// The lifecycle cell: one pill when every recorded phase succeeded (their durations in its
+/// tooltip), else one pill per phase with its outcome and reason.
+fn lifecycle(a: &ActionView) -> Vec<Value> {
+    let recorded: Vec<(&str, &crate::analysis::PhaseView)> = crate::analysis::PHASES
+        .iter()
+        .zip(&a.phases)
+        .filter_map(|(n, p)| p.as_ref().map(|p| (*n, p)))
+        .collect();
+    let timing = |n: &str, p: &crate::analysis::PhaseView| {
+        format!(
+            "{n}: {}{}",
+            p.outcome,
+            p.duration_ms
+                .map(|d| format!(" in {d} ms"))
+                .unwrap_or_default()
+        )
+    };
+    if !recorded.is_empty() && recorded.iter().all(|(_, p)| p.outcome == "success") {
+        let names: Vec<&str> = recorded.iter().map(|(n, _)| *n).collect();
+        let title: Vec<String> = recorded.iter().map(|(n, p)| timing(n, p)).collect();
+        let text = if names.len() == crate::analysis::PHASES.len() {
+            "all 4 phases ✓".to_string()
+        } else {
+            format!("{} ✓", names.join(" · "))
+        };
+        return vec![json!({"class": "success", "text": text, "title": title.join("; ")})];
+    }
+    crate::analysis::PHASES
+        .iter()
+        .zip(&a.phases)
+        .map(|(n, p)| match p {
+            None => json!({"class": "none", "text": format!("{n}: -"), "title": format!("{n}: not recorded")}),
+            Some(p) => {
+                let detail = p
+                    .reason_code
+                    .clone()
+                    .or_else(|| p.exit_code.filter(|e| *e != 0).map(|e| format!("exit {e}")));
+                let text = match detail {
+                    Some(d) => format!("{n}: {} ({d})", p.outcome),
+                    None => format!("{n}: {}", p.outcome),
+                };
+                json!({"class": p.outcome, "text": text, "title": timing(n, p)})
+            }
+        })
+        .collect()
+}
+
 /// The date all actions started on (`YYYY-MM-DD`), when they share one.
 fn actions_date(analysis: &Analysis) -> Option<String> {
     let dates: std::collections::BTreeSet<&str> = analysis
@@ -280,20 +327,7 @@ fn actions(analysis: &Analysis, one_date: bool) -> Vec<Value> {
         .actions
         .iter()
         .map(|a| {
-            let phases: Vec<Value> = a
-                .phases
-                .iter()
-                .zip(crate::analysis::PHASES)
-                .map(|(p, name)| match p {
-                    None => json!({"name": name, "detail": "", "class": "none", "title": format!("{name}: not recorded")}),
-                    Some(p) => {
-                        let detail = p.reason_code.clone().or_else(|| p.exit_code.filter(|e| *e != 0).map(|e| format!("exit {e}"))).unwrap_or_default();
-                        let dur = p.duration_ms.map(|d| format!(" in {d} ms")).unwrap_or_default();
-                        json!({"name": name, "detail": detail, "class": p.outcome,
-                               "title": format!("{name}: {}{dur}", p.outcome)})
-                    }
-                })
-                .collect();
+            let phases = lifecycle(a);
             let r = a.row.as_ref();
             let start_full = a.start_utc.clone().unwrap_or_else(|| "-".into());
             let start = match (&a.start_utc, one_date) {
@@ -314,8 +348,7 @@ fn actions(analysis: &Analysis, one_date: bool) -> Vec<Value> {
                 "duration": a.duration_ms.map(|d| format!("{} s", svg::num(d as f64 / 1000.0))).unwrap_or_else(|| "-".into()),
                 "phases": phases,
                 "result": outcome_label(&a.outcome),
-                "result_class": a.outcome.class(),
-                "color": color(&a.outcome),
+                "key": a.outcome.key(),
                 "latency": secs(r.and_then(|r| r.latency_seconds)),
                 "rules": r.map(|r| r.rules_matched.iter().map(|m| m.rule_title.clone()).collect::<Vec<_>>().join("; ")).unwrap_or_default(),
             })
@@ -500,6 +533,12 @@ pub fn render(
 /// Render an embedded template (autoescaped as HTML: the name ends in `.html`).
 pub fn render_template(name: &str, source: &str, ctx: &Value) -> Result<String, ReportError> {
     let mut env = minijinja::Environment::new();
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .build()
+        .map_err(|e| ReportError::Render(format!("{name}: {e}")))?;
+    env.set_syntax(syntax);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.add_template(name, source)
         .map_err(|e| ReportError::Render(format!("{name}: {e}")))?;

@@ -140,18 +140,22 @@ pub fn load_manifest(dir: &Path) -> Result<Manifest, ReportError> {
 /// Read everything reporting uses from the bundle at `dir`, whose manifest is `manifest`.
 pub fn load(dir: &Path, manifest: Manifest) -> Result<Inputs, ReportError> {
     let summary = load_summary(dir)?;
-    let gt_rows = jsonl(dir, GROUND_TRUTH)?.ok_or_else(|| ReportError::InputMissing {
-        path: dir.join(GROUND_TRUTH),
+    let gt_path = dir.join(GROUND_TRUTH);
+    let gt_bytes = read(dir, GROUND_TRUTH)?.ok_or_else(|| ReportError::InputMissing {
+        path: gt_path.clone(),
         what: "the run's ground truth".into(),
     })?;
-    let mut ground_truth = Vec::with_capacity(gt_rows.len());
-    for (i, row) in gt_rows.into_iter().enumerate() {
-        ground_truth.push(
-            serde_json::from_value(row).map_err(|e| ReportError::InvalidInput {
-                path: dir.join(GROUND_TRUTH),
-                message: format!("row {}: {e}", i + 1),
-            })?,
-        );
+    let mut ground_truth = Vec::new();
+    for (i, line) in gt_bytes.split(|b| *b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        ground_truth.push(serde_json::from_slice::<GroundTruthRow>(line).map_err(|e| {
+            ReportError::InvalidInput {
+                path: gt_path.clone(),
+                message: format!("line {}: {e}", i + 1),
+            }
+        })?);
     }
     Ok(Inputs {
         run_dir: dir.to_path_buf(),

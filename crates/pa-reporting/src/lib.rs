@@ -265,27 +265,40 @@ pub fn run(
     let th = thresholds::build(&inputs.summary, regression.as_ref(), &now);
     let report = report::build(&inputs, &analysis, &th, regression.as_ref(), &now);
     let st = &mut *ctx.staging;
-    st.write_json("report/report.json", &report)
+    // The page renders on a second thread while the other documents are written.
+    let page = std::thread::scope(|scope| -> Result<Option<String>, StageFailure> {
+        let html = (!opts.no_html).then(|| {
+            scope.spawn(|| html::render(&inputs, &analysis, &th, regression.as_ref(), &report))
+        });
+        st.write_json("report/report.json", &report)
+            .map_err(write_failed)?;
+        st.write_json("report/thresholds.json", &th)
+            .map_err(write_failed)?;
+        st.write(
+            "report/run_timeline.md",
+            timeline::render(&inputs, &analysis, &th.status_recommendation).as_bytes(),
+        )
         .map_err(write_failed)?;
-    st.write_json("report/thresholds.json", &th)
+        st.write(
+            "report/junit.xml",
+            junit::render(&inputs, &analysis).as_bytes(),
+        )
         .map_err(write_failed)?;
-    st.write(
-        "report/run_timeline.md",
-        timeline::render(&inputs, &analysis, &th.status_recommendation).as_bytes(),
-    )
-    .map_err(write_failed)?;
-    st.write(
-        "report/junit.xml",
-        junit::render(&inputs, &analysis).as_bytes(),
-    )
-    .map_err(write_failed)?;
-    st.write_json(
-        "report/attack_layer.json",
-        &layer::build(&inputs, &analysis),
-    )
-    .map_err(write_failed)?;
-    if !opts.no_html {
-        let page = html::render(&inputs, &analysis, &th, regression.as_ref(), &report)?;
+        st.write_json(
+            "report/attack_layer.json",
+            &layer::build(&inputs, &analysis),
+        )
+        .map_err(write_failed)?;
+        match html.map(|h| h.join()) {
+            None => Ok(None),
+            Some(Ok(page)) => Ok(Some(page?)),
+            Some(Err(_)) => Err(StageFailure::new(
+                ReportingReason::HtmlRenderError,
+                "the HTML renderer panicked",
+            )),
+        }
+    })?;
+    if let Some(page) = page {
         st.write("report/report.html", page.as_bytes())
             .map_err(write_failed)?;
     }
