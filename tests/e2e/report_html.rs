@@ -70,10 +70,18 @@ fn headless(exe: &Path, profile: &Path, url: &str, extra: &[String]) -> Vec<u8> 
         let mut buf = Vec::new();
         std::io::Read::read_to_end(&mut stdout, &mut buf).map(|_| buf)
     });
+    let status = wait(&mut child, url);
+    assert!(status.success(), "chromium {extra:?} {url}: {status}");
+    reader.join().unwrap().unwrap()
+}
+
+/// Wait for Chromium, killing it after two minutes (a hung browser fails the test, it does not
+/// hang it).
+fn wait(child: &mut std::process::Child, url: &str) -> std::process::ExitStatus {
     let started = Instant::now();
-    let status = loop {
+    loop {
         if let Some(s) = child.try_wait().unwrap() {
-            break s;
+            return s;
         }
         if started.elapsed() > Duration::from_secs(120) {
             let _ = child.kill();
@@ -81,9 +89,7 @@ fn headless(exe: &Path, profile: &Path, url: &str, extra: &[String]) -> Vec<u8> 
             panic!("chromium did not finish on {url}");
         }
         std::thread::sleep(Duration::from_millis(100));
-    };
-    assert!(status.success(), "chromium {extra:?} {url}: {status}");
-    reader.join().unwrap().unwrap()
+    }
 }
 
 /// Targets of `href`/`src`-like attributes and CSS imports that leave the bundle.

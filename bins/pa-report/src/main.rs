@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use pa_bundle::Stage;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
 #[command(
@@ -73,10 +73,10 @@ fn options(cli: &Cli, baseline: Option<PathBuf>) -> pa_reporting::Options {
     }
 }
 
-fn diff(cli: &Cli, baseline: &PathBuf, candidate: &PathBuf, format: Format) -> anyhow::Result<i32> {
+fn diff(cli: &Cli, baseline: &Path, candidate: &Path, format: Format) -> anyhow::Result<i32> {
     let mut common = cli.common.clone();
-    common.run_dir = Some(candidate.clone());
-    let opts = options(cli, Some(baseline.clone()));
+    common.run_dir = Some(candidate.to_path_buf());
+    let opts = options(cli, Some(baseline.to_path_buf()));
     let mut outcome = None;
     // JSON on stdout is the comparison alone; the stage's summary line is for people.
     let code =
@@ -133,7 +133,7 @@ fn diff(cli: &Cli, baseline: &PathBuf, candidate: &PathBuf, format: Format) -> a
 
 fn trend(
     cli: &Cli,
-    workspace: &PathBuf,
+    workspace: &Path,
     scenario: Option<&str>,
     out: Option<&PathBuf>,
 ) -> anyhow::Result<i32> {

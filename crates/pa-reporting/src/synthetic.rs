@@ -473,8 +473,7 @@ impl BundleSpec {
             .iter()
             .filter(|a| matches!(a.outcome, SynthOutcome::Detected { .. }))
             .count();
-        let mut techs: BTreeMap<&str, (u64, u64, u64, Option<f64>, BTreeSet<&str>)> =
-            BTreeMap::new();
+        let mut techs: BTreeMap<&str, TechTally<'_>> = BTreeMap::new();
         for a in &self.actions {
             let e = techs.entry(&a.technique_id).or_default();
             e.0 += 1;
@@ -637,6 +636,9 @@ impl BundleSpec {
                "totals": {"records_read": sum("records_read"), "records_kept": sum("records_kept"), "records_dropped": sum("records_dropped")}})
     }
 }
+
+/// Per technique: actions, executed, detected, fastest latency, gap categories.
+type TechTally<'a> = (u64, u64, u64, Option<f64>, BTreeSet<&'a str>);
 
 /// A document of a synthetic bundle.
 #[derive(Debug, Clone)]
