@@ -56,6 +56,30 @@ pub fn pct(v: Option<f64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// An integer with thousands separators (`12,345`).
+pub fn count(n: u64) -> String {
+    let d = n.to_string();
+    let mut out = String::new();
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A duration for people: `42 s`, `3 min 20 s`, `5 h 07 min`, `2 d 7 h`.
+pub fn duration(secs: f64) -> String {
+    let s = secs.round() as u64;
+    match s {
+        0..120 => format!("{} s", svg::num(secs)),
+        120..7_200 => format!("{} min {} s", s / 60, s % 60),
+        7_200..172_800 => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+        _ => format!("{} d {} h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
 fn secs(v: Option<f64>) -> String {
     v.map(|s| format!("{} s", svg::num(s)))
         .unwrap_or_else(|| "-".into())
@@ -261,6 +285,24 @@ fn gaps(inputs: &Inputs, analysis: &Analysis) -> Vec<Value> {
             json!({"category": cat, "label": gap_label(&cat), "layer": crate::model::gap_layer(&cat),
                    "color": crate::layer::category_color(&cat),
                    "count": items.len(), "items": items})
+        })
+        .collect()
+}
+
+/// The regression deltas as people read them: signed deltas, unchanged rows marked.
+fn deltas_view(r: &Regression) -> Vec<Value> {
+    let f = |v: Option<f64>| v.map(svg::num).unwrap_or_else(|| "-".into());
+    r.deltas
+        .iter()
+        .map(|d| {
+            let delta = match d.delta {
+                Some(x) if x > 0.0 => format!("+{}", svg::num(x)),
+                Some(x) => svg::num(x),
+                None => "-".into(),
+            };
+            json!({"metric": d.metric, "baseline": f(d.baseline), "candidate": f(d.candidate), "delta": delta,
+                   "alert_when": d.alert_when.clone().unwrap_or_default(), "alerted": d.alerted,
+                   "changed": d.delta.is_some_and(|x| x != 0.0)})
         })
         .collect()
 }
@@ -499,6 +541,16 @@ pub fn render(
         "coverage_width": m.technique_coverage_rate.map(|c| (c * 1000.0).round() / 10.0).unwrap_or(0.0),
         "m": m,
         "fp_rate": pct(m.false_positive_detection_rate),
+        "run_took": report["executive_summary"]["duration_seconds"].as_f64().map(duration),
+        "n": {
+            "actions_total": count(m.actions_total),
+            "actions_executed": count(m.actions_executed),
+            "actions_detected": count(m.actions_detected),
+            "techniques_executed": count(m.techniques_executed),
+            "techniques_detected": count(m.techniques_detected),
+            "false_positives": count(m.false_positive_detection_count),
+            "gaps": count(analysis.gaps.len() as u64),
+        },
         "tier1": pct(m.tier1_field_coverage_rate),
         "gates": gates,
         "why": why,
@@ -524,6 +576,7 @@ pub fn render(
         "fidelity": report["fidelity"],
         "criteria": report["criteria_evaluation"],
         "regression": regression,
+        "deltas": regression.map(deltas_view).unwrap_or_default(),
         "artifacts": artifacts,
         "versions": versions,
     });
@@ -547,4 +600,23 @@ pub fn render_template(name: &str, source: &str, ctx: &Value) -> Result<String, 
         .map_err(|e| ReportError::Render(format!("{name}: {e}")))?;
     t.render(minijinja::value::Serde(ctx))
         .map_err(|e| ReportError::Render(format!("{name}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_durations_read_well() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1_000), "1,000");
+        assert_eq!(count(12_345_678), "12,345,678");
+        assert_eq!(duration(42.5), "42.5 s");
+        assert_eq!(duration(215.0), "3 min 35 s");
+        assert_eq!(duration(18_420.0), "5 h 07 min");
+        assert_eq!(duration(200_015.0), "2 d 7 h");
+        assert_eq!(pct(Some(0.375)), "37.5%");
+        assert_eq!(pct(None), "-");
+    }
 }

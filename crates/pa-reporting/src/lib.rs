@@ -222,6 +222,16 @@ pub fn run(
     opts: &Options,
     out: &mut Option<RunOutcome>,
 ) -> Result<StageSuccess, StageFailure> {
+    let summary = ctx.run.path().join(inputs::SUMMARY);
+    if std::fs::symlink_metadata(&summary).is_err() {
+        return Err(ReportError::InputMissing {
+            path: summary,
+            what: "the scoring summary this stage reports on: run the scoring stage (pa-score) \
+                   first, or provide scoring/summary.json (contract scoring_summary)"
+                .into(),
+        }
+        .into());
+    }
     ctx.input(inputs::SUMMARY)?;
     ctx.input(inputs::GROUND_TRUTH)?;
     let inputs = inputs::load(ctx.run.path(), ctx.manifest.clone())?;

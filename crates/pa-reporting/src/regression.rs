@@ -493,12 +493,17 @@ pub fn to_text(r: &Regression, candidate_run_id: &str) -> String {
             .unwrap_or_default(),
         r.comparability.message
     ));
+    let short = |v: &Option<String>| match v.as_deref() {
+        None => "-".to_string(),
+        Some(v) if v.chars().count() > 24 => format!("{}…", v.chars().take(19).collect::<String>()),
+        Some(v) => v.to_string(),
+    };
     for c in r.comparability_checks.iter().filter(|c| c.effect != "none") {
         s.push_str(&format!(
             "  {:<26} {} → {}  ({}, {})\n",
             c.key,
-            c.baseline.as_deref().unwrap_or("-"),
-            c.candidate.as_deref().unwrap_or("-"),
+            short(&c.baseline),
+            short(&c.candidate),
             c.reason_code,
             c.effect
         ));

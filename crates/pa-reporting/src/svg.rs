@@ -145,7 +145,7 @@ pub fn lines(
     unit: &str,
 ) -> String {
     let (h, left, top, bottom) = (300.0, 60.0, 20.0, 60.0);
-    let plot_w = W - left - 30.0;
+    let plot_w = W - left - 70.0;
     let plot_h = h - top - bottom;
     let vmax = ymax.unwrap_or_else(|| {
         nice_max(
@@ -187,9 +187,15 @@ pub fn lines(
         if i % step != 0 && i + 1 != n {
             continue;
         }
+        let anchor = match (i, n) {
+            (_, 1) => "middle",
+            (0, _) => "start",
+            (i, n) if i + 1 == n => "end",
+            _ => "middle",
+        };
         let _ = write!(
             s,
-            r#"<text x="{:.1}" y="{}" text-anchor="middle" class="tick">{}</text>"#,
+            r#"<text x="{:.1}" y="{}" text-anchor="{anchor}" class="tick">{}</text>"#,
             x(i),
             h - bottom + 18.0,
             esc(l)
