@@ -338,3 +338,36 @@ fn a_real_replay_bundle_is_reported_from_its_own_health_documents() {
     let html = std::fs::read_to_string(run.join("report/report.html")).unwrap();
     assert!(html.contains("comsvcs-minidump"));
 }
+
+#[test]
+fn the_orchestrator_runs_reporting_on_a_scored_bundle() {
+    let ws = tempfile::tempdir().unwrap();
+    let run = BundleSpec::demo(BASE).write(ws.path()).unwrap();
+    let out = Command::new(workspace_bin("pa-orchestrate"))
+        .args(["-q", "run", "--from", "reporting", "--run-dir"])
+        .arg(&run)
+        .assert()
+        .code(10)
+        .get_output()
+        .stdout
+        .clone();
+    assert!(
+        String::from_utf8_lossy(&out).contains("partial"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    let m = read_json(&run.join("manifest.json"));
+    let o = m["stage_outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["stage"] == "reporting")
+        .unwrap()
+        .clone();
+    assert_eq!(o["reason_code"], "thresholds_not_met");
+    assert_eq!(m["status"], "partial");
+    assert_eq!(
+        read_json(&run.join("report/thresholds.json"))["status_recommendation"],
+        "partial"
+    );
+}
