@@ -82,6 +82,10 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         "capture_session",
         include_str!("../../../contracts/capture_session.schema.json"),
     ),
+    (
+        "scoring_summary",
+        include_str!("../../../contracts/scoring_summary.schema.json"),
+    ),
 ];
 
 /// How a published file is checked.
