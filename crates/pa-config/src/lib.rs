@@ -738,7 +738,14 @@ mod tests {
         assert_eq!(r.lab.provider, LabProvider::Replay);
         assert!(r.stage_enabled("telemetry"));
         assert!(r.stage_enabled("runner"));
-        assert!(!r.stage_enabled("scoring"));
+        assert!(r.stage_enabled("scoring"), "scoring follows detection");
+        assert!(!r.stage_enabled("reporting"));
+        let no_detection = RangeConfig::parse(
+            &format!("{RANGE}stages: {{detection: false}}\n"),
+            Path::new("range.yaml"),
+        )
+        .unwrap();
+        assert!(!no_detection.stage_enabled("scoring"));
         assert!(r.normalization.strict_mode);
     }
 
