@@ -188,7 +188,10 @@ fn the_replay_evtx_example_runs_with_the_real_stages() {
         ]
     );
     let s3 = sum["actions"][2]["gap"]["summary"].as_str().unwrap();
-    assert!(s3.contains("Important Windows Eventlog Cleared (T1685.005)"), "{s3}");
+    assert!(
+        s3.contains("Important Windows Eventlog Cleared (T1685.005)"),
+        "{s3}"
+    );
     let thresholds = m["stage_outcomes"]
         .as_array()
         .unwrap()
@@ -215,5 +218,4 @@ fn every_shipped_example_config_decodes() {
         pa_config::ScenarioConfig::load(&dir.join("scenario.yaml"))
             .unwrap_or_else(|e| panic!("{e}"));
     }
-
 }
