@@ -493,8 +493,8 @@ impl RangeConfig {
     }
 
     /// Whether a stage (by id) is enabled. Defaults: lab_provider, telemetry, normalization and
-    /// detection and runner on (for `replay` the runner imports the recorded ground truth); the rest off
-    /// until configured.
+    /// detection and runner on (for `replay` the runner imports the recorded ground truth);
+    /// scoring on when both runner and detection are; the rest off until configured.
     pub fn stage_enabled(&self, stage: &str) -> bool {
         let s = &self.stages;
         match stage {
@@ -505,7 +505,11 @@ impl RangeConfig {
             "validation" => s.validation.unwrap_or(false),
             "detection" => s.detection.unwrap_or(true),
             // Scoring judges what detection found: on with detection unless configured.
-            "scoring" => s.scoring.unwrap_or_else(|| s.detection.unwrap_or(true)),
+            // Scoring judges what detection found against what the runner did: on with both
+            // unless configured.
+            "scoring" => s
+                .scoring
+                .unwrap_or_else(|| s.detection.unwrap_or(true) && s.runner.unwrap_or(true)),
             "reporting" => s.reporting.unwrap_or(false),
             "signing" => s.signing.unwrap_or(false),
             _ => false,
