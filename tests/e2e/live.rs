@@ -601,8 +601,21 @@ fn an_ssh_target_on_loopback_records_ground_truth_of_the_same_shape() {
         let ws = dir.path().join(format!("ws-{provider}"));
         let (code, run) = orchestrate(&ws, &range, &scenario, &[]);
         let m = json(&run.join("manifest.json"));
-        assert_eq!(code, 0, "{provider}: {m}");
-        assert_eq!(m["status"], "success", "{provider}: {m}");
+        let unattributed = std::fs::read_to_string(run.join("scoring/summary.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .map(|v| v["unattributed_detections"].clone());
+        // Every stage succeeds; the judgement's threshold gates (a handful of detections
+        // here) may make the run partial, which is not what this test is about.
+        assert!(
+            matches!(code, 0 | 10),
+            "{provider}: {m}\nunattributed: {unattributed:?}"
+        );
+        for o in m["stage_outcomes"].as_array().unwrap() {
+            if o["stage"] != "scoring.thresholds" {
+                assert_eq!(o["status"], "success", "{provider}: {o}");
+            }
+        }
         let rows = jsonl(&run.join("ground_truth.jsonl"));
         assert_eq!(rows.len(), 3);
         shapes.push(rows.iter().map(shape).collect::<Vec<_>>());
