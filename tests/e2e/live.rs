@@ -491,6 +491,12 @@ fn the_local_linux_example_runs_live_and_reproduces_the_lab_detections() {
     assert_eq!(tv["totals"]["records_dropped"], 0, "{tv}");
     let cov = json(&run.join("normalized/mapping_coverage.json"));
     assert!(cov.to_string().len() > 2);
+    // Validation: every action's expected telemetry (mappings/criteria/linux-atomics.yaml).
+    let results = jsonl(&run.join("criteria/results.jsonl"));
+    assert_eq!(results.len(), 15);
+    for r in &results {
+        assert_eq!(r["status"], "pass", "{r}");
+    }
     // Detections: the rules the reference evaluator found on the lab capture, per action.
     let table = agreement(&run);
     assert!(

@@ -86,6 +86,18 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         "scoring_summary",
         include_str!("../../../contracts/scoring_summary.schema.json"),
     ),
+    (
+        "criteria_pack_manifest",
+        include_str!("../../../contracts/criteria_pack_manifest.schema.json"),
+    ),
+    (
+        "criteria_entry",
+        include_str!("../../../contracts/criteria_entry.schema.json"),
+    ),
+    (
+        "criteria_result",
+        include_str!("../../../contracts/criteria_result.schema.json"),
+    ),
 ];
 
 /// How a published file is checked.

@@ -195,6 +195,34 @@ pub struct Detection {
     pub sigma: Sigma,
 }
 
+/// `validation.evaluation:` section: the window sides used when neither a criteria entry nor
+/// its signal gives one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationEvaluation {
+    /// Seconds before the action's time (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_before_seconds: Option<u64>,
+    /// Seconds after the action's time (default 120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_after_seconds: Option<u64>,
+}
+
+/// The longest evaluation window side (seconds) the configuration accepts: seven days.
+pub const MAX_VALIDATION_WINDOW_SECONDS: u64 = 7 * 24 * 3600;
+
+/// `validation:` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Validation {
+    /// Criteria pack files (YAML), relative to the range file's directory. Non-empty enables
+    /// the validation stage unless `stages.validation` says otherwise.
+    #[serde(default)]
+    pub criteria_packs: Vec<String>,
+    #[serde(default)]
+    pub evaluation: ValidationEvaluation,
+}
+
 /// `runner.atomic.prereqs:`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -340,6 +368,8 @@ pub struct RangeConfig {
     #[serde(default)]
     pub normalization: Normalization,
     #[serde(default)]
+    pub validation: Validation,
+    #[serde(default)]
     pub detection: Detection,
     #[serde(default)]
     pub runner: Runner,
@@ -477,6 +507,27 @@ impl RangeConfig {
                 "runner.audit_login_uid: 4294967295 is the unset login uid and cannot tag a session",
             ));
         }
+        let ev = &r.validation.evaluation;
+        for (key, v) in [
+            ("default_before_seconds", ev.default_before_seconds),
+            ("default_after_seconds", ev.default_after_seconds),
+        ] {
+            if v.is_some_and(|s| s > MAX_VALIDATION_WINDOW_SECONDS) {
+                return Err(err(
+                    file,
+                    format!(
+                        "validation.evaluation.{key}: at most {MAX_VALIDATION_WINDOW_SECONDS} (seven days)"
+                    ),
+                ));
+            }
+        }
+        if r.validation
+            .criteria_packs
+            .iter()
+            .any(|p| p.trim().is_empty())
+        {
+            return Err(err(file, "validation.criteria_packs: an empty path"));
+        }
         if r.lab.provider == LabProvider::Replay && r.replay.is_none() {
             return Err(err(
                 file,
@@ -494,7 +545,9 @@ impl RangeConfig {
 
     /// Whether a stage (by id) is enabled. Defaults: lab_provider, telemetry, normalization and
     /// detection and runner on (for `replay` the runner imports the recorded ground truth);
-    /// scoring on when both runner and detection are; the rest off until configured.
+    /// scoring on when both runner and detection are; validation on when
+    /// `validation.criteria_packs` names a pack; the rest off until configured.
+    /// `stages.<stage>` overrides every default.
     pub fn stage_enabled(&self, stage: &str) -> bool {
         let s = &self.stages;
         match stage {
@@ -502,7 +555,9 @@ impl RangeConfig {
             "runner" => s.runner.unwrap_or(true),
             "telemetry" => s.telemetry.unwrap_or(true),
             "normalization" => s.normalization.unwrap_or(true),
-            "validation" => s.validation.unwrap_or(false),
+            "validation" => s
+                .validation
+                .unwrap_or(!self.validation.criteria_packs.is_empty()),
             "detection" => s.detection.unwrap_or(true),
             // Scoring judges what detection found: on with detection unless configured.
             // Scoring judges what detection found against what the runner did: on with both
@@ -783,6 +838,42 @@ mod tests {
             RangeConfig::parse(yes, Path::new("r.yaml")).is_err(),
             "YAML 1.1 'yes' must not be a boolean"
         );
+    }
+
+    #[test]
+    fn validation_is_enabled_by_its_packs_unless_switched_off() {
+        let r = RangeConfig::parse(RANGE, Path::new("r.yaml")).unwrap();
+        assert!(!r.stage_enabled("validation"));
+        let with = format!(
+            "{RANGE}validation:\n  criteria_packs: [packs/a.yaml]\n  evaluation: {{default_before_seconds: 10, default_after_seconds: 300}}\n"
+        );
+        let r = RangeConfig::parse(&with, Path::new("r.yaml")).unwrap();
+        assert!(r.stage_enabled("validation"));
+        assert_eq!(r.validation.criteria_packs, ["packs/a.yaml"]);
+        assert_eq!(r.validation.evaluation.default_before_seconds, Some(10));
+        assert_eq!(r.validation.evaluation.default_after_seconds, Some(300));
+        let off = format!("{with}stages:\n  validation: false\n");
+        assert!(
+            !RangeConfig::parse(&off, Path::new("r.yaml"))
+                .unwrap()
+                .stage_enabled("validation")
+        );
+        let on = format!("{RANGE}stages:\n  validation: true\n");
+        assert!(
+            RangeConfig::parse(&on, Path::new("r.yaml"))
+                .unwrap()
+                .stage_enabled("validation")
+        );
+        let bad = with.replace("300", "9999999");
+        let e = RangeConfig::parse(&bad, Path::new("r.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("default_after_seconds"), "{e}");
+        let unknown = with.replace("evaluation:", "evaluations:");
+        let e = RangeConfig::parse(&unknown, Path::new("r.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("evaluations"), "{e}");
     }
 
     #[test]
