@@ -108,6 +108,40 @@ struct Act<'a> {
     window: Option<(i64, i64)>,
 }
 
+/// A rule's hits on an action: (title, best attribution, first ms, count).
+type Hit = (String, String, i64, u64);
+
+/// Intervals `(from, to, action index)` sorted by `from`, for the actions overlapping a time.
+struct Intervals {
+    by_from: Vec<(i64, i64, usize)>,
+    longest: i64,
+}
+
+impl Intervals {
+    fn new(mut v: Vec<(i64, i64, usize)>) -> Intervals {
+        v.sort_unstable();
+        let longest = v.iter().map(|(a, b, _)| b - a).max().unwrap_or(0);
+        Intervals {
+            by_from: v,
+            longest,
+        }
+    }
+
+    /// Action indices whose interval holds `t`, ascending.
+    fn at(&self, t: i64) -> Vec<usize> {
+        let end = self.by_from.partition_point(|(from, _, _)| *from <= t);
+        let mut out: Vec<usize> = self.by_from[..end]
+            .iter()
+            .rev()
+            .take_while(|(from, _, _)| *from >= t.saturating_sub(self.longest))
+            .filter(|(_, to, _)| *to >= t)
+            .map(|(_, _, i)| *i)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+}
+
 /// Score a run.
 pub fn score(inp: &Inputs, generated_at_utc: String) -> Summary {
     // Audit sessions opened by the runner's tagged commands: pid → sessions.
@@ -191,24 +225,34 @@ pub fn score(inp: &Inputs, generated_at_utc: String) -> Summary {
     let by_uid: BTreeMap<&str, &EventFacts> =
         inp.events.iter().map(|e| (e.uid.as_str(), e)).collect();
     let mut action_events: Vec<Vec<&EventFacts>> = vec![Vec::new(); acts.len()];
+    let mut by_execute_session: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut by_session: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, a) in acts.iter().enumerate() {
+        for s in &a.execute_sessions {
+            by_execute_session.entry(s.as_str()).or_default().push(i);
+        }
+        for s in &a.sessions {
+            by_session.entry(s.as_str()).or_default().push(i);
+        }
+    }
+    let untagged_windows = Intervals::new(
+        acts.iter()
+            .enumerate()
+            .filter(|(_, a)| a.sessions.is_empty())
+            .filter_map(|(i, a)| a.window.map(|(w0, w1)| (w0, w1, i)))
+            .collect(),
+    );
     for e in &inp.events {
-        for (i, a) in acts.iter().enumerate() {
-            let hit = if !a.execute_sessions.is_empty() {
-                e.session
-                    .as_ref()
-                    .is_some_and(|s| a.execute_sessions.contains(s))
-            } else if a.sessions.is_empty() {
-                match (a.window, e.time_ms) {
-                    (Some((w0, w1)), Some(t)) => {
-                        t >= w0 && t <= w1 && host_matches(a.host.as_deref(), e.host.as_deref())
-                    }
-                    _ => false,
-                }
-            } else {
-                false
-            };
-            if hit {
+        if let Some(list) = e.session.as_deref().and_then(|s| by_execute_session.get(s)) {
+            for &i in list {
                 action_events[i].push(e);
+            }
+        }
+        if let Some(t) = e.time_ms {
+            for i in untagged_windows.at(t) {
+                if host_matches(acts[i].host.as_deref(), e.host.as_deref()) {
+                    action_events[i].push(e);
+                }
             }
         }
     }
@@ -216,12 +260,24 @@ pub fn score(inp: &Inputs, generated_at_utc: String) -> Summary {
     // Attribution.
     let skew = (inp.thresholds.clock_skew_tolerance_seconds * 1000.0) as i64;
     let max_lat = (inp.thresholds.max_allowed_latency_seconds * 1000.0) as i64;
-    // (action index, rule id) → (title, best attribution, first ms, count)
-    let mut matched: BTreeMap<(usize, String), (String, String, i64, u64)> = BTreeMap::new();
+    let mut matched: BTreeMap<(usize, String), Hit> = BTreeMap::new();
     let mut collateral: BTreeMap<usize, u64> = BTreeMap::new();
     let mut unattributed: BTreeMap<String, Unattributed> = BTreeMap::new();
     let mut attributed_total = 0u64;
     let mut fp = 0u64;
+    let criteria_windows = Intervals::new(
+        acts.iter()
+            .enumerate()
+            .filter(|(_, a)| a.criteria.is_some())
+            .filter_map(|(i, a)| a.window.map(|(w0, w1)| (w0, w1, i)))
+            .collect(),
+    );
+    let latency_windows = Intervals::new(
+        acts.iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.start.map(|s| (s - skew, s + max_lat, i)))
+            .collect(),
+    );
     for (_, d) in &inp.detections {
         let rule_id = d["rule_id"].as_str().unwrap_or_default().to_string();
         let title = d["rule_title"].as_str().unwrap_or_default().to_string();
@@ -242,7 +298,20 @@ pub fn score(inp: &Inputs, generated_at_utc: String) -> Summary {
         let host = ev.iter().find_map(|e| e.host.as_deref());
         let mut best: Option<(u8, i64, usize)> = None;
         let mut collateral_of: Option<usize> = None;
-        for (i, a) in acts.iter().enumerate() {
+        let mut candidates: Vec<usize> = sessions
+            .iter()
+            .filter_map(|s| by_session.get(s))
+            .flatten()
+            .copied()
+            .collect();
+        if let Some(t) = t {
+            candidates.extend(criteria_windows.at(t));
+            candidates.extend(latency_windows.at(t));
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        for i in candidates {
+            let a = &acts[i];
             let own = sessions.iter().any(|s| a.sessions.contains(*s));
             let tech = technique_matches(&a.technique, &tags);
             if own && !tech {
@@ -339,13 +408,25 @@ pub fn score(inp: &Inputs, generated_at_utc: String) -> Summary {
     };
 
     // Per action.
+    let mut matched_by_action: BTreeMap<usize, Vec<(&String, &Hit)>> = BTreeMap::new();
+    for ((i, rid), v) in &matched {
+        matched_by_action.entry(*i).or_default().push((rid, v));
+    }
+    let mut detections_by_uid: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (k, (_, d)) in inp.detections.iter().enumerate() {
+        for u in d["matched_event_ids"].as_array().into_iter().flatten() {
+            if let Some(u) = u.as_str() {
+                detections_by_uid.entry(u).or_default().push(k);
+            }
+        }
+    }
     let mut actions = Vec::new();
     for (i, a) in acts.iter().enumerate() {
-        let mut rm: Vec<RuleMatch> = matched
+        let mine = matched_by_action.get(&i).map(Vec::as_slice).unwrap_or(&[]);
+        let mut rm: Vec<RuleMatch> = mine
             .iter()
-            .filter(|((ai, _), _)| *ai == i)
-            .map(|((_, rid), (title, kind, first, n))| RuleMatch {
-                rule_id: rid.clone(),
+            .map(|(rid, (title, kind, first, n))| RuleMatch {
+                rule_id: (*rid).clone(),
                 rule_title: title.clone(),
                 attribution: kind.clone(),
                 first_seen_utc: ts(*first),
@@ -362,11 +443,7 @@ pub fn score(inp: &Inputs, generated_at_utc: String) -> Summary {
             .iter()
             .max_by_key(|r| strength(&r.attribution))
             .map(|r| r.attribution.clone());
-        let first = matched
-            .iter()
-            .filter(|((ai, _), _)| *ai == i)
-            .map(|(_, v)| v.2)
-            .min();
+        let first = mine.iter().map(|(_, v)| v.2).min();
         let latency = match (first, a.start) {
             (Some(f), Some(s)) => Some(round(((f - s).max(0)) as f64 / 1000.0, 3)),
             _ => None,
@@ -398,17 +475,19 @@ pub fn score(inp: &Inputs, generated_at_utc: String) -> Summary {
         };
         // Rules of other techniques that matched this action's events: the tags may be what
         // differs (a renamed technique), worth saying next to a gap.
-        let own_uids: BTreeSet<&str> = evs.iter().map(|e| e.uid.as_str()).collect();
         let mut others: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
         let mut other_lines: Vec<usize> = Vec::new();
-        for (line, d) in &inp.detections {
-            let hit = d["matched_event_ids"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|u| u.as_str().is_some_and(|u| own_uids.contains(u)));
-            let rid = d["rule_id"].as_str().unwrap_or_default();
-            if hit && !rm.iter().any(|r| r.rule_id == rid) {
+        let mut seen_detections: BTreeSet<usize> = BTreeSet::new();
+        for e in evs {
+            for &k in detections_by_uid.get(e.uid.as_str()).into_iter().flatten() {
+                if !seen_detections.insert(k) {
+                    continue;
+                }
+                let (line, d) = &inp.detections[k];
+                let rid = d["rule_id"].as_str().unwrap_or_default();
+                if rm.iter().any(|r| r.rule_id == rid) {
+                    continue;
+                }
                 other_lines.push(*line);
                 others.entry(rid.to_string()).or_insert_with(|| {
                     (
@@ -423,6 +502,7 @@ pub fn score(inp: &Inputs, generated_at_utc: String) -> Summary {
                 });
             }
         }
+        other_lines.sort_unstable();
         let gap = (a.executed && !detected).then(|| {
             let mut g = crate::gaps::classify(
                 a.line,
