@@ -219,3 +219,45 @@ fn every_shipped_example_config_decodes() {
             .unwrap_or_else(|e| panic!("{e}"));
     }
 }
+
+#[test]
+fn rescoring_a_bundle_gives_the_same_summary_but_for_its_generation_time() {
+    shared_data();
+    let ws = tempfile::tempdir().unwrap();
+    let ex = repo_root().join("examples/replay-evtx");
+    let out = Command::new(workspace_bin("pa-orchestrate"))
+        .current_dir(repo_root())
+        .args(["run", "--workspace"])
+        .arg(ws.path())
+        .arg("--range")
+        .arg(ex.join("range.yaml"))
+        .arg("--scenario")
+        .arg(ex.join("scenario.yaml"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let run_dir = stdout
+        .lines()
+        .last()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let read = || {
+        let mut v: Value = serde_json::from_slice(
+            &std::fs::read(format!("{run_dir}/scoring/summary.json")).unwrap(),
+        )
+        .unwrap();
+        v["generated_at_utc"] = Value::Null;
+        pa_canon::jcs(&v).unwrap()
+    };
+    let first = read();
+    // Re-run only scoring on the same bundle (exit 10: the example's thresholds are not met).
+    Command::new(workspace_bin("pa-score"))
+        .arg("--run-dir")
+        .arg(&run_dir)
+        .assert()
+        .code(10);
+    assert_eq!(first, read(), "re-scoring changed the summary");
+}

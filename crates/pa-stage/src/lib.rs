@@ -280,6 +280,13 @@ where
 
     // Record: re-read the manifest (the orchestrator may have changed it), replace our outcomes.
     let mut m = run.read_manifest()?;
+    // The exit code is the worst of the stage's outcome and its substages' (a failed
+    // `scoring.thresholds` gate makes `pa-score` exit 10, as it makes the run partial).
+    let worst_sub = substages
+        .iter()
+        .filter(|o| o.status == OutcomeStatus::Failed)
+        .map(|o| o.fail_mode)
+        .max_by_key(|f| matches!(f, FailMode::FailClosed));
     let mut all = vec![outcome.clone()];
     all.extend(substages);
     m.record_outcomes(stage, all);
@@ -291,9 +298,12 @@ where
         // Standalone re-run: keep the derived files in step with the manifest.
         write_derived(&run, &m)?;
     }
-    let exit = match (outcome.status, outcome.fail_mode) {
-        (OutcomeStatus::Success, _) => Exit::Success,
-        (OutcomeStatus::Failed, FailMode::WarnAndSkip) => Exit::Warned,
+    let exit = match (outcome.status, outcome.fail_mode, worst_sub) {
+        (OutcomeStatus::Success, _, None) => Exit::Success,
+        (OutcomeStatus::Success, _, Some(FailMode::WarnAndSkip)) => Exit::Warned,
+        (OutcomeStatus::Success, _, Some(FailMode::FailClosed)) => Exit::Failed,
+        (OutcomeStatus::Failed, FailMode::WarnAndSkip, Some(FailMode::FailClosed)) => Exit::Failed,
+        (OutcomeStatus::Failed, FailMode::WarnAndSkip, _) => Exit::Warned,
         _ => Exit::Failed,
     };
     let secs = outcome.duration_ms.unwrap_or(0) as f64 / 1000.0;
