@@ -894,3 +894,46 @@ fn dry_run_prints_the_resolved_commands_and_runs_nothing() {
     let err = String::from_utf8(err).unwrap();
     assert!(err.contains("nope") && err.contains("actions[x]"), "{err}");
 }
+
+#[test]
+fn the_minimal_range_and_scenario_forms_run() {
+    let _g = lock();
+    if !live_audit() {
+        return;
+    }
+    let data = shared_data();
+    let dir = tempfile::tempdir().unwrap();
+    // Exactly the minimal form of the live-lab issue: no ids, no versions, no stages.
+    let range = write(
+        dir.path(),
+        "range.yaml",
+        &format!(
+            "lab: {{provider: local, assets: [{{asset_id: local, os: linux, role: workstation, hostname: localhost}}]}}\nrunner: {{allow_local_execution: true, atomic: {{atomics_root: {}}}}}\ntelemetry: {{sources: [{{source_id: audit, format: auditd, asset_id: local, live: true, manage_audit_rules: true}}]}}\ndetection: {{sigma: {{rule_paths: [{}]}}}}\n",
+            data.join("atomics").display(),
+            data.join("sigma/rules/linux").display()
+        ),
+    );
+    let scenario = write(
+        dir.path(),
+        "scenario.yaml",
+        "actions:\n  - {action_id: a1, technique_id: T1082, engine: atomic, engine_test_id: cccb070c-df86-4216-a5bc-9fb60c74e27c, target: {asset_ids: [local]}}\n",
+    );
+    let (code, run) = orchestrate(&dir.path().join("ws"), &range, &scenario, &[]);
+    let m = json(&run.join("manifest.json"));
+    assert_eq!(code, 0, "{m}");
+    let rows = jsonl(&run.join("ground_truth.jsonl"));
+    assert_eq!(
+        rows[0]["engine_test_id"],
+        "cccb070c-df86-4216-a5bc-9fb60c74e27c"
+    );
+    assert_eq!(rows[0]["scenario_id"], "scenario");
+    let e = phase(&rows[0], "execute");
+    for k in ["started_at_utc", "ended_at_utc"] {
+        let t = e[k].as_str().unwrap();
+        assert!(
+            t.len() == 24 && t.ends_with('Z') && t.as_bytes()[19] == b'.',
+            "{k}: {t}"
+        );
+    }
+    assert!(leftover_rules().is_empty());
+}

@@ -359,6 +359,8 @@ pub struct Replay {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RangeConfig {
+    /// Default: the range file's name as an id slug (`range.yaml` → `range`).
+    #[serde(default)]
     pub range_id: String,
     pub lab: Lab,
     #[serde(default)]
@@ -377,6 +379,34 @@ pub struct RangeConfig {
     pub scoring: Scoring,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<Replay>,
+}
+
+/// A file's stem as an id slug (`[a-z0-9-]`, other characters as `-`, runs collapsed), or
+/// `fallback` when nothing is left.
+fn slug_of_file(file: &Path, fallback: &str) -> String {
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mut out = String::new();
+    for c in stem.chars() {
+        let c = if c.is_ascii_alphanumeric() { c } else { '-' };
+        if !(c == '-' && (out.is_empty() || out.ends_with('-'))) {
+            out.push(c);
+        }
+    }
+    let out = out
+        .trim_end_matches('-')
+        .chars()
+        .take(64)
+        .collect::<String>();
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() {
+        fallback.to_string()
+    } else {
+        out
+    }
 }
 
 fn check_slug(file: &Path, key: &str, v: &str) -> Result<(), ConfigError> {
@@ -403,6 +433,10 @@ impl RangeConfig {
     /// Decode and check a range file's text. `file` names it in errors.
     pub fn parse(text: &str, file: &Path) -> Result<RangeConfig, ConfigError> {
         let r: RangeConfig = decode(text, file)?;
+        let mut r = r;
+        if r.range_id.is_empty() {
+            r.range_id = slug_of_file(file, "range");
+        }
         check_slug(file, "range_id", &r.range_id)?;
         let mut seen = std::collections::BTreeSet::new();
         for a in &r.lab.assets {
@@ -645,7 +679,11 @@ pub struct Safety {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioConfig {
+    /// Default: the scenario file's name as an id slug (`scenario.yaml` → `scenario`).
+    #[serde(default)]
     pub scenario_id: String,
+    /// Default `0.0.0` (unversioned).
+    #[serde(default)]
     pub scenario_version: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -667,6 +705,13 @@ impl ScenarioConfig {
     /// Decode and check a scenario file's text.
     pub fn parse(text: &str, file: &Path) -> Result<ScenarioConfig, ConfigError> {
         let s: ScenarioConfig = decode(text, file)?;
+        let mut s = s;
+        if s.scenario_id.is_empty() {
+            s.scenario_id = slug_of_file(file, "scenario");
+        }
+        if s.scenario_version.is_empty() {
+            s.scenario_version = "0.0.0".into();
+        }
         check_slug(file, "scenario_id", &s.scenario_id)?;
         let v: Vec<&str> = s.scenario_version.split('.').collect();
         if v.len() != 3
@@ -886,5 +931,22 @@ mod tests {
         );
         assert!(ScenarioConfig::parse(&ok.replace("1.0.0", "1.0"), Path::new("s.yaml")).is_err());
         assert!(ScenarioConfig::parse(&ok.replace("s-1", "S_1"), Path::new("s.yaml")).is_err());
+    }
+
+    #[test]
+    fn ids_and_version_default_from_the_file_names() {
+        let r = RangeConfig::parse(
+            "lab: {provider: local, assets: [{asset_id: local, os: linux, role: ws}]}\n",
+            Path::new("/x/My Lab.yaml"),
+        )
+        .unwrap();
+        assert_eq!(r.range_id, "my-lab");
+        let s = ScenarioConfig::parse("actions: []\n", Path::new("scenario.yaml")).unwrap();
+        assert_eq!(
+            (s.scenario_id.as_str(), s.scenario_version.as_str()),
+            ("scenario", "0.0.0")
+        );
+        let odd = ScenarioConfig::parse("actions: []\n", Path::new("___.yaml")).unwrap();
+        assert_eq!(odd.scenario_id, "scenario");
     }
 }
