@@ -4,33 +4,35 @@ use assert_cmd::Command;
 use pa_e2e::{repo_root, shared_data, workspace_bin};
 use serde_json::Value;
 
-#[test]
-fn the_replay_evtx_example_runs_with_the_real_stages() {
+/// Run the shipped replay example into `ws`, expecting exit `code`; its run directory.
+fn run_replay_example(ws: &std::path::Path, code: i32) -> String {
     shared_data();
-    let ws = tempfile::tempdir().unwrap();
     let ex = repo_root().join("examples/replay-evtx");
     let out = Command::new(workspace_bin("pa-orchestrate"))
         .current_dir(repo_root())
         .args(["run", "--workspace"])
-        .arg(ws.path())
+        .arg(ws)
         .arg("--range")
         .arg(ex.join("range.yaml"))
         .arg("--scenario")
         .arg(ex.join("scenario.yaml"))
         .assert()
-        .code(10)
+        .code(code)
         .get_output()
         .stdout
         .clone();
     let text = String::from_utf8_lossy(&out);
-    let run_dir = text
-        .lines()
+    text.lines()
         .last()
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .to_string();
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("no run directory in {text}"))
+        .to_string()
+}
+
+#[test]
+fn the_replay_evtx_example_runs_with_the_real_stages() {
+    let ws = tempfile::tempdir().unwrap();
+    let run_dir = run_replay_example(ws.path(), 10);
     let m: Value =
         serde_json::from_slice(&std::fs::read(format!("{run_dir}/manifest.json")).unwrap())
             .unwrap();
@@ -222,28 +224,8 @@ fn every_shipped_example_config_decodes() {
 
 #[test]
 fn rescoring_a_bundle_gives_the_same_summary_but_for_its_generation_time() {
-    shared_data();
     let ws = tempfile::tempdir().unwrap();
-    let ex = repo_root().join("examples/replay-evtx");
-    let out = Command::new(workspace_bin("pa-orchestrate"))
-        .current_dir(repo_root())
-        .args(["run", "--workspace"])
-        .arg(ws.path())
-        .arg("--range")
-        .arg(ex.join("range.yaml"))
-        .arg("--scenario")
-        .arg(ex.join("scenario.yaml"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let run_dir = stdout
-        .lines()
-        .last()
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .to_string();
+    let run_dir = run_replay_example(ws.path(), 10);
     let read = || {
         let mut v: Value = serde_json::from_slice(
             &std::fs::read(format!("{run_dir}/scoring/summary.json")).unwrap(),

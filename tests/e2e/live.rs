@@ -173,6 +173,21 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The processes the hanging fixture test wrote down (`background.pid`, `foreground.pid`) are
+/// gone (or zombies nobody reaped yet).
+fn assert_test_processes_gone(work: &Path) {
+    for f in ["background.pid", "foreground.pid"] {
+        let pid = std::fs::read_to_string(work.join(f)).unwrap();
+        let pid = pid.trim();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+        assert!(
+            stat.is_empty() || state.starts_with('Z'),
+            "{f} {pid} still runs: {stat}"
+        );
+    }
+}
+
 fn bundle_contains(run: &Path, needle: &[u8]) -> Vec<PathBuf> {
     files(run)
         .into_iter()
@@ -255,23 +270,7 @@ actions:
     assert_eq!(phase(f2, "execute")["reason_code"], "action_timeout");
     assert_eq!(phase(f2, "execute")["error"]["type"], "timeout");
     assert!(work.join("cleaned-after-timeout").is_file());
-    for f in ["background.pid", "foreground.pid"] {
-        let pid = std::fs::read_to_string(work.join(f))
-            .unwrap()
-            .trim()
-            .to_string();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .to_string();
-        assert!(
-            stat.is_empty() || state.starts_with('Z'),
-            "{f} {pid} still runs: {stat}"
-        );
-    }
+    assert_test_processes_gone(&work);
     let ex = json(&run.join("runner/actions/f2/executor.json"));
     assert_eq!(ex["commands"][0]["timed_out"], true);
 
@@ -727,23 +726,7 @@ fn an_interrupted_run_kills_the_action_runs_its_cleanup_and_removes_the_audit_ru
         work.join("cleaned-after-timeout").is_file(),
         "the cleanup did not run"
     );
-    for f in ["background.pid", "foreground.pid"] {
-        let pid = std::fs::read_to_string(work.join(f))
-            .unwrap()
-            .trim()
-            .to_string();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .to_string();
-        assert!(
-            stat.is_empty() || state.starts_with('Z'),
-            "{f} {pid} still runs"
-        );
-    }
+    assert_test_processes_gone(&work);
     let run = files(&ws.join("runs"))
         .into_iter()
         .find(|f| f.ends_with("manifest.json"))

@@ -33,6 +33,25 @@ fn gap(
     }
 }
 
+/// References to (at most 20 of) the rules' compiled plans, at `pointer`.
+fn plan_refs(
+    gt_ref: crate::model::EvidenceRef,
+    rules: &[&Value],
+    pointer: &str,
+) -> Vec<crate::model::EvidenceRef> {
+    std::iter::once(gt_ref)
+        .chain(rules.iter().take(20).map(|p| {
+            pointer_ref(
+                &format!(
+                    "bridge/compiled_plans/{}.plan.json",
+                    p["rule_id"].as_str().unwrap_or_default()
+                ),
+                pointer,
+            )
+        }))
+        .collect()
+}
+
 fn titles(rules: &[&Value], n: usize) -> Vec<String> {
     let mut t: Vec<String> = rules
         .iter()
@@ -182,17 +201,7 @@ pub fn classify(
                 )
             })
             .unwrap_or("bridge_gap_other");
-        let refs: Vec<_> = std::iter::once(gt_ref)
-            .chain(tagged.iter().take(20).map(|p| {
-                pointer_ref(
-                    &format!(
-                        "bridge/compiled_plans/{}.plan.json",
-                        p["rule_id"].as_str().unwrap_or_default()
-                    ),
-                    "/non_executable_reason",
-                )
-            }))
-            .collect();
+        let refs = plan_refs(gt_ref, tagged, "/non_executable_reason");
         let codes: Vec<String> = by_code
             .iter()
             .map(|(c, ids)| format!("{c} ({})", ids.len()))
@@ -238,17 +247,7 @@ pub fn classify(
         v.dedup();
         v
     };
-    let refs: Vec<_> = std::iter::once(gt_ref)
-        .chain(executable.iter().take(20).map(|p| {
-            pointer_ref(
-                &format!(
-                    "bridge/compiled_plans/{}.plan.json",
-                    p["rule_id"].as_str().unwrap_or_default()
-                ),
-                "/compilation/routed_scope",
-            )
-        }))
-        .collect();
+    let routed_refs = plan_refs(gt_ref.clone(), &executable, "/compilation/routed_scope");
     // 3b. The executable rules read none of the classes this action's events are in: the
     // router sends them elsewhere.
     if !read_classes.iter().any(|c| classes.contains_key(c)) {
@@ -268,19 +267,10 @@ pub fn classify(
                 "classes_in_window": classes,
                 "rule_titles": titles(&executable, 10),
             }),
-            refs,
+            routed_refs,
         );
     }
-    let refs: Vec<_> = refs
-        .into_iter()
-        .map(|r| {
-            if r.selector == "json_pointer:/compilation/routed_scope" {
-                pointer_ref(&r.artifact_path, "/condition")
-            } else {
-                r
-            }
-        })
-        .collect();
+    let refs = plan_refs(gt_ref, &executable, "/condition");
     gap(
         "rule_logic_gap",
         format!(
