@@ -14,6 +14,10 @@
 //!   this host (resolve + spawn + capture + record), `dist` build; see `bench_runner.rs`.
 //! * `bench score [--actions N]`: scoring of a synthetic run of N actions (default 10,000),
 //!   `dist` build (`crates/pa-scoring/examples/score_bench.rs`).
+//! * `bench report [--actions N]`: the reporting stage (`pa-report`) over a synthetic bundle of N
+//!   actions (default 10,000), `dist` build; see `bench_report.rs`.
+//! * `attack-table`: regenerate the report's technique → tactic table from `../shared/data`
+//!   (`attack_table.rs`).
 //! * `tidy`: architecture and hygiene checks (the allowed dependency map of `ARCHITECTURE.md`,
 //!   no ignored tests, no wall-clock assertions in tests, no printing in library crates, no
 //!   ungated failpoints, file sizes); see `tidy.rs`.
@@ -23,6 +27,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+mod attack_table;
+mod bench_report;
 mod bench_runner;
 mod tidy;
 
@@ -72,9 +78,11 @@ fn main() -> Result<()> {
             };
             run_example("pa-scoring", "score_bench", &[n.to_string()])
         }
+        ["bench", "report", rest @ ..] => bench_report::bench_report(report_actions(rest)?),
+        ["attack-table"] => attack_table::attack_table(&root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N] | cargo xtask bench runner [--actions N] | cargo xtask bench score [--actions N]"
+                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N] | cargo xtask bench runner [--actions N] | cargo xtask bench score [--actions N] | cargo xtask bench report [--actions N] | cargo xtask attack-table"
             );
             std::process::exit(2);
         }
@@ -86,6 +94,14 @@ fn actions(rest: &[&str]) -> Result<usize> {
         [] => Ok(200),
         ["--actions", n] => n.parse().context("--actions N"),
         _ => bail!("usage: cargo xtask bench runner [--actions N]"),
+    }
+}
+
+fn report_actions(rest: &[&str]) -> Result<usize> {
+    match rest {
+        [] => Ok(10_000),
+        ["--actions", n] => n.parse().context("--actions N"),
+        _ => bail!("usage: cargo xtask bench report [--actions N]"),
     }
 }
 

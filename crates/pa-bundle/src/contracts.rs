@@ -98,6 +98,22 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         "criteria_result",
         include_str!("../../../contracts/criteria_result.schema.json"),
     ),
+    (
+        "report",
+        include_str!("../../../contracts/report.schema.json"),
+    ),
+    (
+        "thresholds",
+        include_str!("../../../contracts/thresholds.schema.json"),
+    ),
+    (
+        "attack_layer",
+        include_str!("../../../contracts/attack_layer.schema.json"),
+    ),
+    (
+        "baseline_run_ref",
+        include_str!("../../../contracts/baseline_run_ref.schema.json"),
+    ),
 ];
 
 /// How a published file is checked.

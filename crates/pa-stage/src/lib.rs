@@ -167,12 +167,22 @@ pub fn run_stage<F>(stage: Stage, common: &CommonArgs, f: F) -> i32
 where
     F: FnOnce(&mut StageContext<'_>) -> Result<StageSuccess, StageFailure>,
 {
+    run_stage_with(stage, common, true, f)
+}
+
+/// [`run_stage`], with the one-line summary on stdout only when `summary` is true: a tool whose
+/// stdout is a document of its own (`pa-report diff --format json`) records the same outcome
+/// and exits with the same code, but leaves stdout to that document.
+pub fn run_stage_with<F>(stage: Stage, common: &CommonArgs, summary: bool, f: F) -> i32
+where
+    F: FnOnce(&mut StageContext<'_>) -> Result<StageSuccess, StageFailure>,
+{
     init_logging(common.log_format, common.verbose, common.quiet);
     let Some(run_dir) = common.run_dir.as_deref() else {
         let _ = writeln!(std::io::stderr(), "error: --run-dir is required");
         return 20;
     };
-    match run_stage_inner(stage, common, run_dir, f) {
+    match run_stage_inner(stage, common, run_dir, summary, f) {
         Ok(exit) => exit.code(),
         Err(e) => {
             tracing::error!(
@@ -196,6 +206,7 @@ fn run_stage_inner<F>(
     stage: Stage,
     common: &CommonArgs,
     run_dir: &Path,
+    print_summary: bool,
     f: F,
 ) -> Result<Exit, BundleError>
 where
@@ -309,6 +320,9 @@ where
     let secs = outcome.duration_ms.unwrap_or(0) as f64 / 1000.0;
     // The one-line summary of the stage protocol. A closed stdout (`| head`) is not an error
     // of the stage: the outcome is already recorded.
+    if !print_summary {
+        return Ok(exit);
+    }
     let mut stdout = std::io::stdout().lock();
     let _ = match &outcome.reason_code {
         None => writeln!(

@@ -1,0 +1,340 @@
+//! `pa-report` end to end: the stage over a scored bundle, `diff` exit codes, `trend`, and a
+//! bundle produced by the real pipeline (replay example) with a hand-built scoring summary.
+
+use assert_cmd::Command;
+use pa_e2e::{read_json, repo_root, shared_data, workspace_bin};
+use pa_reporting::synthetic::{BundleSpec, SynthAction, SynthOutcome};
+use serde_json::Value;
+use std::path::Path;
+
+const BASE: &str = "aaaaaaaa-0000-4000-8000-000000000001";
+const CAND: &str = "bbbbbbbb-0000-4000-8000-000000000002";
+
+fn pa_report() -> Command {
+    Command::new(workspace_bin("pa-report"))
+}
+
+/// The demo with the rule that detected T1082 gone.
+fn one_rule_less(run_id: &str) -> BundleSpec {
+    let mut spec = BundleSpec::demo(run_id);
+    spec.rule_set_sha256 = format!("sha256:{}", "cd".repeat(32));
+    let a = spec
+        .actions
+        .iter_mut()
+        .find(|a| a.technique_id == "T1082")
+        .unwrap();
+    a.outcome = SynthOutcome::Gap {
+        category: "rule_logic_gap",
+        summary: "no executable rule tagged T1082 matched".into(),
+        evidence: serde_json::json!({"events_in_window": 14}),
+    };
+    spec
+}
+
+#[test]
+fn the_stage_exits_10_on_failed_gates_and_publishes_every_output() {
+    let ws = tempfile::tempdir().unwrap();
+    let run = BundleSpec::demo(BASE).write(ws.path()).unwrap();
+    let out = pa_report()
+        .arg("--run-dir")
+        .arg(&run)
+        .assert()
+        .code(10)
+        .get_output()
+        .stdout
+        .clone();
+    let line = String::from_utf8_lossy(&out);
+    assert!(
+        line.starts_with("reporting: failed (warn_and_skip, thresholds_not_met)"),
+        "{line}"
+    );
+    for p in [
+        "report.json",
+        "thresholds.json",
+        "run_timeline.md",
+        "report.html",
+        "junit.xml",
+        "attack_layer.json",
+    ] {
+        assert!(run.join("report").join(p).is_file(), "{p}");
+    }
+    assert_eq!(read_json(&run.join("run_results.json"))["exit_code"], 10);
+}
+
+#[test]
+fn a_bundle_without_a_summary_is_exit_20_naming_the_file() {
+    let ws = tempfile::tempdir().unwrap();
+    let run = BundleSpec::demo(BASE).write(ws.path()).unwrap();
+    std::fs::remove_file(run.join("scoring/summary.json")).unwrap();
+    let out = pa_report()
+        .arg("--run-dir")
+        .arg(&run)
+        .assert()
+        .code(20)
+        .get_output()
+        .clone();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("scoring/summary.json") && all.contains("input_missing"),
+        "{all}"
+    );
+}
+
+#[test]
+fn diff_exits_10_when_one_rule_less_misses_exactly_one_technique() {
+    let ws = tempfile::tempdir().unwrap();
+    let base = BundleSpec::demo(BASE).write(ws.path()).unwrap();
+    let cand = one_rule_less(CAND).write(ws.path()).unwrap();
+    let out = pa_report()
+        .arg("diff")
+        .arg(&base)
+        .arg(&cand)
+        .assert()
+        .code(10)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.contains("newly missed techniques: T1082 (System Information Discovery)\n"),
+        "{text}"
+    );
+    assert!(text.contains("newly detected techniques: none"), "{text}");
+    assert!(text.contains("result: REGRESSION"), "{text}");
+    let r = read_json(&cand.join("report/report.json"));
+    let missed: Vec<&str> = r["regression"]["changes"]["techniques_newly_missed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["technique_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(missed, ["T1082"]);
+    // JSON output for machines.
+    let out = pa_report()
+        .args(["diff", "--format", "json"])
+        .arg(&base)
+        .arg(&cand)
+        .assert()
+        .code(10)
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["regression_alerted"], true);
+}
+
+#[test]
+fn diff_exits_0_without_a_regression_and_20_when_not_comparable() {
+    let ws = tempfile::tempdir().unwrap();
+    let base = BundleSpec::demo(BASE).write(ws.path()).unwrap();
+    let same = BundleSpec::demo(CAND).write(ws.path()).unwrap();
+    let out = pa_report()
+        .arg("diff")
+        .arg(&base)
+        .arg(&same)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8_lossy(&out).contains("result: no regression"));
+
+    let mut other = BundleSpec::demo("cccccccc-0000-4000-8000-000000000003");
+    other.scenario_id = "linux-discovery".into();
+    let other = other.write(ws.path()).unwrap();
+    let out = pa_report()
+        .arg("diff")
+        .arg(&base)
+        .arg(&other)
+        .assert()
+        .code(20)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(
+        err.contains("are not comparable") && err.contains("scenario_id"),
+        "{err}"
+    );
+
+    let out = pa_report()
+        .arg("diff")
+        .arg(ws.path().join("runs/missing"))
+        .arg(&same)
+        .assert()
+        .code(20)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(
+        String::from_utf8_lossy(&out).contains("baseline_missing"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+}
+
+#[test]
+fn trend_writes_json_and_html_for_a_workspace() {
+    let ws = tempfile::tempdir().unwrap();
+    BundleSpec::demo(BASE).write(ws.path()).unwrap();
+    let mut later = one_rule_less(CAND);
+    later.start_ms += 86_400_000;
+    later.write(ws.path()).unwrap();
+    let out = pa_report()
+        .args(["trend", "--workspace"])
+        .arg(ws.path())
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.contains("windows-credential-access: 2 run(s)"),
+        "{text}"
+    );
+    let t = read_json(&ws.path().join("trend/trend.json"));
+    let cov: Vec<f64> = t["scenarios"][0]["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["technique_coverage_rate"].as_f64().unwrap())
+        .collect();
+    assert_eq!(cov, [0.375, 0.25]);
+    assert!(ws.path().join("trend/trend.html").is_file());
+    pa_report()
+        .args(["trend", "--workspace"])
+        .arg(ws.path().join("nothing"))
+        .assert()
+        .code(20);
+}
+
+/// A summary for the real bundle at `run`: one row per ground-truth action, detected when a
+/// detection names its technique (the way scoring attributes, without the time window).
+fn hand_scored(run: &Path) -> Value {
+    let m = read_json(&run.join("manifest.json"));
+    let gt: Vec<Value> = std::fs::read_to_string(run.join("ground_truth.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let dets: Vec<Value> = std::fs::read_to_string(run.join("detections/detections.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut spec = BundleSpec::demo(m["run_id"].as_str().unwrap());
+    spec.scenario_id = m["scenario"]["scenario_id"].as_str().unwrap().into();
+    spec.scenario_version = m["scenario"]["scenario_version"].as_str().unwrap().into();
+    spec.unattributed.clear();
+    spec.actions = gt
+        .iter()
+        .map(|g| {
+            let t = g["technique_id"].as_str().unwrap();
+            let hit = dets.iter().find(|d| {
+                d["technique_ids"].as_array().unwrap().iter().any(|x| {
+                    x.as_str()
+                        .is_some_and(|x| x == t || t.starts_with(&format!("{x}.")))
+                })
+            });
+            SynthAction {
+                action_id: g["action_id"].as_str().unwrap().into(),
+                technique_id: t.into(),
+                test_name: g["engine_test_id"].as_str().unwrap_or("").into(),
+                target: g["target_asset_id"].as_str().unwrap().into(),
+                outcome: match hit {
+                    Some(d) => SynthOutcome::Detected {
+                        rule_id: d["rule_id"].as_str().unwrap().into(),
+                        rule_title: d["rule_title"].as_str().unwrap().into(),
+                        attribution: "weak_signal",
+                        latency: 1.0,
+                    },
+                    None => SynthOutcome::Gap {
+                        category: "rule_logic_gap",
+                        summary: format!("no detection names {t}"),
+                        evidence: serde_json::json!({}),
+                    },
+                },
+            }
+        })
+        .collect();
+    let mut s = spec.summary();
+    // The real identities and times of the actions.
+    for (row, g) in s["actions"].as_array_mut().unwrap().iter_mut().zip(&gt) {
+        row["action_key"] = g["action_key"].clone();
+        row["started_at_utc"] = g["timestamp_utc"].clone();
+        row.as_object_mut().unwrap().remove("ended_at_utc");
+    }
+    s
+}
+
+#[test]
+fn a_real_replay_bundle_is_reported_from_its_own_health_documents() {
+    shared_data();
+    let ws = tempfile::tempdir().unwrap();
+    let ex = repo_root().join("examples/replay-evtx");
+    let out = Command::new(workspace_bin("pa-orchestrate"))
+        .args(["-q", "run", "--workspace"])
+        .arg(ws.path())
+        .arg("--range")
+        .arg(ex.join("range.yaml"))
+        .arg("--scenario")
+        .arg(ex.join("scenario.yaml"))
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    let run = std::path::PathBuf::from(
+        text.lines()
+            .last()
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap(),
+    );
+    let summary = hand_scored(&run);
+    let errs = pa_bundle::contracts::validate_value("scoring_summary", &summary).unwrap();
+    assert!(errs.is_empty(), "{errs:?}");
+    std::fs::create_dir_all(run.join("scoring")).unwrap();
+    std::fs::write(
+        run.join("scoring/summary.json"),
+        pa_canon::jcs_value(&summary).unwrap(),
+    )
+    .unwrap();
+
+    let code = pa_report()
+        .arg("--run-dir")
+        .arg(&run)
+        .output()
+        .unwrap()
+        .status
+        .code();
+    assert!(matches!(code, Some(0) | Some(10)), "{code:?}");
+    let r = read_json(&run.join("report/report.json"));
+    assert_eq!(
+        r["per_source"].as_array().unwrap().len(),
+        6,
+        "every telemetry source of the range"
+    );
+    assert_eq!(r["bridge_health"]["source"], "bridge/coverage.json");
+    assert!(r["bridge_health"]["total_rules"].as_u64().unwrap() > 2000);
+    assert_eq!(r["event_volume"]["normalization"]["events_total"], 33);
+    assert_eq!(r["versions"]["mapping_pack_id"], "purple-axiom-sigma-ocsf");
+    let tl = std::fs::read_to_string(run.join("report/run_timeline.md")).unwrap();
+    assert!(
+        tl.contains("| 1 | s5 |"),
+        "the oldest recording (2019-03-19) comes first:\n{tl}"
+    );
+    assert!(
+        tl.contains("| - | success | - | - |"),
+        "replay records only the execute phase:\n{tl}"
+    );
+    let html = std::fs::read_to_string(run.join("report/report.html")).unwrap();
+    assert!(html.contains("comsvcs-minidump"));
+}
