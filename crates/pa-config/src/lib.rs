@@ -460,7 +460,7 @@ impl RangeConfig {
 
     /// Whether a stage (by id) is enabled. Defaults: lab_provider, telemetry, normalization and
     /// detection and runner on (for `replay` the runner imports the recorded ground truth);
-    /// scoring on when both runner and detection are; validation on when
+    /// scoring on when both runner and detection are, reporting when scoring is; validation on when
     /// `validation.criteria_packs` names a pack; the rest off until configured.
     /// `stages.<stage>` overrides every default.
     pub fn stage_enabled(&self, stage: &str) -> bool {
@@ -480,7 +480,8 @@ impl RangeConfig {
             "scoring" => s
                 .scoring
                 .unwrap_or_else(|| s.detection.unwrap_or(true) && s.runner.unwrap_or(true)),
-            "reporting" => s.reporting.unwrap_or(false),
+            // Reporting renders what scoring judged: on with scoring unless configured.
+            "reporting" => s.reporting.unwrap_or_else(|| self.stage_enabled("scoring")),
             "signing" => s.signing.unwrap_or(false),
             _ => false,
         }
@@ -724,7 +725,7 @@ mod tests {
         assert!(r.stage_enabled("telemetry"));
         assert!(r.stage_enabled("runner"));
         assert!(r.stage_enabled("scoring"), "scoring follows detection");
-        assert!(!r.stage_enabled("reporting"));
+        assert!(r.stage_enabled("reporting"), "reporting follows scoring");
         let no_detection = RangeConfig::parse(
             &format!("{RANGE}stages: {{detection: false}}\n"),
             Path::new("range.yaml"),
