@@ -4,37 +4,40 @@ use assert_cmd::Command;
 use pa_e2e::{repo_root, shared_data, workspace_bin};
 use serde_json::Value;
 
-#[test]
-fn the_replay_evtx_example_runs_with_the_real_stages() {
+/// Run the shipped replay example into `ws`, expecting exit `code`; its run directory.
+fn run_replay_example(ws: &std::path::Path, code: i32) -> String {
     shared_data();
-    let ws = tempfile::tempdir().unwrap();
     let ex = repo_root().join("examples/replay-evtx");
     let out = Command::new(workspace_bin("pa-orchestrate"))
         .current_dir(repo_root())
         .args(["run", "--workspace"])
-        .arg(ws.path())
+        .arg(ws)
         .arg("--range")
         .arg(ex.join("range.yaml"))
         .arg("--scenario")
         .arg(ex.join("scenario.yaml"))
         .assert()
-        .code(0)
+        .code(code)
         .get_output()
         .stdout
         .clone();
     let text = String::from_utf8_lossy(&out);
-    let run_dir = text
-        .lines()
+    text.lines()
         .last()
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .to_string();
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("no run directory in {text}"))
+        .to_string()
+}
+
+#[test]
+fn the_replay_evtx_example_runs_with_the_real_stages() {
+    let ws = tempfile::tempdir().unwrap();
+    let run_dir = run_replay_example(ws.path(), 10);
     let m: Value =
         serde_json::from_slice(&std::fs::read(format!("{run_dir}/manifest.json")).unwrap())
             .unwrap();
-    assert_eq!(m["status"], "success");
+    // Judged honestly: three of six actions detected, thresholds not met → partial (exit 10).
+    assert_eq!(m["status"], "partial");
     assert_eq!(
         m["scenario"]["techniques"],
         serde_json::json!([
@@ -158,6 +161,52 @@ fn the_replay_evtx_example_runs_with_the_real_stages() {
     let mut sorted = rows.clone();
     sorted.sort_by_key(|r| r["rule_id"].as_str().unwrap().to_string());
     assert_eq!(sorted, rows, "detections sorted by rule_id");
+    // Scoring: which actions were detected, and the layer that lost each of the others.
+    let sum: Value =
+        serde_json::from_slice(&std::fs::read(format!("{run_dir}/scoring/summary.json")).unwrap())
+            .unwrap();
+    let judged: Vec<(String, bool, Option<String>)> = sum["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["action_id"].as_str().unwrap().to_string(),
+                a["detected"].as_bool().unwrap(),
+                a["gap"]["category"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    let g = |c: &str| Some(c.to_string());
+    assert_eq!(
+        judged,
+        [
+            ("s1".to_string(), true, None),
+            ("s2".to_string(), true, None),
+            ("s3".to_string(), false, g("bridge_gap_mapping")),
+            ("s4".to_string(), true, None),
+            ("s5".to_string(), false, g("rule_logic_gap")),
+            ("s6".to_string(), false, g("rule_logic_gap")),
+        ]
+    );
+    let s3 = sum["actions"][2]["gap"]["summary"].as_str().unwrap();
+    assert!(
+        s3.contains("Important Windows Eventlog Cleared (T1685.005)"),
+        "{s3}"
+    );
+    let thresholds = m["stage_outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["stage"] == "scoring.thresholds")
+        .unwrap();
+    assert_eq!(thresholds["reason_code"], "threshold_violated");
+    let rr: Value =
+        serde_json::from_slice(&std::fs::read(format!("{run_dir}/run_results.json")).unwrap())
+            .unwrap();
+    assert_eq!(rr["exit_code"], 10);
+    assert_eq!(rr["metrics"]["technique_coverage_rate"], 0.4);
+    assert_eq!(rr["counts"]["actions"], 6);
 }
 
 #[test]
@@ -171,4 +220,26 @@ fn every_shipped_example_config_decodes() {
         pa_config::ScenarioConfig::load(&dir.join("scenario.yaml"))
             .unwrap_or_else(|e| panic!("{e}"));
     }
+}
+
+#[test]
+fn rescoring_a_bundle_gives_the_same_summary_but_for_its_generation_time() {
+    let ws = tempfile::tempdir().unwrap();
+    let run_dir = run_replay_example(ws.path(), 10);
+    let read = || {
+        let mut v: Value = serde_json::from_slice(
+            &std::fs::read(format!("{run_dir}/scoring/summary.json")).unwrap(),
+        )
+        .unwrap();
+        v["generated_at_utc"] = Value::Null;
+        pa_canon::jcs(&v).unwrap()
+    };
+    let first = read();
+    // Re-run only scoring on the same bundle (exit 10: the example's thresholds are not met).
+    Command::new(workspace_bin("pa-score"))
+        .arg("--run-dir")
+        .arg(&run_dir)
+        .assert()
+        .code(10);
+    assert_eq!(first, read(), "re-scoring changed the summary");
 }

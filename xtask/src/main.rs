@@ -12,6 +12,8 @@
 //!   it lives in the end-to-end package).
 //! * `bench runner [--actions N]`: the runner's per-action overhead for a trivial command on
 //!   this host (resolve + spawn + capture + record), `dist` build; see `bench_runner.rs`.
+//! * `bench score [--actions N]`: scoring of a synthetic run of N actions (default 10,000),
+//!   `dist` build (`crates/pa-scoring/examples/score_bench.rs`).
 //! * `bench report [--actions N]`: the reporting stage (`pa-report`) over a synthetic bundle of N
 //!   actions (default 10,000), `dist` build; see `bench_report.rs`.
 //! * `attack-table`: regenerate the report's technique → tactic table from `../shared/data`
@@ -68,11 +70,19 @@ fn main() -> Result<()> {
         ["bench", "detect", rest @ ..] => bench_detect(events(rest)?),
         ["bench", "normalize", rest @ ..] => bench_normalize(events(rest)?),
         ["bench", "runner", rest @ ..] => bench_runner::bench_runner(actions(rest)?),
+        ["bench", "score", rest @ ..] => {
+            let n = match rest {
+                [] => 10_000,
+                ["--actions", n] => n.parse().context("--actions N")?,
+                _ => bail!("usage: cargo xtask bench score [--actions N]"),
+            };
+            run_example("pa-scoring", "score_bench", &[n.to_string()])
+        }
         ["bench", "report", rest @ ..] => bench_report::bench_report(report_actions(rest)?),
         ["attack-table"] => attack_table::attack_table(&root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N] | cargo xtask bench runner [--actions N] | cargo xtask bench report [--actions N] | cargo xtask attack-table"
+                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N] | cargo xtask bench runner [--actions N] | cargo xtask bench score [--actions N] | cargo xtask bench report [--actions N] | cargo xtask attack-table"
             );
             std::process::exit(2);
         }

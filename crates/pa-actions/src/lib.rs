@@ -135,23 +135,15 @@ pub fn replay_rows(
             .engine_test_id
             .clone()
             .unwrap_or_else(|| format!("recorded:{}", r.action_id));
-        let resolved_inputs_sha256 = identity::resolved_inputs_sha256(&BTreeMap::new())?;
-        let action_key = identity::action_key(
+        let (resolved_inputs_sha256, action_key) = recorded_identity(
             &r.engine,
             &r.technique_id,
             &engine_test_id,
-            &resolved_inputs_sha256,
             &r.target_asset_id,
+            &r.action_id,
+            gt_file,
+            &mut keys,
         )?;
-        if !keys.insert(action_key.clone()) {
-            return Err(StageFailure::new(
-                RunnerReason::ActionKeyCollision,
-                format!(
-                    "{gt_file}: action {:?} has the same action_key as another action",
-                    r.action_id
-                ),
-            ));
-        }
         let start = ms(
             &r.timestamp_utc,
             &format!("{gt_file}: {} timestamp_utc", r.action_id),
@@ -209,6 +201,34 @@ pub fn replay_rows(
     Ok(rows)
 }
 
+/// The identity of a recorded action (no inputs): `(resolved_inputs_sha256, action_key)`; a
+/// key seen before is an `action_key_collision`.
+fn recorded_identity(
+    engine: &str,
+    technique_id: &str,
+    engine_test_id: &str,
+    target_asset_id: &str,
+    action_id: &str,
+    gt_file: &str,
+    keys: &mut std::collections::BTreeSet<String>,
+) -> Result<(String, String), StageFailure> {
+    let digest = identity::resolved_inputs_sha256(&BTreeMap::new())?;
+    let key = identity::action_key(
+        engine,
+        technique_id,
+        engine_test_id,
+        &digest,
+        target_asset_id,
+    )?;
+    if !keys.insert(key.clone()) {
+        return Err(StageFailure::new(
+            RunnerReason::ActionKeyCollision,
+            format!("{gt_file}: action {action_id:?} has the same action_key as another action"),
+        ));
+    }
+    Ok((digest, key))
+}
+
 /// The row of a planned action the recording does not have: it never started (no
 /// `timestamp_utc`), its prepare phase is skipped with `not_in_recording` and the later phases
 /// are blocked. Its target comes from the scenario's selector.
@@ -228,23 +248,15 @@ fn unrecorded_row(
     })?;
     let engine = "recorded";
     let engine_test_id = format!("recorded:{}", a.action_id);
-    let digest = identity::resolved_inputs_sha256(&BTreeMap::new())?;
-    let action_key = identity::action_key(
+    let (digest, action_key) = recorded_identity(
         engine,
         &a.technique_id,
         &engine_test_id,
-        &digest,
         &asset.asset_id,
+        &a.action_id,
+        gt_file,
+        keys,
     )?;
-    if !keys.insert(action_key.clone()) {
-        return Err(StageFailure::new(
-            RunnerReason::ActionKeyCollision,
-            format!(
-                "{gt_file}: action {:?} has the same action_key as another action",
-                a.action_id
-            ),
-        ));
-    }
     let marker = identity::marker(run_id, &a.action_id);
     let mut target = json!({"os": asset.os, "role": asset.role, "tags": asset.tags});
     if let Some(h) = &asset.hostname {

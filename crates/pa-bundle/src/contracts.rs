@@ -87,6 +87,18 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         include_str!("../../../contracts/scoring_summary.schema.json"),
     ),
     (
+        "criteria_pack_manifest",
+        include_str!("../../../contracts/criteria_pack_manifest.schema.json"),
+    ),
+    (
+        "criteria_entry",
+        include_str!("../../../contracts/criteria_entry.schema.json"),
+    ),
+    (
+        "criteria_result",
+        include_str!("../../../contracts/criteria_result.schema.json"),
+    ),
+    (
         "report",
         include_str!("../../../contracts/report.schema.json"),
     ),

@@ -170,6 +170,8 @@ catalog! {
         ScoringSummaryInvalid => "scoring_summary_invalid",
         JoinIncompleteness => "join_incompleteness",
         JoinPartial => "join_partial",
+        // Project addition (scoring.thresholds substage): a threshold gate is not met.
+        ThresholdViolated => "threshold_violated",
     }
 }
 

@@ -6,6 +6,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+mod runner;
+mod scoring;
+pub use runner::{Cleanup, Prereqs, Runner, RunnerAtomic, RunnerSsh};
+pub use scoring::{Scoring, Thresholds};
+
 /// A configuration file that could not be used (the one file error of `pa-yaml`).
 pub use pa_yaml::FileError as ConfigError;
 
@@ -195,89 +200,32 @@ pub struct Detection {
     pub sigma: Sigma,
 }
 
-/// `runner.atomic.prereqs:`.
+/// `validation.evaluation:` section: the window sides used when neither a criteria entry nor
+/// its signal gives one.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Prereqs {
-    /// `check_only` (default: an unmet prerequisite fails the prepare phase) or
-    /// `get_prereqs` (run `get_prereq_command`, then check again; the scenario must also allow
-    /// it with `safety.allow_get_prereqs`).
+pub struct ValidationEvaluation {
+    /// Seconds before the action's time (default 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
+    pub default_before_seconds: Option<u64>,
+    /// Seconds after the action's time (default 120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_after_seconds: Option<u64>,
 }
 
-/// `runner.atomic.cleanup:`.
+/// The longest evaluation window side (seconds) the configuration accepts: seven days.
+pub const MAX_VALIDATION_WINDOW_SECONDS: u64 = 7 * 24 * 3600;
+
+/// `validation:` section.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Cleanup {
-    /// Run `cleanup_command` after execute (default true; an action's `cleanup: false` also
-    /// suppresses it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invoke: Option<bool>,
-}
-
-/// `runner.atomic:` section.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunnerAtomic {
-    /// The Atomic Red Team `atomics` folder (upstream layout `atomics/<T>/<T>.yaml`), relative
-    /// to the range file's directory. For ssh targets: the same folder on the target.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub atomics_root: Option<String>,
-    /// Per-action timeout in seconds (default 300; an action's `timeout_seconds` wins).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_seconds: Option<u64>,
+pub struct Validation {
+    /// Criteria pack files (YAML), relative to the range file's directory. Non-empty enables
+    /// the validation stage unless `stages.validation` says otherwise.
     #[serde(default)]
-    pub prereqs: Prereqs,
+    pub criteria_packs: Vec<String>,
     #[serde(default)]
-    pub cleanup: Cleanup,
-}
-
-/// `runner.ssh:` section: how the system ssh client reaches `ssh` assets. Only references:
-/// keys come from the user's agent or ssh configuration, never from this file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunnerSsh {
-    /// An ssh configuration file (`ssh -F`), relative to the range file's directory.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config_file: Option<String>,
-    /// Extra `-o` options (e.g. `StrictHostKeyChecking=accept-new`).
-    #[serde(default)]
-    pub options: Vec<String>,
-    /// Seconds to wait for a connection (default 10).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub connect_timeout_seconds: Option<u32>,
-}
-
-/// `runner:` section.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Runner {
-    /// Execution on this host (provider `local`) happens only when this is true.
-    #[serde(default)]
-    pub allow_local_execution: bool,
-    #[serde(default)]
-    pub atomic: RunnerAtomic,
-    /// The audit login uid the runner tags its actions' process trees with (default 4242).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audit_login_uid: Option<u32>,
-    /// Bytes of each command's stdout and stderr kept (default 1 MiB).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_limit_bytes: Option<u64>,
-    #[serde(default)]
-    pub ssh: RunnerSsh,
-}
-
-impl Runner {
-    /// The tagging uid.
-    pub fn audit_login_uid(&self) -> u32 {
-        self.audit_login_uid.unwrap_or(4242)
-    }
-
-    /// Whether `get_prereq_command` may run (the scenario must allow it too).
-    pub fn get_prereqs(&self) -> bool {
-        self.atomic.prereqs.mode.as_deref() == Some("get_prereqs")
-    }
+    pub evaluation: ValidationEvaluation,
 }
 
 /// `replay:` section (provider `replay`).
@@ -292,6 +240,8 @@ pub struct Replay {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RangeConfig {
+    /// Default: the range file's name as an id slug (`range.yaml` → `range`).
+    #[serde(default)]
     pub range_id: String,
     pub lab: Lab,
     #[serde(default)]
@@ -301,11 +251,43 @@ pub struct RangeConfig {
     #[serde(default)]
     pub normalization: Normalization,
     #[serde(default)]
+    pub validation: Validation,
+    #[serde(default)]
     pub detection: Detection,
     #[serde(default)]
     pub runner: Runner,
+    #[serde(default)]
+    pub scoring: Scoring,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<Replay>,
+}
+
+/// A file's stem as an id slug (`[a-z0-9-]`, other characters as `-`, runs collapsed), or
+/// `fallback` when nothing is left.
+fn slug_of_file(file: &Path, fallback: &str) -> String {
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mut out = String::new();
+    for c in stem.chars() {
+        let c = if c.is_ascii_alphanumeric() { c } else { '-' };
+        if !(c == '-' && (out.is_empty() || out.ends_with('-'))) {
+            out.push(c);
+        }
+    }
+    let out = out
+        .trim_end_matches('-')
+        .chars()
+        .take(64)
+        .collect::<String>();
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() {
+        fallback.to_string()
+    } else {
+        out
+    }
 }
 
 fn check_slug(file: &Path, key: &str, v: &str) -> Result<(), ConfigError> {
@@ -332,6 +314,10 @@ impl RangeConfig {
     /// Decode and check a range file's text. `file` names it in errors.
     pub fn parse(text: &str, file: &Path) -> Result<RangeConfig, ConfigError> {
         let r: RangeConfig = decode(text, file)?;
+        let mut r = r;
+        if r.range_id.is_empty() {
+            r.range_id = slug_of_file(file, "range");
+        }
         check_slug(file, "range_id", &r.range_id)?;
         let mut seen = std::collections::BTreeSet::new();
         for a in &r.lab.assets {
@@ -436,6 +422,27 @@ impl RangeConfig {
                 "runner.audit_login_uid: 4294967295 is the unset login uid and cannot tag a session",
             ));
         }
+        let ev = &r.validation.evaluation;
+        for (key, v) in [
+            ("default_before_seconds", ev.default_before_seconds),
+            ("default_after_seconds", ev.default_after_seconds),
+        ] {
+            if v.is_some_and(|s| s > MAX_VALIDATION_WINDOW_SECONDS) {
+                return Err(err(
+                    file,
+                    format!(
+                        "validation.evaluation.{key}: at most {MAX_VALIDATION_WINDOW_SECONDS} (seven days)"
+                    ),
+                ));
+            }
+        }
+        if r.validation
+            .criteria_packs
+            .iter()
+            .any(|p| p.trim().is_empty())
+        {
+            return Err(err(file, "validation.criteria_packs: an empty path"));
+        }
         if r.lab.provider == LabProvider::Replay && r.replay.is_none() {
             return Err(err(
                 file,
@@ -452,8 +459,10 @@ impl RangeConfig {
     }
 
     /// Whether a stage (by id) is enabled. Defaults: lab_provider, telemetry, normalization and
-    /// detection and runner on (for `replay` the runner imports the recorded ground truth); the rest off
-    /// until configured.
+    /// detection and runner on (for `replay` the runner imports the recorded ground truth);
+    /// scoring on when both runner and detection are, reporting when scoring is; validation on when
+    /// `validation.criteria_packs` names a pack; the rest off until configured.
+    /// `stages.<stage>` overrides every default.
     pub fn stage_enabled(&self, stage: &str) -> bool {
         let s = &self.stages;
         match stage {
@@ -461,10 +470,18 @@ impl RangeConfig {
             "runner" => s.runner.unwrap_or(true),
             "telemetry" => s.telemetry.unwrap_or(true),
             "normalization" => s.normalization.unwrap_or(true),
-            "validation" => s.validation.unwrap_or(false),
+            "validation" => s
+                .validation
+                .unwrap_or(!self.validation.criteria_packs.is_empty()),
             "detection" => s.detection.unwrap_or(true),
-            "scoring" => s.scoring.unwrap_or(false),
-            "reporting" => s.reporting.unwrap_or(false),
+            // Scoring judges what detection found: on with detection unless configured.
+            // Scoring judges what detection found against what the runner did: on with both
+            // unless configured.
+            "scoring" => s
+                .scoring
+                .unwrap_or_else(|| s.detection.unwrap_or(true) && s.runner.unwrap_or(true)),
+            // Reporting renders what scoring judged: on with scoring unless configured.
+            "reporting" => s.reporting.unwrap_or_else(|| self.stage_enabled("scoring")),
             "signing" => s.signing.unwrap_or(false),
             _ => false,
         }
@@ -544,7 +561,11 @@ pub struct Safety {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioConfig {
+    /// Default: the scenario file's name as an id slug (`scenario.yaml` → `scenario`).
+    #[serde(default)]
     pub scenario_id: String,
+    /// Default `0.0.0` (unversioned).
+    #[serde(default)]
     pub scenario_version: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -566,6 +587,13 @@ impl ScenarioConfig {
     /// Decode and check a scenario file's text.
     pub fn parse(text: &str, file: &Path) -> Result<ScenarioConfig, ConfigError> {
         let s: ScenarioConfig = decode(text, file)?;
+        let mut s = s;
+        if s.scenario_id.is_empty() {
+            s.scenario_id = slug_of_file(file, "scenario");
+        }
+        if s.scenario_version.is_empty() {
+            s.scenario_version = "0.0.0".into();
+        }
         check_slug(file, "scenario_id", &s.scenario_id)?;
         let v: Vec<&str> = s.scenario_version.split('.').collect();
         if v.len() != 3
@@ -696,7 +724,14 @@ mod tests {
         assert_eq!(r.lab.provider, LabProvider::Replay);
         assert!(r.stage_enabled("telemetry"));
         assert!(r.stage_enabled("runner"));
-        assert!(!r.stage_enabled("scoring"));
+        assert!(r.stage_enabled("scoring"), "scoring follows detection");
+        assert!(r.stage_enabled("reporting"), "reporting follows scoring");
+        let no_detection = RangeConfig::parse(
+            &format!("{RANGE}stages: {{detection: false}}\n"),
+            Path::new("range.yaml"),
+        )
+        .unwrap();
+        assert!(!no_detection.stage_enabled("scoring"));
         assert!(r.normalization.strict_mode);
     }
 
@@ -733,6 +768,42 @@ mod tests {
     }
 
     #[test]
+    fn validation_is_enabled_by_its_packs_unless_switched_off() {
+        let r = RangeConfig::parse(RANGE, Path::new("r.yaml")).unwrap();
+        assert!(!r.stage_enabled("validation"));
+        let with = format!(
+            "{RANGE}validation:\n  criteria_packs: [packs/a.yaml]\n  evaluation: {{default_before_seconds: 10, default_after_seconds: 300}}\n"
+        );
+        let r = RangeConfig::parse(&with, Path::new("r.yaml")).unwrap();
+        assert!(r.stage_enabled("validation"));
+        assert_eq!(r.validation.criteria_packs, ["packs/a.yaml"]);
+        assert_eq!(r.validation.evaluation.default_before_seconds, Some(10));
+        assert_eq!(r.validation.evaluation.default_after_seconds, Some(300));
+        let off = format!("{with}stages:\n  validation: false\n");
+        assert!(
+            !RangeConfig::parse(&off, Path::new("r.yaml"))
+                .unwrap()
+                .stage_enabled("validation")
+        );
+        let on = format!("{RANGE}stages:\n  validation: true\n");
+        assert!(
+            RangeConfig::parse(&on, Path::new("r.yaml"))
+                .unwrap()
+                .stage_enabled("validation")
+        );
+        let bad = with.replace("300", "9999999");
+        let e = RangeConfig::parse(&bad, Path::new("r.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("default_after_seconds"), "{e}");
+        let unknown = with.replace("evaluation:", "evaluations:");
+        let e = RangeConfig::parse(&unknown, Path::new("r.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("evaluations"), "{e}");
+    }
+
+    #[test]
     fn scenario_checks() {
         let ok = "scenario_id: s-1\nscenario_version: 1.0.0\nactions:\n  - action_id: s1\n    technique_id: T1059.001\n";
         let s = ScenarioConfig::parse(ok, Path::new("s.yaml")).unwrap();
@@ -742,5 +813,22 @@ mod tests {
         );
         assert!(ScenarioConfig::parse(&ok.replace("1.0.0", "1.0"), Path::new("s.yaml")).is_err());
         assert!(ScenarioConfig::parse(&ok.replace("s-1", "S_1"), Path::new("s.yaml")).is_err());
+    }
+
+    #[test]
+    fn ids_and_version_default_from_the_file_names() {
+        let r = RangeConfig::parse(
+            "lab: {provider: local, assets: [{asset_id: local, os: linux, role: ws}]}\n",
+            Path::new("/x/My Lab.yaml"),
+        )
+        .unwrap();
+        assert_eq!(r.range_id, "my-lab");
+        let s = ScenarioConfig::parse("actions: []\n", Path::new("scenario.yaml")).unwrap();
+        assert_eq!(
+            (s.scenario_id.as_str(), s.scenario_version.as_str()),
+            ("scenario", "0.0.0")
+        );
+        let odd = ScenarioConfig::parse("actions: []\n", Path::new("___.yaml")).unwrap();
+        assert_eq!(odd.scenario_id, "scenario");
     }
 }

@@ -12,6 +12,9 @@ pub struct CompiledPlan {
     pub rule_id: String,
     /// Its title.
     pub rule_title: String,
+    /// ATT&CK technique ids of its tags, sorted (what scoring joins actions on).
+    #[serde(default)]
+    pub technique_ids: Vec<String>,
     /// `sha256:` of the rule file's normalized bytes.
     pub rule_sha256: String,
     /// The rule file.

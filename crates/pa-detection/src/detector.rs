@@ -66,6 +66,8 @@ pub struct RulePlan {
     /// Indices into [`Detector::rules`] (one per compiled class) when executable.
     pub exec_indices: Vec<usize>,
     pub condition: String,
+    /// ATT&CK technique ids of the rule's tags (`attack.t1059.004` → `T1059.004`).
+    pub technique_ids: Vec<String>,
 }
 
 /// The compiled rule set.
@@ -360,6 +362,7 @@ impl Detector {
                 non_executable: None,
                 exec_indices: Vec::new(),
                 condition: r.conditions.join(" or "),
+                technique_ids: r.technique_ids.clone(),
             };
             match (mode, bridge) {
                 (FieldMode::Sigma, _) => {
@@ -460,6 +463,7 @@ impl Detector {
                 )),
                 exec_indices: Vec::new(),
                 condition: String::new(),
+                technique_ids: Vec::new(),
             });
         }
         let mut by_class: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
@@ -710,6 +714,7 @@ impl Detector {
         CompiledPlan {
             rule_id: p.rule_id.clone(),
             rule_title: p.title.clone(),
+            technique_ids: p.technique_ids.clone(),
             rule_sha256: p.rule_sha256.clone(),
             rule_file: p.file.clone(),
             rule_line: p.line,

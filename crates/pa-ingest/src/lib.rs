@@ -140,11 +140,18 @@ pub fn run(ctx: &mut StageContext<'_>) -> Result<StageSuccess, StageFailure> {
                 None => cap.window,
                 Some((a, b)) => (a.min(cap.window.0), b.max(cap.window.1)),
             });
-            Some((cap.file, cap.rel))
+            Some((cap.file, cap.rel, cap.control_events_excluded))
         } else {
             None
         };
-        let counts = ingest_source(ctx, &base, src, live_file, &mut acc)?;
+        let excluded = live_file.as_ref().map(|l| l.2);
+        let mut counts =
+            ingest_source(ctx, &base, src, live_file.map(|(f, r, _)| (f, r)), &mut acc)?;
+        if let Some(n) = excluded {
+            counts
+                .counters
+                .insert("runner_audit_control_events_excluded".into(), n);
+        }
         acc.sources.push(counts);
     }
     // A live capture's window is the run's capture window, not the span of the records read.

@@ -32,6 +32,37 @@ pub struct LiveCapture {
     pub window: (i64, i64),
     /// Counts of the slice.
     pub slice: WindowSlice,
+    /// Audit events of the runner's own rule changes (`CONFIG_CHANGE` with the run's key, and
+    /// their syscall records) left out of the capture: instrumentation, not the scenario's.
+    pub control_events_excluded: u64,
+}
+
+/// Remove the events (every record of an `audit(TS:SERIAL)` id) whose `CONFIG_CHANGE` record
+/// carries the run's audit key: the runner installing and removing its rules. Returns the text
+/// without them and how many events went.
+pub fn without_control_events(text: &str, key: &str) -> (String, u64) {
+    let needle = format!("key=\"{key}\"");
+    let id_of = |line: &str| -> Option<String> {
+        let rest = line.split("msg=audit(").nth(1)?;
+        Some(rest.split(')').next()?.to_string())
+    };
+    let ids: std::collections::BTreeSet<String> = text
+        .lines()
+        .filter(|l| l.starts_with("type=CONFIG_CHANGE") && l.contains(&needle))
+        .filter_map(id_of)
+        .collect();
+    if ids.is_empty() {
+        return (text.to_string(), 0);
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        if id_of(line).is_some_and(|id| ids.contains(&id)) {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    (out, ids.len() as u64)
 }
 
 fn fail(code: TelemetryReason, msg: String) -> StageFailure {
@@ -209,8 +240,14 @@ pub fn capture(
         }
         std::thread::sleep(Duration::from_millis(250));
     };
+    let key = session["audit"]["key"].as_str().unwrap_or_default();
+    let (text, control_events_excluded) = if key.is_empty() {
+        (slice.text.clone(), 0)
+    } else {
+        without_control_events(&slice.text, key)
+    };
     let rel = format!("raw/live/{id}/audit.log");
-    ctx.staging.write(&rel, slice.text.as_bytes())?;
+    ctx.staging.write(&rel, text.as_bytes())?;
     let file = ctx.staging.path_for(&rel)?;
     tracing::info!(
         source = %id,
@@ -224,6 +261,7 @@ pub fn capture(
         rel,
         window,
         slice,
+        control_events_excluded,
     })
 }
 
@@ -231,6 +269,23 @@ pub fn capture(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_runner_s_own_rule_changes_are_left_out_and_counted() {
+        let log = "type=CONFIG_CHANGE msg=audit(1.000:10): auid=4294967295 op=add_rule key=\"pa-1234abcd\" list=4 res=1\n\
+type=SYSCALL msg=audit(1.000:10): syscall=44 comm=\"auditctl\" key=(null)\n\
+type=PATH msg=audit(1.000:10): item=0 name=\"/root/.ssh\"\n\
+type=SYSCALL msg=audit(1.001:11): syscall=59 comm=\"ls\" key=\"pa-1234abcd\"\n\
+type=CONFIG_CHANGE msg=audit(1.002:12): auid=0 op=add_rule key=\"someone-else\" list=4 res=1\n";
+        let (out, n) = without_control_events(log, "pa-1234abcd");
+        assert_eq!(n, 1);
+        assert_eq!(
+            out,
+            "type=SYSCALL msg=audit(1.001:11): syscall=59 comm=\"ls\" key=\"pa-1234abcd\"\n\
+type=CONFIG_CHANGE msg=audit(1.002:12): auid=0 op=add_rule key=\"someone-else\" list=4 res=1\n"
+        );
+        assert_eq!(without_control_events(log, "pa-other").1, 0);
+    }
 
     #[test]
     fn the_span_covers_every_phase_of_the_asset_only() {

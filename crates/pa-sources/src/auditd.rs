@@ -35,7 +35,6 @@ use crate::base::prelude::*;
 use crate::lines::Line;
 use crate::timeutil::parse_epoch_dot_ms;
 
-
 /// Module token of the record parser.
 pub const MODULE_TOKEN: &str = "pa.auditd_record_kv.v1";
 /// Longest accepted record line, in characters.

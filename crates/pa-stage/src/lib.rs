@@ -291,6 +291,13 @@ where
 
     // Record: re-read the manifest (the orchestrator may have changed it), replace our outcomes.
     let mut m = run.read_manifest()?;
+    // The exit code is the worst of the stage's outcome and its substages' (a failed
+    // `scoring.thresholds` gate makes `pa-score` exit 10, as it makes the run partial).
+    let worst_sub = substages
+        .iter()
+        .filter(|o| o.status == OutcomeStatus::Failed)
+        .map(|o| o.fail_mode)
+        .max_by_key(|f| matches!(f, FailMode::FailClosed));
     let mut all = vec![outcome.clone()];
     all.extend(substages);
     m.record_outcomes(stage, all);
@@ -302,9 +309,12 @@ where
         // Standalone re-run: keep the derived files in step with the manifest.
         write_derived(&run, &m)?;
     }
-    let exit = match (outcome.status, outcome.fail_mode) {
-        (OutcomeStatus::Success, _) => Exit::Success,
-        (OutcomeStatus::Failed, FailMode::WarnAndSkip) => Exit::Warned,
+    let exit = match (outcome.status, outcome.fail_mode, worst_sub) {
+        (OutcomeStatus::Success, _, None) => Exit::Success,
+        (OutcomeStatus::Success, _, Some(FailMode::WarnAndSkip)) => Exit::Warned,
+        (OutcomeStatus::Success, _, Some(FailMode::FailClosed)) => Exit::Failed,
+        (OutcomeStatus::Failed, FailMode::WarnAndSkip, Some(FailMode::FailClosed)) => Exit::Failed,
+        (OutcomeStatus::Failed, FailMode::WarnAndSkip, _) => Exit::Warned,
         _ => Exit::Failed,
     };
     let secs = outcome.duration_ms.unwrap_or(0) as f64 / 1000.0;
@@ -337,14 +347,46 @@ where
     Ok(exit)
 }
 
+/// The key metrics of `run_results.json`, from `scoring/summary.json` when scoring ran: the
+/// actual values of the coverage, latency and Tier-1 gates, and a few more; with the number of
+/// executed actions. A summary that cannot be read gives none (scoring's own outcome says why).
+fn scoring_metrics(run: &RunDir) -> (Option<u64>, std::collections::BTreeMap<String, Option<f64>>) {
+    let mut out = std::collections::BTreeMap::new();
+    let Some(doc) = run
+        .resolve("scoring/summary.json")
+        .ok()
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    else {
+        return (None, out);
+    };
+    let m = &doc["metrics"];
+    for key in [
+        "technique_coverage_rate",
+        "detection_latency_p50_seconds",
+        "detection_latency_p95_seconds",
+        "detection_latency_max_seconds",
+        "tier1_field_coverage_rate",
+        "false_positive_detection_rate",
+    ] {
+        out.insert(key.to_string(), m[key].as_f64());
+    }
+    for key in [
+        "actions_detected",
+        "techniques_executed",
+        "techniques_detected",
+        "false_positive_detection_count",
+    ] {
+        out.insert(key.to_string(), m[key].as_f64());
+    }
+    (m["actions_executed"].as_u64(), out)
+}
+
 /// Write `logs/health.json` and `run_results.json` from the manifest (validated, atomic).
 pub fn write_derived(run: &RunDir, m: &Manifest) -> Result<(), BundleError> {
     let health = pa_canon::to_value(&pa_bundle::results::health(m))?;
-    let results = pa_canon::to_value(&pa_bundle::results::run_results(
-        m,
-        None,
-        std::collections::BTreeMap::new(),
-    ))?;
+    let (actions, metrics) = scoring_metrics(run);
+    let results = pa_canon::to_value(&pa_bundle::results::run_results(m, actions, metrics))?;
     for (rel, contract, v) in [
         ("logs/health.json", "health", health),
         ("run_results.json", "run_results", results),
