@@ -3,9 +3,8 @@
 
 use assert_cmd::Command;
 use pa_e2e::{read_json, repo_root, shared_data, workspace_bin};
-use pa_reporting::synthetic::{BundleSpec, SynthAction, SynthOutcome};
+use pa_reporting::synthetic::{BundleSpec, SynthOutcome};
 use serde_json::Value;
-use std::path::Path;
 
 const BASE: &str = "aaaaaaaa-0000-4000-8000-000000000001";
 const CAND: &str = "bbbbbbbb-0000-4000-8000-000000000002";
@@ -44,9 +43,22 @@ fn the_stage_exits_10_on_failed_gates_and_publishes_every_output() {
         .stdout
         .clone();
     let line = String::from_utf8_lossy(&out);
+    assert!(line.starts_with("reporting: success"), "{line}");
     assert!(
-        line.starts_with("reporting: failed (warn_and_skip, thresholds_not_met)"),
+        line.contains("partial: coverage 37.5% (3 of 8 technique(s)), 5 gap(s)"),
         "{line}"
+    );
+    let m = read_json(&run.join("manifest.json"));
+    let sub = m["stage_outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["stage"] == "reporting.thresholds")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        sub["reason_code"], "thresholds_not_met",
+        "the synthetic run has no scoring.thresholds"
     );
     for p in [
         "report.json",
@@ -213,67 +225,8 @@ fn trend_writes_json_and_html_for_a_workspace() {
         .code(20);
 }
 
-/// A summary for the real bundle at `run`: one row per ground-truth action, detected when a
-/// detection names its technique (the way scoring attributes, without the time window).
-fn hand_scored(run: &Path) -> Value {
-    let m = read_json(&run.join("manifest.json"));
-    let gt: Vec<Value> = std::fs::read_to_string(run.join("ground_truth.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let dets: Vec<Value> = std::fs::read_to_string(run.join("detections/detections.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let mut spec = BundleSpec::demo(m["run_id"].as_str().unwrap());
-    spec.scenario_id = m["scenario"]["scenario_id"].as_str().unwrap().into();
-    spec.scenario_version = m["scenario"]["scenario_version"].as_str().unwrap().into();
-    spec.unattributed.clear();
-    spec.actions = gt
-        .iter()
-        .map(|g| {
-            let t = g["technique_id"].as_str().unwrap();
-            let hit = dets.iter().find(|d| {
-                d["technique_ids"].as_array().unwrap().iter().any(|x| {
-                    x.as_str()
-                        .is_some_and(|x| x == t || t.starts_with(&format!("{x}.")))
-                })
-            });
-            SynthAction {
-                action_id: g["action_id"].as_str().unwrap().into(),
-                technique_id: t.into(),
-                test_name: g["engine_test_id"].as_str().unwrap_or("").into(),
-                target: g["target_asset_id"].as_str().unwrap().into(),
-                outcome: match hit {
-                    Some(d) => SynthOutcome::Detected {
-                        rule_id: d["rule_id"].as_str().unwrap().into(),
-                        rule_title: d["rule_title"].as_str().unwrap().into(),
-                        attribution: "weak_signal",
-                        latency: 1.0,
-                    },
-                    None => SynthOutcome::Gap {
-                        category: "rule_logic_gap",
-                        summary: format!("no detection names {t}"),
-                        evidence: serde_json::json!({}),
-                    },
-                },
-            }
-        })
-        .collect();
-    let mut s = spec.summary();
-    // The real identities and times of the actions.
-    for (row, g) in s["actions"].as_array_mut().unwrap().iter_mut().zip(&gt) {
-        row["action_key"] = g["action_key"].clone();
-        row["started_at_utc"] = g["timestamp_utc"].clone();
-        row.as_object_mut().unwrap().remove("ended_at_utc");
-    }
-    s
-}
-
 #[test]
-fn a_real_replay_bundle_is_reported_from_its_own_health_documents() {
+fn the_replay_example_is_scored_and_reported_by_the_pipeline() {
     shared_data();
     let ws = tempfile::tempdir().unwrap();
     let ex = repo_root().join("examples/replay-evtx");
@@ -285,7 +238,7 @@ fn a_real_replay_bundle_is_reported_from_its_own_health_documents() {
         .arg("--scenario")
         .arg(ex.join("scenario.yaml"))
         .assert()
-        .code(0)
+        .code(10)
         .get_output()
         .stdout
         .clone();
@@ -298,25 +251,37 @@ fn a_real_replay_bundle_is_reported_from_its_own_health_documents() {
             .nth(1)
             .unwrap(),
     );
-    let summary = hand_scored(&run);
-    let errs = pa_bundle::contracts::validate_value("scoring_summary", &summary).unwrap();
-    assert!(errs.is_empty(), "{errs:?}");
-    std::fs::create_dir_all(run.join("scoring")).unwrap();
-    std::fs::write(
-        run.join("scoring/summary.json"),
-        pa_canon::jcs_value(&summary).unwrap(),
-    )
-    .unwrap();
+    let m = read_json(&run.join("manifest.json"));
+    let outcome = |stage: &str| {
+        m["stage_outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["stage"] == stage)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(outcome("reporting")["status"], "success", "{m}");
+    assert_eq!(
+        outcome("scoring.thresholds")["reason_code"],
+        "threshold_violated"
+    );
+    assert_eq!(
+        outcome("reporting.thresholds"),
+        Value::Null,
+        "scoring's gates are not recorded twice"
+    );
 
-    let code = pa_report()
-        .arg("--run-dir")
-        .arg(&run)
-        .output()
-        .unwrap()
-        .status
-        .code();
-    assert!(matches!(code, Some(0) | Some(10)), "{code:?}");
     let r = read_json(&run.join("report/report.json"));
+    let errs = pa_bundle::contracts::validate_value("report", &r).unwrap();
+    assert!(errs.is_empty(), "{errs:?}");
+    let summary = read_json(&run.join("scoring/summary.json"));
+    assert_eq!(r["status"], summary["status_recommendation"]);
+    assert_eq!(r["status"], "partial");
+    assert_eq!(
+        r["executive_summary"]["techniques_covered"],
+        summary["metrics"]["techniques_detected"]
+    );
     assert_eq!(
         r["per_source"].as_array().unwrap().len(),
         6,
@@ -325,7 +290,27 @@ fn a_real_replay_bundle_is_reported_from_its_own_health_documents() {
     assert_eq!(r["bridge_health"]["source"], "bridge/coverage.json");
     assert!(r["bridge_health"]["total_rules"].as_u64().unwrap() > 2000);
     assert_eq!(r["event_volume"]["normalization"]["events_total"], 33);
+    assert_eq!(
+        r["criteria_evaluation"]["available"], true,
+        "the example runs validation"
+    );
     assert_eq!(r["versions"]["mapping_pack_id"], "purple-axiom-sigma-ocsf");
+    let gaps = r["gaps"]["top_failures"].as_array().unwrap();
+    let undetected = summary["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["executed"] == true && a["detected"] == false)
+        .count();
+    assert_eq!(
+        gaps.len(),
+        undetected,
+        "every gap of the real summary is in the report"
+    );
+    assert!(
+        gaps.iter()
+            .all(|g| !g["evidence_refs"].as_array().unwrap().is_empty())
+    );
     let tl = std::fs::read_to_string(run.join("report/run_timeline.md")).unwrap();
     assert!(
         tl.contains("| 1 | s5 |"),
@@ -337,6 +322,20 @@ fn a_real_replay_bundle_is_reported_from_its_own_health_documents() {
     );
     let html = std::fs::read_to_string(run.join("report/report.html")).unwrap();
     assert!(html.contains("comsvcs-minidump"));
+    let junit = std::fs::read_to_string(run.join("report/junit.xml")).unwrap();
+    assert!(
+        junit.contains(&format!("tests=\"6\" failures=\"{undetected}\"")),
+        "{junit}"
+    );
+
+    // Reporting again on its own: exit 0 (the run is partial through scoring, not through it),
+    // the same bytes but the timestamps.
+    let before = std::fs::read(run.join("report/report.html")).unwrap();
+    pa_report().arg("--run-dir").arg(&run).assert().code(0);
+    assert_eq!(
+        before,
+        std::fs::read(run.join("report/report.html")).unwrap()
+    );
 }
 
 #[test]
@@ -361,7 +360,7 @@ fn the_orchestrator_runs_reporting_on_a_scored_bundle() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|o| o["stage"] == "reporting")
+        .find(|o| o["stage"] == "reporting.thresholds")
         .unwrap()
         .clone();
     assert_eq!(o["reason_code"], "thresholds_not_met");

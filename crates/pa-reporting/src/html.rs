@@ -89,7 +89,10 @@ fn secs(v: Option<f64>) -> String {
 /// and exist in the bundle get one; characters outside the unreserved set are percent-encoded,
 /// so the link holds only `A-Z a-z 0-9 - . _ ~ / %` and the template inserts it as is.
 fn href(inputs: &Inputs, rel: &str) -> Option<String> {
-    if !inputs.has(rel) && !crate::report::OUTPUTS.contains(&rel) {
+    if !inputs.has(rel)
+        && !crate::report::OUTPUTS.contains(&rel)
+        && !crate::report::ALWAYS.contains(&rel)
+    {
         return None;
     }
     let mut out = String::from("../");
@@ -258,9 +261,11 @@ fn gaps(inputs: &Inputs, analysis: &Analysis) -> Vec<Value> {
                        "short": text.chars().take(120).collect::<String>()})
             })
             .collect();
-        let refs: Vec<Value> = g
-            .evidence_refs
-            .iter()
+        // The bundle's own documents first, per-rule compiled plans after them.
+        let mut sorted: Vec<&crate::model::EvidenceRef> = g.evidence_refs.iter().collect();
+        sorted.sort_by_key(|r| r.artifact_path.starts_with("bridge/compiled_plans/"));
+        let refs: Vec<Value> = sorted
+            .into_iter()
             .map(|r| json!({"path": r.artifact_path, "selector": r.selector, "href": href(inputs, &r.artifact_path)}))
             .collect();
         groups
@@ -387,7 +392,7 @@ fn actions(analysis: &Analysis, one_date: bool) -> Vec<Value> {
                 "target": a.target_asset_id,
                 "start": start,
                 "start_full": start_full,
-                "duration": a.duration_ms.map(|d| format!("{} s", svg::num(d as f64 / 1000.0))).unwrap_or_else(|| "-".into()),
+                "duration": a.duration_ms.map(|d| duration(d as f64 / 1000.0)).unwrap_or_else(|| "-".into()),
                 "phases": phases,
                 "result": outcome_label(&a.outcome),
                 "key": a.outcome.key(),
@@ -541,7 +546,7 @@ pub fn render(
         "coverage_width": m.technique_coverage_rate.map(|c| (c * 1000.0).round() / 10.0).unwrap_or(0.0),
         "m": m,
         "fp_rate": pct(m.false_positive_detection_rate),
-        "run_took": report["executive_summary"]["duration_seconds"].as_f64().map(duration),
+        "span": report["executive_summary"]["duration_seconds"].as_f64().map(duration),
         "n": {
             "actions_total": count(m.actions_total),
             "actions_executed": count(m.actions_executed),

@@ -13,8 +13,10 @@
 //!
 //! Everything is derived from the inputs alone: re-running on the same bundle gives the same
 //! bytes except `generated_at_utc` (report.json) and `evaluated_at_utc` (thresholds.json).
-//! A failed quality gate (or a regression alert) makes the stage outcome
-//! `failed`/`warn_and_skip` with `thresholds_not_met` (exit 10, run `partial`, ADR-0002).
+//! The report is `partial` when a quality gate failed or a regression alert fired. Scoring records
+//! its own gate failures (`scoring.thresholds`); reporting records what the run does not hold
+//! yet, a regression alert or the failed gates of a summary nobody recorded, as the substage
+//! `reporting.thresholds` (`warn_and_skip`, `thresholds_not_met`: run `partial`, exit 10).
 
 pub mod analysis;
 pub mod attack;
@@ -212,6 +214,44 @@ fn substage(code: Option<ReasonCode>, message: Option<String>) -> StageOutcome {
     }
 }
 
+/// The substage that records what reporting adds to the run's degradation.
+pub const THRESHOLDS_SUBSTAGE: &str = "reporting.thresholds";
+
+/// `reporting.thresholds` (`warn_and_skip`, `thresholds_not_met`) when the report is `partial`
+/// for a reason the run does not record yet: a regression alert (reporting's own gate), or failed
+/// gates of a summary whose scoring run did not record them (`scoring.thresholds`). Scoring's own
+/// gate failures are not recorded twice.
+fn thresholds_outcome(
+    manifest: &pa_bundle::Manifest,
+    th: &thresholds::Thresholds,
+    summary: &model::Summary,
+) -> Option<StageOutcome> {
+    let scoring_recorded = manifest
+        .stage_outcomes
+        .iter()
+        .any(|o| o.stage == "scoring.thresholds" && o.status == OutcomeStatus::Failed);
+    let mut why: Vec<String> = Vec::new();
+    for g in th.failed() {
+        if g.gate_id == thresholds::REGRESSION_GATE || !scoring_recorded {
+            why.extend(g.degradation_reason.clone());
+        }
+    }
+    if why.is_empty() && !scoring_recorded && summary.status_recommendation != "success" {
+        why.push(format!(
+            "scoring recommends {}",
+            summary.status_recommendation
+        ));
+    }
+    (!why.is_empty()).then(|| StageOutcome {
+        stage: THRESHOLDS_SUBSTAGE.into(),
+        status: OutcomeStatus::Failed,
+        fail_mode: FailMode::WarnAndSkip,
+        reason_code: Some(ReportingReason::ThresholdsNotMet.as_str().into()),
+        duration_ms: None,
+        message: Some(format!("quality gates not met: {}", why.join("; "))),
+    })
+}
+
 fn write_failed(e: pa_bundle::BundleError) -> StageFailure {
     StageFailure::new(ReportingReason::ReportWriteFailed, e.to_string())
 }
@@ -348,24 +388,8 @@ pub fn run(
             }
         ));
     }
-    let mut warnings = Vec::new();
-    if th.status_recommendation != "success" {
-        let why: Vec<String> = th
-            .failed()
-            .filter_map(|g| g.degradation_reason.clone())
-            .collect();
-        let why = if why.is_empty() {
-            format!(
-                "scoring recommends {}",
-                inputs.summary.status_recommendation
-            )
-        } else {
-            why.join("; ")
-        };
-        warnings.push((
-            ReasonCode::from(ReportingReason::ThresholdsNotMet),
-            format!("quality gates not met: {why}"),
-        ));
+    if let Some(t) = thresholds_outcome(ctx.manifest, &th, &inputs.summary) {
+        substages.push(t);
     }
     *out = Some(RunOutcome {
         run_id: inputs.summary.run_id.clone(),
@@ -374,7 +398,7 @@ pub fn run(
     });
     Ok(StageSuccess {
         summary,
-        warnings,
+        warnings: Vec::new(),
         substages,
         versions: Default::default(),
     })

@@ -23,6 +23,10 @@ pub const ARTIFACTS: &[&str] = &[
     "scoring/summary.json",
 ];
 
+/// Files every finished bundle has (the orchestrator writes the last two after reporting): always
+/// listed, so that a report rendered inside the pipeline equals one rendered later.
+pub const ALWAYS: &[&str] = &["manifest.json", "run_results.json", "logs/health.json"];
+
 /// The report's own outputs (bundle-relative).
 pub const OUTPUTS: &[&str] = &[
     "report/report.json",
@@ -42,10 +46,31 @@ pub fn pipeline_status(m: &pa_bundle::Manifest) -> pa_bundle::RunStatus {
     }))
 }
 
-fn duration_seconds(m: &pa_bundle::Manifest) -> Option<f64> {
-    let a = pa_canon::parse_rfc3339_to_millis(&m.started_at_utc).ok()?;
-    let b = pa_canon::parse_rfc3339_to_millis(m.ended_at_utc.as_deref()?).ok()?;
-    (b >= a).then(|| (b - a) as f64 / 1000.0)
+/// The window the actions ran in: (first start, last end, span in seconds). Taken from the
+/// actions, not from the manifest's `ended_at_utc`, which the orchestrator writes after
+/// reporting: the report does not depend on when it was rendered.
+pub fn actions_window(analysis: &Analysis) -> (Option<String>, Option<String>, Option<f64>) {
+    let first = analysis
+        .actions
+        .iter()
+        .filter_map(|a| a.start_utc.clone())
+        .min();
+    let last = analysis
+        .actions
+        .iter()
+        .filter_map(|a| a.end_utc.clone())
+        .max();
+    let span = match (&first, &last) {
+        (Some(a), Some(b)) => {
+            let a = pa_canon::parse_rfc3339_to_millis(a).ok();
+            let b = pa_canon::parse_rfc3339_to_millis(b).ok();
+            a.zip(b)
+                .filter(|(a, b)| b >= a)
+                .map(|(a, b)| (b - a) as f64 / 1000.0)
+        }
+        _ => None,
+    };
+    (first, last, span)
 }
 
 /// `evidence_refs[]` with their handling: `present` when the bundle holds the file, else
@@ -346,6 +371,7 @@ pub fn build(
     let s = &inputs.summary;
     let m = &inputs.manifest;
     let executed = analysis.actions.iter().filter(|a| a.executed()).count();
+    let window = actions_window(analysis);
     let not_executed = count_by(
         analysis
             .actions
@@ -365,7 +391,7 @@ pub fn build(
     let mut artifacts: Vec<&str> = ARTIFACTS
         .iter()
         .copied()
-        .filter(|p| inputs.has(p))
+        .filter(|p| ALWAYS.contains(p) || inputs.has(p))
         .collect();
     artifacts.extend(OUTPUTS);
     json!({
@@ -379,8 +405,9 @@ pub fn build(
             "scenario_version": s.scenario_version,
             "run_status": pipeline_status(m).as_str(),
             "started_at_utc": m.started_at_utc,
-            "ended_at_utc": m.ended_at_utc,
-            "duration_seconds": duration_seconds(m),
+            "actions_started_at_utc": window.0,
+            "actions_ended_at_utc": window.1,
+            "duration_seconds": window.2,
             "target_count": m.targets.len(),
             "actions_total": s.metrics.actions_total,
             "actions_executed": s.metrics.actions_executed,

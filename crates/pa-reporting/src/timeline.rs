@@ -51,7 +51,14 @@ pub fn render(inputs: &Inputs, analysis: &Analysis, status: &str) -> String {
             cell(crate::report::pipeline_status(m).as_str()),
         ),
         ("started_utc", cell(&m.started_at_utc)),
-        ("ended_utc", opt(m.ended_at_utc.as_deref())),
+        ("actions_window_utc", {
+            let (a, b, _) = crate::report::actions_window(analysis);
+            cell(&format!(
+                "{} → {}",
+                a.as_deref().unwrap_or("-"),
+                b.as_deref().unwrap_or("-")
+            ))
+        }),
         (
             "targets",
             cell(

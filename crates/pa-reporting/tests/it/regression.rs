@@ -117,6 +117,14 @@ fn one_rule_less_is_exactly_one_newly_missed_technique_and_an_alert() {
     );
     let sub = common::outcome(&cand, "reporting.regression_compare");
     assert_eq!(sub["status"], "success");
+    let t = common::outcome(&cand, "reporting.thresholds");
+    assert!(
+        t["message"]
+            .as_str()
+            .unwrap()
+            .contains("technique T1082 newly missed"),
+        "{t}"
+    );
     // The baseline's identity is pinned in the candidate.
     let bref = common::json(&cand.join("inputs/baseline_run_ref.json"));
     common::assert_contract("baseline_run_ref", &bref);

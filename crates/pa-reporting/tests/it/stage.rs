@@ -29,7 +29,7 @@ fn read_outputs(run: &Path) -> BTreeMap<&'static str, Vec<u8>> {
 }
 
 /// The demo with every executed action detected and no false positive.
-fn all_detected(run_id: &str) -> BundleSpec {
+pub fn all_detected(run_id: &str) -> BundleSpec {
     let mut spec = BundleSpec::demo(run_id);
     for a in &mut spec.actions {
         if let SynthOutcome::Gap { .. } = a.outcome {
@@ -46,13 +46,14 @@ fn all_detected(run_id: &str) -> BundleSpec {
 }
 
 #[test]
-fn failed_gates_make_the_run_partial_with_thresholds_not_met() {
+fn failed_gates_nobody_recorded_make_the_run_partial_with_thresholds_not_met() {
     let ws = tempfile::tempdir().unwrap();
     let run = common::demo(ws.path(), RUN_A);
     let (code, out) = common::report(&run, &Options::default());
     assert_eq!(code, 10);
     assert_eq!(out.unwrap().status, "partial");
-    let o = common::outcome(&run, "reporting");
+    assert_eq!(common::outcome(&run, "reporting")["status"], "success");
+    let o = common::outcome(&run, "reporting.thresholds");
     assert_eq!(o["status"], "failed");
     assert_eq!(o["fail_mode"], "warn_and_skip");
     assert_eq!(o["reason_code"], "thresholds_not_met");
@@ -73,6 +74,47 @@ fn failed_gates_make_the_run_partial_with_thresholds_not_met() {
 }
 
 #[test]
+fn gates_scoring_recorded_are_not_recorded_twice() {
+    let ws = tempfile::tempdir().unwrap();
+    let run = common::demo(ws.path(), RUN_A);
+    // What pa-score records when a gate fails.
+    let mp = run.join("manifest.json");
+    let mut m = common::json(&mp);
+    m["stage_outcomes"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "stage": "scoring.thresholds", "status": "failed", "fail_mode": "warn_and_skip",
+            "reason_code": "threshold_violated", "message": "threshold(s) not met"
+        }));
+    m["status"] = "partial".into();
+    std::fs::write(&mp, serde_json::to_vec(&m).unwrap()).unwrap();
+    let (code, out) = common::report(&run, &Options::default());
+    assert_eq!(code, 0, "the run is already partial through scoring");
+    assert_eq!(out.unwrap().status, "partial", "the report still says why");
+    assert_eq!(common::outcome(&run, "reporting")["status"], "success");
+    assert_eq!(
+        common::outcome(&run, "reporting.thresholds"),
+        serde_json::Value::Null
+    );
+    assert_eq!(common::json(&mp)["status"], "partial");
+    // A regression alert is reporting's own: recorded even then.
+    let other = tempfile::tempdir().unwrap();
+    let base = common::write(&all_detected(common::RUN_B), other.path());
+    let opts = Options {
+        baseline: Some(base),
+        ..Options::default()
+    };
+    assert_eq!(common::report(&run, &opts).0, 10);
+    let t = common::outcome(&run, "reporting.thresholds");
+    let msg = t["message"].as_str().unwrap();
+    assert!(
+        msg.contains("newly missed") && !msg.contains("min_technique_coverage"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn every_gate_passing_is_success_and_exit_0() {
     let ws = tempfile::tempdir().unwrap();
     let run = common::write(&all_detected(RUN_A), ws.path());
@@ -80,6 +122,10 @@ fn every_gate_passing_is_success_and_exit_0() {
     assert_eq!(code, 0);
     assert_eq!(out.unwrap().status, "success");
     assert_eq!(common::outcome(&run, "reporting")["status"], "success");
+    assert_eq!(
+        common::outcome(&run, "reporting.thresholds"),
+        serde_json::Value::Null
+    );
     let th = common::json(&run.join("report/thresholds.json"));
     assert_eq!(th["overall_pass"], true);
     assert_eq!(th["status_recommendation"], "success");
