@@ -5,6 +5,7 @@ use assert_cmd::Command;
 use pa_e2e::{read_json, repo_root, shared_data, workspace_bin};
 use pa_reporting::synthetic::{BundleSpec, SynthOutcome};
 use serde_json::Value;
+use std::path::Path;
 
 const BASE: &str = "aaaaaaaa-0000-4000-8000-000000000001";
 const CAND: &str = "bbbbbbbb-0000-4000-8000-000000000002";
@@ -368,5 +369,149 @@ fn the_orchestrator_runs_reporting_on_a_scored_bundle() {
     assert_eq!(
         read_json(&run.join("report/thresholds.json"))["status_recommendation"],
         "partial"
+    );
+}
+
+fn copy_tree(from: &Path, to: &Path, skip: &str) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&src, &dst, skip);
+        } else if e.file_name() != skip {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+/// The replay example's range with absolute paths and the given Sigma rule directory.
+fn replay_range(dir: &Path, rules: &Path) -> std::path::PathBuf {
+    let ex = repo_root().join("examples/replay-evtx");
+    let text = std::fs::read_to_string(ex.join("range.yaml")).unwrap();
+    let data = shared_data().canonicalize().unwrap();
+    let text = text
+        .replace(
+            "[\"../../../shared/data/sigma/rules/windows\"]",
+            &format!("[\"{}\"]", rules.display()),
+        )
+        .replace("../../../shared/data", &data.display().to_string())
+        .replace(
+            "../../mappings",
+            &repo_root()
+                .join("mappings")
+                .canonicalize()
+                .unwrap()
+                .display()
+                .to_string(),
+        )
+        .replace(
+            "ground_truth: ground_truth.jsonl",
+            &format!("ground_truth: {}", ex.join("ground_truth.jsonl").display()),
+        );
+    let p = dir.join(format!(
+        "range-{}.yaml",
+        rules.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn run_pipeline(ws: &Path, range: &Path) -> std::path::PathBuf {
+    let out = Command::new(workspace_bin("pa-orchestrate"))
+        .args(["-q", "run", "--workspace"])
+        .arg(ws)
+        .arg("--range")
+        .arg(range)
+        .arg("--scenario")
+        .arg(repo_root().join("examples/replay-evtx/scenario.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(10),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    std::path::PathBuf::from(
+        text.lines()
+            .last()
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap(),
+    )
+}
+
+#[test]
+fn diff_of_two_real_runs_one_sigma_rule_apart_names_exactly_its_technique() {
+    let data = shared_data();
+    let tmp = tempfile::tempdir().unwrap();
+    // The same recordings judged by the SigmaHQ Windows rules, then by the same rules without
+    // "UAC Disabled" (the only rule that detects the T1548.002 recording).
+    let full = tmp.path().join("rules-full");
+    let less = tmp.path().join("rules-less");
+    copy_tree(&data.join("sigma/rules/windows"), &full, "");
+    copy_tree(
+        &data.join("sigma/rules/windows"),
+        &less,
+        "registry_set_uac_disable.yml",
+    );
+    let ws = tmp.path().join("ws");
+    let base = run_pipeline(&ws, &replay_range(tmp.path(), &full));
+    let cand = run_pipeline(&ws, &replay_range(tmp.path(), &less));
+
+    let out = pa_report()
+        .arg("diff")
+        .arg(&base)
+        .arg(&cand)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(10),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = read_json(&cand.join("report/report.json"))["regression"].clone();
+    let ids = |k: &str, f: &str| -> Vec<String> {
+        r["changes"][k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t[f].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        ids("techniques_newly_missed", "technique_id"),
+        ["T1548.002"],
+        "{text}"
+    );
+    assert!(
+        ids("techniques_newly_detected", "technique_id").is_empty(),
+        "{text}"
+    );
+    assert_eq!(
+        ids("rules_newly_missed", "rule_id"),
+        ["48437c39-9e5f-47fb-af95-3d663c3f2919"],
+        "{text}"
+    );
+    assert_eq!(
+        r["comparability"]["status"], "warning",
+        "the rule set changed: compared, flagged"
+    );
+    let rule_set = r["comparability_checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == "rule_set_sha256")
+        .unwrap()
+        .clone();
+    assert_eq!(rule_set["reason_code"], "pin_mismatch");
+    assert!(
+        text.contains("newly missed techniques: T1548.002"),
+        "{text}"
     );
 }
