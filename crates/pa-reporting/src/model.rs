@@ -108,6 +108,9 @@ pub struct ActionRow {
     pub latency_seconds: Option<f64>,
     pub rules_matched: Vec<RuleMatch>,
     pub gap: Option<Gap>,
+    /// Detections in the action's own sessions by rules not tagged with its technique.
+    #[serde(default)]
+    pub collateral_detections: Option<u64>,
 }
 
 /// What telemetry showed around an action.

@@ -339,6 +339,7 @@ fn fidelity(inputs: &Inputs) -> Value {
         "attribution_counts": attribution,
         "false_positive_detection_count": s.metrics.false_positive_detection_count,
         "false_positive_detection_rate": s.metrics.false_positive_detection_rate,
+        "collateral_detections": s.actions.iter().filter_map(|a| a.collateral_detections).sum::<u64>(),
         "unattributed_detections": s.unattributed_detections,
     })
 }
