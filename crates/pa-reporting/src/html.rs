@@ -422,7 +422,7 @@ const GATE_ORDER: &[&str] = &[
 fn gate_view(g: &crate::thresholds::GateResult) -> Value {
     let label = match g.gate_id.as_str() {
         "min_technique_coverage" => "Technique coverage",
-        "max_allowed_latency_seconds" => "Detection latency p95",
+        "max_allowed_latency_seconds" => "Slowest detection latency",
         "min_tier1_field_coverage" => "Tier-1 field coverage",
         "max_missing_telemetry_rate" => "Actions lost to missing telemetry",
         "max_unmapped_event_type_rate" => "Actions lost to unmapped event types",
