@@ -386,7 +386,16 @@ fn scoring_metrics(run: &RunDir) -> (Option<u64>, std::collections::BTreeMap<Str
 pub fn write_derived(run: &RunDir, m: &Manifest) -> Result<(), BundleError> {
     let health = pa_canon::to_value(&pa_bundle::results::health(m))?;
     let (actions, metrics) = scoring_metrics(run);
-    let results = pa_canon::to_value(&pa_bundle::results::run_results(m, actions, metrics))?;
+    let mut rr = pa_bundle::results::run_results(m, actions, metrics);
+    for (name, rel) in [
+        ("report_json", "report/report.json"),
+        ("scoring_summary", "scoring/summary.json"),
+    ] {
+        if run.resolve(rel).is_ok_and(|p| p.is_file()) {
+            rr.pointers.insert(name.to_owned(), rel.to_owned());
+        }
+    }
+    let results = pa_canon::to_value(&rr)?;
     for (rel, contract, v) in [
         ("logs/health.json", "health", health),
         ("run_results.json", "run_results", results),
