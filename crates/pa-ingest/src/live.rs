@@ -104,6 +104,32 @@ pub fn actions_span(rows: &[Value], asset_id: &str) -> Option<(i64, i64)> {
     span
 }
 
+/// Slack for the kernel's coarse audit clock, which stamps records a few ms behind the wall clock.
+const CLOCK_SLACK_MS: i64 = 100;
+
+/// The capture window: the first phase start (or the canary) − padding → the last phase end +
+/// padding, never wider than the capture session itself (opened before the rules went in,
+/// closed after they came out, ± the clock slack): what happened on the host before this run
+/// began or after it ended is not this run's (another run's tail in the padding would count
+/// as this run's unexplained detections).
+pub fn capture_window(
+    first: i64,
+    last: i64,
+    pad: i64,
+    opened: Option<i64>,
+    closed: Option<i64>,
+) -> (i64, i64) {
+    let mut start = first - pad;
+    let mut end = last + pad;
+    if let Some(o) = opened {
+        start = start.max(o - CLOCK_SLACK_MS);
+    }
+    if let Some(c) = closed {
+        end = end.min(c + CLOCK_SLACK_MS);
+    }
+    (start.min(first), end.max(last))
+}
+
 /// Read a live source's capture window and stage it.
 pub fn capture(
     ctx: &mut StageContext<'_>,
@@ -195,7 +221,13 @@ pub fn capture(
         ));
     };
     let pad = src.padding_ms();
-    let window = (first - pad, last + pad);
+    let window = capture_window(
+        first,
+        last,
+        pad,
+        ms(&session["opened_at_utc"]),
+        ms(&session["closed_at_utc"]),
+    );
     // The window's end may still be ahead: wait for it (at most the padding).
     let now = pa_canon::now_utc_millis();
     if window.1 > now {
@@ -285,6 +317,25 @@ type=CONFIG_CHANGE msg=audit(1.002:12): auid=0 op=add_rule key=\"someone-else\" 
 type=CONFIG_CHANGE msg=audit(1.002:12): auid=0 op=add_rule key=\"someone-else\" list=4 res=1\n"
         );
         assert_eq!(without_control_events(log, "pa-other").1, 0);
+    }
+
+    #[test]
+    fn the_window_is_padded_but_never_wider_than_the_capture_session() {
+        // Padding 5 s; the session opened 1 s before the first phase, closed 0.5 s after the last.
+        assert_eq!(
+            capture_window(10_000, 20_000, 5_000, Some(9_000), Some(20_500)),
+            (8_900, 20_600)
+        );
+        // Without session times: the padding alone.
+        assert_eq!(
+            capture_window(10_000, 20_000, 5_000, None, None),
+            (5_000, 25_000)
+        );
+        // Never narrower than the run's own phases.
+        assert_eq!(
+            capture_window(10_000, 20_000, 0, Some(12_000), Some(15_000)),
+            (10_000, 20_000)
+        );
     }
 
     #[test]
