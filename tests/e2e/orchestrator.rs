@@ -23,6 +23,8 @@ stages:
   normalization: true
   detection: true
   scoring: true
+  # Reporting follows scoring by default; these tests are about the driver's mechanics.
+  reporting: false
 replay:
   ground_truth: ground_truth.jsonl
 ";
