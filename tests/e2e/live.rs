@@ -209,6 +209,15 @@ runner:
   atomic: {atomics_root: ATOMICS}
 "#;
 
+/// `range.yaml` of the local lab over the test-only atomics, runner stages only, in `dir`.
+fn faults_range(dir: &Path) -> PathBuf {
+    write(
+        dir,
+        "range.yaml",
+        &LOCAL_RANGE_FAULTS.replace("ATOMICS", &fixture_atomics().display().to_string()),
+    )
+}
+
 #[test]
 fn lifecycle_faults_are_explicit_outcomes_and_secrets_never_reach_the_bundle() {
     let _g = lock();
@@ -216,11 +225,7 @@ fn lifecycle_faults_are_explicit_outcomes_and_secrets_never_reach_the_bundle() {
     let work = dir.path().join("work");
     std::fs::create_dir(&work).unwrap();
     let w = work.display().to_string();
-    let range = write(
-        dir.path(),
-        "range.yaml",
-        &LOCAL_RANGE_FAULTS.replace("ATOMICS", &fixture_atomics().display().to_string()),
-    );
+    let range = faults_range(dir.path());
     let scenario = write(
         dir.path(),
         "scenario.yaml",
@@ -317,11 +322,7 @@ actions:
 fn a_missing_secret_or_an_unknown_test_runs_nothing_and_says_why() {
     let _g = lock();
     let dir = tempfile::tempdir().unwrap();
-    let range = write(
-        dir.path(),
-        "range.yaml",
-        &LOCAL_RANGE_FAULTS.replace("ATOMICS", &fixture_atomics().display().to_string()),
-    );
+    let range = faults_range(dir.path());
     let scenario = write(
         dir.path(),
         "scenario.yaml",
@@ -824,11 +825,7 @@ fn dry_run_prints_the_resolved_commands_and_runs_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path().join("work");
     std::fs::create_dir(&work).unwrap();
-    let range = write(
-        dir.path(),
-        "range.yaml",
-        &LOCAL_RANGE_FAULTS.replace("ATOMICS", &fixture_atomics().display().to_string()),
-    );
+    let range = faults_range(dir.path());
     let scenario = write(
         dir.path(),
         "scenario.yaml",
