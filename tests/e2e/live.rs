@@ -43,10 +43,20 @@ fn sh(cmd: &str) -> (bool, String) {
 fn live_audit() -> bool {
     let (_, uid) = sh("id -u");
     let (ok, status) = sh("auditctl -s 2>/dev/null");
+    // The registered pid must be a live process (not gone, not a zombie): a killed auditd stays
+    // registered until the kernel next fails to send it a record.
     let running = ok
         && status
             .lines()
-            .any(|l| l.starts_with("pid ") && l.trim() != "pid 0");
+            .filter_map(|l| l.strip_prefix("pid "))
+            .any(|pid| {
+                let pid = pid.trim();
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let state = stat
+                    .rsplit_once(')')
+                    .and_then(|(_, r)| r.split_whitespace().next());
+                pid != "0" && !matches!(state, None | Some("Z" | "X"))
+            });
     if uid.trim() == "0" && running {
         return true;
     }

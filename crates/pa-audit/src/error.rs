@@ -48,6 +48,18 @@ pub enum AuditError {
         /// The host's label.
         host: String,
     },
+    /// `auditctl -s` names an audit daemon whose process is gone: it was killed without
+    /// unregistering, and the kernel keeps its pid until it next fails to deliver a record.
+    #[error(
+        "auditd is not running on {host}: the kernel still names pid {pid} as the audit daemon \
+         but no such process exists (killed?); start it again (auditd, or systemctl start auditd)"
+    )]
+    AuditdGone {
+        /// The host's label.
+        host: String,
+        /// The registered pid.
+        pid: u32,
+    },
     /// `auditctl -s` reports `enabled 0`.
     #[error("auditing is disabled on {host} (enabled 0): enable it with auditctl -e 1")]
     AuditDisabled {

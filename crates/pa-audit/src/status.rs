@@ -122,7 +122,31 @@ pub fn status(host: &dyn AuditHost) -> Result<AuditStatus, AuditError> {
 pub fn ready_status(host: &dyn AuditHost) -> Result<AuditStatus, AuditError> {
     let st = status(host)?;
     st.check_ready(&host.label())?;
+    // A daemon killed with SIGKILL stays registered until the kernel next fails to send it a
+    // record: its pid must name a live process. (The name is not checked: auditbeat and
+    // go-audit register as the audit daemon too.) Other read failures prove nothing.
+    let gone = match host.read_file(&format!("/proc/{}/stat", st.pid)) {
+        Err(AuditError::NotFound { .. }) => true,
+        Ok(stat) => is_dead_stat(&stat),
+        Err(_) => false,
+    };
+    if gone {
+        return Err(AuditError::AuditdGone {
+            host: host.label(),
+            pid: st.pid,
+        });
+    }
     Ok(st)
+}
+
+/// Whether a `/proc/<pid>/stat` line describes a process that has exited (a zombie `Z` or dead
+/// `X`, waiting for a parent that does not reap it). The state follows the last `)`: the
+/// command name may hold spaces and parentheses.
+fn is_dead_stat(stat: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(stat);
+    text.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_some_and(|state| state == "Z" || state == "X")
 }
 
 /// Sets the kernel's backlog limit (`auditctl -b <limit>`).
@@ -310,6 +334,23 @@ mod tests {
         let e = st.check_ready("h1").unwrap_err();
         assert!(matches!(e, AuditError::RulesLocked { .. }), "{e}");
         assert!(e.to_string().contains("locked"));
+    }
+
+    #[test]
+    fn a_registered_daemon_whose_process_is_gone_is_not_running() {
+        let alive = crate::testhost::FakeHost::new();
+        assert_eq!(ready_status(&alive).unwrap().pid, 100);
+        let gone = crate::testhost::FakeHost::with(|s| s.daemon_alive = false);
+        let e = ready_status(&gone).unwrap_err();
+        assert!(matches!(e, AuditError::AuditdGone { pid: 100, .. }), "{e}");
+        assert!(
+            e.to_string().contains("pid 100") && e.to_string().contains("start it again"),
+            "{e}"
+        );
+        assert!(is_dead_stat(b"100 (auditd) Z 1 100"));
+        assert!(is_dead_stat(b"7 (a) b) X 1"));
+        assert!(!is_dead_stat(b"100 (audit d) S 1 100"));
+        assert!(!is_dead_stat(b"garbage"));
     }
 
     #[test]

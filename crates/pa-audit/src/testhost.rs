@@ -29,6 +29,8 @@ pub struct FakeState {
     pub no_auditctl: bool,
     /// `-D -k` leaves the rules in place.
     pub delete_is_noop: bool,
+    /// The registered daemon's process exists (`/proc/<pid>/stat` reads).
+    pub daemon_alive: bool,
     /// Every command run, joined by spaces.
     pub log: Vec<String>,
 }
@@ -81,6 +83,7 @@ impl FakeHost {
                 not_root: false,
                 no_auditctl: false,
                 delete_is_noop: false,
+                daemon_alive: true,
                 log: Vec::new(),
             }),
         }
@@ -231,6 +234,10 @@ impl AuditHost for FakeHost {
     }
 
     fn read_file(&self, path: &str) -> Result<Vec<u8>, AuditError> {
+        let st = self.state.borrow();
+        if st.daemon_alive && path == format!("/proc/{}/stat", st.pid) {
+            return Ok(format!("{} (auditd) S 1", st.pid).into_bytes());
+        }
         Err(AuditError::NotFound {
             host: self.label(),
             path: path.to_owned(),

@@ -47,7 +47,15 @@ if [ -r /etc/os-release ]; then (. /etc/os-release; echo "os_release=$PRETTY_NAM
 if command -v auditctl >/dev/null 2>&1; then
   echo "auditctl=yes"
   echo "auditctl_version=$(auditctl -v 2>/dev/null | sed -n 's/.*version *//p')"
-  if [ "$(id -u)" = 0 ]; then echo "auditd_pid=$(auditctl -s 2>/dev/null | sed -n 's/^pid *//p')"; fi
+  if [ "$(id -u)" = 0 ]; then
+    p=$(auditctl -s 2>/dev/null | sed -n 's/^pid *//p')
+    # A killed daemon stays registered until the kernel next fails to send it a record (and
+    # may linger as a zombie): only a live process counts.
+    if [ -n "$p" ] && [ "$p" != 0 ]; then
+      case "$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f1)" in ''|Z|X) p=0 ;; esac
+    fi
+    echo "auditd_pid=$p"
+  fi
 fi
 "#;
 
