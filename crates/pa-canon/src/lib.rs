@@ -12,6 +12,8 @@
 //! * [`format_utc_millis`], [`parse_rfc3339_to_millis`], [`now_utc_millis`].
 //! * [`to_jsonl_line`]: one canonical JSON line (JCS + LF).
 
+mod writer;
+
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -99,7 +101,20 @@ pub fn to_value<T: Serialize + ?Sized>(v: &T) -> Result<Value, CanonError> {
 }
 
 /// RFC 8785 canonical bytes of any serializable value.
+///
+/// Written straight from the value's `Serialize` (no `serde_json::Value` in between); the few
+/// cases that writer leaves to the value path (an integer beyond ±(2^53 − 1), a non-finite
+/// float, a duplicate member name, an unusual map key, an error of the value itself) take
+/// [`jcs_value`] over `serde_json::to_value`, which gives the same bytes or the error.
 pub fn jcs<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>, CanonError> {
+    match writer::to_vec(v) {
+        Ok(bytes) => Ok(bytes),
+        Err(writer::Fallback) => jcs_via_value(v),
+    }
+}
+
+/// [`jcs`] through a `serde_json::Value` (the reference path).
+fn jcs_via_value<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>, CanonError> {
     let value = serde_json::to_value(v)?;
     jcs_value(&value)
 }

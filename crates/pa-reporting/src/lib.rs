@@ -274,7 +274,15 @@ pub fn run(
     }
     ctx.input(inputs::SUMMARY)?;
     ctx.input(inputs::GROUND_TRUTH)?;
+    let started = std::time::Instant::now();
+    let phase = |what: &str| {
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "reporting: {what}"
+        );
+    };
     let inputs = inputs::load(ctx.run.path(), ctx.manifest.clone())?;
+    phase("inputs read and checked");
     if inputs.summary.run_id != ctx.manifest.run_id {
         return Err(ReportError::InvalidInput {
             path: ctx.run.path().join(inputs::SUMMARY),
@@ -286,6 +294,7 @@ pub fn run(
         .into());
     }
     let analysis = analysis::analyze(&inputs);
+    phase("analysis");
 
     let mut substages = Vec::new();
     let mut baseline_bytes = None;
@@ -314,6 +323,7 @@ pub fn run(
     let now = pa_canon::now_utc_string();
     let th = thresholds::build(&inputs.summary, regression.as_ref(), &now);
     let report = report::build(&inputs, &analysis, &th, regression.as_ref(), &now);
+    phase("report built");
     let st = &mut *ctx.staging;
     // The page renders on a second thread while the other documents are written.
     let page = std::thread::scope(|scope| -> Result<Option<String>, StageFailure> {
@@ -339,6 +349,7 @@ pub fn run(
             &layer::build(&inputs, &analysis),
         )
         .map_err(write_failed)?;
+        phase("report.json, thresholds.json, run_timeline.md, junit.xml, attack_layer.json staged");
         match html.map(|h| h.join()) {
             None => Ok(None),
             Some(Ok(page)) => Ok(Some(page?)),
@@ -352,6 +363,7 @@ pub fn run(
         st.write("report/report.html", page.as_bytes())
             .map_err(write_failed)?;
     }
+    phase("report.html rendered and staged");
     if let (Some(bytes), Some(r)) = (&baseline_bytes, &regression) {
         st.write("inputs/baseline/manifest.json", bytes)
             .map_err(write_failed)?;

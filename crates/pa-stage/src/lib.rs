@@ -351,16 +351,23 @@ where
 /// actual values of the coverage, latency and Tier-1 gates, and a few more; with the number of
 /// executed actions. A summary that cannot be read gives none (scoring's own outcome says why).
 fn scoring_metrics(run: &RunDir) -> (Option<u64>, std::collections::BTreeMap<String, Option<f64>>) {
+    /// The part of `scoring/summary.json` the run results carry: only `metrics` is kept;
+    /// everything else of a summary that can be tens of megabytes is skipped unparsed.
+    #[derive(serde::Deserialize)]
+    struct Head {
+        metrics: BTreeMap<String, serde_json::Value>,
+    }
     let mut out = std::collections::BTreeMap::new();
-    let Some(doc) = run
+    let Some(head) = run
         .resolve("scoring/summary.json")
         .ok()
         .and_then(|p| std::fs::read(p).ok())
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|b| serde_json::from_slice::<Head>(&b).ok())
     else {
         return (None, out);
     };
-    let m = &doc["metrics"];
+    let m = &head.metrics;
+    let num = |key: &str| m.get(key).and_then(serde_json::Value::as_f64);
     for key in [
         "technique_coverage_rate",
         "detection_latency_p50_seconds",
@@ -368,18 +375,18 @@ fn scoring_metrics(run: &RunDir) -> (Option<u64>, std::collections::BTreeMap<Str
         "detection_latency_max_seconds",
         "tier1_field_coverage_rate",
         "false_positive_detection_rate",
-    ] {
-        out.insert(key.to_string(), m[key].as_f64());
-    }
-    for key in [
         "actions_detected",
         "techniques_executed",
         "techniques_detected",
         "false_positive_detection_count",
     ] {
-        out.insert(key.to_string(), m[key].as_f64());
+        out.insert(key.to_string(), num(key));
     }
-    (m["actions_executed"].as_u64(), out)
+    (
+        m.get("actions_executed")
+            .and_then(serde_json::Value::as_u64),
+        out,
+    )
 }
 
 /// Write `logs/health.json` and `run_results.json` from the manifest (validated, atomic).
