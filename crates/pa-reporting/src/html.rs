@@ -1,7 +1,10 @@
 //! `report/report.html`: one self-contained page (inline CSS and SVG, no script, no external
 //! reference) rendered from the embedded template `templates/report.html` with minijinja, which
-//! escapes every value taken from data (autoescape by the `.html` name). Only the SVG charts,
-//! built here with their own escaping, are inserted as markup.
+//! escapes every value taken from data (autoescape by the `.html` name). Markup built here is
+//! inserted as is: the SVG charts (their own escaping), and the parts that grow with the run —
+//! a gap card per undetected action and a row per action — written straight to a string with
+//! the template's own escaping (`minijinja::HtmlEscape`); tests hold them to the markup the
+//! template gave for them.
 
 use crate::ReportError;
 use crate::analysis::{ActionView, Analysis, Outcome};
@@ -247,51 +250,127 @@ fn latency(inputs: &Inputs, analysis: &Analysis) -> Value {
     })
 }
 
+/// The gap cards, grouped by category in precedence order; each group's cards are markup
+/// ([`gap_card`]): the page holds one per undetected action, tens of thousands in a large run.
 fn gaps(inputs: &Inputs, analysis: &Analysis) -> Vec<Value> {
-    let mut groups: BTreeMap<usize, (String, Vec<Value>)> = BTreeMap::new();
+    let mut groups: BTreeMap<usize, (String, usize, String)> = BTreeMap::new();
     for i in &analysis.gaps {
         let a = &analysis.actions[*i];
         let Some(g) = a.gap() else { continue };
-        let evidence: Vec<Value> = g
-            .evidence
-            .iter()
-            .map(|(k, v)| {
-                let text = value_text(v);
-                json!({"key": k, "value": text, "long": text.chars().count() > 160,
-                       "short": text.chars().take(120).collect::<String>()})
-            })
-            .collect();
-        // The bundle's own documents first, per-rule compiled plans after them.
-        let mut sorted: Vec<&crate::model::EvidenceRef> = g.evidence_refs.iter().collect();
-        sorted.sort_by_key(|r| r.artifact_path.starts_with("bridge/compiled_plans/"));
-        let refs: Vec<Value> = sorted
-            .into_iter()
-            .map(|r| json!({"path": r.artifact_path, "selector": r.selector, "href": href(inputs, &r.artifact_path)}))
-            .collect();
-        groups
+        let group = groups
             .entry(crate::model::gap_ordinal(&g.category))
-            .or_insert_with(|| (g.category.clone(), Vec::new()))
-            .1
-            .push(json!({
-                "action_id": a.action_id,
-                "technique_id": a.technique_id,
-                "technique_name": crate::attack::technique(&a.technique_id).name,
-                "target": a.target_asset_id,
-                "test": a.test_label(),
-                "summary": g.summary,
-                "layer": g.layer,
-                "evidence": evidence,
-                "refs": refs,
-            }));
+            .or_insert_with(|| (g.category.clone(), 0, String::new()));
+        group.1 += 1;
+        gap_card(&mut group.2, inputs, a, g);
     }
     groups
         .into_values()
-        .map(|(cat, items)| {
+        .map(|(cat, count, html)| {
             json!({"category": cat, "label": gap_label(&cat), "layer": crate::model::gap_layer(&cat),
                    "color": crate::layer::category_color(&cat),
-                   "count": items.len(), "items": items})
+                   "count": count, "html": html})
         })
         .collect()
+}
+
+/// Appends `text` HTML-escaped as the template escapes values (`minijinja::HtmlEscape`).
+fn esc(out: &mut String, text: &str) {
+    use std::fmt::Write;
+    let _ = write!(out, "{}", minijinja::HtmlEscape(text));
+}
+
+/// One evidence reference: a link when the artifact is in the bundle, then its selector.
+fn evidence_ref(out: &mut String, inputs: &Inputs, r: &crate::model::EvidenceRef) {
+    match href(inputs, &r.artifact_path) {
+        // `href` percent-encodes everything but `A-Z a-z 0-9 - . _ ~ / %`.
+        Some(h) => {
+            out.push_str("<a href=\"");
+            out.push_str(&h);
+            out.push_str("\">");
+            esc(out, &r.artifact_path);
+            out.push_str("</a>");
+        }
+        None => {
+            out.push_str("<span class=\"mono\">");
+            esc(out, &r.artifact_path);
+            out.push_str("</span>");
+        }
+    }
+    out.push_str(" <span class=\"muted mono\">");
+    esc(out, &r.selector);
+    out.push_str("</span>");
+}
+
+/// How many evidence references a card shows before folding the rest away.
+const REFS_SHOWN: usize = 4;
+
+/// One gap card: the technique, the action, the summary, the evidence (long values folded)
+/// and the evidence references (the bundle's own documents first, compiled plans after).
+fn gap_card(out: &mut String, inputs: &Inputs, a: &ActionView, g: &crate::model::Gap) {
+    out.push_str("    <div class=\"gap\">\n      <div class=\"head\"><b class=\"mono\">");
+    esc(out, &a.technique_id);
+    out.push_str("</b>");
+    let name = crate::attack::technique(&a.technique_id).name;
+    if !name.is_empty() {
+        out.push_str("<span>");
+        esc(out, &name);
+        out.push_str("</span>");
+    }
+    out.push_str("</div>\n      <div class=\"muted\">");
+    esc(out, &a.test_label());
+    out.push_str(" · target ");
+    esc(out, &a.target_asset_id);
+    out.push_str("</div>\n      <div class=\"summary\">");
+    esc(out, &g.summary);
+    out.push_str("</div>\n");
+    if !g.evidence.is_empty() {
+        out.push_str("      <dl class=\"kv\">\n");
+        for (k, v) in &g.evidence {
+            let text = value_text(v);
+            out.push_str("<dt>");
+            esc(out, k);
+            out.push_str("</dt><dd>");
+            if text.chars().count() > 160 {
+                out.push_str("<details><summary>");
+                esc(out, &text.chars().take(120).collect::<String>());
+                out.push_str("…</summary><pre>");
+                esc(out, &text);
+                out.push_str("</pre></details>");
+            } else {
+                out.push_str("<code>");
+                esc(out, &text);
+                out.push_str("</code>");
+            }
+            out.push_str("</dd>\n");
+        }
+        out.push_str("      </dl>\n");
+    }
+    if !g.evidence_refs.is_empty() {
+        let mut refs: Vec<&crate::model::EvidenceRef> = g.evidence_refs.iter().collect();
+        refs.sort_by_key(|r| r.artifact_path.starts_with("bridge/compiled_plans/"));
+        out.push_str("      <div class=\"refs\">Evidence: ");
+        for (i, r) in refs.iter().take(REFS_SHOWN).enumerate() {
+            if i > 0 {
+                out.push_str("; ");
+            }
+            evidence_ref(out, inputs, r);
+        }
+        if refs.len() > REFS_SHOWN {
+            out.push_str(&format!(
+                "<details><summary>{} more evidence reference(s)</summary>",
+                refs.len() - REFS_SHOWN
+            ));
+            for (i, r) in refs.iter().skip(REFS_SHOWN).enumerate() {
+                if i > 0 {
+                    out.push_str("<br>");
+                }
+                evidence_ref(out, inputs, r);
+            }
+            out.push_str("</details>");
+        }
+        out.push_str("</div>\n");
+    }
+    out.push_str("    </div>\n");
 }
 
 /// The regression deltas as people read them: signed deltas, unchanged rows marked.
@@ -312,9 +391,20 @@ fn deltas_view(r: &Regression) -> Vec<Value> {
         .collect()
 }
 
+/// Appends one lifecycle pill.
+fn pill(out: &mut String, class: &str, title: &str, text: &str) {
+    out.push_str("<span class=\"lc ");
+    esc(out, class);
+    out.push_str("\" title=\"");
+    esc(out, title);
+    out.push_str("\">");
+    esc(out, text);
+    out.push_str("</span>");
+}
+
 /// The lifecycle cell: one pill when every recorded phase succeeded (their durations in its
 /// tooltip), else one pill per phase with its outcome and reason.
-fn lifecycle(a: &ActionView) -> Vec<Value> {
+fn lifecycle(out: &mut String, a: &ActionView) {
     let recorded: Vec<(&str, &crate::analysis::PhaseView)> = crate::analysis::PHASES
         .iter()
         .zip(&a.phases)
@@ -337,13 +427,17 @@ fn lifecycle(a: &ActionView) -> Vec<Value> {
         } else {
             format!("{} ✓", names.join(" · "))
         };
-        return vec![json!({"class": "success", "text": text, "title": title.join("; ")})];
+        pill(out, "success", &title.join("; "), &text);
+        return;
     }
-    crate::analysis::PHASES
-        .iter()
-        .zip(&a.phases)
-        .map(|(n, p)| match p {
-            None => json!({"class": "none", "text": format!("{n}: -"), "title": format!("{n}: not recorded")}),
+    for (n, p) in crate::analysis::PHASES.iter().zip(&a.phases) {
+        match p {
+            None => pill(
+                out,
+                "none",
+                &format!("{n}: not recorded"),
+                &format!("{n}: -"),
+            ),
             Some(p) => {
                 let detail = p
                     .reason_code
@@ -353,10 +447,10 @@ fn lifecycle(a: &ActionView) -> Vec<Value> {
                     Some(d) => format!("{n}: {} ({d})", p.outcome),
                     None => format!("{n}: {}", p.outcome),
                 };
-                json!({"class": p.outcome, "text": text, "title": timing(n, p)})
+                pill(out, &p.outcome, &timing(n, p), &text);
             }
-        })
-        .collect()
+        }
+    }
 }
 
 /// The date all actions started on (`YYYY-MM-DD`), when they share one.
@@ -369,38 +463,64 @@ fn actions_date(analysis: &Analysis) -> Option<String> {
     (dates.len() == 1).then(|| dates.into_iter().next().unwrap_or_default().to_string())
 }
 
-fn actions(analysis: &Analysis, one_date: bool) -> Vec<Value> {
-    analysis
-        .actions
-        .iter()
-        .map(|a| {
-            let phases = lifecycle(a);
-            let r = a.row.as_ref();
-            let start_full = a.start_utc.clone().unwrap_or_else(|| "-".into());
-            let start = match (&a.start_utc, one_date) {
-                (Some(s), true) => s.get(11..19).unwrap_or(s).to_string(),
-                (Some(s), false) => s.get(..19).unwrap_or(s).replace('T', " "),
-                (None, _) => "-".into(),
-            };
-            json!({
-                "order": a.order,
-                "action_id": a.action_id,
-                "action_key": a.action_key,
-                "key_short": a.action_key.chars().take(12).collect::<String>(),
-                "test": a.test_name.clone().unwrap_or_else(|| a.engine_test_id.clone()),
-                "technique_id": a.technique_id,
-                "target": a.target_asset_id,
-                "start": start,
-                "start_full": start_full,
-                "duration": a.duration_ms.map(|d| duration(d as f64 / 1000.0)).unwrap_or_else(|| "-".into()),
-                "phases": phases,
-                "result": outcome_label(&a.outcome),
-                "key": a.outcome.key(),
-                "latency": secs(r.and_then(|r| r.latency_seconds)),
-                "rules": r.map(|r| r.rules_matched.iter().map(|m| m.rule_title.clone()).collect::<Vec<_>>().join("; ")).unwrap_or_default(),
-            })
-        })
-        .collect()
+/// The rows of the actions table, one per action in run order (markup: a large run has tens
+/// of thousands).
+fn actions(analysis: &Analysis, one_date: bool) -> String {
+    let mut out = String::with_capacity(analysis.actions.len() * 900);
+    for a in &analysis.actions {
+        let r = a.row.as_ref();
+        let start = match (&a.start_utc, one_date) {
+            (Some(s), true) => s.get(11..19).unwrap_or(s).to_string(),
+            (Some(s), false) => s.get(..19).unwrap_or(s).replace('T', " "),
+            (None, _) => "-".into(),
+        };
+        out.push_str("<tr>\n      <td class=\"num\">");
+        out.push_str(&a.order.to_string());
+        out.push_str("</td>\n      <td><b class=\"mono\">");
+        esc(&mut out, &a.action_id);
+        out.push_str("</b><br><span class=\"muted\">");
+        esc(
+            &mut out,
+            a.test_name.as_deref().unwrap_or(a.engine_test_id.as_str()),
+        );
+        out.push_str("</span><br><span class=\"muted mono small\" title=\"action_key ");
+        esc(&mut out, &a.action_key);
+        out.push_str("\">");
+        esc(&mut out, &a.action_key.chars().take(12).collect::<String>());
+        out.push_str("…</span></td>\n      <td class=\"mono nowrap\">");
+        esc(&mut out, &a.technique_id);
+        out.push_str("</td><td class=\"nowrap\">");
+        esc(&mut out, &a.target_asset_id);
+        out.push_str("</td><td class=\"mono nowrap\" title=\"");
+        esc(&mut out, a.start_utc.as_deref().unwrap_or("-"));
+        out.push_str("\">");
+        esc(&mut out, &start);
+        out.push_str("</td><td class=\"num nowrap\">");
+        let dur = a
+            .duration_ms
+            .map(|d| duration(d as f64 / 1000.0))
+            .unwrap_or_else(|| "-".into());
+        esc(&mut out, &dur);
+        out.push_str("</td>\n      <td class=\"lifecycle\">");
+        lifecycle(&mut out, a);
+        out.push_str("</td>\n      <td><span class=\"tag o-");
+        esc(&mut out, a.outcome.key());
+        out.push_str("\">");
+        esc(&mut out, &outcome_label(&a.outcome));
+        out.push_str("</span></td><td class=\"num nowrap\">");
+        esc(&mut out, &secs(r.and_then(|r| r.latency_seconds)));
+        out.push_str("</td><td class=\"small\">");
+        if let Some(r) = r {
+            for (i, m) in r.rules_matched.iter().enumerate() {
+                if i > 0 {
+                    out.push_str("; ");
+                }
+                esc(&mut out, &m.rule_title);
+            }
+        }
+        out.push_str("</td>\n    </tr>\n");
+    }
+    out
 }
 
 /// The order the page lists gates in: what matters most first.
@@ -610,6 +730,192 @@ pub fn render_template(name: &str, source: &str, ctx: &Value) -> Result<String, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The template fragments the gap cards and action rows were rendered with before they
+    /// moved to Rust (the page of a large run spent most of its time there): the Rust
+    /// renderers must give the same markup, escaping included.
+    const CARD_TEMPLATE: &str = r#"{% for g in items %}
+    <div class="gap">
+      <div class="head"><b class="mono">{{ g.technique_id }}</b>{% if g.technique_name %}<span>{{ g.technique_name }}</span>{% endif %}</div>
+      <div class="muted">{{ g.test }} · target {{ g.target }}</div>
+      <div class="summary">{{ g.summary }}</div>
+      {% if g.evidence %}
+      <dl class="kv">
+        {% for e in g.evidence %}<dt>{{ e.key }}</dt><dd>{% if e.long %}<details><summary>{{ e.short }}…</summary><pre>{{ e.value }}</pre></details>{% else %}<code>{{ e.value }}</code>{% endif %}</dd>
+        {% endfor %}
+      </dl>
+      {% endif %}
+      {% if g.refs %}
+      {% macro evref(r) %}{% if r.href %}<a href="{{ r.href|safe }}">{{ r.path }}</a>{% else %}<span class="mono">{{ r.path }}</span>{% endif %} <span class="muted mono">{{ r.selector }}</span>{% endmacro %}
+      <div class="refs">Evidence: {% for r in g.refs[:4] %}{{ evref(r) }}{% if not loop.last %}; {% endif %}{% endfor %}
+      {% if g.refs|length > 4 %}<details><summary>{{ g.refs|length - 4 }} more evidence reference(s)</summary>{% for r in g.refs[4:] %}{{ evref(r) }}{% if not loop.last %}<br>{% endif %}{% endfor %}</details>{% endif %}</div>
+      {% endif %}
+    </div>
+    {% endfor %}
+"#;
+
+    const ROW_TEMPLATE: &str = r#"{% for a in actions %}<tr>
+      <td class="num">{{ a.order }}</td>
+      <td><b class="mono">{{ a.action_id }}</b><br><span class="muted">{{ a.test }}</span><br><span class="muted mono small" title="action_key {{ a.action_key }}">{{ a.key_short }}…</span></td>
+      <td class="mono nowrap">{{ a.technique_id }}</td><td class="nowrap">{{ a.target }}</td><td class="mono nowrap" title="{{ a.start_full }}">{{ a.start }}</td><td class="num nowrap">{{ a.duration }}</td>
+      <td class="lifecycle">{% for p in a.phases %}<span class="lc {{ p.class }}" title="{{ p.title }}">{{ p.text }}</span>{% endfor %}</td>
+      <td><span class="tag o-{{ a.key }}">{{ a.result }}</span></td><td class="num nowrap">{{ a.latency }}</td><td class="small">{{ a.rules }}</td>
+    </tr>
+    {% endfor %}
+"#;
+
+    /// The demo bundle, with one gap given long and hostile evidence and six references.
+    fn hostile_inputs(dir: &std::path::Path) -> (Inputs, Analysis) {
+        let run = crate::synthetic::BundleSpec::demo("00000000-0000-4000-8000-0000000000aa")
+            .write(dir)
+            .unwrap();
+        let manifest = crate::inputs::load_manifest(&run).unwrap();
+        let mut inputs = crate::inputs::load(&run, manifest).unwrap();
+        let row = inputs
+            .summary
+            .actions
+            .iter_mut()
+            .find(|r| r.gap.is_some())
+            .unwrap();
+        let g = row.gap.as_mut().unwrap();
+        g.summary = "<script>alert('x')</script> & \"quoted\" / slash".into();
+        g.evidence
+            .insert("long".into(), Value::String("é<b>".repeat(60)));
+        g.evidence.insert("n".into(), json!(42));
+        g.evidence
+            .insert("list".into(), json!(["a'b", {"k": "</dd>"}]));
+        g.evidence_refs = [
+            "bridge/compiled_plans/r1.json",
+            "ground_truth.jsonl",
+            "missing/odd name&.json",
+            "bridge/compiled_plans/r2.json",
+            "manifest.json",
+            "../escape",
+        ]
+        .iter()
+        .map(|p| crate::model::EvidenceRef {
+            artifact_path: (*p).into(),
+            selector: "json_pointer:/a<b>".into(),
+        })
+        .collect();
+        let analysis = crate::analysis::analyze(&inputs);
+        (inputs, analysis)
+    }
+
+    fn template(source: &str, ctx: &Value) -> String {
+        render_template("fragment.html", source, ctx).unwrap()
+    }
+
+    #[test]
+    fn gap_cards_are_the_markup_the_template_gave() {
+        let dir = tempfile::tempdir().unwrap();
+        let (inputs, analysis) = hostile_inputs(dir.path());
+        let mut items = Vec::new();
+        let mut cards = String::new();
+        for i in &analysis.gaps {
+            let a = &analysis.actions[*i];
+            let g = a.gap().unwrap();
+            gap_card(&mut cards, &inputs, a, g);
+            let evidence: Vec<Value> = g
+                .evidence
+                .iter()
+                .map(|(k, v)| {
+                    let text = value_text(v);
+                    json!({"key": k, "value": text, "long": text.chars().count() > 160,
+                           "short": text.chars().take(120).collect::<String>()})
+                })
+                .collect();
+            let mut sorted: Vec<&crate::model::EvidenceRef> = g.evidence_refs.iter().collect();
+            sorted.sort_by_key(|r| r.artifact_path.starts_with("bridge/compiled_plans/"));
+            let refs: Vec<Value> = sorted
+                .into_iter()
+                .map(|r| json!({"path": r.artifact_path, "selector": r.selector, "href": href(&inputs, &r.artifact_path)}))
+                .collect();
+            items.push(json!({
+                "technique_id": a.technique_id,
+                "technique_name": crate::attack::technique(&a.technique_id).name,
+                "target": a.target_asset_id,
+                "test": a.test_label(),
+                "summary": g.summary,
+                "evidence": evidence,
+                "refs": refs,
+            }));
+        }
+        assert!(cards.contains("&lt;script&gt;") && cards.contains("2 more evidence reference(s)"));
+        assert!(cards.contains("<details><summary>é&lt;b&gt;"));
+        assert_eq!(cards, template(CARD_TEMPLATE, &json!({"items": items})));
+    }
+
+    #[test]
+    fn action_rows_are_the_markup_the_template_gave() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, analysis) = hostile_inputs(dir.path());
+        for one_date in [true, false] {
+            let rows: Vec<Value> = analysis
+                .actions
+                .iter()
+                .map(|a| {
+                    let mut pills = String::new();
+                    lifecycle(&mut pills, a);
+                    let r = a.row.as_ref();
+                    json!({
+                        "order": a.order,
+                        "action_id": a.action_id,
+                        "action_key": a.action_key,
+                        "key_short": a.action_key.chars().take(12).collect::<String>(),
+                        "test": a.test_name.clone().unwrap_or_else(|| a.engine_test_id.clone()),
+                        "technique_id": a.technique_id,
+                        "target": a.target_asset_id,
+                        "start": match (&a.start_utc, one_date) {
+                            (Some(s), true) => s.get(11..19).unwrap_or(s).to_string(),
+                            (Some(s), false) => s.get(..19).unwrap_or(s).replace('T', " "),
+                            (None, _) => "-".into(),
+                        },
+                        "start_full": a.start_utc.clone().unwrap_or_else(|| "-".into()),
+                        "duration": a.duration_ms.map(|d| duration(d as f64 / 1000.0)).unwrap_or_else(|| "-".into()),
+                        "phases": [],
+                        "result": outcome_label(&a.outcome),
+                        "key": a.outcome.key(),
+                        "latency": secs(r.and_then(|r| r.latency_seconds)),
+                        "rules": r.map(|r| r.rules_matched.iter().map(|m| m.rule_title.clone()).collect::<Vec<_>>().join("; ")).unwrap_or_default(),
+                        "pills": pills,
+                    })
+                })
+                .collect();
+            // The pills are compared on their own below: put them back where the loop was.
+            let expected = template(
+                &ROW_TEMPLATE.replace(
+                    r#"{% for p in a.phases %}<span class="lc {{ p.class }}" title="{{ p.title }}">{{ p.text }}</span>{% endfor %}"#,
+                    "{{ a.pills|safe }}",
+                ),
+                &json!({"actions": rows}),
+            );
+            assert_eq!(actions(&analysis, one_date), expected);
+        }
+        // The pills: one for a clean lifecycle, one per phase otherwise.
+        let mut cells: Vec<String> = analysis
+            .actions
+            .iter()
+            .map(|a| {
+                let mut pills = String::new();
+                lifecycle(&mut pills, a);
+                pills
+            })
+            .collect();
+        cells.sort();
+        cells.dedup();
+        assert!(cells.iter().any(|c| {
+            c.starts_with(r#"<span class="lc success" title="prepare: success in "#)
+                && c.ends_with(">all 4 phases ✓</span>")
+        }));
+        assert!(cells.iter().any(|c| {
+            c.starts_with(r#"<span class="lc failed" title="prepare: failed"#)
+                && c.contains(">prepare: failed (prepare_failed)</span><span class=\"lc skipped\"")
+                && c.ends_with(
+                    r#"<span class="lc none" title="teardown: not recorded">teardown: -</span>"#,
+                )
+        }));
+    }
 
     #[test]
     fn numbers_and_durations_read_well() {
