@@ -59,8 +59,8 @@ fn main() {
             Ok(t) => {
                 let failed: u64 = t.failed.values().map(|v| v.0).sum();
                 eprintln!(
-                    "pa-normalize: {} record(s): {} normalized, {} unmapped, {} failed",
-                    t.records, t.mapped, t.unmapped, failed
+                    "pa-normalize: {} record(s): {} normalized, {} as fallback Base Events, {} unmapped, {} failed",
+                    t.records, t.mapped, t.fallback, t.unmapped, failed
                 );
                 for (code, (n, msg)) in &t.failed {
                     eprintln!("pa-normalize: {n} × {code}, first: {msg}");

@@ -159,6 +159,8 @@ pub fn record_of_row(row: &RawRow) -> Result<SourceRecord, NormalizeError> {
 pub struct Tally {
     pub records: u64,
     pub mapped: u64,
+    /// Records emitted as fallback events (Base Event: no specific class).
+    pub fallback: u64,
     pub unmapped: u64,
     /// Failed events by reason code, with the first message.
     pub failed: BTreeMap<&'static str, (u64, String)>,
@@ -171,6 +173,7 @@ impl Tally {
         self.records += 1;
         match n {
             Normalized::Mapped(_) => self.mapped += 1,
+            Normalized::Fallback { .. } => self.fallback += 1,
             Normalized::Unmapped { .. } => {
                 self.unmapped += 1;
                 if !covered {
@@ -357,7 +360,7 @@ fn normalize_raw(
             tally.note(&rec, &n, is_covered);
             coverage.add(&rec, &n);
             match n {
-                Normalized::Mapped(ev) => writer.push(&ev).map_err(|e| {
+                Normalized::Mapped(ev) | Normalized::Fallback { event: ev, .. } => writer.push(&ev).map_err(|e| {
                     failure(
                         NormalizationReason::MissingCoreField,
                         format!("raw_parquet/{source_id}: {}#{}: {e}", row.file, row.ordinal),
@@ -451,9 +454,10 @@ fn write_outputs(
     );
     Ok(StageSuccess {
         summary: format!(
-            "{} event(s) normalized from {} record(s), {} unmapped, {} failed",
+            "{} event(s) normalized from {} record(s) ({} as fallback Base Events), {} unmapped, {} failed",
             summary.rows,
             tally.records,
+            tally.fallback,
             tally.unmapped,
             tally.failed.values().map(|v| v.0).sum::<u64>()
         ),
@@ -520,8 +524,8 @@ pub fn stream(
         let n = normalizer.normalize(&rec, &ectx);
         let is_covered = covered.iter().any(|c| c == rec.source_type.as_str());
         tally.note(&rec, &n, is_covered);
-        if let Normalized::Mapped(ev) = n {
-            let line = pa_canon::to_jsonl_line(&ev)?;
+        if let Some(ev) = n.event() {
+            let line = pa_canon::to_jsonl_line(ev)?;
             out.write_all(line.as_bytes())
                 .map_err(NormalizeError::Output)?;
         }

@@ -20,9 +20,11 @@ struct SourceCounts {
     total: u64,
     mapped: u64,
     unmapped: u64,
+    fallback: u64,
     failed: u64,
     classes: BTreeMap<u32, ClassCounts>,
     unknown: BTreeMap<String, u64>,
+    fallback_types: BTreeMap<String, u64>,
     failures: BTreeMap<&'static str, u64>,
 }
 
@@ -112,6 +114,18 @@ impl Coverage {
                 c.total += 1;
                 c.mapped += 1;
             }
+            Normalized::Fallback { event, event_type } => {
+                s.fallback += 1;
+                *s.fallback_types.entry(event_type.clone()).or_default() += 1;
+                let uid = event
+                    .get("class_uid")
+                    .and_then(Value::as_u64)
+                    .and_then(|u| u32::try_from(u).ok())
+                    .unwrap_or(0);
+                let c = s.classes.entry(uid).or_default();
+                c.total += 1;
+                c.mapped += 1;
+            }
             Normalized::Unmapped { event_type } => {
                 s.unmapped += 1;
                 *s.unknown.entry(event_type.clone()).or_default() += 1;
@@ -119,7 +133,10 @@ impl Coverage {
             Normalized::Failed { reason_code, .. } => {
                 s.failed += 1;
                 *s.failures.entry(reason_code).or_default() += 1;
-                if let Some(class) = self.normalizer.route(rec).and_then(|r| r.class) {
+                if let Some(class) = self.normalizer.route(rec).and_then(|r| {
+                    r.class
+                        .or_else(|| r.profile.default_class.map(|d| &r.profile.classes[d]))
+                }) {
                     s.classes.entry(class.class_uid).or_default().total += 1;
                 }
             }
@@ -137,13 +154,32 @@ impl Coverage {
     pub fn document(&self, mapping_profile_sha256: &str) -> MappingCoverage {
         let mut classes: BTreeMap<u32, ClassCounts> = BTreeMap::new();
         let mut unknown = Vec::new();
+        let mut fallback_types = Vec::new();
         let mut sources = Vec::new();
-        let (mut total, mut mapped, mut unmapped, mut failed) = (0, 0, 0, 0);
+        let (mut total, mut mapped, mut unmapped, mut fallback, mut failed) = (0, 0, 0, 0, 0);
+        let listed = |types: &BTreeMap<String, u64>| -> Vec<UnknownEventType> {
+            types
+                .iter()
+                .map(|(et, n)| UnknownEventType {
+                    source_type: None,
+                    event_type: et.clone(),
+                    count: *n,
+                })
+                .collect()
+        };
         for (st, s) in &self.sources {
             total += s.total;
             mapped += s.mapped;
             unmapped += s.unmapped;
+            fallback += s.fallback;
             failed += s.failed;
+            for (et, n) in &s.fallback_types {
+                fallback_types.push(UnknownEventType {
+                    source_type: Some(st.clone()),
+                    event_type: et.clone(),
+                    count: *n,
+                });
+            }
             for (uid, c) in &s.classes {
                 let e = classes.entry(*uid).or_default();
                 e.total += c.total;
@@ -161,18 +197,12 @@ impl Coverage {
                 events_total: s.total,
                 events_mapped: s.mapped,
                 events_unmapped: s.unmapped,
+                events_fallback: s.fallback,
                 events_failed: s.failed,
                 mapped_pct: fraction_4dp(s.mapped, s.total),
                 classes: class_rows(&s.classes),
-                unknown_event_types: s
-                    .unknown
-                    .iter()
-                    .map(|(et, n)| UnknownEventType {
-                        source_type: None,
-                        event_type: et.clone(),
-                        count: *n,
-                    })
-                    .collect(),
+                unknown_event_types: listed(&s.unknown),
+                fallback_event_types: listed(&s.fallback_types),
                 failures: s
                     .failures
                     .iter()
@@ -188,10 +218,12 @@ impl Coverage {
             events_total: total,
             events_mapped: mapped,
             events_unmapped: unmapped,
+            events_fallback: fallback,
             events_failed: failed,
             mapped_pct: fraction_4dp(mapped, total),
             classes: class_rows(&classes),
             unknown_event_types: unknown,
+            fallback_event_types: fallback_types,
             source_types: sources,
             store: None,
         }
@@ -221,8 +253,12 @@ pub struct MappingCoverage {
     pub events_total: u64,
     /// Records that became events.
     pub events_mapped: u64,
-    /// Records of an event type no profile routes.
+    /// Records of an event type no profile routes (not emitted).
     pub events_unmapped: u64,
+    /// Records no specific route matched, emitted by their profile's default class as Base
+    /// Events (in the store, reachable by detection; not in `events_mapped`).
+    #[serde(default)]
+    pub events_fallback: u64,
     /// Records that failed to normalize.
     pub events_failed: u64,
     /// `events_mapped / events_total`, 4 decimals.
@@ -231,6 +267,9 @@ pub struct MappingCoverage {
     pub classes: Vec<ClassCoverage>,
     /// Every unrouted (source type, event type) with its count.
     pub unknown_event_types: Vec<UnknownEventType>,
+    /// Every (source type, event type) emitted as a fallback event, with its count.
+    #[serde(default)]
+    pub fallback_event_types: Vec<UnknownEventType>,
     /// Per source type, sorted.
     pub source_types: Vec<SourceTypeCoverage>,
     /// The normalized store's counts (bundle mode only).
@@ -278,6 +317,9 @@ pub struct SourceTypeCoverage {
     pub events_mapped: u64,
     /// Records of an unrouted event type.
     pub events_unmapped: u64,
+    /// Records emitted as fallback events.
+    #[serde(default)]
+    pub events_fallback: u64,
     /// Records that failed.
     pub events_failed: u64,
     /// `events_mapped / events_total`, 4 decimals.
@@ -286,6 +328,9 @@ pub struct SourceTypeCoverage {
     pub classes: Vec<ClassCoverage>,
     /// Unrouted event types of this source type.
     pub unknown_event_types: Vec<UnknownEventType>,
+    /// Event types of this source type emitted as fallback events.
+    #[serde(default)]
+    pub fallback_event_types: Vec<UnknownEventType>,
     /// Failures by reason code.
     pub failures: Vec<FailureCount>,
 }

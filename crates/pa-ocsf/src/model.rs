@@ -159,6 +159,12 @@ pub(crate) struct RoutingFile {
     /// Keys whose values label an unrouted event (`<source_type>:<v1>:<v2>`).
     pub event_type: Vec<Spanned<String>>,
     pub routes: Vec<Spanned<RouteFile>>,
+    /// The class file of every record no route matches (`classes/base_event_0.yaml`): the
+    /// record is emitted as a fallback event (OCSF Base Event, its fields under `unmapped`)
+    /// instead of being counted as an unrouted event type. Without it such records are not
+    /// emitted.
+    #[serde(default)]
+    pub default: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -50,6 +50,16 @@ pub enum Normalized {
         /// The label of the unrouted event type.
         event_type: String,
     },
+    /// No route matches, and the profile's `default` class (the Base Event) took the record:
+    /// one OCSF event of class 0 with the envelope and the record's fields under `unmapped`,
+    /// so that nothing a source carries is invisible to detection. `event_type` labels it as
+    /// for [`Normalized::Unmapped`]: an event type that has no specific class.
+    Fallback {
+        /// The OCSF event.
+        event: Value,
+        /// The label of the event type (`<source_type>:<key values>`).
+        event_type: String,
+    },
     /// The record was routed but cannot become a valid event.
     Failed {
         /// `timestamp_parse_failed`, `missing_core_field` or `event_id_generation_failed`.
@@ -57,6 +67,24 @@ pub enum Normalized {
         /// What was wrong (names the record and field).
         message: String,
     },
+}
+
+impl Normalized {
+    /// The event, when the record became one (mapped or fallback).
+    pub fn event(&self) -> Option<&Value> {
+        match self {
+            Normalized::Mapped(ev) | Normalized::Fallback { event: ev, .. } => Some(ev),
+            _ => None,
+        }
+    }
+
+    /// The event, when the record became one (mapped or fallback).
+    pub fn into_event(self) -> Option<Value> {
+        match self {
+            Normalized::Mapped(ev) | Normalized::Fallback { event: ev, .. } => Some(ev),
+            _ => None,
+        }
+    }
 }
 
 /// The OCSF paths one class file writes (see [`Normalizer::class_targets`]).
@@ -238,10 +266,17 @@ impl Normalizer {
                 event_type: Self::event_type(rec, None),
             };
         };
-        let Some(class) = routed.class else {
-            return Normalized::Unmapped {
-                event_type: Self::event_type(rec, Some(&routed)),
-            };
+        let (class, fallback_type) = match (routed.class, routed.profile.default_class) {
+            (Some(class), _) => (class, None),
+            (None, Some(d)) => (
+                &routed.profile.classes[d],
+                Some(Self::event_type(rec, Some(&routed))),
+            ),
+            (None, None) => {
+                return Normalized::Unmapped {
+                    event_type: Self::event_type(rec, Some(&routed)),
+                };
+            }
         };
         let profile = routed.profile;
         let keys = &routed.keys;
@@ -439,7 +474,13 @@ impl Normalizer {
                 Value::Array(self.tree.extensions.clone()),
             );
         }
-        Normalized::Mapped(Value::Object(ev))
+        match fallback_type {
+            None => Normalized::Mapped(Value::Object(ev)),
+            Some(event_type) => Normalized::Fallback {
+                event: Value::Object(ev),
+                event_type,
+            },
+        }
     }
 }
 

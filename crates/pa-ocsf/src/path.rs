@@ -4,8 +4,8 @@
 //! Source path syntax: `@<attr>` for record attributes (`@host` (else the caller's default
 //! host), `@time_ms`, `@record_id`,
 //! `@ordinal`, `@file`, `@source_type`, `@fields` = the whole `fields` value), or a dotted path into `SourceRecord::fields`. A segment
-//! is a member name, an array index (`0`), `*` (every element of an array: the path then
-//! yields several values), or a member name followed by `[k=v]` (the first element of the
+//! is a member name, an array index (`0`), `*` (every element of an array, or every member
+//! value of an object: the path then yields several values), or a member name followed by `[k=v]` (the first element of the
 //! array whose member `k` is the string `v`). Member names cannot contain `.`, `[` or `]`.
 
 use std::borrow::Cow;
@@ -378,11 +378,13 @@ impl SourcePath {
                             next.push(x);
                         }
                     }
-                    Seg::All => {
-                        if let Some(a) = v.as_array() {
-                            next.extend(a.iter());
-                        }
-                    }
+                    Seg::All => match v {
+                        Value::Array(a) => next.extend(a.iter()),
+                        // the members of an object, in name order (`UserData.*`: the one
+                        // element a Windows event's UserData holds, whatever its name)
+                        Value::Object(m) => next.extend(m.values()),
+                        _ => {}
+                    },
                     Seg::Filter { key, value } => {
                         if let Some(a) = v.as_array() {
                             if let Some(x) = a.iter().find(|e| {

@@ -107,6 +107,8 @@ pub(crate) struct SourceProfile {
     pub keys: Vec<KeyDef>,
     pub event_type: Vec<usize>,
     pub routes: Vec<Route>,
+    /// `routing.yaml` `default`: the class of records no route matches (fallback events).
+    pub default_class: Option<usize>,
     pub classes: Vec<ClassDef>,
     pub identity_tier: u8,
     pub basis: Vec<Rule>,
@@ -432,6 +434,49 @@ fn load_profile(root: &Path, name: &str, ocsf_version: &str) -> Result<SourcePro
     let mut classes: Vec<ClassDef> = Vec::new();
     let mut class_index: BTreeMap<String, usize> = BTreeMap::new();
     let mut route_ids = BTreeSet::new();
+let mut class_of = |route_id: &str, field: &str, spanned: &pa_yaml::Spanned<String>| {
+        let class_rel = &spanned.value;
+        if !class_rel.starts_with("classes/")
+            || class_rel.contains("..")
+            || !class_rel.ends_with(".yaml")
+        {
+            return Err(FileError::invalid(
+                &rpath,
+                line_of(spanned),
+                format!(
+                    "route {:?}: {field} {class_rel:?} must be classes/<name>_<uid>.yaml",
+                    route_id
+                ),
+            ));
+        }
+        if let Some(i) = class_index.get(class_rel) {
+            return Ok(*i);
+        }
+        let full = root.join(name).join(class_rel);
+        if !full.is_file() {
+            return Err(FileError::invalid(
+                &rpath,
+                line_of(spanned),
+                format!(
+                    "route {:?}: {field} file {} does not exist",
+                    route_id,
+                    full.display()
+                ),
+            ));
+        }
+        let c = load_class(
+            root,
+            name,
+            class_rel,
+            &ctx,
+            &shared,
+            &shared_unmapped,
+            &mut files,
+        )?;
+        classes.push(c);
+        class_index.insert(class_rel.clone(), classes.len() - 1);
+        Ok(classes.len() - 1)
+    };
     for r in &rf.routes {
         let line = line_of(r);
         let rv = &r.value;
@@ -463,54 +508,11 @@ fn load_profile(root: &Path, name: &str, ocsf_version: &str) -> Result<SourcePro
             })?;
             conds.push((idx, key_values(&rpath, line, vals)?));
         }
-        let mut class_of = |field: &str, spanned: &pa_yaml::Spanned<String>| {
-            let class_rel = &spanned.value;
-            if !class_rel.starts_with("classes/")
-                || class_rel.contains("..")
-                || !class_rel.ends_with(".yaml")
-            {
-                return Err(FileError::invalid(
-                    &rpath,
-                    line_of(spanned),
-                    format!(
-                        "route {:?}: {field} {class_rel:?} must be classes/<name>_<uid>.yaml",
-                        rv.route_id
-                    ),
-                ));
-            }
-            if let Some(i) = class_index.get(class_rel) {
-                return Ok(*i);
-            }
-            let full = root.join(name).join(class_rel);
-            if !full.is_file() {
-                return Err(FileError::invalid(
-                    &rpath,
-                    line_of(spanned),
-                    format!(
-                        "route {:?}: {field} file {} does not exist",
-                        rv.route_id,
-                        full.display()
-                    ),
-                ));
-            }
-            let c = load_class(
-                root,
-                name,
-                class_rel,
-                &ctx,
-                &shared,
-                &shared_unmapped,
-                &mut files,
-            )?;
-            classes.push(c);
-            class_index.insert(class_rel.clone(), classes.len() - 1);
-            Ok(classes.len() - 1)
-        };
-        let ci = class_of("class", &rv.class)?;
+        let ci = class_of(&rv.route_id, "class", &rv.class)?;
         let fallback = match &rv.fallback {
             None => None,
             Some(f) => {
-                let fi = class_of("fallback", f)?;
+                let fi = class_of(&rv.route_id, "fallback", f)?;
                 if fi == ci {
                     return Err(FileError::invalid(
                         &rpath,
@@ -531,6 +533,12 @@ fn load_profile(root: &Path, name: &str, ocsf_version: &str) -> Result<SourcePro
             },
         ));
     }
+    // The class of every record no route matches (the Base Event): such a record becomes a
+    // fallback event instead of an unrouted event type.
+    let default_class = match &rf.default {
+        None => None,
+        Some(d) => Some(class_of("default", "class", d)?),
+    };
     check_overlaps(&rpath, &routes, &key_names)?;
     check_unreferenced_classes(root, name, &class_index)?;
     files.sort();
@@ -541,6 +549,7 @@ fn load_profile(root: &Path, name: &str, ocsf_version: &str) -> Result<SourcePro
         keys,
         event_type,
         routes: routes.into_iter().map(|(_, r)| r).collect(),
+        default_class,
         classes,
         identity_tier: tier,
         basis,

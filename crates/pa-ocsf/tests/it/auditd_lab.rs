@@ -30,6 +30,8 @@ fn normalize_log(rel: &str) -> (BTreeMap<String, Value>, BTreeMap<String, u64>) 
                 k
             }
             Normalized::Unmapped { event_type } => format!("unmapped:{event_type}"),
+            // linux-auditd has no default class: every type of the record table has a route
+            Normalized::Fallback { event_type, .. } => format!("fallback:{event_type}"),
             // no record of a real capture fails: a file call naming no file is a Base Event
             Normalized::Failed {
                 reason_code,

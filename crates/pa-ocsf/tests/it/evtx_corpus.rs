@@ -103,6 +103,11 @@ fn every_record_is_accounted_and_listed_ids_are_mapped() {
             Normalized::Unmapped { event_type } => {
                 assert!(event_type.starts_with(st), "{event_type}");
             }
+            Normalized::Fallback { event, event_type } => {
+                assert!(event_type.starts_with(st), "{event_type}");
+                assert_eq!(event["class_uid"], 0, "{event_type}");
+                assert!(event.get("time").and_then(Value::as_i64).is_some());
+            }
             Normalized::Failed {
                 reason_code,
                 message,

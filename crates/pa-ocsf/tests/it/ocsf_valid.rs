@@ -1,6 +1,8 @@
-//! Every mapped event of the whole reference corpus is valid OCSF 1.7.0 with the Purple Axiom
-//! extension: all of EVTX-ATTACK-SAMPLES, the Linux audit lab and the raw fixtures, validated
-//! with `pa_ocsf_schema::reference_with_project_extensions()`.
+//! Every event of the whole reference corpus — mapped to a specific class or emitted as a
+//! fallback Base Event — is valid OCSF 1.7.0 with the Purple Axiom extension: all of
+//! EVTX-ATTACK-SAMPLES, the Linux audit lab and the raw fixtures, validated with
+//! `pa_ocsf_schema::reference_with_project_extensions()`. And no Windows record is left out:
+//! every record of every channel becomes an event (no unrouted event type).
 //!
 //! Violations are grouped by (class, pointer with array indices as `*`, code) and printed; the
 //! test fails on any. A record whose class needs a member the source does not carry is not
@@ -69,7 +71,7 @@ struct Tally {
 }
 
 #[test]
-fn every_mapped_event_is_valid_ocsf_with_the_project_extension() {
+fn every_event_is_valid_ocsf_with_the_project_extension_and_no_windows_record_is_left_out() {
     let schema = pa_ocsf_schema::reference_with_project_extensions();
     let n = common::normalizer();
     let raw_ref = json!({"kind": "file_cursor_v1", "path": "raw/corpus", "cursor": "li:1"});
@@ -95,6 +97,8 @@ fn every_mapped_event_is_valid_ocsf_with_the_project_extension() {
         }
     };
     let mut mapped = 0u64;
+    let mut fallback = 0u64;
+    let mut unrouted: BTreeMap<String, u64> = BTreeMap::new();
     let mut valid = 0u64;
     let mut per_class: BTreeMap<u64, u64> = BTreeMap::new();
     let mut per_source: BTreeMap<String, u64> = BTreeMap::new();
@@ -106,8 +110,20 @@ fn every_mapped_event_is_valid_ocsf_with_the_project_extension() {
         };
         for rec in reader {
             let Ok(rec) = rec else { break };
-            let Normalized::Mapped(ev) = n.normalize(&rec, ctx_for(&rec)) else {
-                continue;
+            let out = n.normalize(&rec, ctx_for(&rec));
+            let ev = match out {
+                Normalized::Mapped(ev) => ev,
+                Normalized::Fallback { event, .. } => {
+                    fallback += 1;
+                    event
+                }
+                Normalized::Unmapped { event_type } => {
+                    if rec.source_type.as_str().starts_with("windows-") {
+                        *unrouted.entry(event_type).or_default() += 1;
+                    }
+                    continue;
+                }
+                Normalized::Failed { .. } => continue,
             };
             mapped += 1;
             *per_source
@@ -131,8 +147,16 @@ fn every_mapped_event_is_valid_ocsf_with_the_project_extension() {
         }
     }
     println!(
-        "validated {mapped} mapped events in {:.2} s; per class: {per_class:?}",
+        "validated {mapped} events ({fallback} of them fallback Base Events) in {:.2} s; per class: {per_class:?}",
         t.elapsed().as_secs_f64()
+    );
+    assert!(
+        unrouted.is_empty(),
+        "Windows records that became no event: {unrouted:?}"
+    );
+    assert!(
+        fallback > 1000 && per_class.get(&0).is_some_and(|n| *n >= fallback),
+        "only {fallback} fallback events: {per_class:?}"
     );
     assert!(mapped > 5000, "only {mapped} mapped events");
     println!("per source type: {per_source:?}");

@@ -3,7 +3,7 @@
 use crate::common;
 
 use pa_ocsf::{Coverage, Normalized, Normalizer};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 #[test]
 fn snapshot_is_deterministic_and_digests_the_files() {
@@ -91,15 +91,14 @@ fn coverage_counts_and_sorts() {
             let out = n.normalize(&r, &ctx);
             assert!(matches!(out, Normalized::Mapped(_)));
             cov.add(&r, &out);
-            // the same record with an unknown event id is unmapped
+            // the same record with an event id no route names is a fallback Base Event
             let mut u = r.clone();
             u.fields["System"]["EventID"] = Value::String("4799".into());
             let out = n.normalize(&u, &ctx);
-            assert_eq!(
-                out,
-                Normalized::Unmapped {
-                    event_type: "windows-security:4799".into()
-                }
+            assert!(
+                matches!(&out, Normalized::Fallback { event_type, event }
+                    if event_type == "windows-security:4799" && event["class_uid"] == 0),
+                "{out:?}"
             );
             cov.add(&u, &out);
             // and with a broken timestamp it fails with the reason
@@ -124,18 +123,24 @@ fn coverage_counts_and_sorts() {
     assert_eq!(doc["mapping_profile_sha256"], "abc");
     assert_eq!(doc["events_total"], total);
     assert_eq!(doc["events_mapped"], total / 3);
+    assert_eq!(doc["events_fallback"], total / 3);
+    assert_eq!(doc["events_unmapped"], 0);
     assert_eq!(doc["mapped_pct"], 0.3333);
+    assert_eq!(doc["unknown_event_types"], json!([]));
     assert_eq!(
-        doc["unknown_event_types"][0]["event_type"],
-        "windows-security:4799"
+        doc["fallback_event_types"],
+        json!([{"source_type": "windows-security", "event_type": "windows-security:4799", "count": total / 3}])
     );
-    assert_eq!(doc["unknown_event_types"][0]["count"], total / 3);
+    assert_eq!(
+        doc["source_types"][0]["fallback_event_types"],
+        json!([{"event_type": "windows-security:4799", "count": total / 3}])
+    );
     let classes = doc["classes"].as_array().expect("classes");
     let uids: Vec<u64> = classes
         .iter()
         .filter_map(|c| c["class_uid"].as_u64())
         .collect();
-    assert_eq!(uids, vec![1007, 1008, 3002]);
+    assert_eq!(uids, vec![0, 1007, 1008, 3002]);
     // failed records count in their routed class
     let auth = classes
         .iter()
