@@ -360,12 +360,14 @@ fn normalize_raw(
             tally.note(&rec, &n, is_covered);
             coverage.add(&rec, &n);
             match n {
-                Normalized::Mapped(ev) | Normalized::Fallback { event: ev, .. } => writer.push(&ev).map_err(|e| {
-                    failure(
-                        NormalizationReason::MissingCoreField,
-                        format!("raw_parquet/{source_id}: {}#{}: {e}", row.file, row.ordinal),
-                    )
-                })?,
+                Normalized::Mapped(ev) | Normalized::Fallback { event: ev, .. } => {
+                    writer.push(&ev).map_err(|e| {
+                        failure(
+                            NormalizationReason::MissingCoreField,
+                            format!("raw_parquet/{source_id}: {}#{}: {e}", row.file, row.ordinal),
+                        )
+                    })?
+                }
                 Normalized::Failed {
                     reason_code,
                     message,

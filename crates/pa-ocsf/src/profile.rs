@@ -434,7 +434,7 @@ fn load_profile(root: &Path, name: &str, ocsf_version: &str) -> Result<SourcePro
     let mut classes: Vec<ClassDef> = Vec::new();
     let mut class_index: BTreeMap<String, usize> = BTreeMap::new();
     let mut route_ids = BTreeSet::new();
-let mut class_of = |route_id: &str, field: &str, spanned: &pa_yaml::Spanned<String>| {
+    let mut class_of = |route_id: &str, field: &str, spanned: &pa_yaml::Spanned<String>| {
         let class_rel = &spanned.value;
         if !class_rel.starts_with("classes/")
             || class_rel.contains("..")

@@ -52,7 +52,10 @@ impl SourceType {
             SourceType::WindowsSecurity
         } else if c == "system" {
             SourceType::WindowsSystem
-        } else if c == "windows powershell" || c == "microsoft-windows-powershell/operational" {
+        } else if c == "windows powershell"
+            || c == "microsoft-windows-powershell/operational"
+            || c == "powershellcore/operational"
+        {
             SourceType::WindowsPowershell
         } else {
             SourceType::WindowsOther
@@ -144,4 +147,31 @@ pub struct SourceRecord {
     /// The raw bytes as read (event XML for Windows, the log lines for auditd,
     /// the JSON line for osquery/flat JSON), UTF-8.
     pub raw: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SourceType;
+
+    #[test]
+    fn channels_choose_their_profile() {
+        for (channel, st) in [
+            (
+                "Microsoft-Windows-Sysmon/Operational",
+                SourceType::WindowsSysmon,
+            ),
+            ("SECURITY", SourceType::WindowsSecurity),
+            ("System", SourceType::WindowsSystem),
+            ("Windows PowerShell", SourceType::WindowsPowershell),
+            (
+                "Microsoft-Windows-PowerShell/Operational",
+                SourceType::WindowsPowershell,
+            ),
+            // PowerShell 7's log has the same 4103/4104 events
+            ("PowerShellCore/Operational", SourceType::WindowsPowershell),
+            ("Application", SourceType::WindowsOther),
+        ] {
+            assert_eq!(SourceType::from_windows_channel(channel), st, "{channel}");
+        }
+    }
 }
