@@ -569,3 +569,104 @@ fn sigma_regression_recordings_of_both_channels_fire_their_rule() {
     }
     assert!(seen >= 2, "only {seen} recordings");
 }
+
+/// Every record of EVTX-ATTACK-SAMPLES, whatever its channel or event id, becomes an event
+/// (the records no route names are Base Events, class 0), and the SigmaHQ Windows rules whose
+/// data only such events carry fire on them: rules on Security 4661/4662/5136, Sysmon 16 and
+/// 19-21, and the Application log were unroutable or had nothing to match before.
+#[test]
+fn no_record_of_the_corpus_is_invisible_and_rules_on_base_events_fire() {
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut stack = vec![pa_e2e::shared_data().join("evtx/EVTX-ATTACK-SAMPLES")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let p = e.unwrap_or_else(|e| panic!("{e}")).path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "evtx") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() > 200, "only {} EVTX files", files.len());
+    let mut records = 0usize;
+    let mut events = Vec::new();
+    for f in &files {
+        records += pa_sources::open_auto(f)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()))
+            .filter(Result::is_ok)
+            .count();
+        events.extend(normalize_file("evtx", f));
+    }
+    // mapped + fallback = read: no drop on this corpus
+    assert_eq!(events.len(), records, "records read vs events");
+    let base = events.iter().filter(|e| e["class_uid"] == 0).count();
+    assert!(base > 3000, "only {base} Base Events");
+
+    let bridge =
+        Bridge::load(pa_e2e::repo_root().join("mappings/bridge")).unwrap_or_else(|e| panic!("{e}"));
+    let set = pa_detection::load_rules(&[pa_e2e::shared_data().join("sigma/rules/windows")])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let det = Detector::build(
+        &set,
+        Some(&bridge),
+        FieldMode::Ocsf,
+        &pa_sigma::CompileOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // every SigmaHQ Windows rule is routable now
+    assert_eq!(
+        det.executable_count(),
+        set.rules.len(),
+        "non-executable rules"
+    );
+    let titles: std::collections::BTreeMap<&str, &str> = set
+        .rules
+        .iter()
+        .filter_map(|r| Some((r.id.as_deref()?, r.title.as_str())))
+        .collect();
+    let mut on_base: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for ev in events.iter().filter(|e| e["class_uid"] == 0) {
+        for i in det.detect(ev) {
+            let at = |p: &str| {
+                ev.pointer(p)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            on_base.insert((
+                titles
+                    .get(det.rules[i].rule_id.as_str())
+                    .map_or_else(|| det.rules[i].rule_id.clone(), |t| (*t).to_string()),
+                at("/metadata/log_name"),
+                at("/metadata/event_code"),
+            ));
+        }
+    }
+    let sysmon = "Microsoft-Windows-Sysmon/Operational";
+    for (title, channel, code) in [
+        ("Password Policy Enumerated", "Security", "4661"),
+        (
+            "Active Directory Replication from Non Machine Account - DcSync Indicator",
+            "Security",
+            "4662",
+        ),
+        (
+            "Powerview Add-DomainObjectAcl DCSync AD Extend Right",
+            "Security",
+            "5136",
+        ),
+        ("Sysmon Configuration Change", sysmon, "16"),
+        ("WMI Event Subscription", sysmon, "19"),
+        ("WMI Event Subscription", sysmon, "20"),
+        ("WMI Event Subscription", sysmon, "21"),
+        ("MSSQL Server Failed Logon", "Application", "18456"),
+        ("Ntdsutil Abuse", "Application", "325"),
+    ] {
+        assert!(
+            on_base.contains(&(title.to_string(), channel.to_string(), code.to_string())),
+            "{title} did not fire on {channel} {code}; fired on Base Events: {on_base:#?}"
+        );
+    }
+}

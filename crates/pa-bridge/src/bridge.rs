@@ -31,6 +31,9 @@ pub struct RouteDef {
     pub filters: Vec<Filter>,
     /// The alias set used to resolve fields of rules taking this route.
     pub alias_set: String,
+    /// Classes of the scope that resolve fields with their own alias set (class 0, the Base
+    /// Event: every source field is under `unmapped`).
+    pub alias_sets_by_class: BTreeMap<u32, String>,
     /// Free-text notes.
     pub notes: Option<String>,
 }
@@ -378,6 +381,16 @@ impl Bridge {
 }
 
 impl<'a> Routed<'a> {
+    /// The route's classes that resolve fields with its main set (`alias_set`).
+    fn main_classes(&self) -> Vec<u32> {
+        self.route
+            .class_uids
+            .iter()
+            .copied()
+            .filter(|c| !self.route.alias_sets_by_class.contains_key(c))
+            .collect()
+    }
+
     /// The route taken.
     pub fn route(&self) -> Route {
         Route {
@@ -405,13 +418,9 @@ impl<'a> Routed<'a> {
                 Vec::new(),
             ));
         }
-        if let Some(alias) = self.lookup(name) {
-            let paths: BTreeSet<&str> = self
-                .route
-                .class_uids
-                .iter()
-                .filter_map(|c| alias.path_for(*c))
-                .collect();
+        if let Some(alias) = lookup(self.set, name) {
+            let main = self.main_classes();
+            let paths: BTreeSet<&str> = main.iter().filter_map(|c| alias.path_for(*c)).collect();
             let mut it = paths.iter();
             return match (it.next(), it.next()) {
                 (Some(p), None) => Ok(FieldResolution {
@@ -423,7 +432,7 @@ impl<'a> Routed<'a> {
                     ReasonCode::UnmappedField,
                     format!(
                         "alias set {} maps {name} for none of the routed classes {:?}",
-                        self.set.name, self.route.class_uids
+                        self.set.name, main
                     ),
                     Vec::new(),
                 )),
@@ -431,13 +440,13 @@ impl<'a> Routed<'a> {
                     ReasonCode::AmbiguousFieldAlias,
                     format!(
                         "alias set {} maps {name} to different paths across classes {:?}",
-                        self.set.name, self.route.class_uids
+                        self.set.name, main
                     ),
                     paths.iter().map(|p| (*p).to_string()).collect(),
                 )),
             };
         }
-        if let Some(path) = self.fallback_path(name) {
+        if let Some(path) = self.fallback_path(self.set, name) {
             return Ok(FieldResolution {
                 sigma_field: name.to_string(),
                 path,
@@ -462,17 +471,58 @@ impl<'a> Routed<'a> {
     /// of that class there), and has no path otherwise. Fails with `unmapped_field` only.
     pub fn resolve_by_class(&self, sigma_field: &str) -> Result<ClassResolution, BridgeError> {
         let name = strip_modifiers(sigma_field);
-        if let Some(alias) = (!name.is_empty()).then(|| self.lookup(name)).flatten() {
-            let mut paths: BTreeMap<u32, String> = self
-                .route
-                .class_uids
+        let mut res = self.resolve_main(sigma_field, name);
+        if name.is_empty() {
+            // a keyword search reads no field
+            return res;
+        }
+        // Classes with their own alias set: an alias of that set, else its fallback.
+        for (class, set_name) in &self.route.alias_sets_by_class {
+            let Some(set) = self.bridge.alias_sets.get(set_name) else {
+                continue;
+            };
+            let own = (!name.is_empty())
+                .then(|| lookup(set, name))
+                .flatten()
+                .and_then(|a| a.path_for(*class))
+                .map(|p| (p.to_string(), false))
+                .or_else(|| self.fallback_path(set, name).map(|p| (p, true)));
+            let Some((path, fell_back)) = own else {
+                continue;
+            };
+            // The main classes may have no path for the field: these classes still do.
+            if res.is_err() {
+                res = Ok(ClassResolution {
+                    sigma_field: name.to_string(),
+                    paths: BTreeMap::new(),
+                    kind: ResolutionKind::Fallback,
+                    fallback_classes: BTreeSet::new(),
+                });
+            }
+            if let Ok(r) = &mut res {
+                r.paths.insert(*class, path);
+                if fell_back {
+                    r.fallback_classes.insert(*class);
+                } else {
+                    r.kind = ResolutionKind::Alias;
+                }
+            }
+        }
+        res
+    }
+
+    /// [`Routed::resolve_by_class`] over the classes that resolve with the route's main set.
+    fn resolve_main(&self, sigma_field: &str, name: &str) -> Result<ClassResolution, BridgeError> {
+        let main = self.main_classes();
+        if let Some(alias) = (!name.is_empty()).then(|| lookup(self.set, name)).flatten() {
+            let mut paths: BTreeMap<u32, String> = main
                 .iter()
                 .filter_map(|c| alias.path_for(*c).map(|p| (*c, p.to_string())))
                 .collect();
             if !paths.is_empty() {
                 let mut fallback_classes = BTreeSet::new();
-                if let Some(fb) = self.fallback_path(name) {
-                    for c in &self.route.class_uids {
+                if let Some(fb) = self.fallback_path(self.set, name) {
+                    for c in &main {
                         if !paths.contains_key(c) {
                             paths.insert(*c, fb.clone());
                             fallback_classes.insert(*c);
@@ -490,14 +540,9 @@ impl<'a> Routed<'a> {
         match self.resolve(sigma_field) {
             Ok(r) => Ok(ClassResolution {
                 sigma_field: r.sigma_field,
-                paths: self
-                    .route
-                    .class_uids
-                    .iter()
-                    .map(|c| (*c, r.path.clone()))
-                    .collect(),
+                paths: main.iter().map(|c| (*c, r.path.clone())).collect(),
                 fallback_classes: if r.kind == ResolutionKind::Fallback {
-                    self.route.class_uids.iter().copied().collect()
+                    main.iter().copied().collect()
                 } else {
                     BTreeSet::new()
                 },
@@ -509,8 +554,8 @@ impl<'a> Routed<'a> {
 
     /// The fallback path of a field (`<prefix>.<Field>`) when the pack's policy and the set's
     /// mode allow it.
-    fn fallback_path(&self, name: &str) -> Option<String> {
-        let fb = &self.set.fallback;
+    fn fallback_path(&self, set: &AliasSet, name: &str) -> Option<String> {
+        let fb = &set.fallback;
         let allowed = self.bridge.pack.fallback_enabled
             && match fb.mode {
                 FallbackMode::None => false,
@@ -519,21 +564,20 @@ impl<'a> Routed<'a> {
             };
         allowed.then(|| format!("{}.{name}", fb.prefix))
     }
+}
 
-    /// Exact name first, then a unique ASCII-case-insensitive match.
-    fn lookup(&self, name: &str) -> Option<&'a Alias> {
-        if let Some(a) = self.set.fields.get(name) {
-            return Some(a);
-        }
-        let mut found = self
-            .set
-            .fields
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name));
-        match (found.next(), found.next()) {
-            (Some((_, a)), None) => Some(a),
-            _ => None,
-        }
+/// An alias of `set`: exact name first, then a unique ASCII-case-insensitive match.
+fn lookup<'s>(set: &'s AliasSet, name: &str) -> Option<&'s Alias> {
+    if let Some(a) = set.fields.get(name) {
+        return Some(a);
+    }
+    let mut found = set
+        .fields
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(name));
+    match (found.next(), found.next()) {
+        (Some((_, a)), None) => Some(a),
+        _ => None,
     }
 }
 

@@ -78,6 +78,17 @@ impl Bridge {
             route.insert("ocsf_scope".into(), json!({ "class_uids": r.class_uids }));
             route.insert("filters".into(), to_value(WHAT, &r.filters)?);
             route.insert("alias_set".into(), Value::String(r.alias_set.clone()));
+            if !r.alias_sets_by_class.is_empty() {
+                route.insert(
+                    "alias_sets_by_class".into(),
+                    Value::Object(
+                        r.alias_sets_by_class
+                            .iter()
+                            .map(|(c, s)| (c.to_string(), Value::String(s.clone())))
+                            .collect(),
+                    ),
+                );
+            }
             if let Some(n) = &r.notes {
                 route.insert("notes".into(), Value::String(n.clone()));
             }

@@ -349,6 +349,29 @@ pub(crate) fn build_routes(
                 r.route_id, r.alias_set
             )));
         }
+        for (class, set) in &r.alias_sets_by_class {
+            if !class_uids.contains(class) {
+                return Err(bad(format!(
+                    "route {}: alias_sets_by_class names class {class}, which is not in its ocsf_scope",
+                    r.route_id
+                )));
+            }
+            if !sets.contains_key(set) {
+                return Err(bad(format!(
+                    "route {} names unknown alias set {set} for class {class}",
+                    r.route_id
+                )));
+            }
+        }
+        if !class_uids
+            .iter()
+            .any(|c| !r.alias_sets_by_class.contains_key(c))
+        {
+            return Err(bad(format!(
+                "route {}: every class has its own alias set; route alias_set {} would resolve none",
+                r.route_id, r.alias_set
+            )));
+        }
         routes.push(RouteDef {
             route_id: r.route_id,
             logsource: ls,
@@ -356,6 +379,7 @@ pub(crate) fn build_routes(
             class_uids,
             filters: r.filters,
             alias_set: r.alias_set,
+            alias_sets_by_class: r.alias_sets_by_class,
             notes: r.notes,
         });
     }

@@ -43,6 +43,11 @@ pub(crate) struct RouteFile {
     #[serde(default)]
     pub filters: Vec<Filter>,
     pub alias_set: String,
+    /// Classes whose events resolve the rule's fields with another alias set than
+    /// `alias_set` (class 0, the Base Event of records without a specific class, keeps every
+    /// source field under `unmapped`: `{0: windows.eventlog}`).
+    #[serde(default)]
+    pub alias_sets_by_class: BTreeMap<u32, String>,
     #[serde(default)]
     pub notes: Option<String>,
 }
