@@ -679,3 +679,70 @@ fn no_record_of_the_corpus_is_invisible_and_rules_on_base_events_fire() {
         );
     }
 }
+
+/// The field-name convention (docs/adr/0013-field-names-without-spaces.md): a Defender event's
+/// `Source Name` is SigmaHQ's `SourceName`, in OCSF mode (the normalizer keeps it as
+/// `unmapped.SourceName`) and in Sigma mode (raw event JSON, flat or in the evtx-JSON shape).
+#[test]
+fn source_field_names_with_spaces_are_sigma_names_without_them() {
+    let defender = "Microsoft-Windows-Windows Defender";
+    let data = event_data(&[
+        ("Product Name", "Microsoft Defender Antivirus"),
+        ("Detection ID", "{11111111-2222-3333-4444-555555555555}"),
+        ("Detection Time", "2026-03-01T10:00:05.000Z"),
+        ("Threat Name", "Trojan:PowerShell/Mimikatz.A"),
+        ("Severity ID", "5"),
+        ("Source Name", "AMSI"),
+        (
+            "Process Name",
+            "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+        ),
+    ]);
+    let xml = event_xml(defender, 1116, 7, 3, &data);
+    let mut evs = normalize_xml("defender-1116", &xml);
+    assert_eq!(evs.len(), 1);
+    let ev = evs.remove(0);
+    assert_eq!(ev["class_uid"], 2004, "Detection Finding");
+    assert_eq!(ev["unmapped"]["SourceName"], "AMSI");
+    assert_eq!(ev["unmapped"]["ThreatName"], "Trojan:PowerShell/Mimikatz.A");
+    assert!(
+        ev["unmapped"].get("Source Name").is_none(),
+        "names keep no spaces: {}",
+        ev["unmapped"]
+    );
+    let rule = pa_e2e::shared_data().join(
+        "sigma/rules/windows/builtin/windefend/win_defender_malware_detected_amsi_source.yml",
+    );
+    let set = pa_detection::load_rules(&[rule]).unwrap_or_else(|e| panic!("{e}"));
+    let bridge =
+        Bridge::load(pa_e2e::repo_root().join("mappings/bridge")).unwrap_or_else(|e| panic!("{e}"));
+    let ocsf = Detector::build(
+        &set,
+        Some(&bridge),
+        FieldMode::Ocsf,
+        &pa_sigma::CompileOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ocsf.detect(&ev).len(), 1, "OCSF mode: the AMSI rule fires");
+    let sigma = Detector::build(&set, None, FieldMode::Sigma, &Default::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let flat = serde_json::json!({"EventID": 1116, "Channel": format!("{defender}/Operational"),
+        "Source Name": "AMSI", "Threat Name": "Trojan:PowerShell/Mimikatz.A"});
+    assert_eq!(sigma.detect(&flat).len(), 1, "Sigma mode, flat event");
+    let nested = serde_json::json!({"Event": {
+    "System": {"EventID": 1116, "Channel": format!("{defender}/Operational")},
+    "EventData": {"Data": [
+        {"#attributes": {"Name": "Source Name"}, "#text": "AMSI"},
+        {"#attributes": {"Name": "Threat Name"}, "#text": "Trojan:PowerShell/Mimikatz.A"}
+    ]}}});
+    assert_eq!(
+        sigma.detect(&nested).len(),
+        1,
+        "Sigma mode, evtx-JSON event"
+    );
+    let other = serde_json::json!({"EventID": 1116, "Source Name": "Real-Time Protection"});
+    assert!(
+        sigma.detect(&other).is_empty(),
+        "another source does not fire"
+    );
+}

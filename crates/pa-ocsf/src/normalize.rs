@@ -313,8 +313,10 @@ impl Normalizer {
 
         // unmapped.<Field> (or unmapped.<into>.<Field>): the members of every listed source
         // object no rule consumes, sorted by (group, name); a name found in several objects
-        // collects the distinct values in the order met (a list when more than one)
-        let mut found: Vec<(&str, &str, &Value)> = Vec::new();
+        // collects the distinct values in the order met (a list when more than one). A source
+        // name with spaces is kept as Sigma names it, spaces removed (Defender's `Threat Name`
+        // is `unmapped.ThreatName`; docs/adr/0013-field-names-without-spaces.md).
+        let mut found: Vec<(&str, Cow<'_, str>, &Value)> = Vec::new();
         for u in &class.unmapped {
             let group = u.into.as_deref().unwrap_or("");
             for obj in u.from.resolve_with(rec, ctx.host) {
@@ -324,7 +326,12 @@ impl Normalizer {
                 };
                 for (k, v) in m {
                     if !u.excluded.contains(k.as_str()) {
-                        found.push((group, k.as_str(), v));
+                        let name = if k.contains(' ') {
+                            Cow::Owned(k.chars().filter(|c| *c != ' ').collect())
+                        } else {
+                            Cow::Borrowed(k.as_str())
+                        };
+                        found.push((group, name, v));
                     }
                 }
             }
@@ -334,17 +341,17 @@ impl Normalizer {
             // the group is mostly the same &str (one unmapped entry): equal without comparing
             let same_group = std::ptr::eq(a.0, b.0);
             if same_group {
-                cmp_text(a.1, b.1)
+                cmp_text(&a.1, &b.1)
             } else {
-                cmp_text(a.0, b.0).then_with(|| cmp_text(a.1, b.1))
+                cmp_text(a.0, b.0).then_with(|| cmp_text(&a.1, &b.1))
             }
         });
         let mut um = Map::with_capacity(found.len());
         let mut i = 0;
         while i < found.len() {
-            let (group, k, first) = found[i];
+            let (group, ref k, first) = found[i];
             let mut j = i + 1;
-            while j < found.len() && found[j].0 == group && found[j].1 == k {
+            while j < found.len() && found[j].0 == group && found[j].1 == *k {
                 j += 1;
             }
             let v = if j == i + 1 && !matches!(first, Value::Array(_) | Value::Null) {

@@ -200,6 +200,33 @@ impl SigmaJsonEvent {
     }
 }
 
+/// Whether a source field name `source` is Sigma's `key` by the field-name convention: equal,
+/// or equal once its spaces are removed (Windows Defender's `Threat Name` is `ThreatName` to
+/// Sigma; docs/adr/0013-field-names-without-spaces.md).
+pub fn sigma_name_matches(source: &str, key: &str) -> bool {
+    source == key
+        || (source.contains(' ')
+            && source.len() > key.len()
+            && source.bytes().filter(|b| *b != b' ').eq(key.bytes()))
+}
+
+/// A source field name as Sigma knows it: spaces removed (borrowed when it has none).
+pub fn sigma_name(source: &str) -> std::borrow::Cow<'_, str> {
+    if source.contains(' ') {
+        std::borrow::Cow::Owned(source.chars().filter(|c| *c != ' ').collect())
+    } else {
+        std::borrow::Cow::Borrowed(source)
+    }
+}
+
+/// A key hint under its source name and, when that has spaces, its Sigma name.
+fn hint_both(f: &mut dyn FnMut(&str), source: &str) {
+    f(source);
+    if source.contains(' ') {
+        f(&sigma_name(source));
+    }
+}
+
 /// `Data` elements that carry their name as an attribute (`{"#attributes": {"Name": k}, "#text": v}`).
 fn named_data(data: &serde_json::Map<String, Value>) -> impl Iterator<Item = (&str, &Value)> {
     let items: &[Value] = match data.get("Data") {
@@ -222,7 +249,14 @@ fn scalar_or_text(v: &Value) -> &Value {
 
 impl Event for SigmaJsonEvent {
     fn values<'a>(&'a self, key: &str, out: &mut Vec<FieldValue<'a>>) {
-        if let Some(v) = self.value.get(key) {
+        let top = self.value.get(key).or_else(|| {
+            self.value
+                .as_object()?
+                .iter()
+                .find(|(k, _)| sigma_name_matches(k, key))
+                .map(|(_, v)| v)
+        });
+        if let Some(v) = top {
             if key != "Event" {
                 push_json_value(v, out);
                 return;
@@ -231,14 +265,19 @@ impl Event for SigmaJsonEvent {
         if let Some(ev) = self.value.get("Event") {
             if let Some(Value::Object(data)) = ev.get("EventData") {
                 if key != "#attributes" {
-                    if let Some(v) = data.get(key) {
+                    if let Some(v) = data.get(key).or_else(|| {
+                        // `Threat Name` for `ThreatName`
+                        data.iter()
+                            .find(|(k, _)| sigma_name_matches(k, key))
+                            .map(|(_, v)| v)
+                    }) {
                         push_json_value(scalar_or_text(v), out);
                         return;
                     }
                     // XML-shaped data: `"Data": [{"#attributes": {"Name": k}, "#text": v}, …]`
                     let mut found = false;
                     for d in named_data(data) {
-                        if d.0 == key {
+                        if sigma_name_matches(d.0, key) {
                             push_json_value(d.1, out);
                             found = true;
                         }
@@ -251,7 +290,12 @@ impl Event for SigmaJsonEvent {
             if let Some(Value::Object(user)) = ev.get("UserData") {
                 for elem in user.values() {
                     if let Value::Object(fields) = elem {
-                        if let Some(v) = fields.get(key) {
+                        if let Some(v) = fields.get(key).or_else(|| {
+                            fields
+                                .iter()
+                                .find(|(k, _)| sigma_name_matches(k, key))
+                                .map(|(_, v)| v)
+                        }) {
                             push_json_value(scalar_or_text(v), out);
                             return;
                         }
@@ -285,21 +329,21 @@ impl Event for SigmaJsonEvent {
     }
     fn for_each_key_hint(&self, f: &mut dyn FnMut(&str)) -> bool {
         if let Value::Object(m) = &self.value {
-            m.keys().for_each(|k| f(k));
+            m.keys().for_each(|k| hint_both(f, k));
         }
         if let Some(ev) = self.value.get("Event") {
             for section in ["EventData", "System"] {
                 if let Some(Value::Object(m)) = ev.get(section) {
-                    m.keys().for_each(|k| f(k));
+                    m.keys().for_each(|k| hint_both(f, k));
                     if section == "EventData" {
-                        named_data(m).for_each(|(k, _)| f(k));
+                        named_data(m).for_each(|(k, _)| hint_both(f, k));
                     }
                 }
             }
             if let Some(Value::Object(user)) = ev.get("UserData") {
                 for elem in user.values() {
                     if let Value::Object(m) = elem {
-                        m.keys().for_each(|k| f(k));
+                        m.keys().for_each(|k| hint_both(f, k));
                     }
                 }
             }
@@ -384,5 +428,34 @@ mod tests {
         let evs = SigmaJsonEvent::read_all("{\"a\":1}\n{\"a\":2}[{\"a\":3}]").expect("parses");
         assert_eq!(evs.len(), 3);
         assert!(SigmaJsonEvent::read_all("{\"a\":").is_err());
+    }
+}
+
+#[cfg(test)]
+mod name_convention_tests {
+    use super::*;
+
+    #[test]
+    fn a_source_name_with_spaces_is_its_sigma_name_without_them() {
+        assert!(sigma_name_matches("Threat Name", "ThreatName"));
+        assert!(sigma_name_matches("ThreatName", "ThreatName"));
+        assert!(sigma_name_matches(
+            "Additional Actions ID",
+            "AdditionalActionsID"
+        ));
+        assert!(!sigma_name_matches("Threat Name", "Threat"));
+        assert!(!sigma_name_matches("Threat Name", "threatname"));
+        assert!(!sigma_name_matches("ThreatName", "Threat Name"));
+        assert_eq!(sigma_name("Source Name"), "SourceName");
+        assert!(matches!(sigma_name("Image"), std::borrow::Cow::Borrowed(_)));
+        let ev = SigmaJsonEvent::new(serde_json::json!({
+            "Event": {"EventData": {"Source Name": "AMSI"}, "System": {"EventID": 1116}}}));
+        let mut out = Vec::new();
+        ev.values("SourceName", &mut out);
+        assert_eq!(out.len(), 1);
+        let mut hints = Vec::new();
+        ev.for_each_key_hint(&mut |k| hints.push(k.to_string()));
+        assert!(hints.contains(&"SourceName".to_string()), "{hints:?}");
+        assert!(hints.contains(&"Source Name".to_string()), "{hints:?}");
     }
 }

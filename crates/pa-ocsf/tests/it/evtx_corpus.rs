@@ -306,12 +306,14 @@ fn sigma_fields_are_where_the_bridge_reads_them() {
         let Some(data) = rec.fields.get("EventData").and_then(Value::as_object) else {
             continue;
         };
-        for (field, v) in data {
+        for (source_field, v) in data {
             let Some(s) = v.as_str() else { continue };
             if PLACEHOLDERS.contains(&s.trim()) {
                 continue;
             }
-            let Ok(res) = routed.resolve_by_class(field) else {
+            // Sigma names a source field with spaces without them (`Threat Name`: `ThreatName`)
+            let field: String = source_field.chars().filter(|c| *c != ' ').collect();
+            let Ok(res) = routed.resolve_by_class(&field) else {
                 continue;
             };
             let Some(path) = res.paths.get(&class) else {

@@ -87,34 +87,33 @@ fn windows_defects_have_reason_codes() {
     assert_eq!(reason(&n.normalize(&r, &ctx)), "event_id_generation_failed");
     // an unknown event id has no route: the profile's default class makes it a fallback Base
     // Event, every EventData member under unmapped
-    for (id, label) in [("999", "windows-sysmon:999")] {
-        let r = common::record(
-            SourceType::WindowsSysmon,
-            win(id, "5", "2024-01-01T00:00:00Z"),
-        );
-        let Normalized::Fallback { event, event_type } = n.normalize(&r, &ctx) else {
-            panic!("event id {id}: not a fallback event");
-        };
-        assert_eq!(event_type, label);
-        assert_eq!(
-            (
-                &event["class_uid"],
-                &event["category_uid"],
-                &event["activity_id"],
-                &event["type_uid"]
-            ),
-            (&json!(0), &json!(0), &json!(99), &json!(99))
-        );
-        assert_eq!(event["metadata"]["event_code"], id);
-        assert_eq!(
-            event["metadata"]["log_name"],
-            "Microsoft-Windows-Sysmon/Operational"
-        );
-        assert_eq!(
-            event["unmapped"],
-            json!({"Image": "C:\\x.exe", "ProcessId": "12", "User": "D\\u"})
-        );
-    }
+    let (id, label) = ("999", "windows-sysmon:999");
+    let r = common::record(
+        SourceType::WindowsSysmon,
+        win(id, "5", "2024-01-01T00:00:00Z"),
+    );
+    let Normalized::Fallback { event, event_type } = n.normalize(&r, &ctx) else {
+        panic!("event id {id}: not a fallback event");
+    };
+    assert_eq!(event_type, label);
+    assert_eq!(
+        (
+            &event["class_uid"],
+            &event["category_uid"],
+            &event["activity_id"],
+            &event["type_uid"]
+        ),
+        (&json!(0), &json!(0), &json!(99), &json!(99))
+    );
+    assert_eq!(event["metadata"]["event_code"], id);
+    assert_eq!(
+        event["metadata"]["log_name"],
+        "Microsoft-Windows-Sysmon/Operational"
+    );
+    assert_eq!(
+        event["unmapped"],
+        json!({"Image": "C:\\x.exe", "ProcessId": "12", "User": "D\\u"})
+    );
 }
 
 #[test]
