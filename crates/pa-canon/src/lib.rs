@@ -119,6 +119,12 @@ fn jcs_via_value<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>, CanonError> {
     jcs_value(&value)
 }
 
+/// Appends `s` as an RFC 8785 JSON string (quotes included) to `out`: for writers that build
+/// canonical JSON themselves.
+pub fn write_jcs_string(out: &mut Vec<u8>, s: &str) {
+    writer::write_str(out, s);
+}
+
 /// RFC 8785 canonical text of any serializable value.
 pub fn jcs_string<T: Serialize + ?Sized>(v: &T) -> Result<String, CanonError> {
     let bytes = jcs(v)?;

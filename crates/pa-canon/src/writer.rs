@@ -207,7 +207,7 @@ fn cmp_names(a: &str, b: &str) -> Ordering {
 
 /// A JSON string: quotes, `\"` `\\`, `\b \f \n \r \t`, other controls as `\u00xx`; nothing else
 /// escaped (RFC 8785 §3.2.2.2).
-fn write_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let bytes = s.as_bytes();

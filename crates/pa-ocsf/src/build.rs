@@ -225,7 +225,7 @@ fn jcs_object<T>(
         if i > 0 {
             out.push(b',');
         }
-        jcs_string(k, out);
+        pa_canon::write_jcs_string(out, k);
         out.push(b':');
         if !write(x, out) {
             return false;
@@ -257,7 +257,7 @@ fn jcs_value(v: &Value, out: &mut Vec<u8>) -> bool {
                 return false;
             }
         }
-        Value::String(s) => jcs_string(s, out),
+        Value::String(s) => pa_canon::write_jcs_string(out, s),
         Value::Array(items) => {
             out.push(b'[');
             for (i, x) in items.iter().enumerate() {
@@ -276,40 +276,6 @@ fn jcs_value(v: &Value, out: &mut Vec<u8>) -> bool {
         }
     }
     true
-}
-
-/// A JSON string as RFC 8785 writes it: `"` and `\` escaped, U+0000..U+001F as `\b \t \n
-/// \f \r` or `\u00xx` (lowercase hex), everything else as is (UTF-8).
-fn jcs_string(s: &str, out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            0x08 => b"\\b",
-            0x09 => b"\\t",
-            0x0a => b"\\n",
-            0x0c => b"\\f",
-            0x0d => b"\\r",
-            0x00..=0x1f => {
-                out.extend_from_slice(&bytes[start..i]);
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(b >> 4)]);
-                out.push(HEX[usize::from(b & 0xf)]);
-                start = i + 1;
-                continue;
-            }
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(esc);
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 fn members_into_map(members: Members, symbols: &Symbols) -> Map<String, Value> {

@@ -103,21 +103,15 @@ impl Coverage {
             .or_default();
         s.total += 1;
         match outcome {
-            Normalized::Mapped(ev) => {
-                s.mapped += 1;
+            Normalized::Mapped(ev) | Normalized::Fallback { event: ev, .. } => {
+                if let Normalized::Fallback { event_type, .. } = outcome {
+                    s.fallback += 1;
+                    *s.fallback_types.entry(event_type.clone()).or_default() += 1;
+                } else {
+                    s.mapped += 1;
+                }
+                // per class: every event emitted (fallback events are class 0)
                 let uid = ev
-                    .get("class_uid")
-                    .and_then(Value::as_u64)
-                    .and_then(|u| u32::try_from(u).ok())
-                    .unwrap_or(0);
-                let c = s.classes.entry(uid).or_default();
-                c.total += 1;
-                c.mapped += 1;
-            }
-            Normalized::Fallback { event, event_type } => {
-                s.fallback += 1;
-                *s.fallback_types.entry(event_type.clone()).or_default() += 1;
-                let uid = event
                     .get("class_uid")
                     .and_then(Value::as_u64)
                     .and_then(|u| u32::try_from(u).ok())
