@@ -223,12 +223,10 @@ fn criteria(inputs: &Inputs) -> Value {
 }
 
 fn event_volume(inputs: &Inputs) -> Value {
-    let normalization = inputs.mapping_coverage.as_ref().map(|c| {
-        let mut unknown: Vec<Value> = c["unknown_event_types"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        unknown.sort_by(|a, b| {
+    // The 20 most frequent event types of a coverage list (count descending, then name).
+    let top = |list: &Value| -> Vec<Value> {
+        let mut types: Vec<Value> = list.as_array().cloned().unwrap_or_default();
+        types.sort_by(|a, b| {
             let k = |v: &Value| {
                 (
                     std::cmp::Reverse(v["count"].as_u64().unwrap_or(0)),
@@ -237,15 +235,20 @@ fn event_volume(inputs: &Inputs) -> Value {
             };
             k(a).cmp(&k(b))
         });
-        unknown.truncate(20);
+        types.truncate(20);
+        types
+    };
+    let normalization = inputs.mapping_coverage.as_ref().map(|c| {
         json!({
             "source": inputs::MAPPING_COVERAGE,
             "events_total": c["events_total"],
             "events_mapped": c["events_mapped"],
+            "events_fallback": c.get("events_fallback").cloned().unwrap_or(Value::Null),
             "events_unmapped": c["events_unmapped"],
             "events_failed": c["events_failed"],
             "mapped_pct": c["mapped_pct"],
-            "top_unmapped_event_types": unknown,
+            "top_unmapped_event_types": top(&c["unknown_event_types"]),
+            "top_fallback_event_types": top(&c["fallback_event_types"]),
             "classes": c["classes"],
         })
     });

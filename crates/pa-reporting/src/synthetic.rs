@@ -605,10 +605,14 @@ impl BundleSpec {
 
     fn mapping_coverage(&self) -> Value {
         let n = 14 * self.actions.len() as u64;
-        json!({"mapping_profile_sha256": "64".repeat(32), "events_total": n, "events_mapped": n - 4, "events_unmapped": 4, "events_failed": 0,
-               "mapped_pct": ((n - 4) as f64 / n as f64 * 10_000.0).round() / 10_000.0,
-               "classes": [{"class_uid": 1007, "events_total": n / 2, "events_mapped": n / 2, "mapped_pct": 1}],
+        json!({"mapping_profile_sha256": "64".repeat(32), "events_total": n, "events_mapped": n - 7, "events_unmapped": 4,
+               "events_fallback": 3, "events_failed": 0,
+               "mapped_pct": ((n - 7) as f64 / n as f64 * 10_000.0).round() / 10_000.0,
+               "classes": [{"class_uid": 0, "events_total": 3, "events_mapped": 3, "mapped_pct": 1},
+                           {"class_uid": 1007, "events_total": n / 2, "events_mapped": n / 2, "mapped_pct": 1}],
                "unknown_event_types": [{"event_type": "windows-security:4720", "count": 3}, {"event_type": "windows-security:4722", "count": 1}],
+               "fallback_event_types": [{"source_type": "windows-security", "event_type": "windows-security:4662", "count": 2},
+                                        {"source_type": "windows-other", "event_type": "windows-other:Application:18456", "count": 1}],
                "source_types": [], "store": {"rows": n, "duplicates_dropped": 0, "conflicts": 0}})
     }
 

@@ -3,8 +3,9 @@
 //!
 //! Precedence (deterministic): `missing_telemetry` (no event of the action at all, or its
 //! criteria's expected signals absent while other mapped telemetry is there) →
-//! `unmapped_event_type` (records arrived but the normalizer gave them no class: all the
-//! action's events are Base Events, class 0, or unclassified) → `bridge_gap_mapping` /
+//! `unmapped_event_type` (records arrived but the normalizer gave them no specific class: all
+//! the action's events are Base Events, class 0 — the fallback of ADR-0013 — or unclassified;
+//! the evidence names mapping_coverage's unrouted and fallback event types) → `bridge_gap_mapping` /
 //! `bridge_gap_feature` / `bridge_gap_other` (rules tagged with the technique exist but none is
 //! executable: by their reason codes) → `rule_logic_gap` (executable rules exist and none
 //! matched, or no rule of the set is tagged with the technique).
@@ -118,6 +119,14 @@ pub fn classify(
             gt_ref.clone(),
             pointer_ref("normalized/mapping_coverage.json", "/unknown_event_types"),
         ];
+        // the event types the normalizer kept as Base Events (ADR-0013), when it says so
+        let fallback_types = mapping_coverage.and_then(|m| m.get("fallback_event_types"));
+        if fallback_types.is_some() {
+            refs.push(pointer_ref(
+                "normalized/mapping_coverage.json",
+                "/fallback_event_types",
+            ));
+        }
         refs.extend(crit_ref.clone());
         let top: Vec<String> = {
             let mut v: Vec<(&String, &u64)> = unclassified_codes.iter().collect();
@@ -138,6 +147,7 @@ pub fn classify(
                 "events_in_window": events.len(),
                 "unclassified_event_types": unclassified_codes,
                 "unknown_event_types": mapping_coverage.map(|m| m["unknown_event_types"].clone()),
+                "fallback_event_types": fallback_types,
             }),
             refs,
         );

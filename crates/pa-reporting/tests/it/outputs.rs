@@ -80,6 +80,12 @@ fn report_json_holds_every_section_and_every_gap_with_evidence() {
         r["event_volume"]["normalization"]["top_unmapped_event_types"][0]["event_type"],
         "windows-security:4720"
     );
+    // the event types kept as Base Events (ADR-0013), most frequent first
+    assert_eq!(r["event_volume"]["normalization"]["events_fallback"], 3);
+    assert_eq!(
+        r["event_volume"]["normalization"]["top_fallback_event_types"][0]["event_type"],
+        "windows-security:4662"
+    );
     assert_eq!(
         r["versions"]["rule_set_sha256"],
         format!("sha256:{}", "ab".repeat(32))
@@ -314,6 +320,10 @@ fn html_is_self_contained_escaped_and_has_every_section() {
         assert!(html.contains(g), "gap of {g}");
     }
     assert!(html.contains("href=\"../scoring/summary.json\""));
+    // records without a specific class: counted and listed
+    assert!(html.contains("3 kept as Base Events with their fields under unmapped"));
+    assert!(html.contains("Top event types without a specific class"));
+    assert!(html.contains("windows-other:Application:18456"));
 }
 
 /// Every `href`/`src`/`url(`/`@import` target that is not a relative path inside the bundle

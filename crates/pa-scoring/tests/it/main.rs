@@ -79,7 +79,8 @@ fn run(
         detections: lines(detections),
         plans,
         mapping_coverage: Some(
-            json!({"unknown_event_types": [{"event_type": "SECCOMP", "count": 3}]}),
+            json!({"unknown_event_types": [{"event_type": "SECCOMP", "count": 3}],
+                   "fallback_event_types": [{"source_type": "linux-auditd", "event_type": "linux-auditd:BPF", "count": 1}]}),
         ),
         events,
         tagged: BTreeMap::new(),
@@ -232,9 +233,14 @@ fn telemetry_no_profile_maps_is_unmapped_event_type_naming_the_types() {
     );
     assert_eq!(ev["unknown_event_types"][0]["event_type"], "SECCOMP");
     assert_eq!(
+        ev["fallback_event_types"][0]["event_type"],
+        "linux-auditd:BPF"
+    );
+    assert_eq!(
         refs,
         [
             "ground_truth.jsonl#jsonl_line:1",
+            "normalized/mapping_coverage.json#json_pointer:/fallback_event_types",
             "normalized/mapping_coverage.json#json_pointer:/unknown_event_types"
         ]
     );
