@@ -122,3 +122,61 @@ fn bundle_mode_without_raw_telemetry_is_input_missing() {
     );
     assert!(!case.run_dir().join("normalized").exists());
 }
+
+/// `--input` takes folders (walked for the format's files, sorted) and several paths: a folder
+/// gives what its files give one by one, in path order, and a folder without such a file is an
+/// error naming it.
+#[test]
+fn stream_mode_reads_folders_and_several_inputs_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("b-sub");
+    std::fs::create_dir(&sub).unwrap();
+    let a = evtx("Persistence/sysmon_local_account_creation_and_added_admingroup_12_13.evtx");
+    let b = evtx("Execution/sysmon_mshta_sharpshooter_stageless_meterpreter.evtx");
+    std::fs::copy(&a, dir.path().join("a.EVTX")).unwrap();
+    std::fs::copy(&b, sub.join("c.evtx")).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not an event log").unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new(workspace_bin("pa-normalize"))
+            .args(["--source", "evtx", "--input"])
+            .args(args)
+            .assert()
+            .code(0)
+            .get_output()
+            .clone();
+        lines(&out.stdout)
+    };
+    let uids = |v: &[Value]| {
+        v.iter()
+            .map(|e| e["metadata"]["uid"].clone())
+            .collect::<Vec<_>>()
+    };
+    let one_by_one: Vec<Value> = [&a, &b]
+        .iter()
+        .flat_map(|f| run(&[f.as_os_str()]))
+        .collect();
+    assert!(one_by_one.len() > 17);
+    // the folder: a.EVTX, then b-sub/c.evtx (path order), notes.txt ignored
+    assert_eq!(uids(&run(&[dir.path().as_os_str()])), uids(&one_by_one));
+    // several inputs, in the order given
+    let reversed: Vec<Value> = [&b, &a]
+        .iter()
+        .flat_map(|f| run(&[f.as_os_str()]))
+        .collect();
+    assert_eq!(uids(&run(&[b.as_os_str(), a.as_os_str()])), uids(&reversed));
+    // a folder with no EVTX file
+    let empty = tempfile::tempdir().unwrap();
+    let err = Command::new(workspace_bin("pa-normalize"))
+        .args(["--source", "evtx", "--input"])
+        .arg(empty.path())
+        .assert()
+        .code(20)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&err);
+    assert!(
+        err.contains(&empty.path().display().to_string()) && err.contains("no evtx input file"),
+        "{err}"
+    );
+}

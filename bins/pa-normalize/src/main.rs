@@ -8,7 +8,7 @@ use std::path::PathBuf;
 #[command(
     name = "pa-normalize",
     version,
-    about = "Normalize telemetry into OCSF 1.7.0: a run bundle's raw_parquet (--run-dir), or one input as OCSF JSONL (--source)"
+    about = "Normalize telemetry into OCSF 1.7.0: a run bundle's raw_parquet (--run-dir), or files, folders or stdin as OCSF JSONL (--source)"
 )]
 struct Cli {
     #[command(flatten)]
@@ -17,9 +17,10 @@ struct Cli {
     /// security-json, osquery, auditd).
     #[arg(long, conflicts_with_all = ["run_dir", "lock_held"])]
     source: Option<String>,
-    /// Stream mode: the input file, `-` for stdin.
-    #[arg(long, requires = "source", default_value = "-")]
-    input: String,
+    /// Stream mode: input files and folders (walked for the files of the --source format,
+    /// sorted), `-` for stdin; several are read one after the other in the order given.
+    #[arg(long, requires = "source", default_value = "-", num_args = 1..)]
+    input: Vec<String>,
     /// Stream mode: where to write OCSF JSONL, `-` for stdout.
     #[arg(long, requires = "source", default_value = "-")]
     output: String,
@@ -41,7 +42,7 @@ fn stream(cli: &Cli, source: &str) -> anyhow::Result<pa_normalization::Tally> {
                 .with_context(|| format!("{}: cannot create", cli.output))?,
         ))
     };
-    pa_normalization::stream(
+    pa_normalization::stream_all(
         source,
         &cli.input,
         cli.mappings.as_deref(),

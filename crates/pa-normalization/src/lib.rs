@@ -67,6 +67,14 @@ pub enum NormalizeError {
     /// Standard input could not be spooled (stream mode).
     #[error("stdin: {0}")]
     Stdin(std::io::Error),
+    /// A stream-mode input path cannot be read, or a directory holds no file of the format.
+    #[error("{}: {message}", path.display())]
+    Input {
+        /// The path given (or met while walking a directory).
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// The output could not be written (stream mode).
     #[error("stdout: {0}")]
     Output(std::io::Error),
@@ -85,7 +93,8 @@ impl NormalizeError {
             | NormalizeError::Profiles(_) => NormalizationReason::MappingProfileInvalid.into(),
             NormalizeError::UnknownSource(_)
             | NormalizeError::Read(_)
-            | NormalizeError::Stdin(_) => CommonReason::InputMissing.into(),
+            | NormalizeError::Stdin(_)
+            | NormalizeError::Input { .. } => CommonReason::InputMissing.into(),
             NormalizeError::UnknownSourceType(_) | NormalizeError::FieldsNotJson(_) => {
                 NormalizationReason::NormalizedStoreIncompatible.into()
             }
@@ -483,6 +492,81 @@ pub fn stream_format(source: &str) -> Result<pa_sources::SourceFormat, Normalize
     })
 }
 
+/// The file names a stream-mode directory input takes for a format: by extension
+/// (case-insensitive), or for audit logs `audit.log` and its rotations (`audit.log.1`...).
+fn takes(format: pa_sources::SourceFormat, name: &str) -> bool {
+    use pa_sources::SourceFormat as F;
+    let lower = name.to_ascii_lowercase();
+    let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    match format {
+        F::Evtx => ext == "evtx",
+        F::WinXml => ext == "xml",
+        F::OtlpJson | F::WinJson | F::Osquery => matches!(ext, "json" | "jsonl" | "ndjson"),
+        F::Auditd => lower == "audit.log" || lower.starts_with("audit.log.") || ext == "log",
+    }
+}
+
+/// Stream-mode inputs as files, in order: `-` (stdin) and files as given; a directory walked
+/// recursively for the files of the format ([`takes`]), sorted by path bytes. A path that
+/// cannot be read, or a directory with no such file, is an error naming it.
+pub fn stream_inputs(
+    format: pa_sources::SourceFormat,
+    inputs: &[String],
+) -> Result<Vec<String>, NormalizeError> {
+    fn walk(
+        dir: &Path,
+        format: pa_sources::SourceFormat,
+        out: &mut Vec<PathBuf>,
+    ) -> Result<(), NormalizeError> {
+        let err = |path: &Path, e: std::io::Error| NormalizeError::Input {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        for entry in std::fs::read_dir(dir).map_err(|e| err(dir, e))? {
+            let entry = entry.map_err(|e| err(dir, e))?;
+            let p = entry.path();
+            let ft = entry.file_type().map_err(|e| err(&p, e))?;
+            if ft.is_dir() {
+                walk(&p, format, out)?;
+            } else if ft.is_file() && takes(format, &entry.file_name().to_string_lossy()) {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for input in inputs {
+        if input == "-" {
+            out.push(input.clone());
+            continue;
+        }
+        let path = PathBuf::from(input);
+        let meta = std::fs::metadata(&path).map_err(|e| NormalizeError::Input {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        if !meta.is_dir() {
+            out.push(input.clone());
+            continue;
+        }
+        let mut files = Vec::new();
+        walk(&path, format, &mut files)?;
+        if files.is_empty() {
+            return Err(NormalizeError::Input {
+                path,
+                message: format!("no {} input file in this directory", format.as_str()),
+            });
+        }
+        files.sort_by(|a, b| {
+            a.as_os_str()
+                .as_encoded_bytes()
+                .cmp(b.as_os_str().as_encoded_bytes())
+        });
+        out.extend(files.into_iter().map(|p| p.display().to_string()));
+    }
+    Ok(out)
+}
+
 /// Stream mode: normalize one input file (`-` = stdin) to OCSF JSONL on `out`, in input order.
 /// `host` is the host of records that name none (audit logs without `node=`).
 /// Returns the tally; a file-level read error is an `Err` naming the file.
@@ -493,12 +577,43 @@ pub fn stream(
     host: Option<&str>,
     out: &mut dyn Write,
 ) -> Result<Tally, NormalizeError> {
+    stream_all(source, &[input.to_string()], mappings, host, out)
+}
+
+/// Stream mode over several inputs (files, directories walked for the format's files, `-`
+/// for stdin; see [`stream_inputs`]), one after the other in the order given, the profiles
+/// loaded once: OCSF JSONL on `out`, one tally for all.
+pub fn stream_all(
+    source: &str,
+    inputs: &[String],
+    mappings: Option<&Path>,
+    host: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<Tally, NormalizeError> {
     let format = stream_format(source)?;
+    let files = stream_inputs(format, inputs)?;
     let dir = match mappings {
         Some(d) => d.to_path_buf(),
         None => pa_stage::shipped_dir(MAPPINGS_REL)?,
     };
     let normalizer = Normalizer::load(&dir)?;
+    let mut tally = Tally::default();
+    for input in &files {
+        stream_one(&normalizer, format, input, host, out, &mut tally)?;
+    }
+    out.flush().map_err(NormalizeError::Output)?;
+    Ok(tally)
+}
+
+/// One stream-mode input through `normalizer`, counted into `tally`.
+fn stream_one(
+    normalizer: &Normalizer,
+    format: pa_sources::SourceFormat,
+    input: &str,
+    host: Option<&str>,
+    out: &mut dyn Write,
+    tally: &mut Tally,
+) -> Result<(), NormalizeError> {
     let covered = normalizer.source_types();
     // Readers need a file (EVTX seeks): spool stdin to a temporary file.
     let (_tmp, path) = if input == "-" {
@@ -510,7 +625,6 @@ pub fn stream(
         (None, PathBuf::from(input))
     };
     let reader = pa_sources::open(&path, format)?;
-    let mut tally = Tally::default();
     for item in reader {
         let rec = item?;
         let raw_ref = json!({"kind": "file_cursor_v1", "path": input,
@@ -532,6 +646,5 @@ pub fn stream(
                 .map_err(NormalizeError::Output)?;
         }
     }
-    out.flush().map_err(NormalizeError::Output)?;
-    Ok(tally)
+    Ok(())
 }
