@@ -412,7 +412,7 @@ fn check_into_a_full_disk_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(20), "{stderr}");
     assert!(
-        stderr.contains("pa-detect: error:") && stderr.contains("No space left on device"),
+        stderr.contains("pa-detect: error: writing to standard output: No space left on device"),
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");

@@ -20,11 +20,13 @@ pub fn stdout() -> Stdout {
     }
 }
 
+/// Remembers a closed pipe; any other failure is said to be standard output's.
 fn note(e: io::Error) -> io::Error {
     if e.kind() == io::ErrorKind::BrokenPipe {
         CLOSED.store(true, Ordering::Relaxed);
+        return e;
     }
-    e
+    io::Error::new(e.kind(), format!("writing to standard output: {e}"))
 }
 
 impl Write for Stdout {
