@@ -746,3 +746,244 @@ fn source_field_names_with_spaces_are_sigma_names_without_them() {
         "another source does not fire"
     );
 }
+
+/// The whole class, not the samples: for every Windows route of the bridge that reaches Base
+/// Events by channel (every event-log service of the Sigma taxonomy, the Sysmon categories
+/// pinned to event ids), a record of that channel with an event id no normalizer route names — or the
+/// pinned id — becomes a valid OCSF event in the route's scope, its fields (one with a space in
+/// its name, one in UserData) are where the route resolves them, and a Sigma rule on that
+/// logsource fires on it, together with exactly the other routes whose scope holds it.
+#[test]
+fn every_channel_the_router_names_reaches_its_rules() {
+    let bridge =
+        Bridge::load(pa_e2e::repo_root().join("mappings/bridge")).unwrap_or_else(|e| panic!("{e}"));
+    let text_of = |v: &Value| -> Vec<String> {
+        match v {
+            Value::Array(a) => a.iter().filter_map(text).collect(),
+            other => text(other).into_iter().collect(),
+        }
+    };
+    // (route, channel, event id) probes, and one rule per route
+    let rules = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut probes: Vec<(String, String, String)> = Vec::new();
+    for (i, r) in bridge.routes().iter().enumerate() {
+        // the routes that reach Base Events (the categories pinned to a specific class, such
+        // as ps_script, read a closed field set: their own tests cover them)
+        if r.logsource.product.as_deref() != Some("windows") || !r.class_uids.contains(&0) {
+            continue;
+        }
+        let Some(channels) = r
+            .filters
+            .iter()
+            .find(|f| f.path == "metadata.log_name")
+            .map(|f| text_of(&f.value))
+        else {
+            continue;
+        };
+        let ids = r
+            .filters
+            .iter()
+            .find(|f| f.path == "metadata.event_code")
+            .map(|f| text_of(&f.value))
+            .unwrap_or_else(|| vec!["65000".to_string()]);
+        for c in &channels {
+            probes.push((r.route_id.clone(), c.clone(), ids[0].clone()));
+        }
+        let ls = &r.logsource;
+        let key = |k: &str, v: &Option<String>| {
+            v.as_ref()
+                .map(|v| format!("    {k}: {v}\n"))
+                .unwrap_or_default()
+        };
+        let rule = format!(
+            "title: probe {id}\nid: 00000000-0000-4000-8000-{i:012}\nlogsource:\n{}{}{}detection:\n  selection:\n    PaProbe: probe-value\n    PaProbeTwo: two\n    PaUser: from-user-data\n  condition: selection\n",
+            key("product", &ls.product),
+            key("category", &ls.category),
+            key("service", &ls.service),
+            id = r.route_id
+        );
+        std::fs::write(rules.path().join(format!("{}.yml", r.route_id)), rule)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert!(probes.len() > 50, "only {} channel probes", probes.len());
+    let set =
+        pa_detection::load_rules(&[rules.path().to_path_buf()]).unwrap_or_else(|e| panic!("{e}"));
+    let det = Detector::build(
+        &set,
+        Some(&bridge),
+        FieldMode::Ocsf,
+        &pa_sigma::CompileOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let not_run: Vec<String> = det
+        .plans
+        .iter()
+        .filter_map(|p| Some(format!("{}: {:?}", p.title, p.non_executable.as_ref()?)))
+        .collect();
+    assert!(
+        not_run.is_empty(),
+        "probe rules not executable: {not_run:#?}"
+    );
+    let titles: std::collections::BTreeMap<String, String> = set
+        .rules
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.id.clone()?,
+                r.title.trim_start_matches("probe ").to_string(),
+            ))
+        })
+        .collect();
+
+    let mut problems = Vec::new();
+    for (n, (route_id, channel, id)) in probes.iter().enumerate() {
+        let provider = channel.split('/').next().unwrap_or(channel);
+        let xml = format!(
+            "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>\
+             <Provider Name='{provider}'/><EventID>{id}</EventID><Level>4</Level>\
+             <TimeCreated SystemTime='2026-03-01T10:00:00.000000Z'/>\
+             <EventRecordID>{}</EventRecordID><Channel>{channel}</Channel>\
+             <Computer>ws01.corp.example</Computer></System>\
+             <EventData><Data Name='PaProbe'>probe-value</Data><Data Name='Pa Probe Two'>two</Data></EventData>\
+             <UserData><PaElement xmlns='urn:pa'><PaUser>from-user-data</PaUser></PaElement></UserData></Event>",
+            n + 1
+        );
+        let label = format!("{route_id} ({channel} {id})");
+        let mut evs = normalize_xml(&label, &xml);
+        if evs.len() != 1 {
+            problems.push(format!("{label}: {} events", evs.len()));
+            continue;
+        }
+        let ev = evs.remove(0);
+        for v in violations(&ev) {
+            problems.push(format!("{label}: OCSF: {v}"));
+        }
+        let route = bridge
+            .routes()
+            .iter()
+            .find(|r| r.route_id == *route_id)
+            .unwrap_or_else(|| panic!("{route_id}"));
+        let routed = bridge
+            .routed(&route.logsource)
+            .unwrap_or_else(|e| panic!("{route_id}: {e}"));
+        if !routed.route().in_scope(&ev) {
+            problems.push(format!("{label}: class {} not in scope", ev["class_uid"]));
+            continue;
+        }
+        let class = ev["class_uid"].as_u64().unwrap_or(0) as u32;
+        for (field, want) in [
+            ("PaProbe", "probe-value"),
+            ("PaProbeTwo", "two"),
+            ("PaUser", "from-user-data"),
+            ("EventID", id.as_str()),
+            ("Channel", channel.as_str()),
+        ] {
+            let path = routed
+                .resolve_by_class(field)
+                .ok()
+                .and_then(|r| r.paths.get(&class).cloned());
+            let got: Vec<String> = path
+                .as_deref()
+                .map(|p| values_at(&ev, p).into_iter().filter_map(text).collect())
+                .unwrap_or_default();
+            if !got.iter().any(|g| g == want) {
+                problems.push(format!("{label}: {field} -> {path:?} holds {got:?}"));
+            }
+        }
+        // exactly the routes whose scope holds the event fire
+        let fired: BTreeSet<String> = det
+            .detect(&ev)
+            .into_iter()
+            .filter_map(|i| titles.get(&det.rules[i].rule_id).cloned())
+            .collect();
+        let expected: BTreeSet<String> = bridge
+            .routes()
+            .iter()
+            .filter(|r| titles.values().any(|t| t == &r.route_id))
+            .filter(|r| {
+                bridge
+                    .routed(&r.logsource)
+                    .is_ok_and(|x| x.route().in_scope(&ev))
+            })
+            .map(|r| r.route_id.clone())
+            .collect();
+        if !fired.contains(route_id) || fired != expected {
+            problems.push(format!("{label}: fired {fired:?}, expected {expected:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every Windows logsource of the Sigma taxonomy appendix has a route, and a service's route
+/// takes every channel the appendix names for it (read from the specification itself, so a
+/// service added there without a route fails here).
+#[test]
+fn every_windows_logsource_of_the_taxonomy_is_routed_with_its_channels() {
+    let spec = std::fs::read_to_string(
+        pa_e2e::shared_data().join("sigma-specification/specification/sigma-appendix-taxonomy.md"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let bridge =
+        Bridge::load(pa_e2e::repo_root().join("mappings/bridge")).unwrap_or_else(|e| panic!("{e}"));
+    let mut problems = Vec::new();
+    let (mut rows, mut channels) = (0, 0);
+    for line in spec.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() < 4 || cells[1] != "windows" {
+            continue;
+        }
+        rows += 1;
+        let ls = cells[2];
+        let key = |k: &str| {
+            ls.split("<br>")
+                .find_map(|p| p.trim().strip_prefix(k))
+                .map(|v| v.trim().to_string())
+        };
+        let (category, service) = (key("category:"), key("service:"));
+        let logsource =
+            pa_bridge::LogSource::new(Some("windows"), category.as_deref(), service.as_deref());
+        let routed = match bridge.routed(&logsource) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(format!("{ls}: {e}"));
+                continue;
+            }
+        };
+        if service.is_none() {
+            continue;
+        }
+        // the channels of the description: `Channel: X` or `Channel:<br> - X<br> - Y`
+        let desc = cells[3];
+        let Some(list) = desc.split_once("Channel:").map(|(_, c)| c) else {
+            continue;
+        };
+        let want: Vec<String> = list
+            .split("<br>")
+            .map(|c| c.trim().trim_start_matches("- ").trim())
+            .map(|c| c.trim_start_matches("WinEventLog:").to_ascii_lowercase())
+            .filter(|c| !c.is_empty())
+            .collect();
+        let have: Vec<String> = routed
+            .route()
+            .filters
+            .iter()
+            .filter(|f| f.path == "metadata.log_name")
+            .flat_map(|f| match &f.value {
+                Value::Array(a) => a.iter().filter_map(text).collect::<Vec<_>>(),
+                v => text(v).into_iter().collect(),
+            })
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        for c in &want {
+            channels += 1;
+            if !have.contains(c) {
+                problems.push(format!(
+                    "{ls}: channel {c:?} not taken (route takes {have:?})"
+                ));
+            }
+        }
+    }
+    assert!(rows > 60, "only {rows} Windows rows read from the taxonomy");
+    assert!(channels > 50, "only {channels} service channels read from the taxonomy");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
