@@ -984,6 +984,9 @@ fn every_windows_logsource_of_the_taxonomy_is_routed_with_its_channels() {
         }
     }
     assert!(rows > 60, "only {rows} Windows rows read from the taxonomy");
-    assert!(channels > 50, "only {channels} service channels read from the taxonomy");
+    assert!(
+        channels > 50,
+        "only {channels} service channels read from the taxonomy"
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -8,6 +8,7 @@
 pub mod contracts;
 pub mod error;
 pub mod fsutil;
+pub mod gaps;
 pub mod glob;
 pub mod layout;
 pub mod lock;

@@ -7,32 +7,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The gap categories in layer order (telemetry → normalization → bridge → detection).
-pub const GAP_CATEGORIES: &[&str] = &[
-    "missing_telemetry",
-    "unmapped_event_type",
-    "bridge_gap_mapping",
-    "bridge_gap_feature",
-    "bridge_gap_other",
-    "rule_logic_gap",
-];
-
-/// The layer that loses an action of each gap category.
-pub fn gap_layer(category: &str) -> &'static str {
-    match category {
-        "missing_telemetry" => "telemetry",
-        "unmapped_event_type" => "normalization",
-        "rule_logic_gap" => "detection",
-        _ => "bridge",
-    }
-}
-
-/// The position of a gap category in [`GAP_CATEGORIES`] (unknown ones last).
-pub fn gap_ordinal(category: &str) -> usize {
-    GAP_CATEGORIES
-        .iter()
-        .position(|c| *c == category)
-        .unwrap_or(GAP_CATEGORIES.len())
-}
+pub const GAP_CATEGORIES: &[&str] = &pa_bundle::gaps::GAP_CATEGORIES;
+pub use pa_bundle::gaps::{layer_of as gap_layer, ordinal as gap_ordinal};
 
 /// `scoring/summary.json`.
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -4,25 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// The gap categories, in precedence order (the first that applies is an action's gap).
-pub const GAP_CATEGORIES: [&str; 6] = [
-    "missing_telemetry",
-    "unmapped_event_type",
-    "bridge_gap_mapping",
-    "bridge_gap_feature",
-    "bridge_gap_other",
-    "rule_logic_gap",
-];
-
-/// The layer that lost an action, per gap category.
-pub fn layer_of(category: &str) -> &'static str {
-    match category {
-        "missing_telemetry" => "telemetry",
-        "unmapped_event_type" => "normalization",
-        "bridge_gap_mapping" | "bridge_gap_feature" | "bridge_gap_other" => "bridge",
-        _ => "detection",
-    }
-}
+pub use pa_bundle::gaps::{GAP_CATEGORIES, layer_of};
 
 /// The whole document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
