@@ -360,10 +360,29 @@ fn bundle_mode_reruns_detection_on_an_existing_store() {
     for f in [
         "bridge/router_table.json",
         "bridge/mapping_pack_snapshot.json",
-        "bridge/compiled_plans/11111111-1111-1111-1111-111111111111.plan.json",
+        "bridge/compiled_plans.jsonl",
     ] {
         assert!(run.join(f).is_file(), "{f}");
     }
+    // One plan per rule, one JCS line each, sorted by rule id (ADR-0015).
+    let plans = std::fs::read_to_string(run.join("bridge/compiled_plans.jsonl")).unwrap();
+    let ids: Vec<String> = plans
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            assert_eq!(pa_canon::jcs(&v).unwrap(), l.as_bytes(), "not JCS: {l}");
+            v["rule_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(ids, sorted, "plans not sorted by rule id, or duplicated");
+    assert!(
+        ids.contains(&"11111111-1111-1111-1111-111111111111".to_owned()),
+        "{ids:?}"
+    );
+    assert!(!run.join("bridge/compiled_plans").exists());
     let m: Value =
         serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
     let o = m["stage_outcomes"]

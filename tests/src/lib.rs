@@ -169,3 +169,31 @@ pub fn read_json(p: &Path) -> serde_json::Value {
     let bytes = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
+
+/// The shipped replay example (`examples/replay-evtx`) as a range of its own in `dir`: its
+/// relative paths made absolute and `extra` (YAML of further top-level sections, such as
+/// `signing:`) appended. Returns the paths of the range and scenario files written.
+pub fn replay_example_variant(dir: &Path, extra: &str) -> (PathBuf, PathBuf) {
+    shared_data();
+    let ex = repo_root().join("examples/replay-evtx");
+    let ex = ex.canonicalize().unwrap_or(ex);
+    let text = std::fs::read_to_string(ex.join("range.yaml")).expect("example range.yaml");
+    let mut out = String::new();
+    for line in text.lines() {
+        // Every path of the example is a quoted relative path or the ground truth file.
+        let line = line
+            .replace("\"../", &format!("\"{}/../", ex.display()))
+            .replace(
+                "ground_truth: ground_truth.jsonl",
+                &format!("ground_truth: {}/ground_truth.jsonl", ex.display()),
+            );
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push_str(extra);
+    let range = dir.join("range.yaml");
+    let scenario = dir.join("scenario.yaml");
+    std::fs::write(&range, out).expect("write range.yaml");
+    copy_into(&ex.join("scenario.yaml"), &scenario);
+    (range, scenario)
+}

@@ -258,8 +258,23 @@ pub struct RangeConfig {
     pub runner: Runner,
     #[serde(default)]
     pub scoring: Scoring,
+    #[serde(default)]
+    pub signing: Signing,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<Replay>,
+}
+
+/// `signing:` section: where `pa-sign` finds the secret key (never copied into the bundle).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signing {
+    /// The minisign secret key: `file:PATH` or a plain path (relative to the range file's
+    /// directory), or `env:NAME` (the variable holds the key file's text, or a path to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_ref: Option<String>,
+    /// The environment variable holding the password of an encrypted key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
 }
 
 /// A file's stem as an id slug (`[a-z0-9-]`, other characters as `-`, runs collapsed), or
@@ -461,7 +476,7 @@ impl RangeConfig {
     /// Whether a stage (by id) is enabled. Defaults: lab_provider, telemetry, normalization and
     /// detection and runner on (for `replay` the runner imports the recorded ground truth);
     /// scoring on when both runner and detection are, reporting when scoring is; validation on when
-    /// `validation.criteria_packs` names a pack; the rest off until configured.
+    /// `validation.criteria_packs` names a pack; signing when `signing.key_ref` names a key.
     /// `stages.<stage>` overrides every default.
     pub fn stage_enabled(&self, stage: &str) -> bool {
         let s = &self.stages;
@@ -482,7 +497,8 @@ impl RangeConfig {
                 .unwrap_or_else(|| s.detection.unwrap_or(true) && s.runner.unwrap_or(true)),
             // Reporting renders what scoring judged: on with scoring unless configured.
             "reporting" => s.reporting.unwrap_or_else(|| self.stage_enabled("scoring")),
-            "signing" => s.signing.unwrap_or(false),
+            // Signing needs a key: on when the range names one.
+            "signing" => s.signing.unwrap_or(self.signing.key_ref.is_some()),
             _ => false,
         }
     }

@@ -1,4 +1,4 @@
-//! `bridge/compiled_plans/<rule_id>.plan.json`: how one rule was routed, resolved and compiled,
+//! One line of `bridge/compiled_plans.jsonl`: how one rule was routed, resolved and compiled,
 //! or why it cannot run.
 
 use pa_bridge::{Filter, ResolutionKind};

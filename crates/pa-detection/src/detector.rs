@@ -48,7 +48,7 @@ pub struct PlanField {
     pub class_uid: Option<u32>,
 }
 
-/// What compiling one rule gave, for `bridge/compiled_plans/<rule_id>.plan.json` and coverage.
+/// What compiling one rule gave, for `bridge/compiled_plans.jsonl` and coverage.
 #[derive(Debug, Clone)]
 pub struct RulePlan {
     pub rule_id: String,
@@ -709,7 +709,7 @@ impl Detector {
         out
     }
 
-    /// The `bridge/compiled_plans/<rule_id>.plan.json` document of a plan.
+    /// The `bridge/compiled_plans.jsonl` line of a plan.
     pub fn plan_document(&self, p: &RulePlan, mapping_pack_sha256: &str) -> CompiledPlan {
         CompiledPlan {
             rule_id: p.rule_id.clone(),

@@ -3,7 +3,7 @@
 //! One code path, three uses:
 //! * bundle mode ([`run`]): `normalized/ocsf_events/` → `detections/detections.jsonl` (one
 //!   instance per matched event, sorted) and `bridge/{router_table,mapping_pack_snapshot,
-//!   coverage}.json` + `bridge/compiled_plans/<rule_id>.plan.json`;
+//!   coverage}.json` + `bridge/compiled_plans.jsonl` (one plan per rule, ADR-0015);
 //! * stream mode ([`stream`]): OCSF (or Sigma-named) JSONL in, detection JSONL out;
 //! * [`check`] and [`explain`]: compile reports and per-event explanations for people.
 //!
@@ -36,6 +36,8 @@ use std::path::{Path, PathBuf};
 pub const BRIDGE_REL: &str = "mappings/bridge";
 /// How many unmapped fields `bridge/coverage.json` lists.
 pub const TOP_UNMAPPED: usize = 25;
+/// The compiled plans of a run's rule set: one JCS line per rule, sorted by rule id.
+pub const COMPILED_PLANS: &str = "bridge/compiled_plans.jsonl";
 
 fn fail(code: DetectionReason, msg: impl Into<String>) -> StageFailure {
     StageFailure::new(code, msg)
@@ -377,7 +379,9 @@ fn write_outputs(
     ctx.staging
         .write("bridge/mapping_pack_snapshot.json", &mp.bytes)?;
     let mut acc = CoverageAccumulator::new();
-    let mut seen_ids = std::collections::BTreeSet::new();
+    // One document of plans, one JCS line per rule sorted by rule id (ADR-0015). Duplicate
+    // ids are reported by the loader; the first plan of an id is the one written.
+    let mut plan_lines: BTreeMap<&str, String> = BTreeMap::new();
     for p in &det.plans {
         let outcome = match &p.non_executable {
             None if !p.exec_indices.is_empty() => RuleOutcome::executable(
@@ -390,14 +394,14 @@ fn write_outputs(
             None => RuleOutcome::non_executable(p.routed, "backend_compile_error"),
         };
         acc.add(&outcome);
-        // Duplicate ids are reported by the loader; the first plan wins the file name.
-        if seen_ids.insert(p.rule_id.clone()) {
-            ctx.staging.write_json(
-                &format!("bridge/compiled_plans/{}.plan.json", p.rule_id),
-                &det.plan_document(p, &mp.sha256),
-            )?;
+        if !plan_lines.contains_key(p.rule_id.as_str()) {
+            let line = pa_canon::to_jsonl_line(&det.plan_document(p, &mp.sha256))
+                .map_err(|e| StageFailure::new(CommonReason::StageProcessFailed, e.to_string()))?;
+            plan_lines.insert(&p.rule_id, line);
         }
     }
+    let plans_doc: String = plan_lines.into_values().collect();
+    ctx.staging.write(COMPILED_PLANS, plans_doc.as_bytes())?;
     let mut cov = acc.finish(TOP_UNMAPPED);
     cov.load_issues = Some(
         set.issues

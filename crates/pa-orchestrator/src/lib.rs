@@ -263,7 +263,13 @@ fn drive(
         }
         // Forget the previous outcome: the stage records a fresh one.
         m.record_outcomes(stage, Vec::new());
-        run.write_manifest(&m)?;
+        if stage == Stage::Signing {
+            // Signing covers the manifest and the derived files: they must be final before
+            // it hashes them (SPEC §11). pa-sign then records its own outcome in them.
+            finalize(run, &mut m)?;
+        } else {
+            run.write_manifest(&m)?;
+        }
         progress.start(i, stage);
         let result = spawn::run_stage_process(run, stage, opts, &interrupted);
         // Finish any publish the child was killed in the middle of, and drop its staging.
@@ -315,13 +321,26 @@ fn drive(
     }
     progress.done();
     let mut m = run.read_manifest()?;
-    m.ended_at_utc = Some(pa_canon::now_utc_string());
-    m.status = pa_bundle::derive_status(&m.stage_outcomes);
-    run.write_manifest(&m)?;
-    pa_stage::write_derived(run, &m)?;
+    let signed = stages.last() == Some(&Stage::Signing)
+        && m.outcome(Stage::Signing)
+            .is_some_and(|o| o.status == OutcomeStatus::Success);
+    // A signed bundle is final as pa-sign left it: rewriting it would break the signature.
+    if !signed {
+        finalize(run, &mut m)?;
+    }
     Ok(RunSummary {
         run_dir: run.path().to_path_buf(),
         status: m.status,
         outcomes: m.stage_outcomes,
     })
+}
+
+/// The end of a run: its end time, its status from the recorded outcomes, and the derived
+/// files (`logs/health.json`, `run_results.json`).
+fn finalize(run: &RunDir, m: &mut pa_bundle::Manifest) -> Result<(), OrchestrateError> {
+    m.ended_at_utc = Some(pa_canon::now_utc_string());
+    m.status = pa_bundle::derive_status(&m.stage_outcomes);
+    run.write_manifest(m)?;
+    pa_stage::write_derived(run, m)?;
+    Ok(())
 }

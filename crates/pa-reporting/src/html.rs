@@ -347,7 +347,7 @@ fn gap_card(out: &mut String, inputs: &Inputs, a: &ActionView, g: &crate::model:
     }
     if !g.evidence_refs.is_empty() {
         let mut refs: Vec<&crate::model::EvidenceRef> = g.evidence_refs.iter().collect();
-        refs.sort_by_key(|r| r.artifact_path.starts_with("bridge/compiled_plans/"));
+        refs.sort_by_key(|r| r.artifact_path.starts_with("bridge/compiled_plans"));
         out.push_str("      <div class=\"refs\">Evidence: ");
         for (i, r) in refs.iter().take(REFS_SHOWN).enumerate() {
             if i > 0 {
@@ -826,7 +826,7 @@ mod tests {
                 })
                 .collect();
             let mut sorted: Vec<&crate::model::EvidenceRef> = g.evidence_refs.iter().collect();
-            sorted.sort_by_key(|r| r.artifact_path.starts_with("bridge/compiled_plans/"));
+            sorted.sort_by_key(|r| r.artifact_path.starts_with("bridge/compiled_plans"));
             let refs: Vec<Value> = sorted
                 .into_iter()
                 .map(|r| json!({"path": r.artifact_path, "selector": r.selector, "href": href(&inputs, &r.artifact_path)}))

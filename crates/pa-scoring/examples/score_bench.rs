@@ -52,7 +52,7 @@ fn main() {
             ));
         }
     }
-    let plans = (0..300)
+    let plans: Vec<serde_json::Value> = (0..300)
         .map(|r| json!({"rule_id": format!("r{r}"), "rule_title": "rule", "technique_ids": [technique(r)],
                         "executable": r % 10 != 0, "compilation": {"routed_scope": {"class_uids": [1007]}},
                         "non_executable_reason": {"reason_code": "unsupported_correlation"}}))
@@ -64,6 +64,11 @@ fn main() {
         ground_truth: gt,
         criteria: None,
         detections,
+        plan_lines: plans
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p["rule_id"].as_str().unwrap_or_default().to_owned(), i + 1))
+            .collect(),
         plans,
         mapping_coverage: None,
         events,

@@ -34,21 +34,25 @@ fn gap(
     }
 }
 
-/// References to (at most 20 of) the rules' compiled plans, at `pointer`.
+/// References to (at most 20 of) the rules' compiled plans, at `pointer` of each plan:
+/// `bridge/compiled_plans.jsonl` with selector `jsonl_line:N#<pointer>` (a member of line N),
+/// or a legacy bundle's `bridge/compiled_plans/<rule_id>.plan.json` at `json_pointer:<pointer>`.
 fn plan_refs(
     gt_ref: crate::model::EvidenceRef,
     rules: &[&Value],
     pointer: &str,
+    plan_lines: &BTreeMap<String, usize>,
 ) -> Vec<crate::model::EvidenceRef> {
     std::iter::once(gt_ref)
         .chain(rules.iter().take(20).map(|p| {
-            pointer_ref(
-                &format!(
-                    "bridge/compiled_plans/{}.plan.json",
-                    p["rule_id"].as_str().unwrap_or_default()
-                ),
-                pointer,
-            )
+            let id = p["rule_id"].as_str().unwrap_or_default();
+            match plan_lines.get(id) {
+                Some(line) => crate::model::EvidenceRef {
+                    artifact_path: "bridge/compiled_plans.jsonl".into(),
+                    selector: format!("jsonl_line:{line}#{pointer}"),
+                },
+                None => pointer_ref(&format!("bridge/compiled_plans/{id}.plan.json"), pointer),
+            }
         }))
         .collect()
 }
@@ -71,6 +75,7 @@ pub fn classify(
     events: &[&EventFacts],
     tagged: &[&Value],
     mapping_coverage: Option<&Value>,
+    plan_lines: &BTreeMap<String, usize>,
 ) -> Gap {
     let gt_ref = jsonl_ref("ground_truth.jsonl", gt_line);
     let crit_ref = criteria.map(|(l, _)| jsonl_ref("criteria/results.jsonl", l));
@@ -211,7 +216,7 @@ pub fn classify(
                 )
             })
             .unwrap_or("bridge_gap_other");
-        let refs = plan_refs(gt_ref, tagged, "/non_executable_reason");
+        let refs = plan_refs(gt_ref, tagged, "/non_executable_reason", plan_lines);
         let codes: Vec<String> = by_code
             .iter()
             .map(|(c, ids)| format!("{c} ({})", ids.len()))
@@ -257,7 +262,12 @@ pub fn classify(
         v.dedup();
         v
     };
-    let routed_refs = plan_refs(gt_ref.clone(), &executable, "/compilation/routed_scope");
+    let routed_refs = plan_refs(
+        gt_ref.clone(),
+        &executable,
+        "/compilation/routed_scope",
+        plan_lines,
+    );
     // 3b. The executable rules read none of the classes this action's events are in: the
     // router sends them elsewhere.
     if !read_classes.iter().any(|c| classes.contains_key(c)) {
@@ -280,7 +290,7 @@ pub fn classify(
             routed_refs,
         );
     }
-    let refs = plan_refs(gt_ref, &executable, "/condition");
+    let refs = plan_refs(gt_ref, &executable, "/condition", plan_lines);
     gap(
         "rule_logic_gap",
         format!(

@@ -7,7 +7,7 @@
 //! `threshold_violated`), which makes the run `partial` (exit 10): that is the CI gate.
 //!
 //! Reads: `ground_truth.jsonl` (required), `detections/detections.jsonl`,
-//! `bridge/compiled_plans/`, `criteria/results.jsonl`, `normalized/ocsf_events/`,
+//! `bridge/compiled_plans.jsonl`, `criteria/results.jsonl`, `normalized/ocsf_events/`,
 //! `normalized/mapping_coverage.json`, `runner/actions/*/executor.json` (tagged pids, for exact
 //! attribution through the audit sessions they opened). Missing optional inputs degrade the
 //! judgement, never the stage.
@@ -96,6 +96,7 @@ pub fn score_bundle(
                     .to_string(),
             ),
         };
+    let (plans, plan_lines) = load::plans(run)?;
     let inputs = score::Inputs {
         run_id: run_id.to_string(),
         scenario_id,
@@ -103,7 +104,8 @@ pub fn score_bundle(
         ground_truth,
         criteria: optional_jsonl(&run.join("criteria/results.jsonl"))?,
         detections: optional_jsonl(&run.join("detections/detections.jsonl"))?.unwrap_or_default(),
-        plans: load::plans(run)?,
+        plans,
+        plan_lines,
         mapping_coverage: load::json(&run.join("normalized/mapping_coverage.json")).ok(),
         events: load::events(&run.join("normalized/ocsf_events"))?,
         tagged: load::tagged_pids(run)?,

@@ -166,16 +166,28 @@ pub fn tagged_pids(run: &Path) -> Result<BTreeMap<String, Vec<(String, i64)>>, S
     Ok(out)
 }
 
-/// The compiled plans of the rule set (`bridge/compiled_plans/*.plan.json`), sorted by file.
-pub fn plans(run: &Path) -> Result<Vec<Value>, ScoreError> {
+/// The compiled plans of the rule set, with the 1-based line of each rule id in
+/// `bridge/compiled_plans.jsonl`. A bundle detected before ADR-0015 has one file per rule
+/// (`bridge/compiled_plans/*.plan.json`): read in file order, with no lines.
+pub fn plans(run: &Path) -> Result<(Vec<Value>, BTreeMap<String, usize>), ScoreError> {
+    let doc = run.join("bridge/compiled_plans.jsonl");
+    if doc.is_file() {
+        let rows = jsonl(&doc)?;
+        let lines = rows
+            .iter()
+            .filter_map(|(line, v)| v["rule_id"].as_str().map(|id| (id.to_owned(), *line)))
+            .collect();
+        return Ok((rows.into_iter().map(|(_, v)| v).collect(), lines));
+    }
     let dir = run.join("bridge/compiled_plans");
     let Ok(rd) = std::fs::read_dir(&dir) else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), BTreeMap::new()));
     };
     let mut files: Vec<_> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    files.iter().map(|p| json(p)).collect()
+    let docs = files.iter().map(|p| json(p)).collect::<Result<_, _>>()?;
+    Ok((docs, BTreeMap::new()))
 }

@@ -159,7 +159,7 @@ pub struct Gap {
 #[serde(deny_unknown_fields)]
 pub struct EvidenceRef {
     pub artifact_path: String,
-    /// `json_pointer:/x/y` or `jsonl_line:N`.
+    /// `json_pointer:/x/y`, `jsonl_line:N`, or `jsonl_line:N#/x/y` (a member of line N).
     pub selector: String,
 }
 

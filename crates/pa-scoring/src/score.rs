@@ -29,8 +29,10 @@ pub struct Inputs {
     pub criteria: Option<Vec<(usize, Value)>>,
     /// `(line, row)` of `detections/detections.jsonl`.
     pub detections: Vec<(usize, Value)>,
-    /// `bridge/compiled_plans/*.plan.json`.
+    /// The rows of `bridge/compiled_plans.jsonl` (or of a legacy bundle's plan files).
     pub plans: Vec<Value>,
+    /// Rule id → its 1-based line in `bridge/compiled_plans.jsonl` (empty for a legacy bundle).
+    pub plan_lines: BTreeMap<String, usize>,
     /// `normalized/mapping_coverage.json`.
     pub mapping_coverage: Option<Value>,
     pub events: Vec<EventFacts>,
@@ -511,6 +513,7 @@ pub fn score(inp: &Inputs, generated_at_utc: String) -> Summary {
                 evs,
                 &tagged_rules(&a.technique),
                 inp.mapping_coverage.as_ref(),
+                &inp.plan_lines,
             );
             if !others.is_empty() {
                 let list: Vec<Value> = others

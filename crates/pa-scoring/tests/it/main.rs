@@ -77,6 +77,12 @@ fn run(
         ground_truth: lines(gt),
         criteria: criteria.map(lines),
         detections: lines(detections),
+        // As bridge/compiled_plans.jsonl holds them: one line per plan, in order.
+        plan_lines: plans
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p["rule_id"].as_str().unwrap().to_owned(), i + 1))
+            .collect(),
         plans,
         mapping_coverage: Some(
             json!({"unknown_event_types": [{"event_type": "SECCOMP", "count": 3}],
@@ -281,8 +287,8 @@ fn an_unmapped_sigma_field_is_a_bridge_mapping_gap_naming_rules_and_codes() {
     assert_eq!(
         refs,
         [
-            "bridge/compiled_plans/r1.plan.json#json_pointer:/non_executable_reason",
-            "bridge/compiled_plans/r2.plan.json#json_pointer:/non_executable_reason",
+            "bridge/compiled_plans.jsonl#jsonl_line:1#/non_executable_reason",
+            "bridge/compiled_plans.jsonl#jsonl_line:2#/non_executable_reason",
             "ground_truth.jsonl#jsonl_line:1"
         ]
     );
@@ -422,6 +428,7 @@ fn exact_attribution_through_the_action_s_audit_sessions_and_collateral_hits() {
             detection("r5", "File Deletion", &["T1070.004"], T0 + 13, "e2"),
         ]),
         plans: vec![],
+        plan_lines: BTreeMap::new(),
         mapping_coverage: None,
         events,
         tagged: [
