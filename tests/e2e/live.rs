@@ -248,6 +248,7 @@ actions:
   - {{action_id: f3, technique_id: T0001, engine_test_id: 00000001-0000-4000-8000-000000000003}}
   - {{action_id: f4, technique_id: T0001, engine_test_id: 00000001-0000-4000-8000-000000000004, input_args: {{dir: "{w}"}}, secret_input_args: {{token: env:PA_E2E_SECRET}}}}
   - {{action_id: f5, technique_id: T0001, engine_test_id: 00000001-0000-4000-8000-000000000005}}
+  - {{action_id: f6, technique_id: T0001, engine_test_id: 00000001-0000-4000-8000-000000000008}}
 "#
         ),
     );
@@ -268,7 +269,7 @@ actions:
         .into_iter()
         .map(|r| (r["action_id"].as_str().unwrap().to_string(), r))
         .collect();
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 6);
 
     // f1: execute fails with its exit code; cleanup still runs.
     let f1 = &rows["f1"];
@@ -315,6 +316,36 @@ actions:
         "the secret leaked"
     );
     assert!(bundle_contains(&ws, secret.as_bytes()).is_empty());
+
+    // f6: secrets of every kind the redaction policy knows, printed by the test and written
+    // in its command, reach no published file (SPEC §13).
+    assert_eq!(phase(&rows["f6"], "execute")["phase_outcome"], "success");
+    let out = std::fs::read_to_string(run.join("runner/actions/f6/stdout.txt")).unwrap();
+    for marker in [
+        "<REDACTED:JWT>",
+        "<REDACTED:AWS_ACCESS_KEY_ID>",
+        "DB_PASSWORD=<REDACTED>",
+        "https://svc:<REDACTED>@db.example/x",
+        "<REDACTED:PRIVATE_KEY>",
+    ] {
+        assert!(out.contains(marker), "{marker} not in {out}");
+    }
+    let err = std::fs::read_to_string(run.join("runner/actions/f6/stderr.txt")).unwrap();
+    assert_eq!(err, "tool --token <REDACTED> --verbose\n");
+    for planted in [
+        "eyJzdWIiOiJwYS10ZXN0In0",
+        "AKIAPLANTEDSECRET012",
+        "Planted-Pa55-91x",
+        "Planted-Uri-Pw-7",
+        "Planted-Cli-Tok-3",
+        "MIIEvPlantedPrivateKeyBody",
+    ] {
+        assert!(
+            bundle_contains(&run, planted.as_bytes()).is_empty(),
+            "planted secret {planted} leaked into {:?}",
+            bundle_contains(&run, planted.as_bytes())
+        );
+    }
 
     // f5: an unmet prerequisite fails prepare; nothing executes.
     let f5 = &rows["f5"];

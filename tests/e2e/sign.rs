@@ -23,7 +23,10 @@ fn keygen(dir: &Path, name: &str) -> PathBuf {
 fn signed_replay_run(dir: &Path, key: &Path) -> PathBuf {
     let (range, scenario) = replay_example_variant(
         dir,
-        &format!("signing:\n  key_ref: \"file:{}\"\n", key.display()),
+        &format!(
+            "security:\n  signing:\n    key_ref: \"file:{}\"\n",
+            key.display()
+        ),
     );
     let out = Command::new(workspace_bin("pa-orchestrate"))
         .current_dir(dir)

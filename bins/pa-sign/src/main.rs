@@ -24,7 +24,7 @@ struct Cli {
     cmd: Option<Cmd>,
     #[command(flatten)]
     common: pa_stage::CommonArgs,
-    /// The minisign secret key (default: the range's `signing.key_ref`).
+    /// The minisign secret key (default: the range's `security.signing.key_ref`).
     #[arg(long, value_name = "PATH")]
     key: Option<PathBuf>,
     /// Environment variable holding the password of an encrypted key.

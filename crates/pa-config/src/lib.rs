@@ -259,12 +259,60 @@ pub struct RangeConfig {
     #[serde(default)]
     pub scoring: Scoring,
     #[serde(default)]
-    pub signing: Signing,
+    pub security: Security,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<Replay>,
 }
 
-/// `signing:` section: where `pa-sign` finds the secret key (never copied into the bundle).
+/// `security:` section: redaction of what the run publishes, and signing of the bundle.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Security {
+    #[serde(default)]
+    pub redaction: Redaction,
+    #[serde(default)]
+    pub signing: Signing,
+}
+
+/// `security.redaction:` (on by default, with the shipped policy).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redaction {
+    /// `false`: nothing is redacted, so runner transcripts and command text are withheld
+    /// (replaced by a placeholder) instead of published.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// A `pa.redaction_policy.v1` JSON file replacing the shipped policy (relative to the
+    /// range file's directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// Further patterns, applied after the policy's own secret detectors.
+    #[serde(default)]
+    pub patterns: Vec<RedactionPattern>,
+}
+
+impl Default for Redaction {
+    fn default() -> Self {
+        Redaction {
+            enabled: true,
+            policy: None,
+            patterns: Vec::new(),
+        }
+    }
+}
+
+/// One configured redaction pattern (Rust `regex` syntax).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactionPattern {
+    pub rule_id: String,
+    pub pattern: String,
+    /// Default `<REDACTED>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<String>,
+}
+
+/// `security.signing:` section: where `pa-sign` finds the secret key (never copied into the bundle).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Signing {
@@ -476,7 +524,7 @@ impl RangeConfig {
     /// Whether a stage (by id) is enabled. Defaults: lab_provider, telemetry, normalization and
     /// detection and runner on (for `replay` the runner imports the recorded ground truth);
     /// scoring on when both runner and detection are, reporting when scoring is; validation on when
-    /// `validation.criteria_packs` names a pack; signing when `signing.key_ref` names a key.
+    /// `validation.criteria_packs` names a pack; signing when `security.signing.key_ref` names a key.
     /// `stages.<stage>` overrides every default.
     pub fn stage_enabled(&self, stage: &str) -> bool {
         let s = &self.stages;
@@ -498,7 +546,7 @@ impl RangeConfig {
             // Reporting renders what scoring judged: on with scoring unless configured.
             "reporting" => s.reporting.unwrap_or_else(|| self.stage_enabled("scoring")),
             // Signing needs a key: on when the range names one.
-            "signing" => s.signing.unwrap_or(self.signing.key_ref.is_some()),
+            "signing" => s.signing.unwrap_or(self.security.signing.key_ref.is_some()),
             _ => false,
         }
     }

@@ -18,7 +18,7 @@ pub enum KeySource {
 }
 
 impl KeySource {
-    /// Parse a `signing.key_ref`: `env:NAME`, `file:PATH` or a plain path; relative paths are
+    /// Parse a `security.signing.key_ref`: `env:NAME`, `file:PATH` or a plain path; relative paths are
     /// resolved against `base` (the range file's directory).
     pub fn parse(key_ref: &str, base: &Path) -> Result<KeySource, SignError> {
         if let Some(name) = key_ref.strip_prefix("env:") {
@@ -128,7 +128,7 @@ pub fn parse_secret(
         let Some(pw) = password else {
             return Err(SignError::key(
                 what,
-                "is encrypted: give its password in an environment variable (--password-env NAME or signing.password_env)",
+                "is encrypted: give its password in an environment variable (--password-env NAME or security.signing.password_env)",
             ));
         };
         sk_box

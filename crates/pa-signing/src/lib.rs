@@ -70,10 +70,10 @@ impl SignError {
 /// Signing options beyond the stage protocol's.
 #[derive(Debug, Clone, Default)]
 pub struct SignOptions {
-    /// The secret key file (overrides the range's `signing.key_ref`).
+    /// The secret key file (overrides the range's `security.signing.key_ref`).
     pub key: Option<PathBuf>,
     /// Environment variable with the password of an encrypted key (overrides
-    /// `signing.password_env`).
+    /// `security.signing.password_env`).
     pub password_env: Option<String>,
 }
 
@@ -163,14 +163,14 @@ fn resolve_key(
         .map(|p| pa_config::RangeConfig::load(&p))
         .transpose()
         .map_err(|e| SignError::key("inputs/range.yaml", e.to_string()))?;
-    let cfg = range.map(|r| r.signing).unwrap_or_default();
+    let cfg = range.map(|r| r.security.signing).unwrap_or_default();
     let source = match (&opts.key, &cfg.key_ref) {
         (Some(p), _) => key::KeySource::File(p.clone()),
         (None, Some(r)) => key::KeySource::parse(r, &pa_stage::range_base_dir(run, manifest))?,
         (None, None) => {
             return Err(SignError::key(
                 "(none)",
-                "no key: pass --key PATH or set signing.key_ref in the range (create one with `pa-sign keygen --out PATH`)",
+                "no key: pass --key PATH or set security.signing.key_ref in the range (create one with `pa-sign keygen --out PATH`)",
             ));
         }
     };

@@ -32,9 +32,10 @@ pub struct PlannedAction {
     pub dependency_interpreter: Option<Interpreter>,
     /// Replaces secret values in everything written.
     pub redactor: Redactor,
-    /// The resolved inputs (`$ATOMICS_ROOT` form), secrets redacted.
+    /// The resolved inputs (`$ATOMICS_ROOT` form) as published: secrets and whatever the
+    /// redaction policy matches redacted.
     pub inputs_redacted: BTreeMap<String, String>,
-    /// `resolved_inputs_sha256` (over the redacted map).
+    /// `resolved_inputs_sha256` (over the inputs with the secret values redacted).
     pub resolved_inputs_sha256: String,
     /// The action key.
     pub action_key: String,
@@ -196,6 +197,13 @@ pub fn build(
             .to_string(),
     };
     let atomics = AtomicsRoot::new(&root);
+    let redaction = match crate::live::redact::policy(&range.security.redaction, base) {
+        Ok(p) => p,
+        Err(e) => {
+            push("redaction_policy_error", e);
+            return Err(PlanProblems { problems });
+        }
+    };
     let default_timeout = range
         .runner
         .atomic
@@ -284,13 +292,34 @@ pub fn build(
                 continue;
             }
         };
-        let redactor = Redactor::new(secret_values);
+        // Identities hash the inputs and commands with only the secret values replaced, so
+        // they do not change with the redaction policy; what is published goes through the
+        // whole policy.
+        let identity_redactor =
+            Redactor::with_policy(pa_redact::Policy::secrets_only(), secret_values.clone())
+                .expect("the secrets-only policy compiles");
+        let redactor = match Redactor::with_policy(redaction.clone(), secret_values) {
+            Ok(r) => r,
+            Err(e) => {
+                push("redaction_policy_error", at(e.to_string()));
+                continue;
+            }
+        };
         let ident = test
             .identity_inputs()
-            .map(|m| m.redact(|_, v| redactor.text(v)));
+            .map(|m| m.redact(|_, v| identity_redactor.text(v)));
         let (inputs_redacted, digest) =
             match ident.and_then(|m| Ok((m.inputs().clone(), m.sha256()?))) {
-                Ok(x) => x,
+                Ok((inputs, d)) => (
+                    inputs
+                        .into_iter()
+                        .map(|(k, v)| {
+                            let v = redactor.text(&v);
+                            (k, v)
+                        })
+                        .collect(),
+                    d,
+                ),
                 Err(e) => {
                     push(e.reason_code(), at(e.to_string()));
                     continue;
@@ -319,7 +348,7 @@ pub fn build(
             );
             continue;
         }
-        let command_sha256 = match command_material(&test, &redactor).sha256() {
+        let command_sha256 = match command_material(&test, &identity_redactor).sha256() {
             Ok(h) => h,
             Err(e) => {
                 push(e.reason_code(), at(e.to_string()));

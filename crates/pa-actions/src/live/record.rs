@@ -34,7 +34,16 @@ fn transcript_name(phase: &str, stderr: bool) -> Option<String> {
 /// A transcript's text: UTF-8 (U+FFFD for invalid bytes), LF line ends, secrets redacted, and
 /// a last line saying how much was cut when the stream was longer than the bound.
 fn transcript_text(c: &Captured, p: &PlannedAction) -> Vec<u8> {
-    let mut text = p.redactor.text(&c.text());
+    let r = p.redactor.redact(&c.text());
+    if let Some(why) = &r.withheld {
+        tracing::warn!(
+            action_id = %p.action.action_id,
+            check = %why,
+            "a transcript of action {} is withheld: the redaction policy's check {why} still matched after redaction",
+            p.action.action_id
+        );
+    }
+    let mut text = r.text;
     if c.truncated() {
         if !text.ends_with('\n') && !text.is_empty() {
             text.push('\n');
