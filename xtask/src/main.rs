@@ -16,6 +16,8 @@
 //!   `dist` build (`crates/pa-scoring/examples/score_bench.rs`).
 //! * `bench report [--actions N]`: the reporting stage (`pa-report`) over a synthetic bundle of N
 //!   actions (default 10,000), `dist` build; see `bench_report.rs`.
+//! * `fuzz [--seconds N] [--target NAME]`: the cargo-fuzz targets of `fuzz/` (nightly), N
+//!   seconds each (default 600), seeded from the reference data; see `fuzz.rs`.
 //! * `attack-table`: regenerate the report's technique → tactic table from `../shared/data`
 //!   (`attack_table.rs`).
 //! * `tidy`: architecture and hygiene checks (the allowed dependency map of `ARCHITECTURE.md`,
@@ -30,6 +32,7 @@ use std::time::Instant;
 mod attack_table;
 mod bench_report;
 mod bench_runner;
+mod fuzz;
 mod tidy;
 
 fn root() -> PathBuf {
@@ -80,9 +83,21 @@ fn main() -> Result<()> {
         }
         ["bench", "report", rest @ ..] => bench_report::bench_report(report_actions(rest)?),
         ["attack-table"] => attack_table::attack_table(&root()),
+        ["fuzz", rest @ ..] => {
+            let (mut seconds, mut target) = (600u64, None);
+            let mut it = rest.iter();
+            while let Some(a) = it.next() {
+                match (*a, it.next()) {
+                    ("--seconds", Some(n)) => seconds = n.parse().context("--seconds N")?,
+                    ("--target", Some(t)) => target = Some(t.to_string()),
+                    _ => bail!("usage: cargo xtask fuzz [--seconds N] [--target NAME]"),
+                }
+            }
+            fuzz::fuzz(&root(), seconds, target.as_deref())
+        }
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N] | cargo xtask bench runner [--actions N] | cargo xtask bench score [--actions N] | cargo xtask bench report [--actions N] | cargo xtask attack-table"
+                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N] | cargo xtask bench runner [--actions N] | cargo xtask bench score [--actions N] | cargo xtask bench report [--actions N] | cargo xtask fuzz [--seconds N] [--target NAME] | cargo xtask attack-table"
             );
             std::process::exit(2);
         }

@@ -42,16 +42,32 @@ pub enum CanonError {
     Time { value: String, reason: String },
 }
 
+/// Whether an integer's decimal text is exactly the RFC 8785 rendering of the double nearest
+/// to it (so writing it as a JSON number changes nothing).
+fn integer_is_its_own_double(n: &serde_json::Number) -> bool {
+    let Some(f) = n.as_f64() else {
+        return false;
+    };
+    let Some(d) = serde_json::Number::from_f64(f) else {
+        return false;
+    };
+    serde_json_canonicalizer::to_string(&Value::Number(d)).is_ok_and(|t| t == n.to_string())
+}
+
 fn check_integers(v: &Value, pointer: &mut String) -> Result<(), CanonError> {
     match v {
         Value::Number(n) => {
-            let bad = if let Some(u) = n.as_u64() {
+            let big = if let Some(u) = n.as_u64() {
                 u > MAX_SAFE_INTEGER
             } else if let Some(i) = n.as_i64() {
                 i.unsigned_abs() > MAX_SAFE_INTEGER
             } else {
                 false
             };
+            // Beyond ±(2^53 − 1) an integer is refused unless it is exactly what RFC 8785
+            // writes for the double it denotes (JCS output such as `777797777777777800`
+            // canonicalizes again to itself); otherwise its digits would change silently.
+            let bad = big && !integer_is_its_own_double(n);
             if bad {
                 return Err(CanonError::UnsafeInteger {
                     pointer: if pointer.is_empty() {
@@ -234,7 +250,24 @@ mod tests {
         let err = jcs_value(&v).unwrap_err().to_string();
         assert!(err.contains("/a/1"), "{err}");
         assert!(jcs_value(&json!(MAX_SAFE_INTEGER)).is_ok());
-        assert!(jcs_value(&json!(-(MAX_SAFE_INTEGER as i64) - 1)).is_err());
+        assert!(jcs_value(&json!(-(MAX_SAFE_INTEGER as i64) - 2)).is_err());
+        // -2^53 is a double exactly, written with the same digits: nothing changes.
+        assert!(jcs_value(&json!(-(MAX_SAFE_INTEGER as i64) - 1)).is_ok());
+    }
+
+    /// Found by the `jcs` fuzz target: a double such as 7.777977777777778e17 is written
+    /// `777797777777777800`, which must canonicalize again to itself; an integer whose digits
+    /// the double would change is still refused.
+    #[test]
+    fn canonical_output_canonicalizes_again() {
+        let v: Value = serde_json::from_str("777797777777777777.777").unwrap();
+        let once = jcs(&v).unwrap();
+        assert_eq!(once, b"777797777777777800");
+        let back: Value = serde_json::from_slice(&once).unwrap();
+        assert_eq!(jcs(&back).unwrap(), once);
+        assert_eq!(jcs_value(&back).unwrap(), once);
+        let exact: Value = serde_json::from_str("777797777777777792").unwrap();
+        assert!(jcs(&exact).is_err(), "digits would change silently");
     }
 
     #[test]
