@@ -185,9 +185,10 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, Option<TargetKind>)>) -> Result<(), 
     Ok(())
 }
 
-/// The units of one path as given (`given`, relative to the root or absolute; `abs`, the same
-/// made absolute), detected or as `forced`.
-pub fn plan(given: &Path, abs: &Path, forced: Option<TargetKind>) -> Result<Vec<Unit>, LintError> {
+/// The units of one path as given (relative to the current directory or absolute), detected or
+/// as `forced`.
+pub fn plan(given: &Path, forced: Option<TargetKind>) -> Result<Vec<Unit>, LintError> {
+    let abs = given;
     let unit = |path: PathBuf, kind: Option<TargetKind>| Unit {
         given: given.to_path_buf(),
         path,
@@ -342,26 +343,15 @@ mod tests {
         ];
         for (name, text, want) in cases {
             let p = write(d.path(), name, text);
-            let u = plan(Path::new(name), &p, None).unwrap();
+            let u = plan(&p, None).unwrap();
             assert_eq!(u.len(), 1, "{name}");
             assert_eq!(u[0].kind, Some(want), "{name}");
         }
         let p = write(d.path(), "other.yaml", "hello: world\n");
-        assert!(matches!(
-            plan(Path::new("other.yaml"), &p, None),
-            Err(LintError::UnknownKind(_))
-        ));
+        assert!(matches!(plan(&p, None), Err(LintError::UnknownKind(_))));
         let p = write(d.path(), "broken.yaml", "a: [\n");
-        assert_eq!(
-            plan(Path::new("broken.yaml"), &p, None).unwrap()[0].kind,
-            None
-        );
-        let forced = plan(
-            Path::new("other.yaml"),
-            &d.path().join("other.yaml"),
-            Some(TargetKind::Scenario),
-        )
-        .unwrap();
+        assert_eq!(plan(&p, None).unwrap()[0].kind, None);
+        let forced = plan(&d.path().join("other.yaml"), Some(TargetKind::Scenario)).unwrap();
         assert_eq!(forced[0].kind, Some(TargetKind::Scenario));
     }
 
@@ -370,7 +360,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
         std::fs::create_dir_all(root.join("atomics/T0005")).unwrap();
-        let u = plan(Path::new("atomics"), &root.join("atomics"), None).unwrap();
+        let u = plan(&root.join("atomics"), None).unwrap();
         assert_eq!(
             kinds(&u),
             vec![("atomics".into(), Some(TargetKind::AtomicTemplate))]
@@ -378,7 +368,7 @@ mod tests {
         write(root, "maps/tree/pack.yaml", "mapping_profile_id: x\n");
         write(root, "maps/tree/p/profile.yaml", "profile: {}\n");
         write(root, "maps/crit.yaml", "pack_id: p\nentries: []\n");
-        let u = plan(Path::new("maps"), &root.join("maps"), None).unwrap();
+        let u = plan(&root.join("maps"), None).unwrap();
         assert_eq!(
             kinds(&u),
             vec![
@@ -387,7 +377,7 @@ mod tests {
             ]
         );
         // a file inside a mapping tree is the tree
-        let u = plan(Path::new("x"), &root.join("maps/tree/p/profile.yaml"), None).unwrap();
+        let u = plan(&root.join("maps/tree/p/profile.yaml"), None).unwrap();
         assert_eq!(
             kinds(&u),
             vec![("tree".into(), Some(TargetKind::MappingProfile))]
@@ -397,7 +387,7 @@ mod tests {
         write(root, "rules/a/r1.yml", rule);
         write(root, "rules/b/r2.yml", rule);
         write(root, "rules/b/broken.yml", "title: [\n");
-        let u = plan(Path::new("rules"), &root.join("rules"), None).unwrap();
+        let u = plan(&root.join("rules"), None).unwrap();
         assert_eq!(
             kinds(&u),
             vec![("rules".into(), Some(TargetKind::SigmaRule))]
@@ -405,7 +395,7 @@ mod tests {
         std::fs::create_dir_all(root.join("empty")).unwrap();
         write(root, "empty/notes.yaml", "a: 1\n");
         assert!(matches!(
-            plan(Path::new("empty"), &root.join("empty"), None),
+            plan(&root.join("empty"), None),
             Err(LintError::NothingToLint(_))
         ));
     }

@@ -79,7 +79,8 @@ pub struct LintOptions {
     pub atomics: Option<PathBuf>,
     /// The bridge data for Sigma rules (default: the shipped `mappings/bridge`).
     pub bridge: Option<PathBuf>,
-    /// The root report paths are relative to (the current directory).
+    /// The root report paths are relative to: the current directory (relative paths are
+    /// reported as written, absolute ones under the root relative to it).
     pub root: PathBuf,
 }
 
@@ -108,17 +109,17 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    /// `p` as a report path: relative to the root when under it, else as given; `/`-separated,
-    /// `.` components dropped.
+    /// `p` as a report path: an absolute path under the root relative to it, a relative one
+    /// (relative to the current directory, which is the root) as written; `/`-separated, `.`
+    /// components dropped.
     pub fn display(&self, p: &Path) -> String {
-        let abs = if p.is_absolute() {
-            p.to_path_buf()
+        let rel = if p.is_absolute() {
+            match normalize(p).strip_prefix(normalize(&self.root)) {
+                Ok(r) => r.to_path_buf(),
+                Err(_) => normalize(p),
+            }
         } else {
-            self.root.join(p)
-        };
-        let rel = match normalize(&abs).strip_prefix(normalize(&self.root)) {
-            Ok(r) => r.to_path_buf(),
-            Err(_) => normalize(p),
+            normalize(p)
         };
         let s = rel
             .components()
@@ -167,15 +168,10 @@ pub fn lint(opts: &LintOptions) -> Result<Report, LintError> {
     };
     let mut units = Vec::new();
     for p in &opts.paths {
-        let abs = if p.is_absolute() {
-            p.clone()
-        } else {
-            opts.root.join(p)
-        };
-        if std::fs::symlink_metadata(&abs).is_err() {
+        if std::fs::symlink_metadata(p).is_err() {
             return Err(LintError::PathMissing(p.clone()));
         }
-        units.extend(detect::plan(p, &abs, opts.target)?);
+        units.extend(detect::plan(p, opts.target)?);
     }
     let mut targets: Vec<Target> = units
         .iter()
