@@ -381,7 +381,7 @@ impl Detector {
                             });
                         }
                         Err(ne) => {
-                            plan.non_executable_item = ne.item;
+                            plan.non_executable_item = ne.item.map(|i| *i);
                             plan.non_executable = Some((ne.reason_code, ne.message));
                         }
                     }
@@ -426,7 +426,11 @@ impl Detector {
                                 });
                             }
                             Err(ne) => {
-                                first_err.get_or_insert((ne.reason_code, ne.message, ne.item));
+                                first_err.get_or_insert((
+                                    ne.reason_code,
+                                    ne.message,
+                                    ne.item.map(|i| *i),
+                                ));
                             }
                         }
                     }

@@ -100,7 +100,7 @@ pub(crate) fn lint(ctx: &Ctx, path: &Path) -> Vec<Finding> {
 pub(crate) fn lint_file(ctx: &Ctx, path: &Path, expected: Option<&str>) -> Vec<Finding> {
     let parsed = match files::parse(ctx, path, true) {
         Ok(p) => p,
-        Err(f) => return vec![f],
+        Err(f) => return vec![*f],
     };
     let doc = parsed.doc();
     let technique = match Technique::parse(path, &parsed.text) {

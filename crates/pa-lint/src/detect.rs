@@ -13,7 +13,8 @@
 //!      loads it); files nothing recognises are skipped, and a folder with nothing recognised
 //!      is an error.
 //! * **A file**, by its first YAML document's top-level keys (any document for Sigma):
-//!   `detection`, `correlation`, or `logsource` with `filter` → `sigma-rule`;
+//!   `detection` with `logsource` or `title`, `correlation` with `title`, `filter` with
+//!   `logsource`, or a collection's `action` → `sigma-rule` (never with `lab`);
 //!   `attack_technique` + `atomic_tests` → `atomic-template`; `pack_id` + `entries` →
 //!   `criteria-pack`; `mapping_profile_id`/`mapping_pack_id`, or any file inside a mapping
 //!   tree (a `pack.yaml` of rule 1 up to four folders above) → `mapping-profile` (the tree);
@@ -62,7 +63,11 @@ pub(crate) fn kind_of_keys(first: &[&str], any_doc_sigma: bool) -> Option<Target
 
 fn is_sigma_doc(keys: &[&str]) -> bool {
     let has = |k: &str| keys.contains(&k);
-    has("detection") || has("correlation") || (has("logsource") && has("filter"))
+    !has("lab")
+        && ((has("detection") && (has("logsource") || has("title")))
+            || (has("correlation") && has("title"))
+            || (has("filter") && has("logsource"))
+            || (has("action") && (has("logsource") || has("detection"))))
 }
 
 /// What a file is: `Ok(kind)` when its content (or, if it does not parse, its name) tells.
@@ -331,6 +336,11 @@ mod tests {
             (
                 "lab.yaml",
                 "lab: {provider: replay}\n",
+                TargetKind::RangeConfig,
+            ),
+            (
+                "rng.yaml",
+                "lab: {provider: replay}\ndetection: {sigma: {rule_paths: [r]}}\n",
                 TargetKind::RangeConfig,
             ),
             (

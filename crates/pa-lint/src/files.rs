@@ -32,25 +32,26 @@ impl Parsed {
 
 /// Read and outline `path`: an unreadable file, a syntax error, or (when `no_anchors`) an
 /// anchor or alias is a finding instead (`pa.yaml_decode.v1` refuses anchors).
-pub(crate) fn parse(ctx: &Ctx, path: &Path, no_anchors: bool) -> Result<Parsed, Finding> {
+pub(crate) fn parse(ctx: &Ctx, path: &Path, no_anchors: bool) -> Result<Parsed, Box<Finding>> {
     let file = ctx.display(path);
     let text = std::fs::read_to_string(path).map_err(|e| {
-        Finding::new(
+        Box::new(Finding::new(
             &file,
             "",
             READ_ERROR,
             Severity::Error,
             format!("cannot read: {e}"),
-        )
+        ))
     })?;
-    let docs = pa_yaml::outline(path, &text).map_err(|e| file_error(ctx, &e, None, ""))?;
+    let docs =
+        pa_yaml::outline(path, &text).map_err(|e| Box::new(file_error(ctx, &e, None, "")))?;
     if no_anchors {
         if let Some(d) = docs.iter().find(|d| d.has_anchors()) {
-            return Err(
+            return Err(Box::new(
                 Finding::new(&file, "", PARSE_ERROR, Severity::Error, ANCHORS_MESSAGE)
                     .at_mark(d.first_anchor())
                     .hint("repeat the value instead of using an anchor (&name) or alias (*name)"),
-            );
+            ));
         }
     }
     Ok(Parsed { text, docs })
@@ -104,7 +105,7 @@ pub(crate) fn file_error(
 /// A file that does not parse and whose kind cannot be told: its parse error.
 pub(crate) fn unclassified(ctx: &Ctx, path: &Path) -> Vec<Finding> {
     match parse(ctx, path, false) {
-        Err(f) => vec![f],
+        Err(f) => vec![*f],
         Ok(_) => Vec::new(),
     }
 }
@@ -113,7 +114,7 @@ pub(crate) fn unclassified(ctx: &Ctx, path: &Path) -> Vec<Finding> {
 pub(crate) fn range_config(ctx: &Ctx, path: &Path) -> Vec<Finding> {
     let p = match parse(ctx, path, true) {
         Ok(p) => p,
-        Err(f) => return vec![f],
+        Err(f) => return vec![*f],
     };
     match pa_config::RangeConfig::parse(&p.text, path) {
         Ok(_) => Vec::new(),
@@ -130,7 +131,7 @@ pub(crate) fn range_config(ctx: &Ctx, path: &Path) -> Vec<Finding> {
 pub(crate) fn criteria_pack(ctx: &Ctx, path: &Path) -> Vec<Finding> {
     let p = match parse(ctx, path, true) {
         Ok(p) => p,
-        Err(f) => return vec![f],
+        Err(f) => return vec![*f],
     };
     match pa_criteria::parse_pack(path, p.text.as_bytes()) {
         Ok(_) => Vec::new(),
@@ -166,7 +167,7 @@ pub(crate) fn mapping_profile(ctx: &Ctx, path: &Path) -> Vec<Finding> {
     let mut findings = Vec::new();
     for f in &files {
         if let Err(x) = parse(ctx, f, true) {
-            findings.push(x);
+            findings.push(*x);
         }
     }
     if !findings.is_empty() {

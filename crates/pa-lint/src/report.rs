@@ -106,6 +106,9 @@ impl fmt::Display for TargetKind {
     }
 }
 
+/// (file, instance_path, rule_id, severity, message) as bytes.
+type SortKey<'a> = (&'a [u8], &'a [u8], &'a [u8], &'a [u8], &'a [u8]);
+
 /// One finding.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
@@ -178,7 +181,7 @@ impl Finding {
         self
     }
 
-    fn sort_key(&self) -> (&[u8], &[u8], &[u8], &[u8], &[u8]) {
+    fn sort_key(&self) -> SortKey<'_> {
         (
             self.file.as_bytes(),
             self.instance_path.as_bytes(),

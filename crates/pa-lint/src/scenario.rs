@@ -62,7 +62,7 @@ fn atomics_for(ctx: &Ctx, scenario: &Path) -> Option<PathBuf> {
 pub(crate) fn lint(ctx: &Ctx, path: &Path) -> Vec<Finding> {
     let parsed = match files::parse(ctx, path, true) {
         Ok(p) => p,
-        Err(f) => return vec![f],
+        Err(f) => return vec![*f],
     };
     let doc = parsed.doc();
     let file = ctx.display(path);
@@ -214,21 +214,21 @@ fn check_action(
     let Some(selector) = a.selector else {
         return Vec::new();
     };
-    let resolved = technique
-        .select(selector)
-        .map_err(|e| (TEST_NOT_FOUND, at(a.selector_key), e))
-        .and_then(|sel| {
-            pa_atomic::resolve(&sel, &a.inputs, pa_atomic::ATOMICS_ROOT_TOKEN)
-                .map_err(|e| (RESOLUTION, at("input_args"), e))
-        });
-    match resolved {
-        Ok(_) => Vec::new(),
-        Err((rule, pointer, e)) => {
-            vec![
-                finding(pointer, rule, e.to_string())
+    let sel = match technique.select(selector) {
+        Ok(sel) => sel,
+        Err(e) => {
+            return vec![
+                finding(at(a.selector_key), TEST_NOT_FOUND, e.to_string())
                     .details(json!({"reason_code": e.reason_code()})),
-            ]
+            ];
         }
+    };
+    match pa_atomic::resolve(&sel, &a.inputs, pa_atomic::ATOMICS_ROOT_TOKEN) {
+        Ok(_) => Vec::new(),
+        Err(e) => vec![
+            finding(at("input_args"), RESOLUTION, e.to_string())
+                .details(json!({"reason_code": e.reason_code()})),
+        ],
     }
 }
 

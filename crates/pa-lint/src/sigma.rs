@@ -84,8 +84,7 @@ pub(crate) fn lint(ctx: &Ctx, paths: &[PathBuf]) -> Result<Vec<Finding>, LintErr
 fn doc_at(outlines: &Outlines, file: &Path, line: u64) -> Option<Document> {
     let docs = outlines.get(file)?.as_ref().ok()?;
     docs.iter()
-        .filter(|d| d.nodes.first().is_some_and(|n| n.mark.line <= line.max(1)))
-        .next_back()
+        .rfind(|d| d.nodes.first().is_some_and(|n| n.mark.line <= line.max(1)))
         .or(docs.first())
         .cloned()
 }

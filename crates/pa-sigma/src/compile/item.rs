@@ -193,12 +193,12 @@ impl ItemCx<'_> {
 
     /// `ne`, pointing at this item.
     fn at_item(&self, mut ne: NonExecutable, modifier_error: bool) -> NonExecutable {
-        ne.item = Some(ItemRef {
+        ne.item = Some(Box::new(ItemRef {
             selection: self.sel_name.to_string(),
             field: self.item.field.clone(),
             modifiers: self.item.modifiers.clone(),
             modifier_error,
-        });
+        }));
         ne
     }
 

@@ -66,7 +66,7 @@ pub struct NonExecutable {
     /// The detection item the reason is about, when it is about one (not for condition,
     /// aggregation or rule-level reasons).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<ItemRef>,
+    pub item: Option<Box<ItemRef>>,
 }
 
 /// The detection item a [`NonExecutable`] reason is about, for tools that point at it.
