@@ -260,6 +260,7 @@ mod tests {
         assert_eq!(f[0].rule_id, PARSE_ERROR);
         assert_eq!(f[0].file, "range.yaml");
         assert_eq!(f[0].line, 3, "{f:?}");
+        assert_eq!(f[0].instance_path, "/lab/bogus", "{f:?}");
         assert!(f[0].message.contains("bogus"), "{f:?}");
         std::fs::write(&p, "lab:\n  provider: replay\n").unwrap();
         let f = range_config(&c, &p);

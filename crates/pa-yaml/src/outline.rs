@@ -110,11 +110,12 @@ impl Document {
         }
     }
 
-    /// The pointer of the node (or of the key of the node) written exactly at `mark`.
+    /// The pointer of the node (or of the key of the node) written exactly at `mark`; the
+    /// deepest one when several start there (a mapping and its first key).
     pub fn pointer_at(&self, mark: Mark) -> Option<&str> {
         self.nodes
             .iter()
-            .find(|n| n.mark == mark || n.key.as_ref().is_some_and(|k| k.mark == mark))
+            .rfind(|n| n.mark == mark || n.key.as_ref().is_some_and(|k| k.mark == mark))
             .map(|n| n.pointer.as_str())
     }
 
