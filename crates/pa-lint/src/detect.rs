@@ -17,7 +17,8 @@
 //!   `logsource`, or a collection's `action` → `sigma-rule` (never with `lab`);
 //!   `attack_technique` + `atomic_tests` → `atomic-template`; `pack_id` + `entries` →
 //!   `criteria-pack`; `mapping_profile_id`/`mapping_pack_id`, or any file inside a mapping
-//!   tree (a `pack.yaml` of rule 1 up to four folders above) → `mapping-profile` (the tree);
+//!   tree (a `pack.yaml` of rule 1 up to four folders above; likewise a folder inside one) →
+//!   `mapping-profile` (the tree);
 //!   `lab` → `range-config`; `actions`, `plan` or `scenario_id` → `scenario`. A file that does
 //!   not parse is taken by its name (`range*.yaml`, `scenario*.yaml`, `*.yml` → Sigma); failing
 //!   that, it is reported as a parse error without a kind.
@@ -184,7 +185,13 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, Option<TargetKind>)>) -> Result<(), 
             if kind.is_none() {
                 tracing::debug!(file = %p.display(), "not recognised: skipped");
             }
-            out.push((p, kind));
+            let p = match kind {
+                Some(TargetKind::MappingProfile) => mapping_tree_of(&p).unwrap_or(p),
+                _ => p,
+            };
+            if !out.iter().any(|(q, k)| *q == p && *k == kind) {
+                out.push((p, kind));
+            }
         }
     }
     Ok(())
@@ -238,6 +245,10 @@ pub fn plan(given: &Path, forced: Option<TargetKind>) -> Result<Vec<Unit>, LintE
             abs.to_path_buf(),
             Some(TargetKind::MappingProfile),
         )]);
+    }
+    if let Some(tree) = mapping_tree_of(abs) {
+        // a folder inside a mapping tree (classes/, aliases/): the tree it belongs to
+        return Ok(vec![unit(tree, Some(TargetKind::MappingProfile))]);
     }
     if is_atomics_dir(abs) {
         return Ok(vec![unit(
@@ -388,6 +399,11 @@ mod tests {
         );
         // a file inside a mapping tree is the tree
         let u = plan(&root.join("maps/tree/p/profile.yaml"), None).unwrap();
+        assert_eq!(
+            kinds(&u),
+            vec![("tree".into(), Some(TargetKind::MappingProfile))]
+        );
+        let u = plan(&root.join("maps/tree/p"), None).unwrap();
         assert_eq!(
             kinds(&u),
             vec![("tree".into(), Some(TargetKind::MappingProfile))]
