@@ -76,10 +76,10 @@ fn classify_file(path: &Path) -> Result<Option<TargetKind>, LintError> {
     if mapping_tree_of(path).is_some() {
         return Ok(Some(TargetKind::MappingProfile));
     }
-    let text = std::fs::read_to_string(path).map_err(|source| LintError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    // Unreadable (or not UTF-8): taken by its name; its checks report the read error.
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(kind_of_name(path));
+    };
     match pa_yaml::outline(path, &text) {
         Ok(docs) => {
             let first = docs.first().map(|d| d.top_level_keys()).unwrap_or_default();
@@ -272,7 +272,10 @@ pub fn plan(given: &Path, forced: Option<TargetKind>) -> Result<Vec<Unit>, LintE
     }
     Ok(found
         .into_iter()
-        .filter(|(p, k)| k.is_some() || pa_yaml::outline(p, &read(p).unwrap_or_default()).is_err())
+        .filter(|(p, k)| {
+            k.is_some()
+                || std::fs::read_to_string(p).map_or(true, |t| pa_yaml::outline(p, &t).is_err())
+        })
         .map(|(p, k)| unit(p, k))
         .collect())
 }

@@ -204,7 +204,7 @@ pub fn lint(opts: &LintOptions) -> Result<Report, LintError> {
         findings.extend(sigma::lint(&ctx, &sigma_paths)?);
     }
     sort_findings(&mut findings);
-    tracing::info!(
+    tracing::debug!(
         targets = targets.len(),
         findings = findings.len(),
         "lint finished"
