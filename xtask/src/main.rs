@@ -18,6 +18,8 @@
 //!   actions (default 10,000), `dist` build; see `bench_report.rs`.
 //! * `fuzz [--seconds N] [--target NAME]`: the cargo-fuzz targets of `fuzz/` (nightly), N
 //!   seconds each (default 600), seeded from the reference data; see `fuzz.rs`.
+//! * `bench lint [--runs N]`: `pa-lint` over the SigmaHQ rule corpus
+//!   (`../shared/data/sigma/rules`), `release` build; see `bench_lint.rs`.
 //! * `attack-table`: regenerate the report's technique → tactic table from `../shared/data`
 //!   (`attack_table.rs`).
 //! * `tidy`: architecture and hygiene checks (the allowed dependency map of `ARCHITECTURE.md`,
@@ -30,6 +32,7 @@ use std::process::Command;
 use std::time::Instant;
 
 mod attack_table;
+mod bench_lint;
 mod bench_report;
 mod bench_runner;
 mod fuzz;
@@ -82,6 +85,11 @@ fn main() -> Result<()> {
             run_example("pa-scoring", "score_bench", &[n.to_string()])
         }
         ["bench", "report", rest @ ..] => bench_report::bench_report(report_actions(rest)?),
+        ["bench", "lint", rest @ ..] => bench_lint::bench_lint(match rest {
+            [] => 5,
+            ["--runs", n] => n.parse().context("--runs N")?,
+            _ => bail!("usage: cargo xtask bench lint [--runs N]"),
+        }),
         ["attack-table"] => attack_table::attack_table(&root()),
         ["fuzz", rest @ ..] => {
             let (mut seconds, mut target) = (600u64, None);
@@ -97,7 +105,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N] | cargo xtask bench runner [--actions N] | cargo xtask bench score [--actions N] | cargo xtask bench report [--actions N] | cargo xtask fuzz [--seconds N] [--target NAME] | cargo xtask attack-table"
+                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N] | cargo xtask bench runner [--actions N] | cargo xtask bench score [--actions N] | cargo xtask bench report [--actions N] | cargo xtask bench lint [--runs N] | cargo xtask fuzz [--seconds N] [--target NAME] | cargo xtask attack-table"
             );
             std::process::exit(2);
         }

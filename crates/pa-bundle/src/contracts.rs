@@ -114,6 +114,11 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         "baseline_run_ref",
         include_str!("../../../contracts/baseline_run_ref.schema.json"),
     ),
+    // Not a bundle artifact (no registry entry): `pa-lint` validates its report against it.
+    (
+        "lint_report",
+        include_str!("../../../contracts/lint_report.schema.json"),
+    ),
 ];
 
 /// How a published file is checked.

@@ -63,6 +63,8 @@ pub struct RulePlan {
     pub unmapped_fields: Vec<String>,
     /// `None` when executable.
     pub non_executable: Option<(String, String)>,
+    /// The detection item the non-executable reason is about, when it is about one.
+    pub non_executable_item: Option<pa_sigma::ItemRef>,
     /// Indices into [`Detector::rules`] (one per compiled class) when executable.
     pub exec_indices: Vec<usize>,
     pub condition: String,
@@ -360,6 +362,7 @@ impl Detector {
                 fallback_used: false,
                 unmapped_fields: Vec::new(),
                 non_executable: None,
+                non_executable_item: None,
                 exec_indices: Vec::new(),
                 condition: r.conditions.join(" or "),
                 technique_ids: r.technique_ids.clone(),
@@ -377,7 +380,10 @@ impl Detector {
                                 class_uid: None,
                             });
                         }
-                        Err(ne) => plan.non_executable = Some((ne.reason_code, ne.message)),
+                        Err(ne) => {
+                            plan.non_executable_item = ne.item.map(|i| *i);
+                            plan.non_executable = Some((ne.reason_code, ne.message));
+                        }
                     }
                 }
                 (FieldMode::Ocsf, None) => {
@@ -420,7 +426,11 @@ impl Detector {
                                 });
                             }
                             Err(ne) => {
-                                first_err.get_or_insert((ne.reason_code, ne.message));
+                                first_err.get_or_insert((
+                                    ne.reason_code,
+                                    ne.message,
+                                    ne.item.map(|i| *i),
+                                ));
                             }
                         }
                     }
@@ -435,7 +445,10 @@ impl Detector {
                     unmapped.dedup();
                     plan.unmapped_fields = unmapped;
                     if plan.exec_indices.is_empty() {
-                        plan.non_executable = first_err;
+                        if let Some((code, message, item)) = first_err {
+                            plan.non_executable = Some((code, message));
+                            plan.non_executable_item = item;
+                        }
                     }
                 }
             }
@@ -454,6 +467,7 @@ impl Detector {
                 field_resolution: Vec::new(),
                 fallback_used: false,
                 unmapped_fields: Vec::new(),
+                non_executable_item: None,
                 non_executable: Some((
                     "unsupported_correlation".to_string(),
                     format!(

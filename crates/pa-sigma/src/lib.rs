@@ -51,7 +51,7 @@ mod yaml;
 pub use check::{CheckReport, RuleCheck, check};
 pub use compile::{
     CompileOptions, CompiledItem, CompiledRule, CompiledSelection, CompiledSet, FieldResolver,
-    IdentityResolver, NonExecutable, Unresolved, compile, compile_ruleset,
+    IdentityResolver, ItemRef, NonExecutable, Unresolved, compile, compile_ruleset,
 };
 pub use condition::{Cond, CondAst, CondError, Quantifier, name_matches, parse_condition};
 pub use engine::{Engine, EngineError, WordHash};

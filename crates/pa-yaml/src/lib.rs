@@ -8,11 +8,18 @@
 //! what is wrong; loaders use the same type for their own semantic checks
 //! ([`FileError::invalid`]) and for I/O ([`FileError::io`]), so a user sees one error shape for
 //! every file the project reads.
+//!
+//! [`outline`] reads where each node of a document is (JSON pointer → line and column), how
+//! each scalar was written and where anchors are, without building a value: for static checks
+//! (`pa-lint`) that point at lines and look at the text as written.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
+
+pub mod outline;
+pub use outline::{Document as OutlineDocument, outline};
 
 /// A value with the position it was decoded from (line and column, 1-based).
 pub use serde_saphyr::Spanned;

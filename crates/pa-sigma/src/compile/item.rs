@@ -6,7 +6,7 @@
 //! wildcards).
 
 use super::value::{Tok, V, b64, base64_offsets, expand, string_matcher, utf16, windash};
-use super::{CompileOptions, CompiledItem, FieldResolver, NonExecutable, fail};
+use super::{CompileOptions, CompiledItem, FieldResolver, ItemRef, NonExecutable, fail};
 use crate::event::parse_number;
 use crate::matcher::{IpNet, Matcher, NumOp, StrKind, TimePart};
 use crate::rule::{DetectionItem, Rule, RuleValue};
@@ -107,10 +107,13 @@ pub(super) fn compile_item(
     let mods = cx.modifiers()?;
     let key = match &item.field {
         Some(f) => Some(resolver.resolve(f).map_err(|u| {
-            fail(
-                rule,
-                &u.reason_code,
-                format!("{}: {}", cx.where_(), u.message),
+            cx.at_item(
+                fail(
+                    rule,
+                    &u.reason_code,
+                    format!("{}: {}", cx.where_(), u.message),
+                ),
+                false,
             )
         })?),
         None => None,
@@ -174,7 +177,29 @@ impl ItemCx<'_> {
     }
 
     fn bad(&self, code: &str, m: String) -> NonExecutable {
-        fail(self.rule, code, format!("{}: {m}", self.where_()))
+        self.at_item(
+            fail(self.rule, code, format!("{}: {m}", self.where_())),
+            false,
+        )
+    }
+
+    /// [`Self::bad`] for a reason that is the modifiers themselves.
+    fn bad_modifiers(&self, code: &str, m: String) -> NonExecutable {
+        self.at_item(
+            fail(self.rule, code, format!("{}: {m}", self.where_())),
+            true,
+        )
+    }
+
+    /// `ne`, pointing at this item.
+    fn at_item(&self, mut ne: NonExecutable, modifier_error: bool) -> NonExecutable {
+        ne.item = Some(Box::new(ItemRef {
+            selection: self.sel_name.to_string(),
+            field: self.item.field.clone(),
+            modifiers: self.item.modifiers.clone(),
+            modifier_error,
+        }));
+        ne
     }
 
     fn has(&self, m: &str) -> bool {
@@ -186,7 +211,9 @@ impl ItemCx<'_> {
         let item = self.item;
         for m in &item.modifiers {
             if !KNOWN.contains(&m.as_str()) && !TIME_MODIFIERS.contains(&m.as_str()) {
-                return Err(self.bad("unsupported_modifier", format!("unknown modifier `{m}`")));
+                return Err(
+                    self.bad_modifiers("unsupported_modifier", format!("unknown modifier `{m}`"))
+                );
             }
         }
         let re = self.has("re");
@@ -196,7 +223,7 @@ impl ItemCx<'_> {
                 .iter()
                 .any(|m| matches!(m.as_str(), "i" | "m" | "s"))
         {
-            return Err(self.bad(
+            return Err(self.bad_modifiers(
                 "backend_compile_error",
                 "regex flags `i`/`m`/`s` without `re`".into(),
             ));
@@ -221,7 +248,7 @@ impl ItemCx<'_> {
         .filter(|b| **b)
         .count();
         if types > 1 {
-            return Err(self.bad(
+            return Err(self.bad_modifiers(
                 "backend_compile_error",
                 format!("incompatible modifiers `{}`", item.modifiers.join("|")),
             ));
@@ -265,7 +292,7 @@ impl ItemCx<'_> {
                         && TimePart::from_modifier(m).is_none()
                 }))
         {
-            return Err(self.bad(
+            return Err(self.bad_modifiers(
                 "backend_compile_error",
                 format!(
                     "a time modifier combines only with gt/gte/lt/lte/neq, not `{}`",
@@ -314,7 +341,7 @@ impl ItemCx<'_> {
             .iter()
             .any(|m| STRING_TRANSFORMS.contains(&m.as_str()) || m == "expand")
         {
-            return Err(self.bad(
+            return Err(self.bad_modifiers(
                 "backend_compile_error",
                 format!("`re` combined with `{}`", self.item.modifiers.join("|")),
             ));
@@ -410,14 +437,17 @@ impl ItemCx<'_> {
             ));
         };
         let k = self.resolver.resolve(&other).map_err(|u| {
-            fail(
-                self.rule,
-                &u.reason_code,
-                format!(
-                    "{}: referenced field `{other}`: {}",
-                    self.where_(),
-                    u.message
+            self.at_item(
+                fail(
+                    self.rule,
+                    &u.reason_code,
+                    format!(
+                        "{}: referenced field `{other}`: {}",
+                        self.where_(),
+                        u.message
+                    ),
                 ),
+                false,
             )
         })?;
         Ok(Matcher::FieldRef {

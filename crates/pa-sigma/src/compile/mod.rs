@@ -63,6 +63,24 @@ pub struct NonExecutable {
     pub reason_code: String,
     /// Explanation, naming the selection, field or modifier.
     pub message: String,
+    /// The detection item the reason is about, when it is about one (not for condition,
+    /// aggregation or rule-level reasons).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<Box<ItemRef>>,
+}
+
+/// The detection item a [`NonExecutable`] reason is about, for tools that point at it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemRef {
+    /// The selection (search identifier) holding the item.
+    pub selection: String,
+    /// The item's Sigma field (`None` for keywords).
+    pub field: Option<String>,
+    /// The item's modifiers as written.
+    pub modifiers: Vec<String>,
+    /// Whether the reason is the modifiers themselves: an unknown modifier, or modifiers that
+    /// cannot be combined.
+    pub modifier_error: bool,
 }
 
 /// A compiled field item (or keyword item when `key` is `None`).
@@ -250,6 +268,7 @@ fn fail(rule: &Rule, code: &str, msg: String) -> NonExecutable {
         rule_id: rule.id.clone(),
         reason_code: code.into(),
         message: msg,
+        item: None,
     }
 }
 
