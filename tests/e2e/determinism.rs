@@ -9,7 +9,7 @@
 //! artifacts record of files that carry the run id (each checked against the file it names).
 
 use assert_cmd::Command;
-use pa_e2e::{repo_root, shared_data, workspace_bin};
+use pa_e2e::workspace_bin;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -27,24 +27,7 @@ const VOLATILE_KEYS: [&str; 8] = [
 
 /// Run the shipped replay example in `ws`; its run directory.
 fn run_example(ws: &Path) -> PathBuf {
-    shared_data();
-    let ex = repo_root().join("examples/replay-evtx");
-    Command::new(workspace_bin("pa-orchestrate"))
-        .args(["run", "--workspace"])
-        .arg(ws)
-        .arg("--range")
-        .arg(ex.join("range.yaml"))
-        .arg("--scenario")
-        .arg(ex.join("scenario.yaml"))
-        .assert()
-        .code(10);
-    let runs: Vec<PathBuf> = std::fs::read_dir(ws.join("runs"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir() && !p.ends_with(".locks"))
-        .collect();
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    runs.into_iter().next().unwrap()
+    pa_e2e::run_replay_example(ws, 10)
 }
 
 /// Every file of a bundle, relative, sorted.

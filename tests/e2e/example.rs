@@ -1,32 +1,12 @@
 //! The shipped default example runs end to end with the real stage executables.
 
 use assert_cmd::Command;
-use pa_e2e::{repo_root, shared_data, workspace_bin};
+use pa_e2e::{repo_root, workspace_bin};
 use serde_json::Value;
 
 /// Run the shipped replay example into `ws`, expecting exit `code`; its run directory.
 fn run_replay_example(ws: &std::path::Path, code: i32) -> String {
-    shared_data();
-    let ex = repo_root().join("examples/replay-evtx");
-    let out = Command::new(workspace_bin("pa-orchestrate"))
-        .current_dir(repo_root())
-        .args(["run", "--workspace"])
-        .arg(ws)
-        .arg("--range")
-        .arg(ex.join("range.yaml"))
-        .arg("--scenario")
-        .arg(ex.join("scenario.yaml"))
-        .assert()
-        .code(code)
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8_lossy(&out);
-    text.lines()
-        .last()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or_else(|| panic!("no run directory in {text}"))
-        .to_string()
+    pa_e2e::run_replay_example(ws, code).display().to_string()
 }
 
 #[test]

@@ -197,3 +197,33 @@ pub fn replay_example_variant(dir: &Path, extra: &str) -> (PathBuf, PathBuf) {
     copy_into(&ex.join("scenario.yaml"), &scenario);
     (range, scenario)
 }
+
+/// Run the shipped replay example (`examples/replay-evtx`) into the workspace `ws`, expecting
+/// exit `code`; the run directory the driver printed.
+pub fn run_replay_example(ws: &Path, code: i32) -> PathBuf {
+    shared_data();
+    let ex = repo_root().join("examples/replay-evtx");
+    let out = std::process::Command::new(workspace_bin("pa-orchestrate"))
+        .current_dir(repo_root())
+        .args(["run", "--workspace"])
+        .arg(ws)
+        .arg("--range")
+        .arg(ex.join("range.yaml"))
+        .arg("--scenario")
+        .arg(ex.join("scenario.yaml"))
+        .output()
+        .expect("run pa-orchestrate");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "pa-orchestrate: {}{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = text
+        .lines()
+        .last()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("no run directory in {text}"));
+    repo_root().join(dir)
+}

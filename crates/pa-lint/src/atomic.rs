@@ -284,12 +284,7 @@ mod tests {
     use super::*;
 
     fn ctx(root: &Path) -> Ctx {
-        Ctx {
-            root: root.to_path_buf(),
-            atomics: root.join("atomics"),
-            atomics_given: false,
-            bridge: None,
-        }
+        Ctx::for_test(root, false)
     }
 
     fn lint_text(text: &str) -> Vec<Finding> {

@@ -241,12 +241,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn ctx(root: &Path) -> Ctx {
-        Ctx {
-            root: root.to_path_buf(),
-            atomics: root.join("atomics"),
-            atomics_given: false,
-            bridge: None,
-        }
+        Ctx::for_test(root, false)
     }
 
     #[test]

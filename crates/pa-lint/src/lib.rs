@@ -109,6 +109,18 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// A context for unit tests: `root/atomics`, not given; the shipped bridge when `bridge`.
+    #[cfg(test)]
+    pub(crate) fn for_test(root: &Path, bridge: bool) -> Ctx {
+        Ctx {
+            root: root.to_path_buf(),
+            atomics: root.join("atomics"),
+            atomics_given: false,
+            bridge: bridge
+                .then(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../mappings/bridge")),
+        }
+    }
+
     /// `p` as a report path: an absolute path under the root relative to it, a relative one
     /// (relative to the current directory, which is the root) as written; `/`-separated, `.`
     /// components dropped.

@@ -219,12 +219,7 @@ mod tests {
     use super::*;
 
     fn ctx(root: &Path) -> Ctx {
-        Ctx {
-            root: root.to_path_buf(),
-            atomics: root.join("atomics"),
-            atomics_given: false,
-            bridge: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../mappings/bridge")),
-        }
+        Ctx::for_test(root, true)
     }
 
     const HEAD: &str = "title: T\nid: 00000000-0000-0000-0000-00000000000{N}\nlogsource: {product: windows, category: process_creation}\n";

@@ -14,7 +14,7 @@ pub mod key;
 pub mod verify;
 
 use pa_bundle::reason::{CommonReason, SigningReason};
-use pa_bundle::{BundleError, FailMode, ReasonCode, RunDir, RunLock, Stage, StageOutcome, Staging};
+use pa_bundle::{BundleError, FailMode, ReasonCode, RunDir, Stage, StageOutcome, Staging};
 use pa_stage::CommonArgs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -105,14 +105,7 @@ pub fn run(common: &CommonArgs, opts: &SignOptions) -> i32 {
 }
 
 fn run_inner(common: &CommonArgs, run_dir: &Path, opts: &SignOptions) -> Result<i32, BundleError> {
-    let (run, manifest) = RunDir::open(run_dir)?;
-    let ws = run.workspace()?;
-    let _lock = if common.lock_held {
-        RunLock::verify_held_elsewhere(&ws, run.run_id())?;
-        None
-    } else {
-        Some(RunLock::acquire(&ws, run.run_id(), false)?)
-    };
+    let (run, manifest, _lock) = pa_stage::open_locked(run_dir, common.lock_held)?;
     pa_bundle::publish::recover(&run)?;
     let started = Instant::now();
 

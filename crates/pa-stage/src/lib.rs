@@ -202,6 +202,24 @@ where
     }
 }
 
+/// The first step of the stage protocol, before any mutation: open the bundle (not a run, a bad
+/// manifest: refused) and take the run lock, or verify that the caller (`--lock-held`) holds
+/// it. The lock is held while the returned guard lives.
+pub fn open_locked(
+    run_dir: &Path,
+    lock_held: bool,
+) -> Result<(RunDir, Manifest, Option<RunLock>), BundleError> {
+    let (run, manifest) = RunDir::open(run_dir)?;
+    let ws = run.workspace()?;
+    let lock = if lock_held {
+        RunLock::verify_held_elsewhere(&ws, run.run_id())?;
+        None
+    } else {
+        Some(RunLock::acquire(&ws, run.run_id(), false)?)
+    };
+    Ok((run, manifest, lock))
+}
+
 fn run_stage_inner<F>(
     stage: Stage,
     common: &CommonArgs,
@@ -212,15 +230,7 @@ fn run_stage_inner<F>(
 where
     F: FnOnce(&mut StageContext<'_>) -> Result<StageSuccess, StageFailure>,
 {
-    // Refuse before any mutation: not a run, bad manifest, lock held elsewhere.
-    let (run, manifest) = RunDir::open(run_dir)?;
-    let ws = run.workspace()?;
-    let _lock = if common.lock_held {
-        RunLock::verify_held_elsewhere(&ws, run.run_id())?;
-        None
-    } else {
-        Some(RunLock::acquire(&ws, run.run_id(), false)?)
-    };
+    let (run, manifest, _lock) = open_locked(run_dir, common.lock_held)?;
     let started = Instant::now();
     let mut staging = Staging::begin(&run, stage.as_str())?;
     let result = {
