@@ -291,8 +291,9 @@ impl Staging {
             });
         }
 
-        // Durability before anything moves: every staged byte reaches the disk.
-        fsutil::sync_filesystem(&self.dir)?;
+        // Durability before anything moves: every staged byte and directory entry reaches the
+        // disk (only what this stage wrote).
+        fsutil::sync_tree(&self.dir)?;
 
         // 2. Journal: new files, and the owner's previous outputs that are not re-published.
         let mut existing = Vec::new();
