@@ -325,6 +325,29 @@ fn check_slug(file: &Path, key: &str, v: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// An id that names a directory of the run bundle (`raw_parquet/<source_id>/`,
+/// `runner/actions/<action_id>/`) must be one path segment: not empty, not `.` or `..`, without
+/// `/`, `\`, `:` or control characters. Checked here, where the error can name the key, rather
+/// than left to the staging gate that would refuse the bundle path.
+fn check_segment(file: &Path, key: &str, v: &str) -> Result<(), ConfigError> {
+    let ok = !v.is_empty()
+        && v != "."
+        && v != ".."
+        && !v
+            .chars()
+            .any(|c| matches!(c, '/' | '\\' | ':') || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            file,
+            format!(
+                "{key}: {v:?} names a directory of the run bundle and must be one path segment (not empty, '.' or '..'; no '/', '\\', ':' or control characters)"
+            ),
+        ))
+    }
+}
+
 impl RangeConfig {
     /// Decode and check a range file's text. `file` names it in errors.
     pub fn parse(text: &str, file: &Path) -> Result<RangeConfig, ConfigError> {
@@ -357,6 +380,7 @@ impl RangeConfig {
         }
         let mut ids = std::collections::BTreeSet::new();
         for s in &r.telemetry.sources {
+            check_segment(file, "telemetry.sources[].source_id", &s.source_id)?;
             if !ids.insert(s.source_id.as_str()) {
                 return Err(err(
                     file,
@@ -640,6 +664,7 @@ impl ScenarioConfig {
         }
         let mut ids = std::collections::BTreeSet::new();
         for a in &s.actions {
+            check_segment(file, "actions[].action_id", &a.action_id)?;
             if !ids.insert(a.action_id.as_str()) {
                 return Err(err(
                     file,
@@ -829,6 +854,39 @@ mod tests {
         );
         assert!(ScenarioConfig::parse(&ok.replace("1.0.0", "1.0"), Path::new("s.yaml")).is_err());
         assert!(ScenarioConfig::parse(&ok.replace("s-1", "S_1"), Path::new("s.yaml")).is_err());
+        for bad in ["../../x", "/tmp/x", "a/b", "..", "c:x", "\"\""] {
+            let e = ScenarioConfig::parse(
+                &ok.replace("action_id: s1", &format!("action_id: {bad}")),
+                Path::new("s.yaml"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.starts_with("s.yaml") && e.contains("actions[].action_id"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_source_id_is_one_path_segment() {
+        let range = |id: &str| {
+            format!(
+                "lab: {{provider: replay, assets: [{{asset_id: a, os: linux, role: ws}}]}}\nreplay: {{ground_truth: gt.jsonl}}\ntelemetry:\n  sources:\n    - {{source_id: {id}, format: auditd, asset_id: a, paths: [x.log]}}\n"
+            )
+        };
+        if let Err(e) = RangeConfig::parse(&range("audit-1.log_x"), Path::new("r.yaml")) {
+            panic!("{e}");
+        }
+        for bad in ["../../../tmp/evil", "/tmp/evil", "a/b", ".", "\"a\\\\b\""] {
+            let e = RangeConfig::parse(&range(bad), Path::new("r.yaml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("r.yaml") && e.contains("telemetry.sources[].source_id"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]
