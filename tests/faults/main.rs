@@ -9,7 +9,7 @@ mod crash;
 mod full_disk;
 mod reliability;
 
-use pa_e2e::{copy_tree, output_within, replay_example_variant, workspace_bin};
+use pa_e2e::{copy_tree, output_within, process_dir, run_replay_example, workspace_bin};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,73 +56,16 @@ pub struct Golden {
 pub fn golden() -> &'static Golden {
     static G: OnceLock<Golden> = OnceLock::new();
     G.get_or_init(|| {
-        // One directory per test process under the target's temporary directory; those of
-        // processes that are gone are removed first.
         let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("faults");
-        if let Ok(rd) = std::fs::read_dir(&root) {
-            for e in rd.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let alive = name
-                    .strip_prefix("golden-")
-                    .is_some_and(|pid| Path::new("/proc").join(pid).exists());
-                if !alive {
-                    let _ = std::fs::remove_dir_all(e.path());
-                }
-            }
-        }
-        let dir = root.join(format!("golden-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("golden dir");
-        let (range, scenario) = replay_example_variant(&dir, "");
-        let out = output_within(
-            std::process::Command::new(workspace_bin("pa-orchestrate"))
-                .args(["-q", "run", "--run-id", RUN_ID, "--workspace"])
-                .arg(dir.join("ws"))
-                .arg("--range")
-                .arg(&range)
-                .arg("--scenario")
-                .arg(&scenario)
-                .env_remove("PA_FAILPOINT")
-                .env_remove("PA_FAILPOINT_STAGE"),
-            LIMIT,
-            "the replay example",
-        );
-        // The example is judged partial (thresholds not met): exit 10.
-        assert_eq!(
-            out.status.code(),
-            Some(10),
-            "the replay example: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let run = dir.join("ws/runs").join(RUN_ID);
+        let run = run_replay_example(&process_dir(&root, "golden"), RUN_ID);
         let files = tree(&run);
         Golden { run, files }
     })
 }
 
-/// Every file under `run` (`.staging` and the lock directory excluded), by relative path.
+/// Every file under `run` (`.staging` excluded), by relative path.
 pub fn tree(run: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, d: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
-            let p = e.expect("entry").path();
-            let rel = p
-                .strip_prefix(root)
-                .expect("under root")
-                .to_string_lossy()
-                .into_owned();
-            if rel == ".staging" {
-                continue;
-            }
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.insert(rel, std::fs::read(&p).expect("read"));
-            }
-        }
-    }
-    let mut m = BTreeMap::new();
-    walk(run, run, &mut m);
-    m
+    pa_e2e::file_tree(run, &[".staging"])
 }
 
 /// The stage owning a bundle path in the contract registry (`orchestrator`, a stage id, `*`).
