@@ -116,6 +116,12 @@ pub struct Case {
     dir: tempfile::TempDir,
 }
 
+impl Default for Case {
+    fn default() -> Case {
+        Case::new()
+    }
+}
+
 impl Case {
     pub fn new() -> Case {
         let g = golden();
@@ -148,11 +154,24 @@ impl Case {
 
     /// `pa-orchestrate run --run-dir <copy> --from <stage>` with `env` (the fault point).
     pub fn rerun_from(&self, stage: &str, env: &[(&str, &str)]) -> std::process::Output {
+        self.rerun(stage, None, env)
+    }
+
+    /// `pa-orchestrate run --run-dir <copy> --from <stage> [--until <until>]` with `env`.
+    pub fn rerun(
+        &self,
+        stage: &str,
+        until: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> std::process::Output {
         let mut cmd = std::process::Command::new(workspace_bin("pa-orchestrate"));
         cmd.args(["-q", "run", "--from", stage, "--run-dir"])
             .arg(self.run())
             .env_remove("PA_FAILPOINT")
             .env_remove("PA_FAILPOINT_STAGE");
+        if let Some(u) = until {
+            cmd.args(["--until", u]);
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }

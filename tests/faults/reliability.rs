@@ -2,8 +2,8 @@
 //!
 //! The fixture (v0.2: a Python normalizer over `raw_events.json` with `metadata.event_id`, and
 //! telemetry checkpoints under `logs/telemetry_checkpoints/`) re-processes inputs after their
-//! checkpoints are lost and asserts that the duplicates are dropped (`dedupe_duplicates_dropped_total
-//! > 0`) and the unique event ids are unchanged. v0.1 keeps no telemetry checkpoints and its
+//! checkpoints are lost and asserts that the duplicates are dropped
+//! (`dedupe_duplicates_dropped_total` above 0) and the unique event ids are unchanged. v0.1 keeps no telemetry checkpoints and its
 //! event ids are computed, not read, so the fixture's files do not apply; its property does: a
 //! recording read a second time from the start (what a collector that lost its checkpoint does)
 //! lands in its `raw_parquet/<source_id>/` dataset twice, and normalization keeps each event

@@ -67,6 +67,12 @@ pub struct Case {
     dir: tempfile::TempDir,
 }
 
+impl Default for Case {
+    fn default() -> Case {
+        Case::new()
+    }
+}
+
 impl Case {
     pub fn new() -> Case {
         let dir = tempfile::tempdir().expect("tempdir");
