@@ -134,6 +134,7 @@ fn standalone_mid_apply(stage: &str) {
         &what,
     );
     assert_eq!(out.status.signal(), Some(9), "{what}: {:?}", out.status);
+    case.manifest(); // still valid against its contract
     let journal = case.run().join(format!(".staging/{stage}.journal.json"));
     assert!(journal.is_file(), "{what}: no journal left");
     let now = tree(&case.run());
