@@ -227,3 +227,180 @@ pub fn run_replay_example(ws: &Path, code: i32) -> PathBuf {
         .unwrap_or_else(|| panic!("no run directory in {text}"));
     repo_root().join(dir)
 }
+
+/// Run `cmd` to its end with stdout and stderr collected, or kill it and panic naming `what`
+/// when it is still running after `limit`. A guard that turns a hang into a failure, not a
+/// measure of speed: pick a limit far above any normal run.
+pub fn output_within(
+    cmd: &mut std::process::Command,
+    limit: std::time::Duration,
+    what: &str,
+) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    let drain = |r: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(child.stdout.take().map(|s| Box::new(s) as _));
+    let err = drain(child.stderr.take().map(|s| Box::new(s) as _));
+    let status = wait_within(&mut child, limit, what);
+    std::process::Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
+/// [`output_within`] for a command whose standard output the caller has set (a closed pipe,
+/// `/dev/full`): only standard error is collected (its output's `stdout` is empty).
+pub fn stderr_within(
+    cmd: &mut std::process::Command,
+    limit: std::time::Duration,
+    what: &str,
+) -> std::process::Output {
+    let mut child = cmd
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    let mut err = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut err, &mut buf);
+        buf
+    });
+    let status = wait_within(&mut child, limit, what);
+    std::process::Output {
+        status,
+        stdout: Vec::new(),
+        stderr: reader.join().expect("stderr reader"),
+    }
+}
+
+/// Wait for `child`, or kill it and panic naming `what` when it is still running after `limit`.
+pub fn wait_within(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+    what: &str,
+) -> std::process::ExitStatus {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().expect("wait for child") {
+            return s;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?}: killed (a hang)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Copy the directory tree `src` into `dst` (created): directories and regular files.
+pub fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap_or_else(|e| panic!("mkdir {}: {e}", dst.display()));
+    for entry in std::fs::read_dir(src).unwrap_or_else(|e| panic!("{}: {e}", src.display())) {
+        let entry = entry.expect("dir entry");
+        let (from, to) = (entry.path(), dst.join(entry.file_name()));
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&from, &to);
+        } else {
+            copy_into(&from, &to);
+        }
+    }
+}
+
+/// A directory of this test process, `<root>/<name>-<pid>`, created empty; those that processes
+/// now gone left under `root` are removed first (so a suite that keeps a bundle for the whole
+/// process leaves at most one behind).
+pub fn process_dir(root: &Path, name: &str) -> PathBuf {
+    if let Ok(rd) = std::fs::read_dir(root) {
+        for e in rd.flatten() {
+            let file_name = e.file_name().to_string_lossy().into_owned();
+            let gone = file_name
+                .strip_prefix(&format!("{name}-"))
+                .is_some_and(|pid| !Path::new("/proc").join(pid).exists());
+            if gone {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let dir = root.join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    dir
+}
+
+/// Run the shipped replay example, uninterrupted, into `<dir>/ws` under `run_id` (its range
+/// made absolute in `dir` by [`replay_example_variant`]); its run directory. The example is
+/// judged partial (thresholds not met): exit 10.
+pub fn run_replay_example_as(dir: &Path, run_id: &str) -> PathBuf {
+    let (range, scenario) = replay_example_variant(dir, "");
+    let out = output_within(
+        std::process::Command::new(workspace_bin("pa-orchestrate"))
+            .args(["-q", "run", "--run-id", run_id, "--workspace"])
+            .arg(dir.join("ws"))
+            .arg("--range")
+            .arg(&range)
+            .arg("--scenario")
+            .arg(&scenario)
+            .env_remove("PA_FAILPOINT")
+            .env_remove("PA_FAILPOINT_STAGE"),
+        std::time::Duration::from_secs(300),
+        "the replay example",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(10),
+        "the replay example: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.join("ws/runs").join(run_id)
+}
+
+/// Every regular file under `root` and its bytes, by path relative to `root` (`/`-separated),
+/// leaving out the entries whose relative path is in `skip` (and all under them). Symlinks are
+/// listed with the bytes of their target path, not followed.
+pub fn file_tree(root: &Path, skip: &[&str]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(
+        root: &Path,
+        d: &Path,
+        skip: &[&str],
+        out: &mut std::collections::BTreeMap<String, Vec<u8>>,
+    ) {
+        for e in std::fs::read_dir(d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let e = e.expect("dir entry");
+            let p = e.path();
+            let rel = p
+                .strip_prefix(root)
+                .expect("under root")
+                .to_string_lossy()
+                .replace('\\', "/");
+            if skip.contains(&rel.as_str()) {
+                continue;
+            }
+            let ft = e.file_type().expect("file type");
+            if ft.is_symlink() {
+                let target = std::fs::read_link(&p).expect("read link");
+                out.insert(rel, target.to_string_lossy().as_bytes().to_vec());
+            } else if ft.is_dir() {
+                walk(root, &p, skip, out);
+            } else {
+                out.insert(rel, std::fs::read(&p).expect("read"));
+            }
+        }
+    }
+    let mut m = std::collections::BTreeMap::new();
+    walk(root, root, skip, &mut m);
+    m
+}

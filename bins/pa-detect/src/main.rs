@@ -137,10 +137,11 @@ fn tool(cli: &Cli) -> anyhow::Result<i32> {
                 }
             };
             let ex = pa_detection::explain(&det, rule, &ev)?;
+            let text = format!("{}\n", serde_json::to_string_pretty(&ex)?);
             let mut out = pa_stage::stdout();
-            writeln!(out, "{}", serde_json::to_string_pretty(&ex)?)?;
-            out.flush()?;
-            Ok(if ex.fires { 0 } else { 1 })
+            let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+            // Exit 1 when the rule does not fire, whether or not anyone read the explanation.
+            Ok(pa_stage::verdict(if ex.fires { 0 } else { 1 }, written)?)
         }
         None => {
             let Some(events) = &cli.events else {

@@ -66,6 +66,9 @@ fn main() {
                 for (code, (n, msg)) in &t.failed {
                     eprintln!("pa-normalize: {n} × {code}, first: {msg}");
                 }
+                for (code, (n, msg)) in &t.dropped {
+                    eprintln!("pa-normalize: {n} input record(s) dropped × {code}, first: {msg}");
+                }
                 std::process::exit(0);
             }
             Err(e) => pa_stage::exit_on_error("pa-normalize", &format!("{e:#}")),

@@ -106,14 +106,15 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
     match cli.cmd {
         Cmd::Status { run_dir, json } => {
             let (_, m) = RunDir::open(&run_dir)?;
-            let mut out = pa_stage::stdout();
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&m.stage_outcomes)?)?;
+            let text = if json {
+                format!("{}\n", serde_json::to_string_pretty(&m.stage_outcomes)?)
             } else {
-                write!(out, "{}", pa_orchestrator::status::status_table(&m))?;
-            }
-            out.flush()?;
-            Ok(m.status.exit_code())
+                pa_orchestrator::status::status_table(&m)
+            };
+            let mut out = pa_stage::stdout();
+            let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+            // The exit code is the run's status, whether or not anyone read the table.
+            Ok(pa_stage::verdict(m.status.exit_code(), written)?)
         }
         Cmd::List { workspace } => {
             let mut out = pa_stage::stdout();
@@ -163,14 +164,15 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
             match result {
                 Ok(summary) => {
                     let mut out = pa_stage::stdout();
-                    writeln!(
+                    let written = writeln!(
                         out,
                         "{} {}",
                         summary.status.as_str(),
                         summary.run_dir.display()
-                    )?;
-                    out.flush()?;
-                    Ok(summary.status.exit_code())
+                    )
+                    .and_then(|()| out.flush());
+                    // The exit code is the run's status, whether or not anyone read the line.
+                    Ok(pa_stage::verdict(summary.status.exit_code(), written)?)
                 }
                 Err(e) => {
                     eprintln!("pa-orchestrate: {e} [{}]", e.reason_code());

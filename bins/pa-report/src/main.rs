@@ -95,40 +95,44 @@ fn diff(cli: &Cli, baseline: &Path, candidate: &Path, format: Format) -> anyhow:
     let Some(r) = outcome.regression else {
         bail!("no comparison was made");
     };
-    let mut out = pa_stage::stdout();
-    match format {
-        Format::Human => write!(
-            out,
-            "{}",
-            pa_reporting::regression::to_text(&r, &outcome.run_id)
-        )?,
-        Format::Json => writeln!(
-            out,
-            "{}",
+    let text = match format {
+        Format::Human => pa_reporting::regression::to_text(&r, &outcome.run_id),
+        Format::Json => format!(
+            "{}\n",
             String::from_utf8(pa_reporting::jcs(&r).context("serializing the comparison")?)?
-        )?,
-    }
-    out.flush()?;
+        ),
+    };
+    let mut out = pa_stage::stdout();
+    let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    let code = match (r.compared(), r.regression_alerted) {
+        (false, _) => 20,
+        (true, true) => 10,
+        (true, false) => 0,
+    };
+    // The exit code is the comparison's verdict, whether or not anyone read the report.
+    let code = pa_stage::verdict(code, written)?;
     if !r.compared() {
-        let code = r
+        let reason = r
             .comparability
             .reason_code
             .as_deref()
             .unwrap_or("indeterminate");
-        if code == "baseline_missing" || code == "regression_compare_failed" {
-            bail!(
-                "cannot compare with the baseline ({code}): {}",
+        let message = if reason == "baseline_missing" || reason == "regression_compare_failed" {
+            format!(
+                "cannot compare with the baseline ({reason}): {}",
                 r.comparability.message
-            );
-        }
-        bail!(
-            "{} and {} are not comparable ({code}): {}",
-            baseline.display(),
-            candidate.display(),
-            r.comparability.message
-        );
+            )
+        } else {
+            format!(
+                "{} and {} are not comparable ({reason}): {}",
+                baseline.display(),
+                candidate.display(),
+                r.comparability.message
+            )
+        };
+        eprintln!("pa-report: error: {message}");
     }
-    Ok(if r.regression_alerted { 10 } else { 0 })
+    Ok(code)
 }
 
 fn trend(

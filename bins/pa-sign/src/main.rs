@@ -114,20 +114,20 @@ fn run_cmd(cmd: Cmd) -> anyhow::Result<i32> {
                 .map(|(r, _)| r.run_id().to_owned())
                 .ok();
             let report = verify::verify(&run_dir, run_id.as_deref(), pubkey.as_deref());
-            let mut o = pa_stage::stdout();
-            match format {
-                Format::Human => o.write_all(verify::render_human(&run_dir, &report).as_bytes())?,
-                Format::Json => {
-                    serde_json::to_writer_pretty(&mut o, &report)?;
-                    o.write_all(b"\n")?;
-                }
-            }
-            o.flush()?;
-            Ok(if report.verdict == Verdict::Valid {
+            let code = if report.verdict == Verdict::Valid {
                 0
             } else {
                 20
-            })
+            };
+            let mut o = pa_stage::stdout();
+            let written = match format {
+                Format::Human => o.write_all(verify::render_human(&run_dir, &report).as_bytes()),
+                Format::Json => serde_json::to_writer_pretty(&mut o, &report)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| o.write_all(b"\n")),
+            };
+            // A reader that went away does not make an invalid bundle valid.
+            Ok(pa_stage::verdict(code, written.and_then(|()| o.flush()))?)
         }
     }
 }

@@ -15,6 +15,11 @@ pub enum BundleError {
     NotARun { path: PathBuf, reason: String },
     #[error("{}: invalid manifest: {reason}", path.display())]
     BadManifest { path: PathBuf, reason: String },
+    #[error(
+        "{}: is a symlink; a run bundle holds regular files and directories only",
+        path.display()
+    )]
+    Symlink { path: PathBuf },
     #[error("path {path:?} is not a valid bundle-relative path: {reason}")]
     BadPath {
         path: String,
@@ -54,7 +59,9 @@ impl BundleError {
     pub fn reason_code(&self) -> ReasonCode {
         match self {
             BundleError::Io { .. } | BundleError::Canon(_) => CommonReason::StorageIoError.into(),
-            BundleError::NotARun { .. } => CommonReason::InputMissing.into(),
+            BundleError::NotARun { .. } | BundleError::Symlink { .. } => {
+                CommonReason::InputMissing.into()
+            }
             BundleError::BadManifest { .. } | BundleError::BadPath { .. } => {
                 CommonReason::ContractValidationFailed.into()
             }

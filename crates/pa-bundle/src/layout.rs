@@ -201,9 +201,43 @@ impl RunDir {
         Ok(self.path.join(rel))
     }
 
+    /// The first symlink inside the run directory (`.staging` included), as a path under it, in
+    /// name order; `None` when there is none. A bundle holds regular files and directories only
+    /// (SPEC §13): a symlinked input (`ground_truth.jsonl`, `normalized/`, a Parquet part) would
+    /// be read from outside the bundle, a symlinked `.staging` written outside it.
+    pub fn find_symlink(&self) -> Result<Option<PathBuf>, BundleError> {
+        fn walk(dir: &Path) -> Result<Option<PathBuf>, BundleError> {
+            let rd = std::fs::read_dir(dir).map_err(|e| BundleError::io(dir, e))?;
+            let mut entries = Vec::new();
+            for entry in rd {
+                let entry = entry.map_err(|e| BundleError::io(dir, e))?;
+                let ft = entry
+                    .file_type()
+                    .map_err(|e| BundleError::io(&entry.path(), e))?;
+                entries.push((entry.path(), ft));
+            }
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            for (p, ft) in entries {
+                if ft.is_symlink() {
+                    return Ok(Some(p));
+                }
+                if ft.is_dir() {
+                    if let Some(found) = walk(&p)? {
+                        return Ok(Some(found));
+                    }
+                }
+            }
+            Ok(None)
+        }
+        walk(&self.path)
+    }
+
     /// Read and check the manifest.
     pub fn read_manifest(&self) -> Result<Manifest, BundleError> {
         let p = self.manifest_path();
+        if std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(BundleError::Symlink { path: p });
+        }
         let bytes = std::fs::read(&p).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 BundleError::NotARun {
@@ -280,5 +314,21 @@ mod tests {
         assert!(validate_run_id("../../etc/passwd").is_err());
         let id = new_run_id();
         assert!(validate_run_id(&id).is_ok(), "{id}");
+    }
+
+    #[test]
+    fn symlinks_anywhere_in_a_bundle_are_found() {
+        let t = tempfile::tempdir().unwrap();
+        let run = RunDir::new_unchecked(t.path().to_path_buf(), "x".into());
+        std::fs::create_dir_all(t.path().join("normalized/ocsf_events")).unwrap();
+        std::fs::write(t.path().join("normalized/ocsf_events/_schema.json"), "{}").unwrap();
+        assert_eq!(run.find_symlink().unwrap(), None);
+        let link = t.path().join("normalized/ocsf_events/part-0000.parquet");
+        std::os::unix::fs::symlink("/etc/passwd", &link).unwrap();
+        assert_eq!(run.find_symlink().unwrap(), Some(link));
+        std::os::unix::fs::symlink("/etc", t.path().join("manifest.json")).unwrap();
+        let e = run.read_manifest().unwrap_err();
+        assert!(e.to_string().contains("is a symlink"), "{e}");
+        assert_eq!(e.reason_code().as_str(), "input_missing");
     }
 }

@@ -6,6 +6,26 @@
 //! (`.staging/<stage>.journal.json`) lists the renames and the deletions of the stage's
 //! previous outputs, and is applied; a crash mid-apply is rolled forward on the next open,
 //! so a stage's outputs are never half-published.
+//!
+//! # Fault points (test-only)
+//!
+//! Builds with the `failpoints` feature (the end-to-end tests enable it; a release build has no
+//! fault hook) read `PA_FAILPOINT` and inject one fault into the staging and publishing of this
+//! process:
+//!
+//! | `PA_FAILPOINT` | where | what |
+//! |---|---|---|
+//! | `staging_write:enospc` | [`Staging::write`] | the write fails with "No space left on device (injected)" |
+//! | `publish:after_journal` | [`Staging::publish`] | publish returns an I/O error once its journal is durable |
+//! | `abort:staging_write` | [`Staging::write`], [`Staging::path_for`] | the process dies once its first staged file is written (at the end of the first `write`, or when a second file is declared) |
+//! | `abort:after_journal` | [`Staging::publish`] | the process dies once the journal is durable, before any rename |
+//! | `abort:mid_apply` | [`Staging::publish`] | the process dies after the first rename of the journal's apply |
+//!
+//! "Dies" is `kill -9` semantics: the process sends itself `SIGKILL` (no destructor, no outcome
+//! recorded). `PA_FAILPOINT_STAGE=<owner>` restricts the fault to the staging of one owner (a
+//! stage id, or `orchestrator`), so `pa-orchestrate` and the other stages of a pipeline run
+//! are left alone; unset, every owner fires. Recovery ([`recover`]) never fires a fault: the
+//! process that rolls a journal forward completes it.
 
 use crate::contracts::{self, ContractError};
 use crate::error::BundleError;
@@ -16,11 +36,19 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// Environment variable naming a fault to inject: `staging_write:enospc`,
-/// `publish:after_journal`. Read only in builds with the test-only `failpoints` feature (the
-/// end-to-end tests enable it); a release build has no fault hook.
 #[cfg(feature = "failpoints")]
-pub const FAILPOINT_ENV: &str = "PA_FAILPOINT";
+mod failpoint;
+#[cfg(feature = "failpoints")]
+pub use failpoint::{FAILPOINT_ENV, FAILPOINT_STAGE_ENV};
+
+/// Without the `failpoints` feature every fault point is a no-op.
+#[cfg(not(feature = "failpoints"))]
+mod failpoint {
+    pub(super) fn error(_name: &str, _owner: &str) -> Option<std::io::Error> {
+        None
+    }
+    pub(super) fn crash(_name: &str, _owner: &str) {}
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Journal {
@@ -67,7 +95,7 @@ pub fn recover(run: &RunDir) -> Result<Vec<String>, BundleError> {
         let bytes = std::fs::read(&j).map_err(|e| BundleError::io(&j, e))?;
         match serde_json::from_slice::<Journal>(&bytes) {
             Ok(journal) => {
-                apply(run, &journal)?;
+                apply(run, &journal, false)?;
                 recovered.push(journal.owner.clone());
             }
             Err(_) => {
@@ -79,9 +107,13 @@ pub fn recover(run: &RunDir) -> Result<Vec<String>, BundleError> {
     Ok(recovered)
 }
 
-fn apply(run: &RunDir, j: &Journal) -> Result<(), BundleError> {
+/// Apply a journal: rename every staged file over its target, delete the stale outputs, sync
+/// the touched directories, drop the staging directory. `publishing` is true in the process
+/// that wrote the journal (the only one where the `abort:mid_apply` fault point fires).
+fn apply(run: &RunDir, j: &Journal, publishing: bool) -> Result<(), BundleError> {
     let staged_root = run.staging_root().join(&j.owner);
     let mut dirs = BTreeSet::new();
+    let mut renamed = 0usize;
     for rel in &j.renames {
         let src = staged_root.join(rel);
         let dst = run.resolve(rel)?;
@@ -91,6 +123,10 @@ fn apply(run: &RunDir, j: &Journal) -> Result<(), BundleError> {
                 dirs.insert(parent.to_path_buf());
             }
             std::fs::rename(&src, &dst).map_err(|e| BundleError::io(&dst, e))?;
+            renamed += 1;
+            if publishing && renamed == 1 {
+                failpoint::crash("abort:mid_apply", &j.owner);
+            }
         }
     }
     for rel in &j.deletes {
@@ -143,22 +179,6 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), BundleErro
     Ok(())
 }
 
-#[cfg(feature = "failpoints")]
-fn failpoint(name: &str) -> Option<std::io::Error> {
-    let v = std::env::var(FAILPOINT_ENV).ok()?;
-    (v == name).then(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::StorageFull,
-            "No space left on device (injected)",
-        )
-    })
-}
-
-#[cfg(not(feature = "failpoints"))]
-fn failpoint(_name: &str) -> Option<std::io::Error> {
-    None
-}
-
 impl Staging {
     /// Start staging for `owner` (a stage id or `orchestrator`): finish any interrupted
     /// publish, then start from an empty `.staging/<owner>/`.
@@ -194,6 +214,9 @@ impl Staging {
             path: rel.into(),
             reason,
         })?;
+        if !self.files.is_empty() && !self.files.contains(rel) {
+            failpoint::crash("abort:staging_write", &self.owner);
+        }
         let entry = contracts::entry_for(rel)?.ok_or_else(|| BundleError::UndeclaredOutput {
             path: rel.into(),
             stage: self.owner.clone(),
@@ -215,10 +238,12 @@ impl Staging {
     /// Stage a whole file.
     pub fn write(&mut self, rel: &str, bytes: &[u8]) -> Result<(), BundleError> {
         let p = self.path_for(rel)?;
-        if let Some(e) = failpoint("staging_write:enospc") {
+        if let Some(e) = failpoint::error("staging_write:enospc", &self.owner) {
             return Err(BundleError::io(&p, e));
         }
-        fsutil::write_plain(&p, bytes)
+        fsutil::write_plain(&p, bytes)?;
+        failpoint::crash("abort:staging_write", &self.owner);
+        Ok(())
     }
 
     /// Stage a JSON artifact in canonical form (RFC 8785, no trailing newline).
@@ -325,12 +350,13 @@ impl Staging {
             reason: e.to_string(),
         })?;
         fsutil::write_atomic(&jp, &jbytes)?;
-        if let Some(e) = failpoint("publish:after_journal") {
+        failpoint::crash("abort:after_journal", &self.owner);
+        if let Some(e) = failpoint::error("publish:after_journal", &self.owner) {
             return Err(BundleError::io(&jp, e));
         }
 
         // 3. Apply and forget the journal.
-        apply(&self.run, &journal)?;
+        apply(&self.run, &journal, true)?;
         std::fs::remove_file(&jp).map_err(|e| BundleError::io(&jp, e))?;
         Ok(PublishReport {
             published: journal.renames,

@@ -8,8 +8,10 @@ use std::path::Path;
 
 mod runner;
 mod scoring;
+mod security;
 pub use runner::{Cleanup, Prereqs, Runner, RunnerAtomic, RunnerSsh};
 pub use scoring::{Scoring, Thresholds};
+pub use security::{Redaction, RedactionPattern, Security, Signing};
 
 /// A configuration file that could not be used (the one file error of `pa-yaml`).
 pub use pa_yaml::FileError as ConfigError;
@@ -264,67 +266,6 @@ pub struct RangeConfig {
     pub replay: Option<Replay>,
 }
 
-/// `security:` section: redaction of what the run publishes, and signing of the bundle.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Security {
-    #[serde(default)]
-    pub redaction: Redaction,
-    #[serde(default)]
-    pub signing: Signing,
-}
-
-/// `security.redaction:` (on by default, with the shipped policy).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Redaction {
-    /// `false`: nothing is redacted, so runner transcripts and command text are withheld
-    /// (replaced by a placeholder) instead of published.
-    #[serde(default = "yes")]
-    pub enabled: bool,
-    /// A `pa.redaction_policy.v1` JSON file replacing the shipped policy (relative to the
-    /// range file's directory).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy: Option<String>,
-    /// Further patterns, applied after the policy's own secret detectors.
-    #[serde(default)]
-    pub patterns: Vec<RedactionPattern>,
-}
-
-impl Default for Redaction {
-    fn default() -> Self {
-        Redaction {
-            enabled: true,
-            policy: None,
-            patterns: Vec::new(),
-        }
-    }
-}
-
-/// One configured redaction pattern (Rust `regex` syntax).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RedactionPattern {
-    pub rule_id: String,
-    pub pattern: String,
-    /// Default `<REDACTED>`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replacement: Option<String>,
-}
-
-/// `security.signing:` section: where `pa-sign` finds the secret key (never copied into the bundle).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Signing {
-    /// The minisign secret key: `file:PATH` or a plain path (relative to the range file's
-    /// directory), or `env:NAME` (the variable holds the key file's text, or a path to it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_ref: Option<String>,
-    /// The environment variable holding the password of an encrypted key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_env: Option<String>,
-}
-
 /// A file's stem as an id slug (`[a-z0-9-]`, other characters as `-`, runs collapsed), or
 /// `fallback` when nothing is left.
 fn slug_of_file(file: &Path, fallback: &str) -> String {
@@ -373,6 +314,29 @@ fn check_slug(file: &Path, key: &str, v: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// An id that names a directory of the run bundle (`raw_parquet/<source_id>/`,
+/// `runner/actions/<action_id>/`) must be one path segment: not empty, not `.` or `..`, without
+/// `/`, `\`, `:` or control characters. Checked here, where the error can name the key, rather
+/// than left to the staging gate that would refuse the bundle path.
+fn check_segment(file: &Path, key: &str, v: &str) -> Result<(), ConfigError> {
+    let ok = !v.is_empty()
+        && v != "."
+        && v != ".."
+        && !v
+            .chars()
+            .any(|c| matches!(c, '/' | '\\' | ':') || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            file,
+            format!(
+                "{key}: {v:?} names a directory of the run bundle and must be one path segment (not empty, '.' or '..'; no '/', '\\', ':' or control characters)"
+            ),
+        ))
+    }
+}
+
 impl RangeConfig {
     /// Decode and check a range file's text. `file` names it in errors.
     pub fn parse(text: &str, file: &Path) -> Result<RangeConfig, ConfigError> {
@@ -405,6 +369,7 @@ impl RangeConfig {
         }
         let mut ids = std::collections::BTreeSet::new();
         for s in &r.telemetry.sources {
+            check_segment(file, "telemetry.sources[].source_id", &s.source_id)?;
             if !ids.insert(s.source_id.as_str()) {
                 return Err(err(
                     file,
@@ -688,6 +653,7 @@ impl ScenarioConfig {
         }
         let mut ids = std::collections::BTreeSet::new();
         for a in &s.actions {
+            check_segment(file, "actions[].action_id", &a.action_id)?;
             if !ids.insert(a.action_id.as_str()) {
                 return Err(err(
                     file,
@@ -877,6 +843,39 @@ mod tests {
         );
         assert!(ScenarioConfig::parse(&ok.replace("1.0.0", "1.0"), Path::new("s.yaml")).is_err());
         assert!(ScenarioConfig::parse(&ok.replace("s-1", "S_1"), Path::new("s.yaml")).is_err());
+        for bad in ["../../x", "/tmp/x", "a/b", "..", "c:x", "\"\""] {
+            let e = ScenarioConfig::parse(
+                &ok.replace("action_id: s1", &format!("action_id: {bad}")),
+                Path::new("s.yaml"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.starts_with("s.yaml") && e.contains("actions[].action_id"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_source_id_is_one_path_segment() {
+        let range = |id: &str| {
+            format!(
+                "lab: {{provider: replay, assets: [{{asset_id: a, os: linux, role: ws}}]}}\nreplay: {{ground_truth: gt.jsonl}}\ntelemetry:\n  sources:\n    - {{source_id: {id}, format: auditd, asset_id: a, paths: [x.log]}}\n"
+            )
+        };
+        if let Err(e) = RangeConfig::parse(&range("audit-1.log_x"), Path::new("r.yaml")) {
+            panic!("{e}");
+        }
+        for bad in ["../../../tmp/evil", "/tmp/evil", "a/b", ".", "\"a\\\\b\""] {
+            let e = RangeConfig::parse(&range(bad), Path::new("r.yaml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("r.yaml") && e.contains("telemetry.sources[].source_id"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

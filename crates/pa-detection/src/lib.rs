@@ -85,6 +85,17 @@ pub enum DetectError {
         /// The JSON error.
         error: serde_json::Error,
     },
+    /// A line of the events input cannot be an event: not UTF-8, or longer than
+    /// [`MAX_EVENT_LINE_BYTES`] (stream mode).
+    #[error("{input}:{line}: {problem}")]
+    BadLine {
+        /// The input as given.
+        input: String,
+        /// 1-based line.
+        line: u64,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The output could not be written.
     #[error("output: {0}")]
     Output(std::io::Error),
@@ -120,9 +131,9 @@ impl DetectError {
             DetectError::Engine(_) | DetectError::Canonical(_) => {
                 DetectionReason::BackendDriverFailed.into()
             }
-            DetectError::Input { .. } | DetectError::NotAnEvent { .. } => {
-                CommonReason::InputMissing.into()
-            }
+            DetectError::Input { .. }
+            | DetectError::NotAnEvent { .. }
+            | DetectError::BadLine { .. } => CommonReason::InputMissing.into(),
             DetectError::Output(_) => CommonReason::StorageIoError.into(),
         }
     }
@@ -447,6 +458,46 @@ fn write_outputs(
     })
 }
 
+/// The longest line [`stream`] reads (64 MiB, the bound of the JSON-lines telemetry readers);
+/// a longer one is an error, and no more of it than this is ever held in memory.
+pub const MAX_EVENT_LINE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Why [`next_line`] gave no line.
+enum LineError {
+    Read(std::io::Error),
+    Bad(String),
+}
+
+/// The next line of `reader` (without its `\n`) in `buf`, at most `max` bytes of it read; `None`
+/// at the end of the input.
+fn next_line<'b>(
+    reader: &mut dyn BufRead,
+    buf: &'b mut Vec<u8>,
+    max: usize,
+) -> Result<Option<&'b str>, LineError> {
+    use std::io::Read;
+    buf.clear();
+    let n = reader
+        .take(max as u64 + 1)
+        .read_until(b'\n', buf)
+        .map_err(LineError::Read)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+    } else if buf.len() > max {
+        return Err(LineError::Bad(format!("line longer than {max} bytes")));
+    }
+    match std::str::from_utf8(buf) {
+        Ok(line) => Ok(Some(line)),
+        Err(e) => Err(LineError::Bad(format!(
+            "not UTF-8 (invalid byte at column {})",
+            e.valid_up_to() + 1
+        ))),
+    }
+}
+
 /// What [`stream`] did.
 #[derive(Debug, Default, Clone)]
 pub struct StreamTally {
@@ -499,13 +550,24 @@ pub fn stream(
         batch.clear();
         Ok(())
     };
-    for (i, line) in reader.lines().enumerate() {
-        let line = line.map_err(input_err)?;
-        let line_no = i as u64 + 1;
+    let mut reader = reader;
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    while let Some(line) =
+        next_line(&mut reader, &mut buf, MAX_EVENT_LINE_BYTES).map_err(|e| match e {
+            LineError::Read(e) => input_err(e),
+            LineError::Bad(problem) => DetectError::BadLine {
+                input: input.to_owned(),
+                line: line_no + 1,
+                problem,
+            },
+        })?
+    {
+        line_no += 1;
         if line.trim().is_empty() {
             continue;
         }
-        let v: Value = serde_json::from_str(&line).map_err(|error| DetectError::NotAnEvent {
+        let v: Value = serde_json::from_str(line).map_err(|error| DetectError::NotAnEvent {
             input: input.to_owned(),
             line: line_no,
             error,
@@ -619,4 +681,42 @@ pub fn explain(det: &Detector, rule_id: &str, event: &Value) -> Result<ExplainRe
         rule_id: rule_id.to_owned(),
         title: r.compiled.title.clone(),
     })
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use super::{LineError, next_line};
+
+    fn lines(data: &[u8], max: usize) -> Vec<Result<String, String>> {
+        let mut r = std::io::BufReader::with_capacity(4, data);
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        loop {
+            match next_line(&mut r, &mut buf, max) {
+                Ok(Some(l)) => out.push(Ok(l.to_owned())),
+                Ok(None) => return out,
+                Err(LineError::Bad(p)) => {
+                    out.push(Err(p));
+                    return out;
+                }
+                Err(LineError::Read(e)) => panic!("{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn lines_are_bounded_and_utf8() {
+        assert_eq!(
+            lines(b"{}\n12345678\nlast", 8),
+            [Ok("{}".into()), Ok("12345678".into()), Ok("last".into())]
+        );
+        assert_eq!(
+            lines(b"ok\n123456789\nnever read", 8),
+            [Ok("ok".into()), Err("line longer than 8 bytes".into())]
+        );
+        assert_eq!(
+            lines(b"{\"a\":\"\xff\"}\n", 64),
+            [Err("not UTF-8 (invalid byte at column 7)".into())]
+        );
+    }
 }

@@ -175,9 +175,25 @@ pub struct Tally {
     pub failed: BTreeMap<&'static str, (u64, String)>,
     /// Records of source types no profile covers.
     pub uncovered_source_types: BTreeMap<String, u64>,
+    /// Input records the readers dropped before normalization (malformed, over a safety limit,
+    /// refused by policy), by reason code, with the first diagnostic (naming the file).
+    pub dropped: BTreeMap<String, (u64, String)>,
 }
 
 impl Tally {
+    /// Add what a reader dropped (its counters once exhausted).
+    fn note_dropped(&mut self, counters: &pa_sources::Counters) {
+        for (code, n) in &counters.dropped {
+            let first = counters
+                .first_drop_detail
+                .get(code)
+                .cloned()
+                .unwrap_or_default();
+            let e = self.dropped.entry(code.clone()).or_insert((0, first));
+            e.0 += n;
+        }
+    }
+
     fn note(&mut self, rec: &SourceRecord, n: &Normalized, covered: bool) {
         self.records += 1;
         match n {
@@ -624,8 +640,8 @@ fn stream_one(
     } else {
         (None, PathBuf::from(input))
     };
-    let reader = pa_sources::open(&path, format)?;
-    for item in reader {
+    let mut reader = pa_sources::open(&path, format)?;
+    for item in reader.by_ref() {
         let rec = item?;
         let raw_ref = json!({"kind": "file_cursor_v1", "path": input,
                              "cursor": format!("ordinal:{}", rec.provenance.ordinal)});
@@ -646,5 +662,6 @@ fn stream_one(
                 .map_err(NormalizeError::Output)?;
         }
     }
+    tally.note_dropped(reader.counters());
     Ok(())
 }

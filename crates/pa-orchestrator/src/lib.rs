@@ -214,6 +214,11 @@ pub fn run_existing(
     let (run, manifest) = RunDir::open(run_dir)?;
     let ws = run.workspace()?;
     let lock = RunLock::acquire(&ws, run.run_id(), opts.force_run_lock)?;
+    // A bundle holds regular files only: one with a symlink (an input or the staging area
+    // pointing outside it) is refused before anything is read through it.
+    if let Some(path) = run.find_symlink()? {
+        return Err(BundleError::Symlink { path }.into());
+    }
     if lock.break_glass.is_some() {
         let mut m = run.read_manifest()?;
         break_glass_into(&mut m, &lock);

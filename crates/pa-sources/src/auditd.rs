@@ -159,6 +159,11 @@ fn record_fields(rec: &AuditRecord) -> Map<String, Value> {
     fields
 }
 
+/// The most arguments an event's argv is reassembled with: an `argc` or an argument index
+/// beyond it is not believed (a forged `argc=99999999999` must not allocate 2 TB). The kernel's
+/// limit on the bytes of an `execve`'s arguments keeps real commands far below it.
+pub const MAX_EXECVE_ARGS: usize = 1 << 20;
+
 /// Reassemble argv from the EXECVE records of one event.
 fn execve_argv(records: &[AuditRecord]) -> Option<Vec<String>> {
     let execs: Vec<&AuditRecord> = records
@@ -203,7 +208,11 @@ fn execve_argv(records: &[AuditRecord]) -> Option<Vec<String>> {
         }
     }
     let highest = whole.keys().chain(chunks.keys()).max().map_or(0, |m| m + 1);
-    let n = argc.unwrap_or(highest).min(highest.max(argc.unwrap_or(0)));
+    // `argc` and the argument indices are whatever the log says: never more than the bound.
+    let n = argc
+        .unwrap_or(highest)
+        .min(highest.max(argc.unwrap_or(0)))
+        .min(MAX_EXECVE_ARGS);
     let mut argv = Vec::with_capacity(n);
     for i in 0..n {
         if let Some(b) = whole.get(&i) {
@@ -485,6 +494,19 @@ impl Format for Auditd {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_forged_argc_or_argument_index_is_bounded() {
+        for line in [
+            "type=EXECVE msg=audit(10.5:1): argc=99999999999 a0=\"id\"",
+            "type=EXECVE msg=audit(10.5:1): a99999999999=\"id\"",
+        ] {
+            let (evs, c) = events(&format!("{line}\ntype=EOE msg=audit(10.5:1):\n"));
+            assert_eq!(c.dropped_total(), 0, "{c:?}");
+            let argv = evs[0].fields["execve_argv"].as_array().expect("argv");
+            assert_eq!(argv.len(), MAX_EXECVE_ARGS, "{line}");
+        }
+    }
 
     fn events(text: &str) -> (Vec<SourceRecord>, Counters) {
         let mut r = AuditdReader::from_reader(

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-pub use stdout::{Stdout, exit_on_error, stdout, stdout_closed};
+pub use stdout::{Stdout, exit_on_error, stdout, stdout_closed, verdict};
 
 pub use logging::{LogFormat, init_logging};
 
@@ -232,31 +232,23 @@ where
 {
     let (run, manifest, _lock) = open_locked(run_dir, common.lock_held)?;
     let started = Instant::now();
-    let mut staging = Staging::begin(&run, stage.as_str())?;
-    let result = {
-        let mut ctx = StageContext {
-            stage,
-            run: &run,
-            manifest: &manifest,
-            staging: &mut staging,
-        };
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut ctx))) {
-            Ok(r) => r,
-            Err(p) => {
-                let msg = p
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "panic".into());
-                Err(StageFailure::new(
-                    CommonReason::StageProcessFailed,
-                    format!("internal error (panic): {msg}"),
-                ))
+    // A bundle holds regular files only: with a symlink anywhere (an input pointing outside the
+    // bundle, a staging area elsewhere) nothing is read or staged, and the stage fails.
+    let result = match run.find_symlink()? {
+        Some(path) => Err(BundleError::Symlink { path }.into()),
+        None => {
+            let mut staging = Staging::begin(&run, stage.as_str())?;
+            match call_stage(stage, &run, &manifest, &mut staging, f) {
+                Ok(ok) => Ok((ok, staging)),
+                Err(fail) => {
+                    staging.abandon()?;
+                    Err(fail)
+                }
             }
         }
     };
     let (mut outcome, substages, versions, summary) = match result {
-        Ok(ok) => match staging.publish() {
+        Ok((ok, staging)) => match staging.publish() {
             Ok(report) => {
                 let mut outcome = StageOutcome::success(stage);
                 if let Some((code, msg)) = ok.warnings.first() {
@@ -281,7 +273,6 @@ where
             }
         },
         Err(fail) => {
-            staging.abandon()?;
             tracing::error!(reason_code = fail.code.as_str(), "{}", fail.message);
             let mode = fail.fail_mode.unwrap_or_else(|| stage.default_fail_mode());
             let code = if fail.code.allowed_for(stage) {
@@ -355,6 +346,39 @@ where
         ),
     };
     Ok(exit)
+}
+
+/// Call the stage function; a panic in it is a `stage_process_failed` failure.
+fn call_stage<F>(
+    stage: Stage,
+    run: &RunDir,
+    manifest: &Manifest,
+    staging: &mut Staging,
+    f: F,
+) -> Result<StageSuccess, StageFailure>
+where
+    F: FnOnce(&mut StageContext<'_>) -> Result<StageSuccess, StageFailure>,
+{
+    let mut ctx = StageContext {
+        stage,
+        run,
+        manifest,
+        staging,
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut ctx))) {
+        Ok(r) => r,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into());
+            Err(StageFailure::new(
+                CommonReason::StageProcessFailed,
+                format!("internal error (panic): {msg}"),
+            ))
+        }
+    }
 }
 
 /// The key metrics of `run_results.json`, from `scoring/summary.json` when scoring ran: the

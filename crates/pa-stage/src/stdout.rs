@@ -1,6 +1,8 @@
 //! Standard output of the command-line tools. A reader that stops early (`pa-detect ... | head
-//! -1`) ends the tool quietly with exit 0; any other write failure (a full disk behind
-//! `> /dev/full`) is an error that names standard output, and the tool exits 20. Nothing panics.
+//! -1`) ends the tool quietly with exit 0, or, for a tool whose exit code is a verdict (a run's
+//! status, a verification, a comparison), with that verdict ([`verdict`]); any other write
+//! failure (a full disk behind `> /dev/full`) is an error that names standard output, and the
+//! tool exits 20. Nothing panics.
 
 use std::io::{self, BufWriter, StdoutLock, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,6 +45,22 @@ pub fn stdout_closed() -> bool {
     CLOSED.load(Ordering::Relaxed)
 }
 
+/// The exit code of a tool whose exit code is a verdict (`code`, decided before its report was
+/// written) once the report has been `written`: the verdict when the report was written or when
+/// only its reader went away (`pa-sign verify … | grep -q …` must not turn a failed
+/// verification into exit 0), else the write error.
+pub fn verdict(code: i32, written: io::Result<()>) -> io::Result<i32> {
+    verdict_given(code, written, stdout_closed())
+}
+
+fn verdict_given(code: i32, written: io::Result<()>, closed: bool) -> io::Result<i32> {
+    match written {
+        Ok(()) => Ok(code),
+        Err(_) if closed => Ok(code),
+        Err(e) => Err(e),
+    }
+}
+
 /// The end of a tool that failed with `message`: exit 0 without a word when the failure is
 /// only that the reader of standard output went away, else `<tool>: error: <message>` on
 /// standard error and exit 20.
@@ -52,4 +70,20 @@ pub fn exit_on_error(tool: &str, message: &str) -> ! {
     }
     let _ = writeln!(io::stderr(), "{tool}: error: {message}");
     std::process::exit(20);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::verdict_given;
+    use std::io;
+
+    #[test]
+    fn a_verdict_survives_a_closed_pipe_but_not_a_full_disk() {
+        let pipe = || Err(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert_eq!(verdict_given(20, Ok(()), false).unwrap(), 20);
+        assert_eq!(verdict_given(20, pipe(), true).unwrap(), 20);
+        assert_eq!(verdict_given(10, pipe(), true).unwrap(), 10);
+        let full = Err(io::Error::from(io::ErrorKind::StorageFull));
+        assert!(verdict_given(0, full, false).is_err());
+    }
 }
