@@ -351,20 +351,29 @@ fn normalize_raw(
     let mut tally = Tally::default();
 
     for (source_id, dir) in raw_datasets(ctx.run.path())? {
-        let reader = RawReader::open(&dir).map_err(|e| {
+        let mut reader = RawReader::open(&dir).map_err(|e| {
             StageFailure::new(pa_bundle::reason::CommonReason::InputMissing, e.to_string())
         })?;
-        for row in reader {
+        while let Some(row) = reader.next() {
             let row = row.map_err(|e| {
                 failure(
                     NormalizationReason::NormalizedStoreIncompatible,
                     e.to_string(),
                 )
             })?;
+            // The part file the row is in (for messages).
+            let part = reader
+                .current_part()
+                .and_then(|p| p.file_name())
+                .map(|n| format!("/{}", n.to_string_lossy()))
+                .unwrap_or_default();
             let rec = record_of_row(&row).map_err(|e| {
                 failure(
                     NormalizationReason::NormalizedStoreIncompatible,
-                    format!("raw_parquet/{source_id}: {}#{}: {e}", row.file, row.ordinal),
+                    format!(
+                        "raw_parquet/{source_id}{part}: the row of {}#{}: {e}",
+                        row.file, row.ordinal
+                    ),
                 )
             })?;
             let raw_ref = json!({
@@ -389,7 +398,10 @@ fn normalize_raw(
                     writer.push(&ev).map_err(|e| {
                         failure(
                             NormalizationReason::MissingCoreField,
-                            format!("raw_parquet/{source_id}: {}#{}: {e}", row.file, row.ordinal),
+                            format!(
+                                "raw_parquet/{source_id}{part}: the row of {}#{}: {e}",
+                                row.file, row.ordinal
+                            ),
                         )
                     })?
                 }
@@ -400,7 +412,7 @@ fn normalize_raw(
                     return Err(failure(
                         NormalizationReason::EventIdGenerationFailed,
                         format!(
-                            "raw_parquet/{source_id}: {}#{}: {message}",
+                            "raw_parquet/{source_id}{part}: the row of {}#{}: {message}",
                             row.file, row.ordinal
                         ),
                     ));

@@ -267,6 +267,11 @@ impl RawReader {
         })
     }
 
+    /// The part file the last row came from.
+    pub fn current_part(&self) -> Option<&Path> {
+        self.batch.as_ref().map(|(p, _)| p.as_path())
+    }
+
     fn next_batch(&mut self) -> Result<bool, StoreError> {
         loop {
             if let Some((path, reader)) = self.current.as_mut() {
