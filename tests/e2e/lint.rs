@@ -280,3 +280,32 @@ fn bad_input_is_a_clear_error_with_exit_20_and_never_a_panic() {
     );
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+/// The reference redaction policy with a recursive-descent JSONPath (SPEC §13 fails it closed)
+/// is a lint error at its place, with the `pa.jsonpath.v1` error code; its baseline is clean.
+#[test]
+fn redaction_policies_fail_lint_where_the_runner_would_fail_closed() {
+    let dir = shared_data().join(
+        "purple-axiom-ref/fixtures/redaction/v1/policy_ref_invalid_jsonpath_fails_closed/inputs",
+    );
+    let out = lint()
+        .arg(dir.join("policy_ref.json"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(20));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["targets"][0]["target_kind"], "redaction-policy",
+        "{report}"
+    );
+    let f = &report["findings"][0];
+    assert_eq!(f["rule_id"], "lint-redaction-policy-invalid", "{report}");
+    assert_eq!(f["instance_path"], "/structured/target_paths/0");
+    assert_eq!(f["details"]["error_code"], "unsupported_recursive_descent");
+    assert_eq!(f["details"]["byte_offset"], 1);
+    lint()
+        .arg(dir.join("policy_baseline.json"))
+        .assert()
+        .code(0);
+}

@@ -28,8 +28,7 @@ use std::path::{Path, PathBuf};
 use crate::{LintError, TargetKind};
 
 /// The kind names, for messages.
-pub const KIND_NAMES: &str =
-    "atomic-template, criteria-pack, mapping-profile, range-config, scenario, sigma-rule";
+pub const KIND_NAMES: &str = "atomic-template, criteria-pack, mapping-profile, range-config, redaction-policy, scenario, sigma-rule";
 
 /// One thing to lint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +46,8 @@ pub(crate) fn kind_of_keys(first: &[&str], any_doc_sigma: bool) -> Option<Target
     let has = |k: &str| first.contains(&k);
     if any_doc_sigma {
         Some(TargetKind::SigmaRule)
+    } else if has("policy_format") {
+        Some(TargetKind::RedactionPolicy)
     } else if has("attack_technique") && has("atomic_tests") {
         Some(TargetKind::AtomicTemplate)
     } else if has("pack_id") && has("entries") {

@@ -110,6 +110,53 @@ pub(crate) fn unclassified(ctx: &Ctx, path: &Path) -> Vec<Finding> {
     }
 }
 
+/// A redaction policy that decodes but cannot be used (a pattern that does not compile, an
+/// unsupported JSONPath, another format).
+pub const REDACTION_POLICY_INVALID: &str = "lint-redaction-policy-invalid";
+
+/// `redaction-policy`: `pa-redact`'s decode (JSON, unknown keys refused) and compilation, the
+/// check the runner makes before anything runs.
+pub(crate) fn redaction_policy(ctx: &Ctx, path: &Path) -> Vec<Finding> {
+    let p = match parse(ctx, path, true) {
+        Ok(p) => p,
+        Err(f) => return vec![*f],
+    };
+    let file = ctx.display(path);
+    let policy: pa_redact::Policy = match serde_json::from_str(&p.text) {
+        Ok(x) => x,
+        Err(e) => {
+            return vec![
+                Finding::new(
+                    &file,
+                    "",
+                    PARSE_ERROR,
+                    Severity::Error,
+                    format!("not a pa.redaction_policy.v1 JSON document: {e}"),
+                )
+                .at(e.line() as u64, e.column() as u64),
+            ];
+        }
+    };
+    match pa_redact::Redactor::new(policy, Vec::new()) {
+        Ok(_) => Vec::new(),
+        Err(e) => {
+            let doc = p.doc();
+            let mut f = Finding::new(
+                &file,
+                e.instance_path.clone(),
+                REDACTION_POLICY_INVALID,
+                Severity::Error,
+                e.message.clone(),
+            )
+            .at_mark(doc.locate(&e.instance_path));
+            if let Some(jp) = &e.jsonpath {
+                f = f.details(json!({"error_code": jp.error_code, "byte_offset": jp.byte_offset}));
+            }
+            vec![f]
+        }
+    }
+}
+
 /// `range-config`: `pa-config`'s decode and checks.
 pub(crate) fn range_config(ctx: &Ctx, path: &Path) -> Vec<Finding> {
     let p = match parse(ctx, path, true) {
@@ -297,5 +344,43 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].rule_id, "lint-mapping-profile-invalid");
         assert_eq!(f[0].file, "tree/src");
+    }
+
+    #[test]
+    fn redaction_policies_are_decoded_and_compiled() {
+        let d = tempfile::tempdir().unwrap();
+        let c = ctx(d.path());
+        let write = |name: &str, text: &str| {
+            let p = d.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let ok = write(
+            "ok.json",
+            r#"{"policy_format":"pa.redaction_policy.v1","policy_id":"p","policy_version":"1.0.0"}"#,
+        );
+        assert!(redaction_policy(&c, &ok).is_empty());
+        let bad = write(
+            "bad.json",
+            "{\"policy_format\":\"pa.redaction_policy.v1\",\"policy_id\":\"p\",\"policy_version\":\"1\",\n \"structured\":{\"target_paths\":[\"$..a\"]}}",
+        );
+        let f = redaction_policy(&c, &bad);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].rule_id, REDACTION_POLICY_INVALID);
+        assert_eq!(f[0].instance_path, "/structured/target_paths/0");
+        assert_eq!(f[0].line, 2, "{f:?}");
+        let unknown = write(
+            "unknown.json",
+            r#"{"policy_format":"pa.redaction_policy.v1","policy_id":"p","policy_version":"1","extra":1}"#,
+        );
+        assert_eq!(redaction_policy(&c, &unknown)[0].rule_id, PARSE_ERROR);
+        let regex = write(
+            "regex.json",
+            r#"{"policy_format":"pa.redaction_policy.v1","policy_id":"p","policy_version":"1","regex_redactions":[{"rule_id":"x","pattern":"(","replacement":"y"}]}"#,
+        );
+        assert_eq!(
+            redaction_policy(&c, &regex)[0].instance_path,
+            "/regex_redactions/0/pattern"
+        );
     }
 }

@@ -208,6 +208,9 @@ pub fn lint(opts: &LintOptions) -> Result<Report, LintError> {
             Some(TargetKind::MappingProfile) => {
                 findings.extend(files::mapping_profile(&ctx, &u.path))
             }
+            Some(TargetKind::RedactionPolicy) => {
+                findings.extend(files::redaction_policy(&ctx, &u.path))
+            }
             Some(TargetKind::SigmaRule) => sigma_paths.push(u.path.clone()),
             None => findings.extend(files::unclassified(&ctx, &u.path)),
         }

@@ -69,15 +69,18 @@ pub enum TargetKind {
     SigmaRule,
     /// A normalizer mapping profile tree or the Sigma → OCSF bridge pack (`mappings/`).
     MappingProfile,
+    /// A `pa.redaction_policy.v1` document (`security.redaction.policy`).
+    RedactionPolicy,
 }
 
 impl TargetKind {
     /// Every kind, in wire-name order.
-    pub const ALL: [TargetKind; 6] = [
+    pub const ALL: [TargetKind; 7] = [
         TargetKind::AtomicTemplate,
         TargetKind::CriteriaPack,
         TargetKind::MappingProfile,
         TargetKind::RangeConfig,
+        TargetKind::RedactionPolicy,
         TargetKind::Scenario,
         TargetKind::SigmaRule,
     ];
@@ -91,6 +94,7 @@ impl TargetKind {
             TargetKind::CriteriaPack => "criteria-pack",
             TargetKind::SigmaRule => "sigma-rule",
             TargetKind::MappingProfile => "mapping-profile",
+            TargetKind::RedactionPolicy => "redaction-policy",
         }
     }
 
