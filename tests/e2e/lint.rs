@@ -308,4 +308,16 @@ fn redaction_policies_fail_lint_where_the_runner_would_fail_closed() {
         .arg(dir.join("policy_baseline.json"))
         .assert()
         .code(0);
+    // Every kind of the report can be forced with --target.
+    lint()
+        .args(["--target", "redaction-policy"])
+        .arg(dir.join("policy_ref.json"))
+        .assert()
+        .code(20);
+    lint()
+        .args(["--target", "no-such-kind"])
+        .arg(dir.join("policy_ref.json"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("redaction-policy"));
 }

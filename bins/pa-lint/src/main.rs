@@ -21,9 +21,10 @@ struct Cli {
     /// Files and folders to lint.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// Take every path as this kind instead of detecting it.
-    #[arg(long, value_enum, value_name = "KIND")]
-    target: Option<Kind>,
+    /// Take every path as this kind instead of detecting it (atomic-template, criteria-pack,
+    /// mapping-profile, range-config, redaction-policy, scenario, sigma-rule).
+    #[arg(long, value_name = "KIND", value_parser = parse_kind)]
+    target: Option<TargetKind>,
     /// Output on stdout: findings for people, or the lint.json document.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -74,27 +75,12 @@ impl From<FailOn> for Severity {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Kind {
-    AtomicTemplate,
-    Scenario,
-    RangeConfig,
-    CriteriaPack,
-    SigmaRule,
-    MappingProfile,
-}
-
-impl From<Kind> for TargetKind {
-    fn from(k: Kind) -> TargetKind {
-        match k {
-            Kind::AtomicTemplate => TargetKind::AtomicTemplate,
-            Kind::Scenario => TargetKind::Scenario,
-            Kind::RangeConfig => TargetKind::RangeConfig,
-            Kind::CriteriaPack => TargetKind::CriteriaPack,
-            Kind::SigmaRule => TargetKind::SigmaRule,
-            Kind::MappingProfile => TargetKind::MappingProfile,
-        }
-    }
+/// `--target`: one of the library's kind names (`atomic-template`, `redaction-policy`, ...).
+fn parse_kind(s: &str) -> Result<TargetKind, String> {
+    TargetKind::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = TargetKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("unknown kind {s:?} (one of {})", names.join(", "))
+    })
 }
 
 /// Write `bytes` to `path` through a temporary file beside it, so a reader never sees half a
@@ -139,7 +125,7 @@ fn main() {
     let cli = Cli::parse();
     pa_stage::init_logging(cli.log_format, cli.verbose, cli.quiet);
     let mut opts = LintOptions::new(cli.paths.clone());
-    opts.target = cli.target.map(Into::into);
+    opts.target = cli.target;
     opts.fail_on = cli.fail_on.into();
     opts.atomics = cli.atomics.clone();
     opts.bridge = cli.bridge.clone();

@@ -163,13 +163,17 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, LintError> {
     Ok(v)
 }
 
+/// A dot-file or dot-folder (`.git`, `.staging`): never linted.
+fn is_hidden(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.'))
+}
+
 /// Walk a folder of rule 3: (path, kind) of every YAML file and sub-tree recognised.
 fn walk(dir: &Path, out: &mut Vec<(PathBuf, Option<TargetKind>)>) -> Result<(), LintError> {
     for p in sorted_entries(dir)? {
-        let hidden = p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
+        let hidden = is_hidden(&p);
         if p.is_dir() {
             if hidden {
                 continue;
@@ -291,10 +295,7 @@ fn read(p: &Path) -> Result<String, LintError> {
 /// Every YAML file under `dir` (hidden folders skipped), in path order.
 fn walk_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LintError> {
     for p in sorted_entries(dir)? {
-        let hidden = p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
+        let hidden = is_hidden(&p);
         if p.is_dir() {
             if !hidden {
                 walk_files(&p, out)?;
