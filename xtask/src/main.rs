@@ -32,6 +32,7 @@ use std::process::Command;
 use std::time::Instant;
 
 mod attack_table;
+mod bench_e2e;
 mod bench_lint;
 mod bench_report;
 mod bench_runner;
@@ -85,6 +86,18 @@ fn main() -> Result<()> {
             run_example("pa-scoring", "score_bench", &[n.to_string()])
         }
         ["bench", "report", rest @ ..] => bench_report::bench_report(report_actions(rest)?),
+        ["bench", "e2e", rest @ ..] => {
+            let (mut runs, mut records) = (3usize, 100_000u64);
+            let mut it = rest.iter();
+            while let Some(a) = it.next() {
+                match (*a, it.next()) {
+                    ("--runs", Some(n)) => runs = n.parse().context("--runs N")?,
+                    ("--records", Some(n)) => records = n.parse().context("--records N")?,
+                    _ => bail!("usage: cargo xtask bench e2e [--runs N] [--records N]"),
+                }
+            }
+            bench_e2e::bench_e2e(runs, records)
+        }
         ["bench", "lint", rest @ ..] => bench_lint::bench_lint(match rest {
             [] => 5,
             ["--runs", n] => n.parse().context("--runs N")?,
@@ -105,7 +118,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N] | cargo xtask bench runner [--actions N] | cargo xtask bench score [--actions N] | cargo xtask bench report [--actions N] | cargo xtask bench lint [--runs N] | cargo xtask fuzz [--seconds N] [--target NAME] | cargo xtask attack-table"
+                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N] | cargo xtask bench runner [--actions N] | cargo xtask bench score [--actions N] | cargo xtask bench report [--actions N] | cargo xtask bench lint [--runs N] | cargo xtask bench e2e [--runs N] [--records N] | cargo xtask fuzz [--seconds N] [--target NAME] | cargo xtask attack-table"
             );
             std::process::exit(2);
         }

@@ -30,6 +30,10 @@ struct Cli {
     /// Bridge data directory (default: the shipped mappings/bridge).
     #[arg(long, value_name = "DIR", global = true)]
     bridge: Option<PathBuf>,
+    /// Parse the rules without the rule-set cache (`$XDG_CACHE_HOME/purple-axiom/rules`; also
+    /// off when the environment sets `PA_NO_RULE_CACHE=1`).
+    #[arg(long, global = true)]
+    no_cache: bool,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -65,7 +69,10 @@ enum Cmd {
 }
 
 fn detector(cli: &Cli) -> anyhow::Result<(pa_sigma::RuleSet, Detector)> {
-    let set = pa_detection::load_rules(&cli.rules)?;
+    let cache = (!cli.no_cache)
+        .then(pa_detection::RuleCache::user)
+        .flatten();
+    let set = pa_detection::load_rules_with(&cli.rules, cache.as_ref())?;
     let (mode, bridge) = match cli.fields {
         Fields::Sigma => (FieldMode::Sigma, None),
         Fields::Ocsf => (
@@ -163,10 +170,13 @@ fn main() {
     let cli = Cli::parse();
     if cli.common.run_dir.is_some() && cli.cmd.is_none() {
         let rules = (!cli.rules.is_empty()).then(|| cli.rules.clone());
+        let cache = (!cli.no_cache)
+            .then(pa_detection::RuleCache::user)
+            .flatten();
         std::process::exit(pa_stage::run_stage(
             pa_bundle::Stage::Detection,
             &cli.common,
-            move |ctx| pa_detection::run(ctx, rules),
+            move |ctx| pa_detection::run(ctx, rules, cache.as_ref()),
         ));
     }
     pa_stage::init_logging(cli.common.log_format, cli.common.verbose, cli.common.quiet);

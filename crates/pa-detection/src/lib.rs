@@ -16,6 +16,7 @@ pub mod compiled_plan;
 pub mod detector;
 pub mod instance;
 pub mod report;
+pub mod rule_cache;
 
 use detector::{Detector, FieldMode};
 pub use instance::{BridgeProvenance, DetectionInstance, InstanceExtensions, SigmaProvenance};
@@ -27,6 +28,7 @@ use rayon::prelude::*;
 pub use report::{
     CheckTotals, ExplainReport, LoadIssueRow, ResolvedField, RouteRef, RuleCheckRow, RuleSetCheck,
 };
+pub use rule_cache::RuleCache;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -162,13 +164,30 @@ pub fn load_bridge(dir: Option<&Path>) -> Result<Bridge, DetectError> {
 
 /// Load rules from files/directories; every path must exist.
 pub fn load_rules(paths: &[PathBuf]) -> Result<RuleSet, DetectError> {
+    check_rule_paths(paths)?;
+    Ok(pa_sigma::load_paths(paths))
+}
+
+/// Load rules through `cache` when there is one ([`rule_cache`]), else as [`load_rules`].
+pub fn load_rules_with(
+    paths: &[PathBuf],
+    cache: Option<&RuleCache>,
+) -> Result<RuleSet, DetectError> {
+    match cache {
+        Some(c) => Ok(c.load(paths)?.0),
+        None => load_rules(paths),
+    }
+}
+
+/// Some paths given, and every one exists.
+fn check_rule_paths(paths: &[PathBuf]) -> Result<(), DetectError> {
     if paths.is_empty() {
         return Err(DetectError::NoRulePaths);
     }
     if let Some(p) = paths.iter().find(|p| !p.exists()) {
         return Err(DetectError::RulePathMissing(p.clone()));
     }
-    Ok(pa_sigma::load_paths(paths))
+    Ok(())
 }
 
 /// `sha256:` over the canonical list of (rule id, rule digest) pairs, sorted.
@@ -257,10 +276,26 @@ pub fn detect_batch(det: &Detector, events: &[Value]) -> Vec<Vec<usize>> {
 pub fn run(
     ctx: &mut StageContext<'_>,
     rules_override: Option<Vec<PathBuf>>,
+    cache: Option<&RuleCache>,
 ) -> Result<StageSuccess, StageFailure> {
-    let loaded = load_stage_inputs(ctx, rules_override)?;
+    let t = std::time::Instant::now();
+    let loaded = load_stage_inputs(ctx, rules_override, cache)?;
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        rules = loaded.set.rules.len(),
+        "phase: rules loaded and compiled"
+    );
+    let t = std::time::Instant::now();
     let matched = match_store(ctx, &loaded.det)?;
-    write_outputs(ctx, &loaded, &matched)
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        events = matched.events_total,
+        "phase: store matched"
+    );
+    let t = std::time::Instant::now();
+    let out = write_outputs(ctx, &loaded, &matched);
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "phase: outputs staged");
+    out
 }
 
 /// What the stage loads before it reads any event.
@@ -282,6 +317,7 @@ struct Matched {
 fn load_stage_inputs(
     ctx: &mut StageContext<'_>,
     rules_override: Option<Vec<PathBuf>>,
+    cache: Option<&RuleCache>,
 ) -> Result<Loaded, StageFailure> {
     let range = ctx.range()?;
     let base = ctx.range_base_dir();
@@ -295,7 +331,12 @@ fn load_stage_inputs(
             .map(|p| base.join(p))
             .collect(),
     };
-    let set = load_rules(&paths)?;
+    let t = std::time::Instant::now();
+    let set = load_rules_with(&paths, cache)?;
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        "phase: rule files parsed"
+    );
     if set.rules.is_empty() && set.correlations.is_empty() {
         return Err(fail(
             DetectionReason::SigmaRulesetLoadFailed,
@@ -335,6 +376,8 @@ fn match_store(ctx: &mut StageContext<'_>, det: &Detector) -> Result<Matched, St
         let view = columnar::BatchView::new(&batch, &info);
         events_total += view.len() as u64;
         // Every engine key resolved to its column once per batch; rows then ask by index.
+        det.prepare_classes(&det.classes_of(&view))
+            .map_err(StageFailure::from)?;
         let plan = det.plan(&view);
         let hits: Vec<Vec<usize>> = (0..view.len())
             .into_par_iter()
@@ -530,14 +573,38 @@ pub fn stream(
         non_executable_rules: det.plans.len() - det.executable_count(),
         ..Default::default()
     };
-    let mut batch: Vec<(u64, Value)> = Vec::new();
-    let flush = |batch: &mut Vec<(u64, Value)>,
+    // Lines are gathered in batches; a batch is parsed and matched in parallel, its detections
+    // written in line order.
+    let mut batch: Vec<(u64, String)> = Vec::new();
+    let flush = |batch: &mut Vec<(u64, String)>,
                  out: &mut dyn Write,
                  tally: &mut StreamTally|
      -> Result<(), DetectError> {
-        let evs: Vec<Value> = batch.iter().map(|(_, v)| v.clone()).collect();
+        let parsed: Vec<Result<Value, serde_json::Error>> = batch
+            .par_iter()
+            .map(|(_, text)| serde_json::from_str(text))
+            .collect();
+        let mut evs = Vec::with_capacity(parsed.len());
+        for ((line_no, _), v) in batch.iter().zip(parsed) {
+            evs.push(v.map_err(|error| DetectError::NotAnEvent {
+                input: input.to_owned(),
+                line: *line_no,
+                error,
+            })?);
+        }
+        tally.events += evs.len() as u64;
+        if det.mode == FieldMode::Ocsf {
+            let mut classes: Vec<u32> = evs
+                .iter()
+                .filter_map(|e| e.get("class_uid").and_then(Value::as_u64))
+                .filter_map(|c| u32::try_from(c).ok())
+                .collect();
+            classes.sort_unstable();
+            classes.dedup();
+            det.prepare_classes(&classes)?;
+        }
         let hits = detect_batch(det, &evs);
-        for ((line_no, ev), hits) in batch.iter().zip(hits) {
+        for (((line_no, _), ev), hits) in batch.iter().zip(&evs).zip(hits) {
             let er = EventRef::of_value(ev, || format!("{input}:{line_no}"));
             for r in hits {
                 let inst = instance(det, r, &er, None, None);
@@ -567,13 +634,7 @@ pub fn stream(
         if line.trim().is_empty() {
             continue;
         }
-        let v: Value = serde_json::from_str(line).map_err(|error| DetectError::NotAnEvent {
-            input: input.to_owned(),
-            line: line_no,
-            error,
-        })?;
-        tally.events += 1;
-        batch.push((line_no, v));
+        batch.push((line_no, line.to_owned()));
         if batch.len() >= 4096 {
             flush(&mut batch, out, &mut tally)?;
         }

@@ -18,6 +18,7 @@ pub mod live;
 
 use accounting::{FileCounts, SourceCounts};
 use pa_bundle::reason::TelemetryReason;
+use pa_sources::parallel::{self, FileEvent};
 use pa_sources::{SourceFormat, SourceRecord};
 use pa_stage::{StageContext, StageFailure, StageSuccess};
 use pa_store::raw::{RawRow, RawWriter};
@@ -231,64 +232,75 @@ fn ingest_source(
         .map(Path::to_path_buf)
         .unwrap_or_else(|| schema_path.clone());
     let mut writer = RawWriter::new(&dir, ROWS_PER_PART).map_err(storage)?;
-    for file in &files {
-        let label = match &live_file {
+    let labels: Vec<String> = files
+        .iter()
+        .map(|file| match &live_file {
             Some((_, rel)) => rel.clone(),
             None => file
                 .strip_prefix(base)
                 .unwrap_or(file)
                 .display()
                 .to_string(),
-        };
-        let sha = inputs::file_sha256(file).map_err(|e| {
-            fail(
-                TelemetryReason::RequiredSourceMissing,
-                format!("{}: {e}", file.display()),
-            )
-        })?;
-        counts.files.push(FileCounts {
-            path: label.clone(),
-            sha256: sha,
-            ..Default::default()
-        });
-        let mut reader = match pa_sources::open(file, format) {
-            Ok(r) => r,
-            Err(e) => {
-                file_error(&mut counts, src.required, e.to_string())?;
-                continue;
-            }
-        };
-        let mut file_err = None;
-        for item in reader.by_ref() {
-            match item {
-                Ok(rec) => {
-                    let (row, blob) =
-                        raw_row(&rec, &src.asset_id, &label, format).map_err(|e| {
-                            fail(
-                                TelemetryReason::RequiredSourceMissing,
-                                format!("{label}: {e}"),
-                            )
-                        })?;
-                    if let Some((rel, bytes)) = blob {
-                        if acc.blobs_written.insert(rel.clone()) {
-                            ctx.staging.write(&rel, &bytes)?;
-                        }
-                    }
-                    if let Some(t) = row.time_ms {
-                        acc.min_t = acc.min_t.min(t);
-                        acc.max_t = acc.max_t.max(t);
-                    }
-                    writer.push(&row).map_err(storage)?;
-                    counts.note_source_type(&row.source_type);
+        })
+        .collect();
+    // Files are read on several threads (digest, records, raw rows); their events arrive here
+    // in file order, so the dataset and the accounting are those of a sequential read.
+    let threads = parallel::threads_for(files.len());
+    let mut file_err: Option<String> = None;
+    let asset_id = src.asset_id.as_str();
+    parallel::read_files(
+        &files,
+        format,
+        threads,
+        |path| inputs::file_sha256(path).map_err(|e| e.to_string()),
+        |i, rec| {
+            raw_row(&rec, asset_id, &labels[i], format).map_err(|e| format!("{}: {e}", labels[i]))
+        },
+        |i, ev| {
+            match ev {
+                FileEvent::Start(sha) => {
+                    let sha = sha.map_err(|e| {
+                        fail(
+                            TelemetryReason::RequiredSourceMissing,
+                            format!("{}: {e}", files[i].display()),
+                        )
+                    })?;
+                    counts.files.push(FileCounts {
+                        path: labels[i].clone(),
+                        sha256: sha,
+                        ..Default::default()
+                    });
+                    file_err = None;
                 }
-                Err(e) => file_err = Some(e.to_string()),
+                FileEvent::OpenFailed(e) => file_error(&mut counts, src.required, e.to_string())?,
+                FileEvent::Records(rows) => {
+                    for r in rows {
+                        let (row, blob) =
+                            r.map_err(|e| fail(TelemetryReason::RequiredSourceMissing, e))?;
+                        if let Some((rel, bytes)) = blob {
+                            if acc.blobs_written.insert(rel.clone()) {
+                                ctx.staging.write(&rel, &bytes)?;
+                            }
+                        }
+                        if let Some(t) = row.time_ms {
+                            acc.min_t = acc.min_t.min(t);
+                            acc.max_t = acc.max_t.max(t);
+                        }
+                        writer.push(&row).map_err(storage)?;
+                        counts.note_source_type(&row.source_type);
+                    }
+                }
+                FileEvent::ReadError(e) => file_err = Some(e.to_string()),
+                FileEvent::Done(counters) => {
+                    counts.absorb_reader(&counters);
+                    if let Some(e) = file_err.take() {
+                        file_error(&mut counts, src.required, e)?;
+                    }
+                }
             }
-        }
-        counts.absorb_reader(reader.counters());
-        if let Some(e) = file_err {
-            file_error(&mut counts, src.required, e)?;
-        }
-    }
+            Ok::<(), StageFailure>(())
+        },
+    )?;
     let parts = writer.finish().map_err(storage)?;
     for (i, _) in parts.iter().enumerate() {
         ctx.staging.path_for(&format!(

@@ -18,10 +18,12 @@
 
 use pa_bundle::reason::NormalizationReason;
 use pa_ocsf::{Coverage, EventContext, Normalized, Normalizer};
+use pa_sources::parallel::{self, FileEvent};
 use pa_sources::{Provenance, SourceRecord, SourceType};
 use pa_stage::{StageContext, StageFailure, StageSuccess};
 use pa_store::events::EventWriter;
 use pa_store::raw::{RawReader, RawRow};
+use rayon::prelude::*;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -194,7 +196,7 @@ impl Tally {
         }
     }
 
-    fn note(&mut self, rec: &SourceRecord, n: &Normalized, covered: bool) {
+    fn note(&mut self, source_type: SourceType, n: &Normalized, covered: bool) {
         self.records += 1;
         match n {
             Normalized::Mapped(_) => self.mapped += 1,
@@ -204,7 +206,7 @@ impl Tally {
                 if !covered {
                     *self
                         .uncovered_source_types
-                        .entry(rec.source_type.as_str().to_string())
+                        .entry(source_type.as_str().to_string())
                         .or_default() += 1;
                 }
             }
@@ -221,6 +223,9 @@ impl Tally {
         }
     }
 }
+
+/// Raw rows decoded and normalized together (in parallel) before their events are stored.
+const NORMALIZE_BATCH: usize = 2048;
 
 fn failure(code: NormalizationReason, msg: impl Into<String>) -> StageFailure {
     StageFailure::new(code, msg)
@@ -354,70 +359,90 @@ fn normalize_raw(
         let mut reader = RawReader::open(&dir).map_err(|e| {
             StageFailure::new(pa_bundle::reason::CommonReason::InputMissing, e.to_string())
         })?;
-        while let Some(row) = reader.next() {
-            let row = row.map_err(|e| {
-                failure(
-                    NormalizationReason::NormalizedStoreIncompatible,
-                    e.to_string(),
-                )
-            })?;
-            // The part file the row is in (for messages).
-            let part = reader
-                .current_part()
-                .and_then(|p| p.file_name())
-                .map(|n| format!("/{}", n.to_string_lossy()))
-                .unwrap_or_default();
-            let rec = record_of_row(&row).map_err(|e| {
-                failure(
-                    NormalizationReason::NormalizedStoreIncompatible,
-                    format!(
-                        "raw_parquet/{source_id}{part}: the row of {}#{}: {e}",
-                        row.file, row.ordinal
-                    ),
-                )
-            })?;
-            let raw_ref = json!({
-                "kind": "dataset_row_v1",
-                "path": format!("raw_parquet/{source_id}"),
-                "row_locator": {"file": row.file, "ordinal": row.ordinal},
-            });
-            let ectx = EventContext {
-                run_id: &run_id,
-                scenario_id: &scenario_id,
-                raw_ref: Some(raw_ref),
-                normalizer_version: NORMALIZER_VERSION,
-                collector_version: None,
-                host: asset_host.get(&row.asset_id).map(String::as_str),
-            };
-            let n = normalizer.normalize(&rec, &ectx);
-            let is_covered = covered.iter().any(|c| c == rec.source_type.as_str());
-            tally.note(&rec, &n, is_covered);
-            coverage.add(&rec, &n);
-            match n {
-                Normalized::Mapped(ev) | Normalized::Fallback { event: ev, .. } => {
-                    writer.push(&ev).map_err(|e| {
-                        failure(
-                            NormalizationReason::MissingCoreField,
-                            format!(
-                                "raw_parquet/{source_id}{part}: the row of {}#{}: {e}",
-                                row.file, row.ordinal
-                            ),
-                        )
-                    })?
-                }
-                Normalized::Failed {
-                    reason_code,
-                    message,
-                } if strict && reason_code == "event_id_generation_failed" => {
-                    return Err(failure(
-                        NormalizationReason::EventIdGenerationFailed,
+        // Rows are decoded and normalized in parallel batches; the results are consumed in
+        // row order, so the store, the coverage and the tally are those of a sequential pass.
+        let mut batch: Vec<(RawRow, String)> = Vec::with_capacity(NORMALIZE_BATCH);
+        loop {
+            batch.clear();
+            while batch.len() < NORMALIZE_BATCH {
+                let Some(row) = reader.next() else { break };
+                let row = row.map_err(|e| {
+                    failure(
+                        NormalizationReason::NormalizedStoreIncompatible,
+                        e.to_string(),
+                    )
+                })?;
+                // The part file the row is in (for messages).
+                let part = reader
+                    .current_part()
+                    .and_then(|p| p.file_name())
+                    .map(|n| format!("/{}", n.to_string_lossy()))
+                    .unwrap_or_default();
+                batch.push((row, part));
+            }
+            if batch.is_empty() {
+                break;
+            }
+            let results: Vec<Result<(SourceRecord, Normalized), NormalizeError>> = batch
+                .par_iter()
+                .map(|(row, _)| {
+                    let rec = record_of_row(row)?;
+                    let raw_ref = json!({
+                        "kind": "dataset_row_v1",
+                        "path": format!("raw_parquet/{source_id}"),
+                        "row_locator": {"file": row.file, "ordinal": row.ordinal},
+                    });
+                    let ectx = EventContext {
+                        run_id: &run_id,
+                        scenario_id: &scenario_id,
+                        raw_ref: Some(raw_ref),
+                        normalizer_version: NORMALIZER_VERSION,
+                        collector_version: None,
+                        host: asset_host.get(&row.asset_id).map(String::as_str),
+                    };
+                    let n = normalizer.normalize(&rec, &ectx);
+                    Ok((rec, n))
+                })
+                .collect();
+            for ((row, part), res) in batch.iter().zip(results) {
+                let (rec, n) = res.map_err(|e| {
+                    failure(
+                        NormalizationReason::NormalizedStoreIncompatible,
                         format!(
-                            "raw_parquet/{source_id}{part}: the row of {}#{}: {message}",
+                            "raw_parquet/{source_id}{part}: the row of {}#{}: {e}",
                             row.file, row.ordinal
                         ),
-                    ));
+                    )
+                })?;
+                let is_covered = covered.iter().any(|c| c == rec.source_type.as_str());
+                tally.note(rec.source_type, &n, is_covered);
+                coverage.add(&rec, &n);
+                match n {
+                    Normalized::Mapped(ev) | Normalized::Fallback { event: ev, .. } => {
+                        writer.push(&ev).map_err(|e| {
+                            failure(
+                                NormalizationReason::MissingCoreField,
+                                format!(
+                                    "raw_parquet/{source_id}{part}: the row of {}#{}: {e}",
+                                    row.file, row.ordinal
+                                ),
+                            )
+                        })?
+                    }
+                    Normalized::Failed {
+                        reason_code,
+                        message,
+                    } if strict && reason_code == "event_id_generation_failed" => {
+                        return Err(failure(
+                            NormalizationReason::EventIdGenerationFailed,
+                            format!(
+                                "raw_parquet/{source_id}{part}: the row of {}#{}: {message}",
+                                row.file, row.ordinal
+                            ),
+                        ));
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
         }
     }
@@ -625,55 +650,66 @@ pub fn stream_all(
         None => pa_stage::shipped_dir(MAPPINGS_REL)?,
     };
     let normalizer = Normalizer::load(&dir)?;
-    let mut tally = Tally::default();
+    // Readers need a file (EVTX seeks): standard input is spooled to a temporary file.
+    let mut spools = Vec::new();
+    let mut paths = Vec::with_capacity(files.len());
     for input in &files {
-        stream_one(&normalizer, format, input, host, out, &mut tally)?;
-    }
-    out.flush().map_err(NormalizeError::Output)?;
-    Ok(tally)
-}
-
-/// One stream-mode input through `normalizer`, counted into `tally`.
-fn stream_one(
-    normalizer: &Normalizer,
-    format: pa_sources::SourceFormat,
-    input: &str,
-    host: Option<&str>,
-    out: &mut dyn Write,
-    tally: &mut Tally,
-) -> Result<(), NormalizeError> {
-    let covered = normalizer.source_types();
-    // Readers need a file (EVTX seeks): spool stdin to a temporary file.
-    let (_tmp, path) = if input == "-" {
-        let mut t = tempfile::NamedTempFile::new().map_err(NormalizeError::Stdin)?;
-        std::io::copy(&mut std::io::stdin().lock(), &mut t).map_err(NormalizeError::Stdin)?;
-        let p = t.path().to_path_buf();
-        (Some(t), p)
-    } else {
-        (None, PathBuf::from(input))
-    };
-    let mut reader = pa_sources::open(&path, format)?;
-    for item in reader.by_ref() {
-        let rec = item?;
-        let raw_ref = json!({"kind": "file_cursor_v1", "path": input,
-                             "cursor": format!("ordinal:{}", rec.provenance.ordinal)});
-        let ectx = EventContext {
-            run_id: "",
-            scenario_id: "",
-            raw_ref: Some(raw_ref),
-            normalizer_version: NORMALIZER_VERSION,
-            collector_version: None,
-            host,
-        };
-        let n = normalizer.normalize(&rec, &ectx);
-        let is_covered = covered.iter().any(|c| c == rec.source_type.as_str());
-        tally.note(&rec, &n, is_covered);
-        if let Some(ev) = n.event() {
-            let line = pa_canon::to_jsonl_line(ev)?;
-            out.write_all(line.as_bytes())
-                .map_err(NormalizeError::Output)?;
+        if input == "-" {
+            let mut t = tempfile::NamedTempFile::new().map_err(NormalizeError::Stdin)?;
+            std::io::copy(&mut std::io::stdin().lock(), &mut t).map_err(NormalizeError::Stdin)?;
+            paths.push(t.path().to_path_buf());
+            spools.push(t);
+        } else {
+            paths.push(PathBuf::from(input));
         }
     }
-    tally.note_dropped(reader.counters());
-    Ok(())
+    let covered = normalizer.source_types();
+    let mut tally = Tally::default();
+    // Files are read and normalized on several threads (one file per thread); the lines arrive
+    // here in file order, then record order: the output is that of a sequential pass.
+    let threads = parallel::threads_for(paths.len());
+    parallel::read_files(
+        &paths,
+        format,
+        threads,
+        |_| (),
+        |i, rec| {
+            let raw_ref = json!({"kind": "file_cursor_v1", "path": files[i],
+                                 "cursor": format!("ordinal:{}", rec.provenance.ordinal)});
+            let ectx = EventContext {
+                run_id: "",
+                scenario_id: "",
+                raw_ref: Some(raw_ref),
+                normalizer_version: NORMALIZER_VERSION,
+                collector_version: None,
+                host,
+            };
+            let n = normalizer.normalize(&rec, &ectx);
+            let line = n.event().map(pa_canon::to_jsonl_line).transpose();
+            (rec.source_type, n, line)
+        },
+        |_, ev| {
+            match ev {
+                FileEvent::Start(()) => {}
+                FileEvent::OpenFailed(e) | FileEvent::ReadError(e) => {
+                    return Err(NormalizeError::Read(e));
+                }
+                FileEvent::Records(rs) => {
+                    for (st, n, line) in rs {
+                        let is_covered = covered.iter().any(|c| c == st.as_str());
+                        tally.note(st, &n, is_covered);
+                        if let Some(line) = line? {
+                            out.write_all(line.as_bytes())
+                                .map_err(NormalizeError::Output)?;
+                        }
+                    }
+                }
+                FileEvent::Done(counters) => tally.note_dropped(&counters),
+            }
+            Ok(())
+        },
+    )?;
+    drop(spools);
+    out.flush().map_err(NormalizeError::Output)?;
+    Ok(tally)
 }

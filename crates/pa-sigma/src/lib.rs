@@ -63,8 +63,8 @@ pub use explain::{BranchExplanation, Explanation, ItemExplanation, SelectionExpl
 pub use matcher::{IpNet, Matcher, NumOp, StrKind, TimePart, fold};
 pub use rule::{
     AppliedFilter, CorrelationRule, DetectionItem, LoadIssue, LoadTimeBlock, LogSource,
-    REASON_LOAD_FAILED, Rule, RuleSet, RuleValue, Selection, collect_files, load_paths, load_str,
-    normalize_rule_bytes, rule_sha256, technique_ids,
+    REASON_LOAD_FAILED, Rule, RuleSet, RuleValue, Selection, collect_files, load_paths,
+    load_read_files, load_str, normalize_rule_bytes, rule_sha256, technique_ids,
 };
 
 #[cfg(test)]

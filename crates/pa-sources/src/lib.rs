@@ -19,6 +19,7 @@ mod jsonsplit;
 mod lines;
 pub mod osquery;
 pub mod otlp;
+pub mod parallel;
 pub mod record;
 pub mod timeutil;
 pub mod windows;

@@ -5,7 +5,7 @@ mod detection;
 
 use crate::yaml::{Yaml, parse_documents};
 use detection::parse_detection;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 pub const REASON_LOAD_FAILED: &str = "sigma_ruleset_load_failed";
 
 /// A problem found while loading; the rest of the set still loads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoadIssue {
     /// File the problem is in.
     pub file: PathBuf,
@@ -27,7 +27,7 @@ pub struct LoadIssue {
 }
 
 /// The `logsource` of a rule: the original values and trimmed, lowercased copies for routing.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogSource {
     /// `category` as written.
     pub category: Option<String>,
@@ -70,7 +70,7 @@ impl LogSource {
 }
 
 /// A scalar value of a detection item, as written in the rule.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum RuleValue {
     /// `null`.
@@ -110,7 +110,7 @@ impl RuleValue {
 }
 
 /// One `field|mod|mod: values` entry of a selection, or a keyword entry when `field` is `None`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DetectionItem {
     /// The Sigma field name; `None` for keyword (unbound) searches.
     pub field: Option<String>,
@@ -121,14 +121,14 @@ pub struct DetectionItem {
 }
 
 /// A search identifier: OR over branches, each branch an AND over items.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Selection {
     /// The alternatives (a map is one branch, a list of maps is one branch per map).
     pub branches: Vec<Vec<DetectionItem>>,
 }
 
 /// A filter document applied to a rule (`rule_condition and not filter_condition`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppliedFilter {
     /// The filter's id, or its title when it has none.
     pub filter_ref: String,
@@ -143,7 +143,7 @@ pub struct AppliedFilter {
 }
 
 /// A reason a loaded rule cannot be executed that is known at load time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoadTimeBlock {
     /// Reason code.
     pub reason_code: String,
@@ -152,7 +152,7 @@ pub struct LoadTimeBlock {
 }
 
 /// A Sigma detection rule, as loaded.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rule {
     /// `id` (may be absent in hand-written rules).
     pub id: Option<String>,
@@ -189,7 +189,7 @@ pub struct Rule {
 }
 
 /// A correlation rule (parsed; not executable yet).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorrelationRule {
     /// `id`.
     pub id: Option<String>,
@@ -216,7 +216,7 @@ pub struct CorrelationRule {
 }
 
 /// Everything loaded from a set of paths.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RuleSet {
     /// Detection rules in load order (files sorted by path bytes, documents in file order).
     pub rules: Vec<Rule>,
@@ -441,11 +441,33 @@ struct PendingFilter {
 ///
 /// Never fails as a whole: unreadable files and broken documents become [`LoadIssue`]s.
 pub fn load_paths(paths: &[PathBuf]) -> RuleSet {
-    let mut set = RuleSet::default();
-    let files = collect_files(paths, &mut set.issues);
+    let mut issues = Vec::new();
+    let files = collect_files(paths, &mut issues);
+    let read = files
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(&f);
+            (f, bytes)
+        })
+        .collect();
+    load_read_files(read, issues)
+}
+
+/// Load files already read, in the given order (as [`collect_files`] lists them): each file
+/// with its bytes or the error reading it gave; `issues` are those met while collecting. The
+/// same result as [`load_paths`] over the same files, for callers that need the bytes too
+/// (a cache keyed by them).
+pub fn load_read_files(
+    files: Vec<(PathBuf, std::io::Result<Vec<u8>>)>,
+    issues: Vec<LoadIssue>,
+) -> RuleSet {
+    let mut set = RuleSet {
+        issues,
+        ..RuleSet::default()
+    };
     let mut filters = Vec::new();
-    for file in files {
-        let bytes = match std::fs::read(&file) {
+    for (file, bytes) in files {
+        let bytes = match bytes {
             Ok(b) => b,
             Err(e) => {
                 set.issues

@@ -7,14 +7,15 @@ use crate::compiled_plan::{
     PlanFieldResolution, RoutedScope,
 };
 use pa_bridge::{Bridge, ResolutionKind, Route};
-use pa_sigma::{
-    CompileOptions, CompiledRule, Engine, Event, FieldResolver, RuleSet, SigmaJsonEvent, Unresolved,
-};
+use pa_sigma::{CompileOptions, CompiledRule, Engine, Event, RuleSet, SigmaJsonEvent};
 use rayon::prelude::*;
+
+mod build;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasherDefault;
+use std::sync::OnceLock;
 
 /// How rule fields are resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,12 +78,38 @@ pub struct Detector {
     pub mode: FieldMode,
     pub rules: Vec<ExecRule>,
     pub plans: Vec<RulePlan>,
-    /// class_uid → (engine, index into `rules` per engine rule). OCSF mode.
-    /// With each engine: the key strings its rules and the route filters query, numbered once
-    /// (see [`KeyIds`]: they are strings this detector owns).
-    by_class: BTreeMap<u32, (Engine, Vec<usize>, KeyIds)>,
+    /// class_uid → its rules (indices into `rules`) and its engine, built when the class is
+    /// first met ([`Detector::prepare_classes`]): a run over a few classes does not pay for the
+    /// automata of the others. OCSF mode.
+    by_class: BTreeMap<u32, ClassEngine>,
     /// Sigma mode: one engine over every rule.
     all: Option<Engine>,
+}
+
+/// One class's rules and, once built, its engine with the key strings its rules and the route
+/// filters query, numbered once (see [`KeyIds`]: they are strings this detector owns).
+struct ClassEngine {
+    idx: Vec<usize>,
+    built: OnceLock<Result<(Engine, KeyIds), String>>,
+}
+
+impl ClassEngine {
+    fn get(&self, rules: &[ExecRule]) -> Result<(&Engine, &[usize], &KeyIds), &str> {
+        match self.built.get_or_init(|| {
+            let engine = Engine::new(
+                self.idx
+                    .iter()
+                    .map(|&i| rules[i].compiled.clone())
+                    .collect(),
+            )
+            .map_err(|e| e.0)?;
+            let ids = KeyIds::new(queried_keys(&engine, &self.idx, rules));
+            Ok((engine, ids))
+        }) {
+            Ok((e, ids)) => Ok((e, &self.idx, ids)),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// The key strings an engine's evaluation of `idx` queries: its own keys, its rules' item keys
@@ -254,54 +281,6 @@ pub fn rule_id_of(id: Option<&str>, name: Option<&str>, rule_sha256: &str) -> St
         .collect()
 }
 
-/// Resolves Sigma fields for one routed class: the class's own alias path (aliases may differ
-/// per class, e.g. `TargetObject` → `reg_key.path` / `reg_value.path`).
-struct ClassResolver<'a> {
-    routed: pa_bridge::Routed<'a>,
-    class_uid: u32,
-    seen: RefCell<Vec<PlanField>>,
-    unmapped: RefCell<Vec<String>>,
-}
-
-impl FieldResolver for ClassResolver<'_> {
-    fn resolve(&self, sigma_field: &str) -> Result<String, Unresolved> {
-        let r = match self.routed.resolve_by_class(sigma_field) {
-            Ok(r) => r,
-            Err(e) => {
-                if let Some(f) = &e.field {
-                    self.unmapped.borrow_mut().push(f.clone());
-                }
-                return Err(Unresolved {
-                    reason_code: e.reason_code.as_str().to_string(),
-                    message: e.explanation,
-                });
-            }
-        };
-        let Some(path) = r.paths.get(&self.class_uid).cloned() else {
-            self.unmapped.borrow_mut().push(r.sigma_field.clone());
-            return Err(Unresolved {
-                reason_code: "unmapped_field".to_string(),
-                message: format!(
-                    "field {} has no path for OCSF class {} (route {})",
-                    r.sigma_field,
-                    self.class_uid,
-                    self.routed.route().route_id
-                ),
-            });
-        };
-        let mut seen = self.seen.borrow_mut();
-        if !seen.iter().any(|s| s.sigma_field == r.sigma_field) {
-            seen.push(PlanField {
-                sigma_field: r.sigma_field,
-                path: path.clone(),
-                kind: r.kind,
-                class_uid: Some(self.class_uid),
-            });
-        }
-        Ok(path)
-    }
-}
-
 /// Whether every filter of a route holds on an event: some value at the filter's path equals
 /// the filter's value (`eq`) or one of its values (`in`), as text, case-insensitively; a
 /// missing path fails. (The same rule as `pa_bridge::Route::in_scope`, over any [`Event`].)
@@ -330,14 +309,6 @@ pub fn filters_hold(route: &Route, ev: &dyn Event) -> bool {
     })
 }
 
-fn to_bridge_logsource(ls: &pa_sigma::LogSource) -> pa_bridge::LogSource {
-    pa_bridge::LogSource::new(
-        ls.product.as_deref(),
-        ls.category.as_deref(),
-        ls.service.as_deref(),
-    )
-}
-
 impl Detector {
     /// Compile `set`. In OCSF mode `bridge` must be given.
     pub fn build(
@@ -346,112 +317,19 @@ impl Detector {
         mode: FieldMode,
         opts: &CompileOptions,
     ) -> Result<Detector, crate::DetectError> {
+        let t0 = std::time::Instant::now();
         let mut rules = Vec::new();
         let mut plans = Vec::new();
-        for r in &set.rules {
-            let rule_id = rule_id_of(r.id.as_deref(), r.name.as_deref(), &r.rule_sha256);
-            let mut plan = RulePlan {
-                rule_id: rule_id.clone(),
-                title: r.title.clone(),
-                rule_sha256: r.rule_sha256.clone(),
-                file: r.file.display().to_string(),
-                line: r.line,
-                routed: false,
-                route: None,
-                field_resolution: Vec::new(),
-                fallback_used: false,
-                unmapped_fields: Vec::new(),
-                non_executable: None,
-                non_executable_item: None,
-                exec_indices: Vec::new(),
-                condition: r.conditions.join(" or "),
-                technique_ids: r.technique_ids.clone(),
-            };
-            match (mode, bridge) {
-                (FieldMode::Sigma, _) => {
-                    plan.routed = true;
-                    match pa_sigma::compile(r, &pa_sigma::IdentityResolver, opts) {
-                        Ok(c) => {
-                            plan.exec_indices.push(rules.len());
-                            rules.push(ExecRule {
-                                rule_id: rule_id.clone(),
-                                compiled: c,
-                                route: None,
-                                class_uid: None,
-                            });
-                        }
-                        Err(ne) => {
-                            plan.non_executable_item = ne.item.map(|i| *i);
-                            plan.non_executable = Some((ne.reason_code, ne.message));
-                        }
-                    }
-                }
-                (FieldMode::Ocsf, None) => {
-                    return Err(crate::DetectError::BridgeRequired);
-                }
-                (FieldMode::Ocsf, Some(b)) => {
-                    let ls = to_bridge_logsource(&r.logsource);
-                    let routed = match b.routed(&ls) {
-                        Err(e) => {
-                            plan.non_executable =
-                                Some((e.reason_code.as_str().to_string(), e.explanation));
-                            plans.push(plan);
-                            continue;
-                        }
-                        Ok(routed) => routed,
-                    };
-                    plan.routed = true;
-                    let route = routed.route();
-                    plan.route = Some(route.clone());
-                    let mut first_err = None;
-                    let mut unmapped = Vec::new();
-                    for &class_uid in &route.class_uids {
-                        let res = ClassResolver {
-                            routed,
-                            class_uid,
-                            seen: RefCell::new(Vec::new()),
-                            unmapped: RefCell::new(Vec::new()),
-                        };
-                        let c = pa_sigma::compile(r, &res, opts);
-                        unmapped.extend(res.unmapped.into_inner());
-                        match c {
-                            Ok(c) => {
-                                plan.field_resolution.extend(res.seen.into_inner());
-                                plan.exec_indices.push(rules.len());
-                                rules.push(ExecRule {
-                                    rule_id: rule_id.clone(),
-                                    compiled: c,
-                                    route: Some(route.clone()),
-                                    class_uid: Some(class_uid),
-                                });
-                            }
-                            Err(ne) => {
-                                first_err.get_or_insert((
-                                    ne.reason_code,
-                                    ne.message,
-                                    ne.item.map(|i| *i),
-                                ));
-                            }
-                        }
-                    }
-                    plan.field_resolution.sort_by(|a, b| {
-                        (&a.sigma_field, a.class_uid).cmp(&(&b.sigma_field, b.class_uid))
-                    });
-                    plan.fallback_used = plan
-                        .field_resolution
-                        .iter()
-                        .any(|s| s.kind == ResolutionKind::Fallback);
-                    unmapped.sort();
-                    unmapped.dedup();
-                    plan.unmapped_fields = unmapped;
-                    if plan.exec_indices.is_empty() {
-                        if let Some((code, message, item)) = first_err {
-                            plan.non_executable = Some((code, message));
-                            plan.non_executable_item = item;
-                        }
-                    }
-                }
-            }
+        // Every rule routed and compiled on its own (in parallel); assembled in load order.
+        let compiled: Vec<Result<(RulePlan, Vec<ExecRule>), crate::DetectError>> = set
+            .rules
+            .par_iter()
+            .map(|r| build::compile_rule(r, bridge, mode, opts))
+            .collect();
+        for c in compiled {
+            let (mut plan, execs) = c?;
+            plan.exec_indices = (rules.len()..rules.len() + execs.len()).collect();
+            rules.extend(execs);
             plans.push(plan);
         }
         for c in &set.correlations {
@@ -480,6 +358,11 @@ impl Detector {
                 technique_ids: Vec::new(),
             });
         }
+        tracing::debug!(
+            ms = t0.elapsed().as_millis() as u64,
+            "phase: rules routed and compiled"
+        );
+        let t0 = std::time::Instant::now();
         let mut by_class: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
         let mut all = None;
         match mode {
@@ -496,13 +379,19 @@ impl Detector {
                 )?);
             }
         }
-        let mut engines = BTreeMap::new();
-        for (class, idx) in by_class {
-            let engine = Engine::new(idx.iter().map(|&i| rules[i].compiled.clone()).collect())?;
-            // numbers strings the detector owns (the engine's, the rules' route filters)
-            let ids = KeyIds::new(queried_keys(&engine, &idx, &rules));
-            engines.insert(class, (engine, idx, ids));
-        }
+        let engines = by_class
+            .into_iter()
+            .map(|(class, idx)| {
+                (
+                    class,
+                    ClassEngine {
+                        idx,
+                        built: OnceLock::new(),
+                    },
+                )
+            })
+            .collect();
+        tracing::debug!(ms = t0.elapsed().as_millis() as u64, "phase: engines built");
         Ok(Detector {
             mode,
             rules,
@@ -512,12 +401,50 @@ impl Detector {
         })
     }
 
-    /// OCSF mode: the engine of each class (ascending class_uid) and, per engine rule, its index
-    /// into [`Detector::rules`].
-    pub fn class_engines(&self) -> impl Iterator<Item = (u32, &Engine, &[usize])> + '_ {
-        self.by_class
+    /// OCSF mode: build the engines of `classes` that are not built yet (in parallel). The
+    /// matching functions build a class's engine on first use anyway; calling this first
+    /// reports a failure to build one as an error instead of a class that matches nothing.
+    pub fn prepare_classes(&self, classes: &[u32]) -> Result<(), crate::DetectError> {
+        let wanted: Vec<&ClassEngine> = classes
             .iter()
-            .map(|(&c, (e, idx, _))| (c, e, idx.as_slice()))
+            .filter_map(|c| self.by_class.get(c))
+            .filter(|ce| ce.built.get().is_none())
+            .collect();
+        let failed: Vec<String> = wanted
+            .par_iter()
+            .filter_map(|ce| ce.get(&self.rules).err().map(str::to_string))
+            .collect();
+        match failed.into_iter().next() {
+            Some(e) => Err(pa_sigma::EngineError(e).into()),
+            None => Ok(()),
+        }
+    }
+
+    /// OCSF mode: the engine of each class (ascending class_uid, every engine built) and, per
+    /// engine rule, its index into [`Detector::rules`].
+    pub fn class_engines(&self) -> Result<Vec<(u32, &Engine, &[usize])>, crate::DetectError> {
+        let all: Vec<u32> = self.by_class.keys().copied().collect();
+        self.prepare_classes(&all)?;
+        Ok(self
+            .by_class
+            .iter()
+            .filter_map(|(&c, ce)| ce.get(&self.rules).ok().map(|(e, idx, _)| (c, e, idx)))
+            .collect())
+    }
+
+    /// The engine of `class` (built on first use); `None` when the class has no rule, or its
+    /// engine could not be built (logged; [`Detector::prepare_classes`] reports it as an error).
+    fn engine(&self, class: u32) -> Option<(&Engine, &[usize], &KeyIds)> {
+        match self.by_class.get(&class)?.get(&self.rules) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                tracing::error!(
+                    class_uid = class,
+                    "the class engine could not be built: {e}"
+                );
+                None
+            }
+        }
     }
 
     /// Rules (plans) that compiled for at least one class.
@@ -549,21 +476,34 @@ impl Detector {
     pub fn detect_event(&self, class_uid: Option<u64>, ev: &dyn Event) -> Vec<usize> {
         let Some((engine, idx, _)) = class_uid
             .and_then(|c| u32::try_from(c).ok())
-            .and_then(|c| self.by_class.get(&c))
+            .and_then(|c| self.engine(c))
         else {
             return Vec::new();
         };
         self.finish(engine.matches(ev), idx, ev)
     }
 
+    /// The classes (ascending) of a batch's rows that have rules.
+    pub fn classes_of(&self, view: &BatchView<'_>) -> Vec<u32> {
+        let mut present: Vec<u32> = (0..view.len())
+            .filter_map(|r| view.int("class_uid", r).and_then(|c| u32::try_from(c).ok()))
+            .filter(|c| self.by_class.contains_key(c))
+            .collect();
+        present.sort_unstable();
+        present.dedup();
+        present
+    }
+
     /// OCSF mode: resolve every class engine's keys against a batch once, for
     /// [`Detector::detect_row`]. The plan also scopes the engines' scan memo: a value repeated
     /// within the batch is scanned once per thread.
     pub fn plan<'v, 'd>(&'d self, view: &'v BatchView<'v>) -> BatchPlan<'v, 'd> {
+        // The classes of the batch's rows that have rules (their engines built if need be).
         let classes = self
-            .by_class
+            .classes_of(view)
             .iter()
-            .map(|(&class, (engine, _, ids))| {
+            .filter_map(|&class| self.engine(class).map(|e| (class, e)))
+            .map(|(class, (engine, _, ids))| {
                 let table = view.key_table(ids);
                 let keys = engine
                     .keys()
@@ -611,7 +551,7 @@ impl Detector {
             .par_iter()
             .map(|&(c, ki)| {
                 let (Some(cp), Some(rows), Some((engine, _, _))) =
-                    (classes.get(&c), rows_of.get(&c), self.by_class.get(&c))
+                    (classes.get(&c), rows_of.get(&c), self.engine(c))
                 else {
                     return KeyColumn::default();
                 };
@@ -670,8 +610,7 @@ impl Detector {
         let Some(&(class, slot)) = plan.row_at.get(row).filter(|at| **at != NO_CLASS) else {
             return Vec::new();
         };
-        let (Some((engine, idx, _)), Some(cp)) =
-            (self.by_class.get(&class), plan.classes.get(&class))
+        let (Some((engine, idx, _)), Some(cp)) = (self.engine(class), plan.classes.get(&class))
         else {
             return Vec::new();
         };

@@ -1,0 +1,394 @@
+//! `cargo xtask bench e2e [--runs N] [--records N]`: a folder of EVTX to detections, our two
+//! paths against rsigma, in one invocation, on the same files and rules (issue 15).
+//!
+//! - **bundle**: `pa-orchestrate run` of a generated replay range (telemetry → normalization →
+//!   detection; no lab, runner, validation, scoring or reporting) over the folder; the per-stage
+//!   split comes from the manifest's recorded durations.
+//! - **stream**: `pa-normalize --source evtx --input DIR | pa-detect --rules R --events -`.
+//! - **rsigma**: rsigma 0.23.0 (installed by the bench into the user's cache directory with
+//!   `cargo install rsigma --version 0.23.0 --no-default-features --locked`), fed JSON lines
+//!   that `evtx_flatten` (ours, `tests/examples`) writes from the same files, then
+//!   `rsigma engine eval --logsource-routing`; flattening time included.
+//!
+//! Corpora: EVTX-ATTACK-SAMPLES as it is, and a replicated corpus of at least `--records`
+//! records (default 100,000) written by `evtx_replicate` with distinct record IDs. Rules: every
+//! SigmaHQ `rules/windows` rule. Each run times the three paths one after the other (bundle,
+//! stream, rsigma), so ratios are paired run by run; the first run of each corpus is a warm-up
+//! (page cache, rule files) and is reported but not counted. Peak RSS is each process's own
+//! (`/usr/bin/time -f %M`; for a pipeline the larger of its two processes).
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+const RSIGMA_VERSION: &str = "0.23.0";
+const SAMPLES: &str = "../shared/data/evtx/EVTX-ATTACK-SAMPLES";
+const RULES: &str = "../shared/data/sigma/rules/windows";
+/// Records in EVTX-ATTACK-SAMPLES (read by telemetry, `bench normalize`).
+const SAMPLE_RECORDS: u64 = 7_840;
+
+pub fn bench_e2e(runs: usize, records: u64) -> Result<()> {
+    let root = super::root();
+    for need in [SAMPLES, RULES] {
+        if !root.join(need).is_dir() {
+            bail!("{need} not found beside the repository: the bench needs ../shared/data");
+        }
+    }
+    let mut build = super::cargo();
+    build.args(["build", "--profile", "dist", "--bins"]);
+    super::run(build)?;
+    let mut build = super::cargo();
+    build.args([
+        "build",
+        "--profile",
+        "dist",
+        "-p",
+        "pa-e2e",
+        "--example",
+        "evtx_flatten",
+        "--example",
+        "evtx_replicate",
+    ]);
+    super::run(build)?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let bin = target.join("dist");
+    let rsigma = install_rsigma()?;
+    let work = target.join("bench-e2e");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+
+    let copies = records.div_ceil(SAMPLE_RECORDS).max(1);
+    let replicated = work.join("replicated");
+    let out = Command::new(bin.join("examples/evtx_replicate"))
+        .args([
+            root.join(SAMPLES).as_os_str(),
+            replicated.as_os_str(),
+            copies.to_string().as_ref(),
+        ])
+        .output()
+        .context("running evtx_replicate")?;
+    if !out.status.success() {
+        bail!("evtx_replicate: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+
+    println!("machine: {}", super::machine());
+    println!(
+        "rules: {RULES}; rsigma {RSIGMA_VERSION} at {}",
+        rsigma.display()
+    );
+    let corpora = [
+        ("EVTX-ATTACK-SAMPLES", root.join(SAMPLES)),
+        ("replicated", replicated),
+    ];
+    for (name, dir) in &corpora {
+        corpus(&root, &bin, &rsigma, &work, name, dir, runs.max(1))?;
+    }
+    Ok(())
+}
+
+/// rsigma's binary in the cache directory, installed there first if needed.
+fn install_rsigma() -> Result<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .context("neither XDG_CACHE_HOME nor HOME is set")?;
+    let dir = cache
+        .join("purple-axiom")
+        .join(format!("rsigma-{RSIGMA_VERSION}"));
+    let exe = dir.join("bin/rsigma");
+    if !exe.is_file() {
+        eprintln!("installing rsigma {RSIGMA_VERSION} into {}", dir.display());
+        let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        c.args([
+            "install",
+            "rsigma",
+            "--version",
+            RSIGMA_VERSION,
+            "--no-default-features",
+            "--locked",
+            "--root",
+        ])
+        .arg(&dir);
+        super::run(c)?;
+    }
+    Ok(exe)
+}
+
+/// One timed process (or pipeline): wall seconds and the peak RSS in MiB.
+struct Timed {
+    wall: f64,
+    rss_mib: f64,
+}
+
+/// Run `sh -c script` with every process of it under `/usr/bin/time -f %M` writing to the
+/// given files; the wall time of the whole and the largest peak RSS.
+fn timed_sh(script: &str, rss_files: &[&Path]) -> Result<Timed> {
+    for f in rss_files {
+        let _ = std::fs::remove_file(f);
+    }
+    let t = Instant::now();
+    let out = Command::new("sh")
+        .args(["-c", &format!("set -e; {script}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .context("running sh")?;
+    let wall = t.elapsed().as_secs_f64();
+    if !out.status.success() {
+        bail!(
+            "`{script}` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut rss = 0.0f64;
+    for f in rss_files {
+        let text = std::fs::read_to_string(f).with_context(|| format!("{}", f.display()))?;
+        let kib: f64 = text
+            .lines()
+            .filter_map(|l| l.trim().parse::<f64>().ok())
+            .last()
+            .with_context(|| format!("{}: no RSS figure", f.display()))?;
+        rss = rss.max(kib / 1024.0);
+    }
+    Ok(Timed { wall, rss_mib: rss })
+}
+
+fn q(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
+}
+
+fn count_lines(p: &Path) -> Result<u64> {
+    let text = std::fs::read(p).with_context(|| format!("{}", p.display()))?;
+    Ok(text.iter().filter(|&&b| b == b'\n').count() as u64)
+}
+
+struct Row {
+    bundle: Timed,
+    stages: Vec<(String, f64)>,
+    stream: Timed,
+    flatten: Timed,
+    rsigma: Timed,
+    events: u64,
+    ours: u64,
+    stream_hits: u64,
+    theirs: u64,
+}
+
+fn corpus(
+    root: &Path,
+    bin: &Path,
+    rsigma: &Path,
+    work: &Path,
+    name: &str,
+    dir: &Path,
+    runs: usize,
+) -> Result<()> {
+    let cdir = work.join(name);
+    std::fs::create_dir_all(&cdir)?;
+    let rules = root.join(RULES);
+    let range = cdir.join("range.yaml");
+    std::fs::write(&range, range_yaml(dir, &rules))?;
+    let scenario = cdir.join("scenario.yaml");
+    std::fs::write(
+        &scenario,
+        "scenario_id: bench-e2e\nscenario_version: 1.0.0\ndescription: EVTX folder to detections\nactions: []\n",
+    )?;
+    let time = |f: &Path| format!("/usr/bin/time -f %M -o {}", q(f));
+    let (r1, r2) = (cdir.join("rss1"), cdir.join("rss2"));
+    let mut rows = Vec::new();
+    println!("=== {name}: {}", dir.display());
+    println!(
+        "{:>3} | {:>10} | {:>10} | {:>10} ({:>6} + {:>6}) | {:>7} | {:>7} | {}",
+        "run",
+        "bundle s",
+        "stream s",
+        "rsigma s",
+        "flat",
+        "eval",
+        "ratio b",
+        "ratio s",
+        "stages (s)"
+    );
+    for i in 0..=runs {
+        let ws = cdir.join("ws");
+        let _ = std::fs::remove_dir_all(&ws);
+        std::fs::create_dir_all(&ws)?;
+        let bundle = timed_sh(
+            &format!(
+                "{} {} run --range {} --scenario {} --workspace {} --stage-bin-dir {} -q",
+                time(&r1),
+                q(&bin.join("pa-orchestrate")),
+                q(&range),
+                q(&scenario),
+                q(&ws),
+                q(bin)
+            ),
+            &[&r1],
+        )?;
+        let run_dir = std::fs::read_dir(ws.join("runs"))?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.is_dir())
+            .context("no run directory")?;
+        let manifest: Value =
+            serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json"))?)?;
+        if manifest["status"] != "success" {
+            bail!("bundle run status {}", manifest["status"]);
+        }
+        let stages: Vec<(String, f64)> = manifest["stage_outcomes"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|o| {
+                        Some((
+                            o["stage"].as_str()?.to_string(),
+                            o["duration_ms"].as_f64()? / 1000.0,
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let ours = count_lines(&run_dir.join("detections/detections.jsonl"))?;
+        let events = manifest_events(&run_dir)?;
+        let stream_out = cdir.join("stream.jsonl");
+        let stream = timed_sh(
+            &format!(
+                "{} {} --source evtx --input {} -q | {} {} --rules {} --events - -q > {}",
+                time(&r1),
+                q(&bin.join("pa-normalize")),
+                q(dir),
+                time(&r2),
+                q(&bin.join("pa-detect")),
+                q(&rules),
+                q(&stream_out)
+            ),
+            &[&r1, &r2],
+        )?;
+        let stream_hits = count_lines(&stream_out)?;
+        let flat = cdir.join("flat.jsonl");
+        let flatten = timed_sh(
+            &format!(
+                "{} {} {} > {}",
+                time(&r1),
+                q(&bin.join("examples/evtx_flatten")),
+                q(dir),
+                q(&flat)
+            ),
+            &[&r1],
+        )?;
+        let theirs_out = cdir.join("rsigma.jsonl");
+        let eval = timed_sh(
+            &format!(
+                "{} {} engine eval -r {} --logsource-routing -e @{} > {}",
+                time(&r1),
+                q(rsigma),
+                q(&rules),
+                q(&flat),
+                q(&theirs_out)
+            ),
+            &[&r1],
+        )?;
+        let theirs = count_lines(&theirs_out)?;
+        let rs = Timed {
+            wall: flatten.wall + eval.wall,
+            rss_mib: flatten.rss_mib.max(eval.rss_mib),
+        };
+        println!(
+            "{:>3} | {:>10.2} | {:>10.2} | {:>10.2} ({:>6.2} + {:>6.2}) | {:>7.2} | {:>7.2} | {}{}",
+            i,
+            bundle.wall,
+            stream.wall,
+            rs.wall,
+            flatten.wall,
+            eval.wall,
+            rs.wall / bundle.wall,
+            rs.wall / stream.wall,
+            stages
+                .iter()
+                .map(|(s, d)| format!("{s} {d:.2}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if i == 0 { "  (warm-up)" } else { "" }
+        );
+        let row = Row {
+            bundle,
+            stages,
+            stream,
+            flatten,
+            rsigma: rs,
+            events,
+            ours,
+            stream_hits,
+            theirs,
+        };
+        if i > 0 {
+            rows.push(row);
+        }
+    }
+    summarize(name, &rows);
+    Ok(())
+}
+
+fn manifest_events(run_dir: &Path) -> Result<u64> {
+    let cov: Value = serde_json::from_slice(&std::fs::read(run_dir.join("bridge/coverage.json"))?)?;
+    cov["events_evaluated"]
+        .as_u64()
+        .context("bridge/coverage.json: no events_evaluated")
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn summarize(name: &str, rows: &[Row]) {
+    let Some(last) = rows.last() else { return };
+    let b = median(rows.iter().map(|r| r.bundle.wall).collect());
+    let s = median(rows.iter().map(|r| r.stream.wall).collect());
+    let r = median(rows.iter().map(|r| r.rsigma.wall).collect());
+    let fl = median(rows.iter().map(|r| r.flatten.wall).collect());
+    let rb = median(rows.iter().map(|r| r.rsigma.wall / r.bundle.wall).collect());
+    let rsr = median(rows.iter().map(|r| r.rsigma.wall / r.stream.wall).collect());
+    println!(
+        "--- {name}: {} events in the store, detections: bundle {}, stream {}, rsigma {}",
+        last.events, last.ours, last.stream_hits, last.theirs
+    );
+    println!(
+        "median of {} runs: bundle {b:.2} s ({:.0} events/s), stream {s:.2} s ({:.0} events/s), rsigma {r:.2} s (flatten {fl:.2} s); rsigma/bundle {rb:.2}×, rsigma/stream {rsr:.2}× (paired run by run; target ≥ 2×)",
+        rows.len(),
+        last.events as f64 / b,
+        last.events as f64 / s,
+    );
+    let mut stage_names: Vec<&str> = last.stages.iter().map(|(s, _)| s.as_str()).collect();
+    stage_names.dedup();
+    let split: Vec<String> = stage_names
+        .iter()
+        .map(|st| {
+            let m = median(
+                rows.iter()
+                    .filter_map(|r| r.stages.iter().find(|(n, _)| n == st).map(|(_, d)| *d))
+                    .collect(),
+            );
+            format!("{st} {m:.2} s")
+        })
+        .collect();
+    println!("bundle per stage (median): {}", split.join(", "));
+    println!(
+        "peak RSS (last run): bundle {:.0} MiB (largest stage process: the orchestrator's own), stream {:.0} MiB, rsigma {:.0} MiB (flatten {:.0} MiB)",
+        last.bundle.rss_mib, last.stream.rss_mib, last.rsigma.rss_mib, last.flatten.rss_mib
+    );
+}
+
+fn range_yaml(dir: &Path, rules: &Path) -> String {
+    let json = |p: &Path| serde_json::to_string(&p.display().to_string()).unwrap_or_default();
+    format!(
+        "range_id: bench-e2e\nlab:\n  provider: replay\n  assets:\n    - asset_id: corpus\n      os: windows\n      role: workstation\n      hostname: corpus\nstages:\n  lab_provider: false\n  runner: false\n  telemetry: true\n  normalization: true\n  validation: false\n  detection: true\n  scoring: false\n  reporting: false\ntelemetry:\n  sources:\n    - source_id: evtx\n      format: evtx\n      asset_id: corpus\n      paths: [{}]\ndetection:\n  sigma:\n    rule_paths: [{}]\n",
+        json(dir),
+        json(rules)
+    )
+}
