@@ -464,3 +464,122 @@ fn check_into_a_closed_pipe_exits_quietly() {
         "{stderr}"
     );
 }
+
+/// The rule-set cache through the real `pa-detect` (stream mode, `XDG_CACHE_HOME` in a temporary
+/// directory): a first run writes an entry, a second uses it, a one-byte change to one rule is a
+/// new entry with that rule's new answer, a corrupted entry is reported (a warning naming it) and
+/// rebuilt with the same answer, and `--no-cache` neither reads nor writes the cache.
+#[test]
+fn the_rule_cache_is_keyed_by_every_rule_byte_and_survives_corruption() {
+    let tmp = tempfile::tempdir().unwrap();
+    let xdg = tmp.path().join("xdg");
+    let rules = tmp.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let src = shared_data().join("sigma/rules/windows/process_creation");
+    for name in [
+        "proc_creation_win_whoami_all_execution.yml",
+        "proc_creation_win_whoami_groups_discovery.yml",
+        "proc_creation_win_whoami_priv_discovery.yml",
+    ] {
+        std::fs::copy(src.join(name), rules.join(name)).unwrap();
+    }
+    let events = tmp.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        concat!(
+            r#"{"EventID":1,"Image":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami /all","OriginalFileName":"whoami.exe"}"#,
+            "\n",
+            r#"{"EventID":1,"Image":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami /groups","OriginalFileName":"whoami.exe"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let entries = || -> Vec<PathBuf> {
+        let dir = xdg.join("purple-axiom/rules");
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|rd| rd.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let run = |extra: &[&str]| -> (String, String) {
+        let out = Command::new(workspace_bin("pa-detect"))
+            .env("XDG_CACHE_HOME", &xdg)
+            .env_remove("PA_NO_RULE_CACHE")
+            .args(["--fields", "sigma", "--rules"])
+            .arg(&rules)
+            .arg("--events")
+            .arg(&events)
+            .args(["-vv"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let rule_ids = |out: &str| -> Vec<String> {
+        out.lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["rule_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+
+    let (first, log) = run(&["--no-cache"]);
+    assert!(entries().is_empty(), "--no-cache wrote {:?}", entries());
+    assert!(!log.contains("rule cache"), "{log}");
+    let (second, log) = run(&[]);
+    assert_eq!(second, first);
+    assert_eq!(entries().len(), 1, "{log}");
+    assert!(log.contains("rule cache entry written"), "{log}");
+    let (third, log) = run(&[]);
+    assert_eq!(third, first);
+    assert!(log.contains("rule cache hit"), "{log}");
+    let fired = rule_ids(&first);
+    assert!(fired.len() >= 2, "{first}");
+
+    // Corrupt the entry: one byte of its payload.
+    let entry = entries().pop().unwrap();
+    let mut bytes = std::fs::read(&entry).unwrap();
+    let n = bytes.len();
+    bytes[n - 20] ^= 0x01;
+    std::fs::write(&entry, &bytes).unwrap();
+    let (again, log) = run(&[]);
+    assert_eq!(again, first, "the rebuilt rule set answers as before");
+    assert!(
+        log.contains("WARN")
+            && log.contains("is corrupt")
+            && log.contains(&*entry.to_string_lossy()),
+        "{log}"
+    );
+    let (_, log) = run(&[]);
+    assert!(
+        log.contains("rule cache hit"),
+        "the rebuilt entry is used: {log}"
+    );
+
+    // One byte of one rule: its value ` -all` (windash: also `/all`) → ` -alm`.
+    let victim = rules.join("proc_creation_win_whoami_all_execution.yml");
+    let text = std::fs::read_to_string(&victim).unwrap();
+    assert!(text.contains("' -all'"), "{text}");
+    std::fs::write(&victim, text.replacen("' -all'", "' -alm'", 1)).unwrap();
+    let (changed, log) = run(&[]);
+    assert!(log.contains("rule cache entry written"), "a new key: {log}");
+    let (uncached, _) = run(&["--no-cache"]);
+    assert_eq!(changed, uncached, "the cache answers as a fresh parse");
+    assert_ne!(
+        changed, first,
+        "the changed rule no longer fires on `whoami /all`"
+    );
+    assert_eq!(entries().len(), 2);
+}

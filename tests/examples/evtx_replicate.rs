@@ -5,8 +5,10 @@
 //! `<copies>` times into `<out-dir>` (`c<k>/<relative path>`). Copy `k` (from 0) adds
 //! `k × 1,000,000,000` to every record's ID: the record header's, the chunk header's first
 //! and last record IDs, the file header's next record ID, and the `EventRecordID` substitution
-//! of the record's template instance (the UInt64 substitution equal to the header's ID, which is
-//! what a reader shows as `System/EventRecordID`). Chunk and file checksums are recomputed, so
+//! of the record's template instance (what a reader shows as `System/EventRecordID`: the first
+//! UInt64 substitution, the `System` element coming first in an event template, where the other
+//! members are of other types; it need not equal the header's ID, an exported log renumbers
+//! its records). Chunk and file checksums are recomputed, so
 //! the copies are valid EVTX files any reader accepts. Events of different copies therefore
 //! have different identities (host, channel, record ID, …) and are not deduplicated by the
 //! normalized store: the corpus really is `<copies>` times larger. Copy 0 is byte-identical to
@@ -123,9 +125,8 @@ fn shift_chunk(chunk: &mut [u8], delta: u64, tally: &mut Tally) {
         if size < 28 || at + size > free {
             break;
         }
-        let id = u64_at(chunk, at + 8).unwrap_or(0);
         tally.records += 1;
-        if !shift_record_id_substitution(chunk, at, size, id, delta) {
+        if !shift_record_id_substitution(chunk, at, size, delta) {
             tally.unpatched += 1;
         }
         add_u64(chunk, at + 8, delta);
@@ -141,15 +142,9 @@ fn shift_chunk(chunk: &mut [u8], delta: u64, tally: &mut Tally) {
     }
 }
 
-/// In the record at `rec` (`size` bytes), find the template instance's UInt64 substitution
-/// equal to `id` and add `delta` to it. Offsets inside BinXML are relative to the chunk.
-fn shift_record_id_substitution(
-    chunk: &mut [u8],
-    rec: usize,
-    size: usize,
-    id: u64,
-    delta: u64,
-) -> bool {
+/// In the record at `rec` (`size` bytes), find the template instance's first UInt64
+/// substitution and add `delta` to it. Offsets inside BinXML are relative to the chunk.
+fn shift_record_id_substitution(chunk: &mut [u8], rec: usize, size: usize, delta: u64) -> bool {
     let end = rec + size - 4;
     let mut p = rec + 24;
     // Fragment header (0x0f, major, minor, flags), then the TemplateInstance token.
@@ -190,7 +185,7 @@ fn shift_record_id_substitution(
             return done;
         }
         // 0x0a: UInt64.
-        if !done && vtype == 0x0a && vsize == 8 && u64_at(chunk, value) == Some(id) {
+        if !done && vtype == 0x0a && vsize == 8 {
             add_u64(chunk, value, delta);
             done = true;
         }
