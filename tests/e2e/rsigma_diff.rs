@@ -552,3 +552,79 @@ fn detections_on_evtx_attack_samples_agree_with_rsigma_or_are_explained() {
         exp_path.display()
     );
 }
+
+/// Placeholder values (issue 13 item 4, docs/adr/0018): the normalizer's OCSF homes leave out
+/// `-`, the NULL SID `S-1-0-0` and empty values, and SigmaHQ rules compare against them. On
+/// real records carrying them, the verbatim copy is in `unmapped` and the rules behave as on
+/// the raw record: one fires because of the placeholder, one is filtered out by it.
+#[test]
+fn rules_comparing_placeholders_behave_as_on_raw_records() {
+    let data = pa_e2e::shared_data();
+    let recs = records(&data);
+    let rec = |id: &str| -> &Value {
+        let r = recs
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("{id}: no such record"));
+        r.normalized
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{id}: not normalized: {e}"))
+    };
+    let rules = data.join("sigma/rules/windows");
+    let set = pa_detection::load_rules(&[
+        rules.join("builtin/security/account_management/win_security_susp_rottenpotato.yml"),
+        rules.join(
+            "builtin/security/account_management/win_security_successful_external_remote_smb_login.yml",
+        ),
+        rules.join("create_remote_thread/create_remote_thread_win_susp_password_dumper_lsass.yml"),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    let bridge = Bridge::load(pa_e2e::repo_root().join("mappings/bridge"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let det = Detector::build(
+        &set,
+        Some(&bridge),
+        FieldMode::Ocsf,
+        &pa_sigma::CompileOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(det.executable_count(), 3);
+    let fired = |ev: &Value| -> BTreeSet<String> {
+        det.detect(ev)
+            .into_iter()
+            .map(|i| det.rules[i].rule_id.clone())
+            .collect()
+    };
+    let rotten = "16f5d8ca-44bd-47c8-acbe-6fc95a16c12f";
+    let smb = "78d5cab4-557e-454f-9fb9-a222bd0d5edc";
+    let lsass_thread = "f239b326-2f41-4d6b-9dfa-c846a60ef505";
+
+    // RottenPotato: an anonymous network logon from localhost with WorkstationName '-'.
+    let ev = rec("Privilege Escalation/4624 LT3 AnonymousLogon Localhost - JuicyPotato.evtx#2");
+    assert_eq!(ev["unmapped"]["WorkstationName"], "-", "{ev}");
+    assert!(ev.pointer("/src_endpoint/hostname").is_none(), "{ev}");
+    assert!(fired(ev).contains(rotten), "{rotten} did not fire: {ev}");
+
+    // External SMB logon: a network logon whose IpAddress is '-' is filtered out, as on the
+    // raw record (the OCSF src_endpoint.ip is absent; the rule's `IpAddress: '-'` filter reads
+    // the verbatim value).
+    let ev = rec("Command and Control/DE_RDP_Tunneling_4624.evtx#11");
+    assert_eq!(ev["unmapped"]["IpAddress"], "-", "{ev}");
+    assert!(ev.pointer("/src_endpoint/ip").is_none(), "{ev}");
+    assert!(!fired(ev).contains(smb), "{smb} fired on a '-' address: {ev}");
+
+    // Password dumper: a remote thread into lsass that starts outside any module
+    // (StartModule '', which module.file.path leaves out).
+    let ev = rec("Credential Access/CA_sysmon_hashdump_cmd_meterpreter.evtx#3");
+    assert_eq!(ev["unmapped"]["StartModule"], "", "{ev}");
+    assert!(fired(ev).contains(lsass_thread), "{lsass_thread} did not fire: {ev}");
+
+    // The NULL SID: kept verbatim where actor.user.uid leaves it out, on every such record.
+    let null_sid = recs
+        .iter()
+        .filter_map(|r| r.normalized.as_ref().ok())
+        .filter(|ev| ev["unmapped"]["SubjectUserSid"] == "S-1-0-0")
+        .inspect(|ev| assert!(ev.pointer("/actor/user/uid").is_none(), "{ev}"))
+        .count();
+    assert!(null_sid > 10, "only {null_sid} events with the NULL SID kept");
+}
