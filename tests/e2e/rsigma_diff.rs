@@ -274,9 +274,10 @@ fn records(data: &Path) -> Vec<Record> {
             };
             let mut id = format!(
                 "{rel}#{}",
-                rec.provenance
-                    .record_id
-                    .map_or_else(|| format!("ordinal{}", rec.provenance.ordinal), |r| r.to_string())
+                rec.provenance.record_id.map_or_else(
+                    || format!("ordinal{}", rec.provenance.ordinal),
+                    |r| r.to_string()
+                )
             );
             if !ids.insert(id.clone()) {
                 id = format!("{rel}#ordinal{}", rec.provenance.ordinal);
@@ -403,7 +404,10 @@ fn expected(path: &Path) -> Expected {
             path.display(),
             n + 1
         );
-        let dup = out.insert((rule.to_string(), record.to_string(), side), reason.to_string());
+        let dup = out.insert(
+            (rule.to_string(), record.to_string(), side),
+            reason.to_string(),
+        );
         assert!(dup.is_none(), "{}:{}: listed twice", path.display(), n + 1);
     }
     out
@@ -424,8 +428,8 @@ fn detections_on_evtx_attack_samples_agree_with_rsigma_or_are_explained() {
     let recs = records(&data);
     assert!(recs.len() > 7000, "only {} records", recs.len());
 
-    let bridge = Bridge::load(pa_e2e::repo_root().join("mappings/bridge"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let bridge =
+        Bridge::load(pa_e2e::repo_root().join("mappings/bridge")).unwrap_or_else(|e| panic!("{e}"));
     let set = pa_detection::load_rules(std::slice::from_ref(&rules_dir))
         .unwrap_or_else(|e| panic!("{e}"));
     let det = Detector::build(
@@ -537,7 +541,10 @@ fn detections_on_evtx_attack_samples_agree_with_rsigma_or_are_explained() {
     if std::env::var_os("PA_RSIGMA_DIFF_SHOW").is_some() {
         for key in found.keys().filter(|k| !exp.contains_key(*k)) {
             let rec = by_id[key.1.as_str()];
-            println!("== {} {}\nflat: {}\nocsf: {:?}", key.0, key.1, rec.flat, rec.normalized);
+            println!(
+                "== {} {}\nflat: {}\nocsf: {:?}",
+                key.0, key.1, rec.flat, rec.normalized
+            );
         }
     }
     assert!(
@@ -579,8 +586,8 @@ fn rules_comparing_placeholders_behave_as_on_raw_records() {
         rules.join("create_remote_thread/create_remote_thread_win_susp_password_dumper_lsass.yml"),
     ])
     .unwrap_or_else(|e| panic!("{e}"));
-    let bridge = Bridge::load(pa_e2e::repo_root().join("mappings/bridge"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let bridge =
+        Bridge::load(pa_e2e::repo_root().join("mappings/bridge")).unwrap_or_else(|e| panic!("{e}"));
     let det = Detector::build(
         &set,
         Some(&bridge),
@@ -611,13 +618,19 @@ fn rules_comparing_placeholders_behave_as_on_raw_records() {
     let ev = rec("Command and Control/DE_RDP_Tunneling_4624.evtx#11");
     assert_eq!(ev["unmapped"]["IpAddress"], "-", "{ev}");
     assert!(ev.pointer("/src_endpoint/ip").is_none(), "{ev}");
-    assert!(!fired(ev).contains(smb), "{smb} fired on a '-' address: {ev}");
+    assert!(
+        !fired(ev).contains(smb),
+        "{smb} fired on a '-' address: {ev}"
+    );
 
     // Password dumper: a remote thread into lsass that starts outside any module
     // (StartModule '', which module.file.path leaves out).
     let ev = rec("Credential Access/CA_sysmon_hashdump_cmd_meterpreter.evtx#3");
     assert_eq!(ev["unmapped"]["StartModule"], "", "{ev}");
-    assert!(fired(ev).contains(lsass_thread), "{lsass_thread} did not fire: {ev}");
+    assert!(
+        fired(ev).contains(lsass_thread),
+        "{lsass_thread} did not fire: {ev}"
+    );
 
     // The NULL SID: kept verbatim where actor.user.uid leaves it out, on every such record.
     let null_sid = recs
@@ -626,5 +639,8 @@ fn rules_comparing_placeholders_behave_as_on_raw_records() {
         .filter(|ev| ev["unmapped"]["SubjectUserSid"] == "S-1-0-0")
         .inspect(|ev| assert!(ev.pointer("/actor/user/uid").is_none(), "{ev}"))
         .count();
-    assert!(null_sid > 10, "only {null_sid} events with the NULL SID kept");
+    assert!(
+        null_sid > 10,
+        "only {null_sid} events with the NULL SID kept"
+    );
 }
