@@ -1009,6 +1009,18 @@ fn channel_event_xml(provider: &str, channel: &str, id: u32, record: u32, payloa
     )
 }
 
+/// A manifest-shaped record: (name, provider, channel, event id, EventData members, the OCSF
+/// class and activity it must become).
+type Synthetic<'a> = (
+    &'a str,
+    &'a str,
+    String,
+    u32,
+    Vec<(&'a str, &'a str)>,
+    u64,
+    u64,
+);
+
 /// The source records of one XML document or EVTX file, with their normalized events.
 fn records_and_events(path: &Path) -> Vec<(pa_sources::SourceRecord, Value)> {
     let normalizer = pa_ocsf::Normalizer::load(&mappings()).unwrap_or_else(|e| panic!("{e}"));
@@ -1059,8 +1071,7 @@ fn event_types_rules_select_on_have_specific_classes_and_keep_every_field() {
         v.extend_from_slice(more);
         v
     };
-    // (name, provider, channel, id, members, class, activity)
-    let synthetic: Vec<(&str, &str, String, u32, Vec<(&str, &str)>, u64, u64)> = vec![
+    let synthetic: Vec<Synthetic<'_>> = vec![
         (
             "5447 WFP filter changed",
             sec,
