@@ -246,10 +246,14 @@ fn every_record_telemetry_keeps_reaches_the_normalized_store() {
         "{store}"
     );
     assert!(s("conflicts") < 20, "{store}");
-    assert!(
+    // 4673 has no specific class; 4662 has one since ADR-0018 (Entity Management)
+    let fallback_type = |t: &str| {
         cov["fallback_event_types"]
             .as_array()
-            .is_some_and(|a| a.iter().any(|t| t["event_type"] == "windows-security:4662")),
+            .is_some_and(|a| a.iter().any(|e| e["event_type"] == t))
+    };
+    assert!(
+        fallback_type("windows-security:4673") && !fallback_type("windows-security:4662"),
         "{}",
         cov["fallback_event_types"]
     );

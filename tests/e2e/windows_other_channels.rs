@@ -573,7 +573,9 @@ fn sigma_regression_recordings_of_both_channels_fire_their_rule() {
 /// Every record of EVTX-ATTACK-SAMPLES, whatever its channel or event id, becomes an event
 /// (the records no route names are Base Events, class 0), and the SigmaHQ Windows rules whose
 /// data only such events carry fire on them: rules on Security 4661/4662/5136, Sysmon 16 and
-/// 19-21, and the Application log were unroutable or had nothing to match before.
+/// 19-21, and the Application log were unroutable or had nothing to match before. (4661, 4662,
+/// 5136 and Sysmon 16 have specific classes since ADR-0018: Entity Management 3004 and Device
+/// Config State Change 5019; the rules fire on them there.)
 #[test]
 fn no_record_of_the_corpus_is_invisible_and_rules_on_base_events_fire() {
     let mut files: Vec<PathBuf> = Vec::new();
@@ -636,7 +638,8 @@ fn no_record_of_the_corpus_is_invisible_and_rules_on_base_events_fire() {
         .filter_map(|r| Some((r.id.as_deref()?, r.title.as_str())))
         .collect();
     let mut on_base: BTreeSet<(String, String, String)> = BTreeSet::new();
-    for ev in events.iter().filter(|e| e["class_uid"] == 0) {
+    let was_base = |e: &&Value| [0, 3004, 5019].contains(&e["class_uid"].as_u64().unwrap_or(1));
+    for ev in events.iter().filter(was_base) {
         for i in det.detect(ev) {
             let at = |p: &str| {
                 ev.pointer(p)
@@ -989,4 +992,339 @@ fn every_windows_logsource_of_the_taxonomy_is_routed_with_its_channels() {
         "only {channels} service channels read from the taxonomy"
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// One event document in any channel, with the Security channel's audit keywords.
+fn channel_event_xml(provider: &str, channel: &str, id: u32, record: u32, payload: &str) -> String {
+    format!(
+        "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>\
+         <Provider Name='{provider}' Guid='{{00000000-0000-0000-0000-000000000002}}'/>\
+         <EventID>{id}</EventID><Version>0</Version><Level>0</Level><Task>0</Task>\
+         <Opcode>0</Opcode><Keywords>0x8020000000000000</Keywords>\
+         <TimeCreated SystemTime='2026-03-01T11:00:{:02}.000000Z'/>\
+         <EventRecordID>{record}</EventRecordID><Execution ProcessID='640' ThreadID='700'/>\
+         <Channel>{channel}</Channel><Computer>dc01.corp.example</Computer>\
+         <Security UserID='S-1-5-18'/></System>{payload}</Event>",
+        record % 60
+    )
+}
+
+/// A manifest-shaped record: (name, provider, channel, event id, EventData members, the OCSF
+/// class and activity it must become).
+type Synthetic<'a> = (
+    &'a str,
+    &'a str,
+    String,
+    u32,
+    Vec<(&'a str, &'a str)>,
+    u64,
+    u64,
+);
+
+/// The source records of one XML document or EVTX file, with their normalized events.
+fn records_and_events(path: &Path) -> Vec<(pa_sources::SourceRecord, Value)> {
+    let normalizer = pa_ocsf::Normalizer::load(&mappings()).unwrap_or_else(|e| panic!("{e}"));
+    let ctx = pa_ocsf::EventContext {
+        run_id: "0f1e2d3c-0000-4000-8000-000000000018",
+        scenario_id: "specific-classes",
+        raw_ref: None,
+        normalizer_version: "0.1.0-test",
+        collector_version: None,
+        host: None,
+    };
+    pa_sources::open_auto(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .map(|r| {
+            let rec = r.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let ev = normalizer
+                .normalize(&rec, &ctx)
+                .into_event()
+                .unwrap_or_else(|| panic!("{}: a record without event", path.display()));
+            (rec, ev)
+        })
+        .collect()
+}
+
+/// Issue 13 item 5 (docs/adr/0018): the event types SigmaHQ Windows rules select on have
+/// specific OCSF 1.7.0 classes where one fits — on the real records of EVTX-ATTACK-SAMPLES
+/// (Security 4661/4662/4719/5136, Sysmon 16) and, for the types no reference collection holds,
+/// on event XML with the members their manifests define (Security 5447, System 7000/7009,
+/// Defender 1119/5001/5007, Sysmon 255). Each event is valid OCSF 1.7.0, and every member of
+/// its EventData is reachable for Sigma: the bridge resolves the member's name, on the
+/// channel's service route, to a path of the event's class that holds a value. 4673/4674 have
+/// no fitting class and stay Base Events.
+#[test]
+fn event_types_rules_select_on_have_specific_classes_and_keep_every_field() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let sec = "Microsoft-Windows-Security-Auditing";
+    let scm = "Service Control Manager";
+    let defender = "Microsoft-Windows-Windows Defender";
+    let sysmon = "Microsoft-Windows-Sysmon";
+    let subject = [
+        ("SubjectUserSid", "S-1-5-21-1-2-3-1104"),
+        ("SubjectUserName", "alice"),
+        ("SubjectDomainName", "CORP"),
+        ("SubjectLogonId", "0x3e7a1"),
+    ];
+    let with_subject = |more: &[(&'static str, &'static str)]| {
+        let mut v = subject.to_vec();
+        v.extend_from_slice(more);
+        v
+    };
+    let synthetic: Vec<Synthetic<'_>> = vec![
+        (
+            "5447 WFP filter changed",
+            sec,
+            "Security".into(),
+            5447,
+            vec![
+                ("ProcessId", "1544"),
+                ("UserSid", "S-1-5-19"),
+                ("UserName", "NT AUTHORITY\\LOCAL SERVICE"),
+                ("ProviderKey", "{4b153735-1049-4480-aab4-d1b9bdc03710}"),
+                ("ProviderName", "Microsoft Corporation"),
+                ("ChangeType", "%%16385"),
+                ("FilterKey", "{0f5b6ab6-5c3b-4c1f-9a5d-111111111111}"),
+                ("FilterName", "Block Outbound 445"),
+                ("FilterType", "%%16387"),
+                ("FilterId", "70215"),
+                ("LayerKey", "{c38d57d1-05a7-4c33-904f-7fbceee60e82}"),
+                ("LayerName", "ALE Connect v4 Layer"),
+                ("LayerId", "48"),
+                ("Weight", "0"),
+                ("Conditions", "Remote Port: 445"),
+                ("Action", "%%16389"),
+            ],
+            3004,
+            3,
+        ),
+        (
+            "4719 audit policy changed",
+            sec,
+            "Security".into(),
+            4719,
+            with_subject(&[
+                ("CategoryId", "%%8274"),
+                ("SubcategoryId", "%%12801"),
+                ("SubcategoryGuid", "{0cce921d-69ae-11d9-bed3-505054503030}"),
+                ("AuditPolicyChanges", "%%8448"),
+            ]),
+            3004,
+            3,
+        ),
+        (
+            "4673 privileged service",
+            sec,
+            "Security".into(),
+            4673,
+            with_subject(&[
+                ("ObjectServer", "Security"),
+                ("Service", "-"),
+                ("PrivilegeList", "SeLoadDriverPrivilege"),
+                ("ProcessId", "0x1f4"),
+                ("ProcessName", "C:\\Tools\\loader.exe"),
+            ]),
+            0,
+            99,
+        ),
+        (
+            "7000 start failed",
+            scm,
+            "System".into(),
+            7000,
+            vec![("param1", "Updater Service"), ("param2", "%%2")],
+            201004,
+            3,
+        ),
+        (
+            "7009 start timeout",
+            scm,
+            "System".into(),
+            7009,
+            vec![("param1", "30000"), ("param2", "Updater Service")],
+            201004,
+            3,
+        ),
+        (
+            "1119 action failed",
+            defender,
+            format!("{defender}/Operational"),
+            1119,
+            vec![
+                ("Product Name", "Microsoft Defender Antivirus"),
+                ("Detection ID", "{8B5C3A2E-1D4F-4E6A-9B7C-0A1B2C3D4E5F}"),
+                ("Detection Time", "2026-03-01T11:00:05.000Z"),
+                ("Threat ID", "2147735503"),
+                ("Threat Name", "HackTool:Win32/Mimikatz"),
+                ("Severity ID", "5"),
+                ("Severity Name", "Severe"),
+                ("Path", "file:_C:\\Users\\alice\\mimikatz.exe"),
+                ("Action ID", "2"),
+                ("Action Name", "Quarantine"),
+                ("Error Code", "0x80508023"),
+                (
+                    "Error Description",
+                    "The program could not find the malware.",
+                ),
+            ],
+            2004,
+            2,
+        ),
+        (
+            "5001 RTP disabled",
+            defender,
+            format!("{defender}/Operational"),
+            5001,
+            vec![
+                ("Product Name", "Microsoft Defender Antivirus"),
+                ("Product Version", "4.18.2303.8"),
+            ],
+            5019,
+            1,
+        ),
+        (
+            "5007 config changed",
+            defender,
+            format!("{defender}/Operational"),
+            5007,
+            vec![
+                ("Product Name", "Microsoft Defender Antivirus"),
+                ("Product Version", "4.18.2303.8"),
+                ("Old Value", ""),
+                (
+                    "New Value",
+                    "HKLM\\SOFTWARE\\Microsoft\\Windows Defender\\Exclusions\\Paths\\C:\\Temp = 0x0",
+                ),
+            ],
+            5019,
+            1,
+        ),
+        (
+            "255 sysmon error",
+            sysmon,
+            format!("{sysmon}/Operational"),
+            255,
+            vec![
+                ("UtcTime", "2026-03-01 11:00:09.000"),
+                ("ID", "DriverCommunication"),
+                (
+                    "Description",
+                    "Failed to open service configuration with error 1060",
+                ),
+            ],
+            6008,
+            1,
+        ),
+    ];
+    let mut cases: Vec<(String, pa_sources::SourceRecord, Value, u64, u64)> = Vec::new();
+    for (i, (name, provider, channel, id, members, class, activity)) in synthetic.iter().enumerate()
+    {
+        let xml = channel_event_xml(provider, channel, *id, 100 + i as u32, &event_data(members));
+        let p = dir.path().join(format!("{i}.xml"));
+        std::fs::write(&p, xml).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut got = records_and_events(&p);
+        assert_eq!(got.len(), 1, "{name}");
+        let (rec, ev) = got.remove(0);
+        cases.push(((*name).to_string(), rec, ev, *class, *activity));
+    }
+    // Real records: the first of each event type in EVTX-ATTACK-SAMPLES.
+    let mut want: Vec<(&str, &str, u64)> = vec![
+        ("Security", "4661", 3004),
+        ("Security", "4662", 3004),
+        ("Security", "4719", 3004),
+        ("Security", "5136", 3004),
+        ("Microsoft-Windows-Sysmon/Operational", "16", 5019),
+    ];
+    let mut files = Vec::new();
+    let mut stack = vec![pa_e2e::shared_data().join("evtx/EVTX-ATTACK-SAMPLES")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let p = e.unwrap_or_else(|e| panic!("{e}")).path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "evtx") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    for f in &files {
+        if want.is_empty() {
+            break;
+        }
+        for (rec, ev) in records_and_events(f) {
+            let code = ev["metadata"]["event_code"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            let log = ev["metadata"]["log_name"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            if let Some(pos) = want.iter().position(|(c, i, _)| *c == log && *i == code) {
+                let (_, _, class) = want.remove(pos);
+                let activity = ev["activity_id"].as_u64().unwrap_or(0);
+                cases.push((
+                    format!("{} {log} {code}", f.display()),
+                    rec,
+                    ev,
+                    class,
+                    activity,
+                ));
+            }
+        }
+    }
+    assert!(
+        want.is_empty(),
+        "no record in EVTX-ATTACK-SAMPLES for {want:?}"
+    );
+
+    let bridge =
+        Bridge::load(pa_e2e::repo_root().join("mappings/bridge")).unwrap_or_else(|e| panic!("{e}"));
+    let mut problems = Vec::new();
+    for (name, rec, ev, class, activity) in &cases {
+        let got = (
+            ev["class_uid"].as_u64().unwrap_or(u64::MAX),
+            ev["activity_id"].as_u64().unwrap_or(0),
+        );
+        if got != (*class, *activity) {
+            problems.push(format!(
+                "{name}: class/activity {got:?}, want ({class}, {activity})"
+            ));
+        }
+        for v in violations(ev) {
+            problems.push(format!("{name}: {v}"));
+        }
+        let service = match ev["metadata"]["log_name"].as_str() {
+            Some("Security") => "security",
+            Some("System") => "system",
+            Some(l) if l.contains("Defender") => "windefend",
+            _ => "sysmon",
+        };
+        let ls = pa_bridge::LogSource::new(Some("windows"), None, Some(service));
+        let routed = bridge.routed(&ls).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let Some(Value::Object(data)) = rec.fields.get("EventData") else {
+            problems.push(format!("{name}: no EventData"));
+            continue;
+        };
+        for (member, raw) in data {
+            let field: String = member.chars().filter(|c| *c != ' ').collect();
+            let path = routed
+                .resolve_by_class(&field)
+                .ok()
+                .and_then(|r| r.paths.get(&(*class as u32)).cloned());
+            let Some(path) = path else {
+                problems.push(format!(
+                    "{name}: {field} resolves to no path in class {class}"
+                ));
+                continue;
+            };
+            let have: Vec<String> = values_at(ev, &path).into_iter().filter_map(text).collect();
+            let raw = text(raw).unwrap_or_default();
+            if have.is_empty() && !raw.is_empty() {
+                problems.push(format!("{name}: {field}={raw:?} -> {path} holds nothing"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
 }

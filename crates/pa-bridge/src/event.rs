@@ -73,6 +73,9 @@ impl Route {
                     FilterOp::In => f.value.as_array().is_some_and(|want| {
                         have.iter().any(|h| want.iter().any(|w| eq_scalar(h, w)))
                     }),
+                    FilterOp::NotIn => f.value.as_array().is_some_and(|want| {
+                        !have.iter().any(|h| want.iter().any(|w| eq_scalar(h, w)))
+                    }),
                 }
             })
     }
@@ -113,5 +116,19 @@ mod tests {
         assert!(!r.in_scope(&json!({"class_uid": 1009, "metadata": {"log_name": "c"}})));
         assert!(!r.in_scope(&json!({"class_uid": 1009})));
         assert!(!r.in_scope(&json!({"class_uid": 1007, "metadata": {"log_name": "A"}})));
+        let not_in = Route {
+            filters: vec![Filter {
+                path: "activity_id".into(),
+                op: FilterOp::NotIn,
+                value: json!([2, 3]),
+            }],
+            ..r
+        };
+        assert!(not_in.in_scope(&json!({"class_uid": 1009, "activity_id": 1})));
+        assert!(
+            not_in.in_scope(&json!({"class_uid": 1009})),
+            "a missing path holds"
+        );
+        assert!(!not_in.in_scope(&json!({"class_uid": 1009, "activity_id": 3})));
     }
 }

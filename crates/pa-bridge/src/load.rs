@@ -331,7 +331,7 @@ pub(crate) fn build_routes(
             let scalar = |v: &serde_json::Value| v.is_string() || v.is_number() || v.is_boolean();
             let ok = match f.op {
                 FilterOp::Eq => scalar(&f.value),
-                FilterOp::In => f
+                FilterOp::In | FilterOp::NotIn => f
                     .value
                     .as_array()
                     .is_some_and(|a| !a.is_empty() && a.iter().all(scalar)),

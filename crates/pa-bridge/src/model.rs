@@ -94,6 +94,9 @@ pub enum FilterOp {
     Eq,
     /// The path's value equals one of the values in the list `value`.
     In,
+    /// No value at the path equals one of the values in the list `value` (a missing path
+    /// holds): scopes a class by the activities it must not take.
+    NotIn,
 }
 
 /// `aliases/*.yaml`: one alias set.

@@ -283,7 +283,7 @@ pub fn rule_id_of(id: Option<&str>, name: Option<&str>, rule_sha256: &str) -> St
 
 /// Whether every filter of a route holds on an event: some value at the filter's path equals
 /// the filter's value (`eq`) or one of its values (`in`), as text, case-insensitively; a
-/// missing path fails. (The same rule as `pa_bridge::Route::in_scope`, over any [`Event`].)
+/// missing path fails; `not_in` holds when no value is among its values (a missing path holds). (The same rule as `pa_bridge::Route::in_scope`, over any [`Event`].)
 pub fn filters_hold(route: &Route, ev: &dyn Event) -> bool {
     let text = |v: &Value| match v {
         Value::String(s) => Some(s.to_lowercase()),
@@ -296,16 +296,21 @@ pub fn filters_hold(route: &Route, ev: &dyn Event) -> bool {
         ev.values(&f.path, &mut have);
         let want: Vec<String> = match f.op {
             pa_bridge::FilterOp::Eq => text(&f.value).into_iter().collect(),
-            pa_bridge::FilterOp::In => f
+            pa_bridge::FilterOp::In | pa_bridge::FilterOp::NotIn => f
                 .value
                 .as_array()
                 .map(|a| a.iter().filter_map(text).collect())
                 .unwrap_or_default(),
         };
-        have.iter().any(|h| {
+        let hit = have.iter().any(|h| {
             h.text()
                 .is_some_and(|t| want.iter().any(|w| *w == t.to_lowercase()))
-        })
+        });
+        if f.op == pa_bridge::FilterOp::NotIn {
+            !hit
+        } else {
+            hit
+        }
     })
 }
 
