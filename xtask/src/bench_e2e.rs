@@ -1,4 +1,4 @@
-//! `cargo xtask bench e2e [--runs N] [--records N]`: a folder of EVTX to detections, our two
+//! `cargo xtask bench e2e [--runs N] [--records N] [--profile dist|release]`: a folder of EVTX to detections, our two
 //! paths against rsigma, in one invocation, on the same files and rules (issue 15).
 //!
 //! - **bundle**: `pa-orchestrate run` of a generated replay range (telemetry → normalization →
@@ -29,7 +29,7 @@ const RULES: &str = "../shared/data/sigma/rules/windows";
 /// Records in EVTX-ATTACK-SAMPLES (read by telemetry, `bench normalize`).
 const SAMPLE_RECORDS: u64 = 7_840;
 
-pub fn bench_e2e(runs: usize, records: u64) -> Result<()> {
+pub fn bench_e2e(runs: usize, records: u64, profile: &str) -> Result<()> {
     let root = super::root();
     for need in [SAMPLES, RULES] {
         if !root.join(need).is_dir() {
@@ -37,13 +37,13 @@ pub fn bench_e2e(runs: usize, records: u64) -> Result<()> {
         }
     }
     let mut build = super::cargo();
-    build.args(["build", "--profile", "dist", "--bins"]);
+    build.args(["build", "--profile", profile, "--bins"]);
     super::run(build)?;
     let mut build = super::cargo();
     build.args([
         "build",
         "--profile",
-        "dist",
+        profile,
         "-p",
         "pa-e2e",
         "--example",
@@ -55,7 +55,7 @@ pub fn bench_e2e(runs: usize, records: u64) -> Result<()> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let bin = target.join("dist");
+    let bin = target.join(profile);
     let rsigma = install_rsigma()?;
     let work = target.join("bench-e2e");
     let _ = std::fs::remove_dir_all(&work);
@@ -76,7 +76,7 @@ pub fn bench_e2e(runs: usize, records: u64) -> Result<()> {
     }
     print!("{}", String::from_utf8_lossy(&out.stdout));
 
-    println!("machine: {}", super::machine());
+    println!("machine: {}; profile: {profile}", super::machine());
     println!(
         "rules: {RULES}; rsigma {RSIGMA_VERSION} at {}",
         rsigma.display()

@@ -87,16 +87,21 @@ fn main() -> Result<()> {
         }
         ["bench", "report", rest @ ..] => bench_report::bench_report(report_actions(rest)?),
         ["bench", "e2e", rest @ ..] => {
-            let (mut runs, mut records) = (3usize, 100_000u64);
+            let (mut runs, mut records, mut profile) = (3usize, 100_000u64, "dist".to_string());
             let mut it = rest.iter();
             while let Some(a) = it.next() {
                 match (*a, it.next()) {
                     ("--runs", Some(n)) => runs = n.parse().context("--runs N")?,
                     ("--records", Some(n)) => records = n.parse().context("--records N")?,
-                    _ => bail!("usage: cargo xtask bench e2e [--runs N] [--records N]"),
+                    ("--profile", Some(p)) if ["dist", "release"].contains(p) => {
+                        profile = p.to_string()
+                    }
+                    _ => bail!(
+                        "usage: cargo xtask bench e2e [--runs N] [--records N] [--profile dist|release]"
+                    ),
                 }
             }
-            bench_e2e::bench_e2e(runs, records)
+            bench_e2e::bench_e2e(runs, records, &profile)
         }
         ["bench", "lint", rest @ ..] => bench_lint::bench_lint(match rest {
             [] => 5,
@@ -118,7 +123,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N] | cargo xtask bench runner [--actions N] | cargo xtask bench score [--actions N] | cargo xtask bench report [--actions N] | cargo xtask bench lint [--runs N] | cargo xtask bench e2e [--runs N] [--records N] | cargo xtask fuzz [--seconds N] [--target NAME] | cargo xtask attack-table"
+                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N] | cargo xtask bench runner [--actions N] | cargo xtask bench score [--actions N] | cargo xtask bench report [--actions N] | cargo xtask bench lint [--runs N] | cargo xtask bench e2e [--runs N] [--records N] [--profile dist|release] | cargo xtask fuzz [--seconds N] [--target NAME] | cargo xtask attack-table"
             );
             std::process::exit(2);
         }
