@@ -36,6 +36,12 @@ pub struct ExecRule {
     /// The OCSF class this compilation is for (OCSF mode: a rule is compiled once per routed
     /// class, with that class's field paths).
     pub class_uid: Option<u32>,
+    /// Index of the rule in the loaded [`RuleSet::rules`].
+    pub source: usize,
+    /// The event key of each field correlations read on this rule's matches
+    /// (`CorrelationSet::rule_fields`), resolved as the rule's own fields are; `None` when the
+    /// field has no path for this compilation.
+    pub corr_keys: Vec<Option<String>>,
 }
 
 /// One resolved field of a plan.
@@ -70,6 +76,8 @@ pub struct RulePlan {
     pub condition: String,
     /// ATT&CK technique ids of the rule's tags (`attack.t1059.004` → `T1059.004`).
     pub technique_ids: Vec<String>,
+    /// For a correlation rule: its index in [`RuleSet::correlations`].
+    pub correlation: Option<usize>,
 }
 
 /// The compiled rule set.
@@ -77,6 +85,10 @@ pub struct Detector {
     pub mode: FieldMode,
     pub rules: Vec<ExecRule>,
     pub plans: Vec<RulePlan>,
+    /// The correlation rules of the set, tied to its rules.
+    pub correlations: pa_sigma::CorrelationSet,
+    /// State bounds of correlation evaluation.
+    pub correlation_limits: pa_sigma::CorrelationLimits,
     /// class_uid → (engine, index into `rules` per engine rule). OCSF mode.
     /// With each engine: the key strings its rules and the route filters query, numbered once
     /// (see [`KeyIds`]: they are strings this detector owns).
@@ -348,7 +360,10 @@ impl Detector {
     ) -> Result<Detector, crate::DetectError> {
         let mut rules = Vec::new();
         let mut plans = Vec::new();
-        for r in &set.rules {
+        let (correlations, _) = pa_sigma::compile_correlations(set);
+        let no_fields = Vec::new();
+        for (source, r) in set.rules.iter().enumerate() {
+            let corr_fields = correlations.rule_fields.get(&source).unwrap_or(&no_fields);
             let rule_id = rule_id_of(r.id.as_deref(), r.name.as_deref(), &r.rule_sha256);
             let mut plan = RulePlan {
                 rule_id: rule_id.clone(),
@@ -366,6 +381,7 @@ impl Detector {
                 exec_indices: Vec::new(),
                 condition: r.conditions.join(" or "),
                 technique_ids: r.technique_ids.clone(),
+                correlation: None,
             };
             match (mode, bridge) {
                 (FieldMode::Sigma, _) => {
@@ -378,6 +394,8 @@ impl Detector {
                                 compiled: c,
                                 route: None,
                                 class_uid: None,
+                                source,
+                                corr_keys: corr_fields.iter().map(|f| Some(f.clone())).collect(),
                             });
                         }
                         Err(ne) => {
@@ -418,11 +436,24 @@ impl Detector {
                             Ok(c) => {
                                 plan.field_resolution.extend(res.seen.into_inner());
                                 plan.exec_indices.push(rules.len());
+                                // correlation fields resolve as the rule's own do (not recorded
+                                // in the rule's field resolution)
+                                let keys = ClassResolver {
+                                    routed,
+                                    class_uid,
+                                    seen: RefCell::new(Vec::new()),
+                                    unmapped: RefCell::new(Vec::new()),
+                                };
                                 rules.push(ExecRule {
                                     rule_id: rule_id.clone(),
                                     compiled: c,
                                     route: Some(route.clone()),
                                     class_uid: Some(class_uid),
+                                    source,
+                                    corr_keys: corr_fields
+                                        .iter()
+                                        .map(|f| keys.resolve(f).ok())
+                                        .collect(),
                                 });
                             }
                             Err(ne) => {
@@ -454,31 +485,14 @@ impl Detector {
             }
             plans.push(plan);
         }
-        for c in &set.correlations {
-            let rule_id = rule_id_of(c.id.as_deref(), c.name.as_deref(), &c.rule_sha256);
-            plans.push(RulePlan {
-                rule_id,
-                title: c.title.clone(),
-                rule_sha256: c.rule_sha256.clone(),
-                file: c.file.display().to_string(),
-                line: c.line,
-                routed: false,
-                route: None,
-                field_resolution: Vec::new(),
-                fallback_used: false,
-                unmapped_fields: Vec::new(),
-                non_executable_item: None,
-                non_executable: Some((
-                    "unsupported_correlation".to_string(),
-                    format!(
-                        "correlation rules ({}) are parsed but not evaluated in this version",
-                        c.correlation_type
-                    ),
-                )),
-                exec_indices: Vec::new(),
-                condition: String::new(),
-                technique_ids: Vec::new(),
-            });
+        for (i, c) in set.correlations.iter().enumerate() {
+            plans.push(crate::correlate::correlation_plan(
+                i,
+                c,
+                &correlations,
+                &plans,
+                &rules,
+            ));
         }
         let mut by_class: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
         let mut all = None;
@@ -507,6 +521,8 @@ impl Detector {
             mode,
             rules,
             plans,
+            correlations,
+            correlation_limits: pa_sigma::CorrelationLimits::default(),
             by_class: engines,
             all,
         })

@@ -13,12 +13,16 @@
 
 pub mod columnar;
 pub mod compiled_plan;
+pub mod correlate;
 pub mod detector;
 pub mod instance;
 pub mod report;
 
 use detector::{Detector, FieldMode};
-pub use instance::{BridgeProvenance, DetectionInstance, InstanceExtensions, SigmaProvenance};
+pub use instance::{
+    BridgeProvenance, CorrelatedEvent, CorrelationDetails, DetectionInstance, GroupValue,
+    InstanceExtensions, SigmaProvenance,
+};
 use pa_bridge::{Bridge, CoverageAccumulator, RuleOutcome};
 use pa_bundle::reason::{CommonReason, DetectionReason};
 use pa_sigma::{CompileOptions, RuleSet};
@@ -232,6 +236,7 @@ pub fn instance(
         last_seen_utc: t,
         run_id: run_id.map(str::to_owned),
         scenario_id: scenario_id.map(str::to_owned),
+        correlation: None,
         extensions: InstanceExtensions {
             sigma: SigmaProvenance {
                 rule_file: r.compiled.file.display().to_string(),
@@ -258,7 +263,17 @@ pub fn run(
     ctx: &mut StageContext<'_>,
     rules_override: Option<Vec<PathBuf>>,
 ) -> Result<StageSuccess, StageFailure> {
-    let loaded = load_stage_inputs(ctx, rules_override)?;
+    run_with(ctx, rules_override, pa_sigma::CorrelationLimits::default())
+}
+
+/// [`run`] with the state bounds of correlation evaluation.
+pub fn run_with(
+    ctx: &mut StageContext<'_>,
+    rules_override: Option<Vec<PathBuf>>,
+    limits: pa_sigma::CorrelationLimits,
+) -> Result<StageSuccess, StageFailure> {
+    let mut loaded = load_stage_inputs(ctx, rules_override)?;
+    loaded.det.correlation_limits = limits;
     let matched = match_store(ctx, &loaded.det)?;
     write_outputs(ctx, &loaded, &matched)
 }
@@ -276,6 +291,10 @@ struct Matched {
     instances: Vec<DetectionInstance>,
     /// Per compiled rule, whether it matched anything.
     rule_matched: Vec<bool>,
+    /// Correlation rules (set index) that fired.
+    corr_fired: std::collections::BTreeSet<usize>,
+    /// What correlation state bounds left out.
+    corr_warnings: Vec<String>,
     events_total: u64,
 }
 
@@ -331,6 +350,7 @@ fn match_store(ctx: &mut StageContext<'_>, det: &Detector) -> Result<Matched, St
     let mut instances: Vec<DetectionInstance> = Vec::new();
     let mut rule_matched = vec![false; det.rules.len()];
     let mut events_total = 0u64;
+    let mut corr = correlate::Correlator::new(det);
     while let Some((batch, info)) = reader.next_batch().map_err(input_missing)? {
         let view = columnar::BatchView::new(&batch, &info);
         events_total += view.len() as u64;
@@ -341,7 +361,7 @@ fn match_store(ctx: &mut StageContext<'_>, det: &Detector) -> Result<Matched, St
             .map(|row| det.detect_row(&plan, row))
             .collect();
         for (row, hits) in hits.into_iter().enumerate() {
-            if hits.is_empty() {
+            if !hits.iter().any(|&r| corr.wants(r)) {
                 continue;
             }
             let er = EventRef {
@@ -352,9 +372,15 @@ fn match_store(ctx: &mut StageContext<'_>, det: &Detector) -> Result<Matched, St
                     .unwrap_or_default()
                     .to_string(),
             };
-            for r in hits {
+            for &r in &hits {
                 rule_matched[r] = true;
-                instances.push(instance(det, r, &er, Some(&run_id), Some(&scenario_id)));
+                if corr.generates(r) {
+                    instances.push(instance(det, r, &er, Some(&run_id), Some(&scenario_id)));
+                }
+            }
+            let ev = view.row(row);
+            for &r in &hits {
+                instances.extend(corr.feed(r, &er, &ev, Some(&run_id), Some(&scenario_id)));
             }
         }
     }
@@ -362,6 +388,8 @@ fn match_store(ctx: &mut StageContext<'_>, det: &Detector) -> Result<Matched, St
     Ok(Matched {
         instances,
         rule_matched,
+        corr_warnings: corr.warnings(),
+        corr_fired: corr.fired,
         events_total,
     })
 }
@@ -395,6 +423,10 @@ fn write_outputs(
     let mut plan_lines: BTreeMap<&str, String> = BTreeMap::new();
     for p in &det.plans {
         let outcome = match &p.non_executable {
+            None if p.correlation.is_some() => RuleOutcome::executable(
+                p.correlation.is_some_and(|c| matched.corr_fired.contains(&c)),
+                false,
+            ),
             None if !p.exec_indices.is_empty() => RuleOutcome::executable(
                 p.exec_indices.iter().any(|&i| matched.rule_matched[i]),
                 p.fallback_used,
@@ -444,15 +476,23 @@ fn write_outputs(
         "evaluator_version".into(),
         json!(concat!("pa-detect/", env!("CARGO_PKG_VERSION"))),
     );
+    let mut summary = format!(
+        "{} detection(s) from {} of {} executable rule(s) over {} event(s); {} rule(s) not executable",
+        matched.instances.len(),
+        cov.matched_rules,
+        cov.executable_rules,
+        matched.events_total,
+        cov.non_executable_rules
+    );
+    if !matched.corr_warnings.is_empty() {
+        summary.push_str(&format!(
+            "; {} correlation rule(s) hit state bounds (results may be missing): {}",
+            matched.corr_warnings.len(),
+            matched.corr_warnings.join("; ")
+        ));
+    }
     Ok(StageSuccess {
-        summary: format!(
-            "{} detection(s) from {} of {} executable rule(s) over {} event(s); {} rule(s) not executable",
-            matched.instances.len(),
-            cov.matched_rules,
-            cov.executable_rules,
-            matched.events_total,
-            cov.non_executable_rules
-        ),
+        summary,
         versions,
         ..Default::default()
     })
@@ -503,6 +543,10 @@ fn next_line<'b>(
 pub struct StreamTally {
     pub events: u64,
     pub detections: u64,
+    /// Of `detections`, those of correlation rules.
+    pub correlation_detections: u64,
+    /// What correlation state bounds left out (also logged).
+    pub correlation_warnings: Vec<String>,
     pub executable_rules: usize,
     pub non_executable_rules: usize,
 }
@@ -531,20 +575,39 @@ pub fn stream(
         ..Default::default()
     };
     let mut batch: Vec<(u64, Value)> = Vec::new();
-    let flush = |batch: &mut Vec<(u64, Value)>,
-                 out: &mut dyn Write,
-                 tally: &mut StreamTally|
+    let mut corr = correlate::Correlator::new(det);
+    let mut flush = |batch: &mut Vec<(u64, Value)>,
+                     out: &mut dyn Write,
+                     tally: &mut StreamTally|
      -> Result<(), DetectError> {
         let evs: Vec<Value> = batch.iter().map(|(_, v)| v.clone()).collect();
         let hits = detect_batch(det, &evs);
+        let mut write = |inst: &DetectionInstance| -> Result<(), DetectError> {
+            let line = pa_canon::to_jsonl_line(inst)?;
+            out.write_all(line.as_bytes())
+                .map_err(DetectError::Output)?;
+            tally.detections += 1;
+            tally.correlation_detections += u64::from(inst.correlation.is_some());
+            Ok(())
+        };
         for ((line_no, ev), hits) in batch.iter().zip(hits) {
             let er = EventRef::of_value(ev, || format!("{input}:{line_no}"));
-            for r in hits {
-                let inst = instance(det, r, &er, None, None);
-                let line = pa_canon::to_jsonl_line(&inst)?;
-                out.write_all(line.as_bytes())
-                    .map_err(DetectError::Output)?;
-                tally.detections += 1;
+            for &r in &hits {
+                if corr.generates(r) {
+                    write(&instance(det, r, &er, None, None))?;
+                }
+            }
+            if !hits.iter().any(|&r| corr.wants(r)) {
+                continue;
+            }
+            let event: Box<dyn pa_sigma::Event> = match det.mode {
+                FieldMode::Ocsf => Box::new(columnar::ValueEvent(ev)),
+                FieldMode::Sigma => Box::new(pa_sigma::SigmaJsonEvent::new(ev.clone())),
+            };
+            for &r in &hits {
+                for inst in corr.feed(r, &er, event.as_ref(), None, None) {
+                    write(&inst)?;
+                }
             }
         }
         batch.clear();
@@ -579,6 +642,8 @@ pub fn stream(
         }
     }
     flush(&mut batch, out, &mut tally)?;
+    drop(flush);
+    tally.correlation_warnings = corr.warnings();
     out.flush().map_err(DetectError::Output)?;
     Ok(tally)
 }

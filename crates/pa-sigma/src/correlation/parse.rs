@@ -144,6 +144,7 @@ pub(crate) fn parse_correlation(body: &Yaml) -> Result<CorrelationRule, String> 
         name: body.get("name").and_then(Yaml::scalar_text),
         title: String::new(),
         level: body.get("level").and_then(Yaml::scalar_text),
+        technique_ids: crate::rule::technique_ids(&str_list(body.get("tags")).unwrap_or_default()),
         correlation_type: ctype,
         rules,
         group_by,

@@ -199,6 +199,8 @@ pub struct CorrelationRule {
     pub title: String,
     /// `level`.
     pub level: Option<String>,
+    /// ATT&CK technique ids of its `tags`.
+    pub technique_ids: Vec<String>,
     /// `correlation.type` (`event_count`, `value_count`, `temporal`, `temporal_ordered`,
     /// `value_sum`, `value_avg`, `value_percentile`).
     pub correlation_type: String,
