@@ -74,10 +74,7 @@ enum Cmd {
 
 fn limits(cli: &Cli) -> pa_sigma::CorrelationLimits {
     let n = |v: Option<u64>| v.map(|v| usize::try_from(v).unwrap_or(usize::MAX));
-    pa_detection::correlate::limits(
-        n(cli.correlation_max_groups),
-        n(cli.correlation_max_window),
-    )
+    pa_detection::correlate::limits(n(cli.correlation_max_groups), n(cli.correlation_max_window))
 }
 
 fn detector(cli: &Cli) -> anyhow::Result<(pa_sigma::RuleSet, Detector)> {

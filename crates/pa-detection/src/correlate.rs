@@ -18,8 +18,12 @@ use std::collections::BTreeSet;
 pub const CORRELATION_RULE_NOT_EXECUTABLE: &str = "correlation_rule_not_executable";
 
 fn describe(c: &CorrelationRule) -> String {
-    let cond: Vec<String> = c.condition.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    let mut s = c.correlation_type.clone();
+    let cond: Vec<String> = c
+        .condition
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    let mut s = format!("{} over {}", c.correlation_type, c.rules.join(", "));
     if !c.condition_fields.is_empty() {
         s.push_str(&format!(" of {}", c.condition_fields.join(", ")));
     }
@@ -269,7 +273,10 @@ pub fn correlation_instance(
     run_id: Option<&str>,
     scenario_id: Option<&str>,
 ) -> DetectionInstance {
-    let plan = det.plans.iter().find(|p| p.correlation == Some(h.correlation));
+    let plan = det
+        .plans
+        .iter()
+        .find(|p| p.correlation == Some(h.correlation));
     let rule_id = plan.map_or_else(String::new, |p| p.rule_id.clone());
     let mut ids: Vec<String> = Vec::new();
     let mut seen = BTreeSet::new();
@@ -278,20 +285,24 @@ pub fn correlation_instance(
             ids.push(e.event_id.clone());
         }
     }
-    let base_id = |r: usize| det.plans.get(r).map_or_else(String::new, |p| p.rule_id.clone());
-    let ctype = det
+    let base_id = |r: usize| {
+        det.plans
+            .get(r)
+            .map_or_else(String::new, |p| p.rule_id.clone())
+    };
+    let cc = det
         .correlations
         .correlations
         .iter()
-        .find(|c| c.index == h.correlation)
-        .map_or("", |c| c.kind.as_str());
+        .find(|c| c.index == h.correlation);
+    let ctype = cc.map_or("", |c| c.kind.as_str());
     let start = pa_canon::format_utc_millis(h.window_start_ms);
     let end = pa_canon::format_utc_millis(h.window_end_ms);
     DetectionInstance {
         rule_id,
         rule_title: plan.map_or_else(String::new, |p| p.title.clone()),
         rule_source: "sigma".to_owned(),
-        rule_level: None,
+        rule_level: cc.and_then(|c| c.level.clone()),
         technique_ids: plan.map_or_else(Vec::new, |p| p.technique_ids.clone()),
         matched_event_ids: ids,
         first_seen_utc: Some(start.clone()),

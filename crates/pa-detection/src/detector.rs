@@ -2,10 +2,6 @@
 //! names), one indexed [`pa_sigma::Engine`] per OCSF class, and the per-rule compiled plans.
 
 use crate::columnar::{BatchView, KeyIds, KeyTable, Resolved};
-use crate::compiled_plan::{
-    Backend, ClassCompilation, Compilation, CompiledPlan, EnginePlan, NonExecutableReason,
-    PlanFieldResolution, RoutedScope,
-};
 use pa_bridge::{Bridge, ResolutionKind, Route};
 use pa_sigma::{
     CompileOptions, CompiledRule, Engine, Event, FieldResolver, RuleSet, SigmaJsonEvent, Unresolved,
@@ -737,61 +733,5 @@ impl Detector {
             .collect();
         out.sort_unstable();
         out
-    }
-
-    /// The `bridge/compiled_plans.jsonl` line of a plan.
-    pub fn plan_document(&self, p: &RulePlan, mapping_pack_sha256: &str) -> CompiledPlan {
-        CompiledPlan {
-            rule_id: p.rule_id.clone(),
-            rule_title: p.title.clone(),
-            technique_ids: p.technique_ids.clone(),
-            rule_sha256: p.rule_sha256.clone(),
-            rule_file: p.file.clone(),
-            rule_line: p.line,
-            mapping_pack_sha256: mapping_pack_sha256.to_owned(),
-            backend: Backend::native(),
-            executable: p.non_executable.is_none(),
-            condition: p.condition.clone(),
-            compilation: Compilation {
-                routed_scope: p.route.as_ref().map(|r| RoutedScope {
-                    route_id: r.route_id.clone(),
-                    class_uids: r.class_uids.clone(),
-                    filters: r.filters.clone(),
-                }),
-                field_resolution: p
-                    .field_resolution
-                    .iter()
-                    .map(|f| PlanFieldResolution {
-                        sigma_field: f.sigma_field.clone(),
-                        path: f.path.clone(),
-                        class_uid: f.class_uid,
-                        kind: f.kind,
-                    })
-                    .collect(),
-                fallback_used: p.fallback_used,
-            },
-            plan: (!p.exec_indices.is_empty()).then(|| EnginePlan {
-                kind: "pa_native_indexed".to_owned(),
-                compilations: p
-                    .exec_indices
-                    .iter()
-                    .map(|&i| {
-                        let r = &self.rules[i];
-                        ClassCompilation {
-                            class_uid: r.class_uid,
-                            selections: r.compiled.selections.len() as u64,
-                            matchers: r.compiled.matcher_count as u64,
-                        }
-                    })
-                    .collect(),
-            }),
-            non_executable_reason: p.non_executable.as_ref().map(|(code, msg)| {
-                NonExecutableReason {
-                    reason_domain: "bridge_compiled_plan".to_owned(),
-                    reason_code: code.clone(),
-                    explanation: msg.clone(),
-                }
-            }),
-        }
     }
 }

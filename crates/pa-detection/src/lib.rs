@@ -109,6 +109,16 @@ pub enum DetectError {
     /// `explain` was asked about a rule that is not loaded.
     #[error("rule {0} is not in the loaded rule set")]
     UnknownRule(String),
+    /// `explain` was asked about a correlation rule (it relates several events).
+    #[error(
+        "rule {rule_id} is a correlation rule ({references}): explain works on one event; explain the rules it references"
+    )]
+    CorrelationNotExplainable {
+        /// The correlation rule.
+        rule_id: String,
+        /// The rules it references, as written.
+        references: String,
+    },
     /// `explain` was asked about a rule that cannot run.
     #[error("rule {rule_id} is not executable: {reason_code}: {message}")]
     NotExecutable {
@@ -128,6 +138,7 @@ impl DetectError {
             DetectError::NoRulePaths
             | DetectError::RulePathMissing(_)
             | DetectError::UnknownRule(_)
+            | DetectError::CorrelationNotExplainable { .. }
             | DetectError::NotExecutable { .. } => DetectionReason::SigmaRulesetLoadFailed.into(),
             DetectError::ShippedBridgeMissing(_)
             | DetectError::Bridge(_)
@@ -424,7 +435,8 @@ fn write_outputs(
     for p in &det.plans {
         let outcome = match &p.non_executable {
             None if p.correlation.is_some() => RuleOutcome::executable(
-                p.correlation.is_some_and(|c| matched.corr_fired.contains(&c)),
+                p.correlation
+                    .is_some_and(|c| matched.corr_fired.contains(&c)),
                 false,
             ),
             None if !p.exec_indices.is_empty() => RuleOutcome::executable(
@@ -698,6 +710,12 @@ pub fn explain(det: &Detector, rule_id: &str, event: &Value) -> Result<ExplainRe
     let Some(plan) = det.plans.iter().find(|p| p.rule_id == rule_id) else {
         return Err(DetectError::UnknownRule(rule_id.to_owned()));
     };
+    if plan.correlation.is_some() && plan.non_executable.is_none() {
+        return Err(DetectError::CorrelationNotExplainable {
+            rule_id: rule_id.to_owned(),
+            references: plan.condition.clone(),
+        });
+    }
     if plan.exec_indices.is_empty() {
         let (reason_code, message) = plan.non_executable.clone().unwrap_or_default();
         return Err(DetectError::NotExecutable {

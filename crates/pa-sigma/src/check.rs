@@ -85,7 +85,9 @@ pub fn check(set: &RuleSet, resolver: &dyn FieldResolver, opts: &CompileOptions)
             for m in &cc.members {
                 match *m {
                     crate::correlation::Member::Rule(r) if blocked_rule(r) => {
-                        corr_block.entry(c.index).or_insert_with(|| set.rules[r].title.clone());
+                        corr_block
+                            .entry(c.index)
+                            .or_insert_with(|| set.rules[r].title.clone());
                     }
                     crate::correlation::Member::Correlation(j) if seen.insert(j) => stack.push(j),
                     _ => {}
@@ -96,7 +98,9 @@ pub fn check(set: &RuleSet, resolver: &dyn FieldResolver, opts: &CompileOptions)
     for (i, c) in set.correlations.iter().enumerate() {
         let block = corr_block.get(&i);
         if block.is_some() {
-            *reasons.entry("correlation_rule_not_executable".into()).or_default() += 1;
+            *reasons
+                .entry("correlation_rule_not_executable".into())
+                .or_default() += 1;
         }
         rules.push(RuleCheck {
             id: c.id.clone(),
@@ -166,7 +170,10 @@ mod tests {
         assert!(b.message.as_deref().unwrap_or("").contains("nope"));
         assert_eq!(b.line, 8);
         let d = r.rules.iter().find(|x| x.kind == "correlation").expect("d");
-        assert_eq!(d.reason_code.as_deref(), Some("correlation_rule_not_executable"));
+        assert_eq!(
+            d.reason_code.as_deref(),
+            Some("correlation_rule_not_executable")
+        );
         // deterministic and serializable
         let again = check(
             &load_str(Path::new("set.yml"), SET),

@@ -56,9 +56,9 @@ pub use compile::{
 };
 pub use condition::{Cond, CondAst, CondError, Quantifier, name_matches, parse_condition};
 pub use correlation::{
-    CompiledCorrelation, CondOp, Contribution, CorrelationEngine, CorrelationHit, CorrelationKind,
-    CorrelationLimits, CorrelationSet, CorrelationStats, Member, MemberFields, StateSize,
-    CONDITION_OPS, CORRELATION_TYPES, compile_correlations, parse_timespan,
+    CONDITION_OPS, CORRELATION_TYPES, CompiledCorrelation, CondOp, Contribution, CorrelationEngine,
+    CorrelationHit, CorrelationKind, CorrelationLimits, CorrelationSet, CorrelationStats, Member,
+    MemberFields, StateSize, compile_correlations, parse_timespan,
 };
 pub use engine::{Engine, EngineError, WordHash};
 pub use event::{

@@ -144,7 +144,11 @@ impl<'s> CorrelationEngine<'s> {
                 .enumerate()
                 .map(|(p, c)| (c.index, p))
                 .collect(),
-            states: set.correlations.iter().map(|_| CorrState::default()).collect(),
+            states: set
+                .correlations
+                .iter()
+                .map(|_| CorrState::default())
+                .collect(),
             set,
             limits: CorrelationLimits {
                 max_groups: limits.max_groups.max(1),
@@ -369,7 +373,10 @@ impl<'s> CorrelationEngine<'s> {
                 s.matches += g.window.len();
                 for e in &g.window {
                     s.approx_bytes += std::mem::size_of::<Entry>()
-                        + e.events.iter().map(|c| c.event_id.len() + 40).sum::<usize>()
+                        + e.events
+                            .iter()
+                            .map(|c| c.event_id.len() + 40)
+                            .sum::<usize>()
                         + match &e.value {
                             Val::Text(t) => t.len(),
                             _ => 0,

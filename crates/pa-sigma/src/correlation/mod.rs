@@ -26,8 +26,7 @@ mod engine;
 mod parse;
 
 pub use engine::{
-    Contribution, CorrelationEngine, CorrelationHit, CorrelationLimits, CorrelationStats,
-    StateSize,
+    Contribution, CorrelationEngine, CorrelationHit, CorrelationLimits, CorrelationStats, StateSize,
 };
 pub(crate) use parse::parse_correlation;
 pub use parse::{CONDITION_OPS, CORRELATION_TYPES};
@@ -156,6 +155,8 @@ pub struct CompiledCorrelation {
     /// Whether its results are detections: it is referenced by no correlation, or by one that
     /// says `generate: true`.
     pub emits: bool,
+    /// Its `level`.
+    pub level: Option<String>,
 }
 
 /// One consumer of a member's matches.
@@ -263,7 +264,9 @@ fn compile_one(set: &RuleSet, index: usize) -> Result<CompiledCorrelation, Strin
             format!("`correlation.rules` names `{name}`, which is no rule id or name in the set")
         })?;
         if m == Member::Correlation(index) {
-            return Err(format!("`correlation.rules` names the correlation itself (`{name}`)"));
+            return Err(format!(
+                "`correlation.rules` names the correlation itself (`{name}`)"
+            ));
         }
         if members.contains(&m) {
             return Err(format!("`correlation.rules` names `{name}` twice"));
@@ -353,6 +356,7 @@ fn compile_one(set: &RuleSet, index: usize) -> Result<CompiledCorrelation, Strin
         condition,
         member_fields,
         emits: true,
+        level: c.level.clone(),
     })
 }
 

@@ -41,7 +41,10 @@ fn str_list(y: Option<&Yaml>) -> Result<Vec<String>, String> {
 pub(crate) fn parse_correlation(body: &Yaml) -> Result<CorrelationRule, String> {
     let c = body.get("correlation").ok_or("missing `correlation`")?;
     if !matches!(c, Yaml::Map(_)) {
-        return Err(format!("`correlation` is a {}, expected a mapping", c.kind()));
+        return Err(format!(
+            "`correlation` is a {}, expected a mapping",
+            c.kind()
+        ));
     }
     let ctype = c
         .get("type")
@@ -57,7 +60,8 @@ pub(crate) fn parse_correlation(body: &Yaml) -> Result<CorrelationRule, String> 
     if rules.is_empty() {
         return Err("`correlation.rules` names no rule".into());
     }
-    let group_by = str_list(c.get("group-by")).map_err(|e| format!("`correlation.group-by` {e}"))?;
+    let group_by =
+        str_list(c.get("group-by")).map_err(|e| format!("`correlation.group-by` {e}"))?;
     let mut condition = BTreeMap::new();
     let mut condition_fields = Vec::new();
     match c.get("condition") {

@@ -66,24 +66,65 @@ fn event_count_many_failed_logins_per_computer_in_an_hour() {
     let mut eng = CorrelationEngine::new(&cs, CorrelationLimits::default());
     // 99 on host A within the hour, then one on host B: nothing
     for i in 0..99 {
-        let h = feed(&mut eng, &set, &cs, "failed_login", i * 30_000, &format!("a{i}"), &[("ComputerName", "A")]);
+        let h = feed(
+            &mut eng,
+            &set,
+            &cs,
+            "failed_login",
+            i * 30_000,
+            &format!("a{i}"),
+            &[("ComputerName", "A")],
+        );
         assert!(h.is_empty());
     }
-    assert!(feed(&mut eng, &set, &cs, "failed_login", 99 * 30_000, "b0", &[("ComputerName", "B")]).is_empty());
+    assert!(
+        feed(
+            &mut eng,
+            &set,
+            &cs,
+            "failed_login",
+            99 * 30_000,
+            "b0",
+            &[("ComputerName", "B")]
+        )
+        .is_empty()
+    );
     // an event without the group-by field does not count
     assert!(feed(&mut eng, &set, &cs, "failed_login", 99 * 30_000, "x", &[]).is_empty());
     // the 100th on A fires with exactly the 100 events
-    let h = feed(&mut eng, &set, &cs, "failed_login", 99 * 30_000 + 1, "a99", &[("ComputerName", "A")]);
+    let h = feed(
+        &mut eng,
+        &set,
+        &cs,
+        "failed_login",
+        99 * 30_000 + 1,
+        "a99",
+        &[("ComputerName", "A")],
+    );
     assert_eq!(h.len(), 1);
     assert_eq!(h[0].value, 100.0);
-    assert_eq!(h[0].group, vec![("ComputerName".to_string(), "A".to_string())]);
+    assert_eq!(
+        h[0].group,
+        vec![("ComputerName".to_string(), "A".to_string())]
+    );
     assert_eq!(h[0].events.len(), 100);
     assert_eq!(ids(&h[0])[0], "a0");
     assert_eq!(h[0].window_start_ms, 0);
     assert_eq!(h[0].window_end_ms, 99 * 30_000 + 1);
     assert!(h[0].emits);
     // the group started over: one more is not a new result
-    assert!(feed(&mut eng, &set, &cs, "failed_login", 99 * 30_000 + 2, "a100", &[("ComputerName", "A")]).is_empty());
+    assert!(
+        feed(
+            &mut eng,
+            &set,
+            &cs,
+            "failed_login",
+            99 * 30_000 + 2,
+            "a100",
+            &[("ComputerName", "A")]
+        )
+        .is_empty()
+    );
     let st = eng.stats()[0].1;
     assert_eq!((st.matches, st.missing_group_field, st.fired), (103, 1, 1));
     // the base rule is silent (no generate: true)
@@ -97,9 +138,28 @@ fn window_is_inclusive_and_slides() {
     let mut eng = CorrelationEngine::new(&cs, CorrelationLimits::default());
     assert!(feed(&mut eng, &set, &cs, "r", 0, "e0", &[("User", "u")]).is_empty());
     // 5m + 1ms later: e0 has left the window
-    assert!(feed(&mut eng, &set, &cs, "r", 5 * MIN + 1, "e1", &[("User", "u")]).is_empty());
+    assert!(
+        feed(
+            &mut eng,
+            &set,
+            &cs,
+            "r",
+            5 * MIN + 1,
+            "e1",
+            &[("User", "u")]
+        )
+        .is_empty()
+    );
     // exactly 5m after e1: still inside (inclusive)
-    let h = feed(&mut eng, &set, &cs, "r", 10 * MIN + 1, "e2", &[("User", "u")]);
+    let h = feed(
+        &mut eng,
+        &set,
+        &cs,
+        "r",
+        10 * MIN + 1,
+        "e2",
+        &[("User", "u")],
+    );
     assert_eq!(h.len(), 1);
     assert_eq!(ids(&h[0]), ["e1", "e2"]);
 }
@@ -117,14 +177,64 @@ fn value_count_distinct_users_per_source_and_destination() {
     // 99 distinct users, each twice: 198 events, 99 distinct values
     for i in 0..198 {
         let user = format!("user{}", i % 99);
-        let h = feed(&mut eng, &set, &cs, "failed_login", at(i), &format!("e{i}"), &[("ComputerName", "dc1"), ("WorkstationName", "ws7"), ("User", &user)]);
+        let h = feed(
+            &mut eng,
+            &set,
+            &cs,
+            "failed_login",
+            at(i),
+            &format!("e{i}"),
+            &[
+                ("ComputerName", "dc1"),
+                ("WorkstationName", "ws7"),
+                ("User", &user),
+            ],
+        );
         assert!(h.is_empty(), "fired at {i}");
     }
     // same user on another workstation is another group
-    assert!(feed(&mut eng, &set, &cs, "failed_login", at(198), "o", &[("ComputerName", "dc1"), ("WorkstationName", "ws8"), ("User", "new")]).is_empty());
+    assert!(
+        feed(
+            &mut eng,
+            &set,
+            &cs,
+            "failed_login",
+            at(198),
+            "o",
+            &[
+                ("ComputerName", "dc1"),
+                ("WorkstationName", "ws8"),
+                ("User", "new")
+            ]
+        )
+        .is_empty()
+    );
     // no User: not counted
-    assert!(feed(&mut eng, &set, &cs, "failed_login", at(198), "n", &[("ComputerName", "dc1"), ("WorkstationName", "ws7")]).is_empty());
-    let h = feed(&mut eng, &set, &cs, "failed_login", at(199), "last", &[("ComputerName", "dc1"), ("WorkstationName", "ws7"), ("User", "user100")]);
+    assert!(
+        feed(
+            &mut eng,
+            &set,
+            &cs,
+            "failed_login",
+            at(198),
+            "n",
+            &[("ComputerName", "dc1"), ("WorkstationName", "ws7")]
+        )
+        .is_empty()
+    );
+    let h = feed(
+        &mut eng,
+        &set,
+        &cs,
+        "failed_login",
+        at(199),
+        "last",
+        &[
+            ("ComputerName", "dc1"),
+            ("WorkstationName", "ws7"),
+            ("User", "user100"),
+        ],
+    );
     assert_eq!(h.len(), 1);
     assert_eq!(h[0].value, 100.0);
     assert_eq!(h[0].events.len(), 199);
@@ -174,7 +284,10 @@ fn temporal_ordered_needs_the_listed_order() {
     let f = [("ComputerName", "h1"), ("User", "bob")];
     // c, b, a: wrong order
     let mut eng = CorrelationEngine::new(&cs, CorrelationLimits::default());
-    for (i, r) in ["recon_cmd_c", "recon_cmd_b", "recon_cmd_a"].iter().enumerate() {
+    for (i, r) in ["recon_cmd_c", "recon_cmd_b", "recon_cmd_a"]
+        .iter()
+        .enumerate()
+    {
         assert!(feed(&mut eng, &set, &cs, r, i as i64, &format!("x{i}"), &f).is_empty());
     }
     // then b, c: a(2) < b(3) < c(4) in order → fires with exactly those three
@@ -200,10 +313,21 @@ fn chained_failed_logins_followed_by_success() {
     let (cs, issues) = compile_correlations(&set);
     assert!(issues.is_empty());
     // the outer correlation emits; the inner one and both base rules do not (no generate)
-    let outer = cs.correlations.iter().find(|c| c.kind == CorrelationKind::TemporalOrdered).unwrap();
-    let inner = cs.correlations.iter().find(|c| c.kind == CorrelationKind::EventCount).unwrap();
+    let outer = cs
+        .correlations
+        .iter()
+        .find(|c| c.kind == CorrelationKind::TemporalOrdered)
+        .unwrap();
+    let inner = cs
+        .correlations
+        .iter()
+        .find(|c| c.kind == CorrelationKind::EventCount)
+        .unwrap();
     assert!(outer.emits && !inner.emits);
-    assert_eq!(outer.members, vec![Member::Correlation(inner.index), Member::Rule(1)]);
+    assert_eq!(
+        outer.members,
+        vec![Member::Correlation(inner.index), Member::Rule(1)]
+    );
     assert_eq!(cs.silent_rules.len(), 2);
     let mut eng = CorrelationEngine::new(&cs, CorrelationLimits::default());
     let u = [("User", "alice")];
@@ -211,9 +335,21 @@ fn chained_failed_logins_followed_by_success() {
     assert!(feed(&mut eng, &set, &cs, "successful_login", 0, "s0", &u).is_empty());
     let mut inner_hits = Vec::new();
     for i in 0..10 {
-        inner_hits.extend(feed(&mut eng, &set, &cs, "failed_login", 1000 + i, &format!("f{i}"), &u));
+        inner_hits.extend(feed(
+            &mut eng,
+            &set,
+            &cs,
+            "failed_login",
+            1000 + i,
+            &format!("f{i}"),
+            &u,
+        ));
     }
-    assert_eq!(inner_hits.len(), 1, "the 10th failure fires the inner correlation");
+    assert_eq!(
+        inner_hits.len(),
+        1,
+        "the 10th failure fires the inner correlation"
+    );
     assert!(!inner_hits[0].emits);
     let h = feed(&mut eng, &set, &cs, "successful_login", 2 * MIN, "s1", &u);
     assert_eq!(h.len(), 1);
@@ -222,9 +358,23 @@ fn chained_failed_logins_followed_by_success() {
     assert_eq!(h[0].events.len(), 11);
     assert_eq!(h[0].events[0].event_id, "f0");
     assert_eq!(h[0].events[10].event_id, "s1");
-    assert_eq!(h[0].window_start_ms, 1009, "the inner result counts at its window end");
+    assert_eq!(
+        h[0].window_start_ms, 1009,
+        "the inner result counts at its window end"
+    );
     // another user's success is not alice's
-    assert!(feed(&mut eng, &set, &cs, "successful_login", 3 * MIN, "s2", &[("User", "bob")]).is_empty());
+    assert!(
+        feed(
+            &mut eng,
+            &set,
+            &cs,
+            "successful_login",
+            3 * MIN,
+            "s2",
+            &[("User", "bob")]
+        )
+        .is_empty()
+    );
 }
 
 #[test]
@@ -242,8 +392,22 @@ fn value_sum_exfiltration() {
     let mut eng = CorrelationEngine::new(&cs, CorrelationLimits::default());
     let f = |b: &'static str| [("SourceIP", "10.0.0.5"), ("User", "bob"), ("bytes_sent", b)];
     assert!(feed(&mut eng, &set, &cs, "website_access", 0, "w1", &f("600000")).is_empty());
-    assert!(feed(&mut eng, &set, &cs, "website_access", 1, "w2", &f("not a number")).is_empty());
-    assert!(feed(&mut eng, &set, &cs, "website_access", 2, "w3", &f("400000")).is_empty(), "1000000 is not > 1000000");
+    assert!(
+        feed(
+            &mut eng,
+            &set,
+            &cs,
+            "website_access",
+            1,
+            "w2",
+            &f("not a number")
+        )
+        .is_empty()
+    );
+    assert!(
+        feed(&mut eng, &set, &cs, "website_access", 2, "w3", &f("400000")).is_empty(),
+        "1000000 is not > 1000000"
+    );
     let h = feed(&mut eng, &set, &cs, "website_access", 3, "w4", &f("1"));
     assert_eq!(h.len(), 1);
     assert_eq!(h[0].value, 1_000_001.0);
@@ -258,7 +422,10 @@ fn value_avg_network_traffic() {
     let mut eng = CorrelationEngine::new(&cs, CorrelationLimits::default());
     let f = |b: &'static str| [("SourceIP", "10.0.0.5"), ("User", "bob"), ("BytesOut", b)];
     assert!(feed(&mut eng, &set, &cs, "rule_a", 0, "n1", &f("100")).is_empty());
-    assert!(feed(&mut eng, &set, &cs, "rule_a", 1, "n2", &f("900")).is_empty(), "avg 500 is not > 500");
+    assert!(
+        feed(&mut eng, &set, &cs, "rule_a", 1, "n2", &f("900")).is_empty(),
+        "avg 500 is not > 500"
+    );
     let h = feed(&mut eng, &set, &cs, "rule_a", 2, "n3", &f("503"));
     assert_eq!(h.len(), 1);
     assert_eq!(h[0].value, 501.0);
@@ -271,11 +438,27 @@ fn value_percentile_rare_process_per_computer() {
     let (set, cs) = load(&[base("process_creation", "p"), corr.into()]);
     let mut eng = CorrelationEngine::new(&cs, CorrelationLimits::default());
     for i in 0..199 {
-        let h = feed(&mut eng, &set, &cs, "process_creation", i, &format!("p{i}"), &[("ComputerName", "h"), ("Image", "svchost.exe")]);
+        let h = feed(
+            &mut eng,
+            &set,
+            &cs,
+            "process_creation",
+            i,
+            &format!("p{i}"),
+            &[("ComputerName", "h"), ("Image", "svchost.exe")],
+        );
         assert!(h.is_empty());
     }
     // 2 of 201 ≈ 0.995% after the second rare one; the first was 1 of 200 = 0.5%
-    let h = feed(&mut eng, &set, &cs, "process_creation", 300, "rare", &[("ComputerName", "h"), ("Image", "mimikatz.exe")]);
+    let h = feed(
+        &mut eng,
+        &set,
+        &cs,
+        "process_creation",
+        300,
+        "rare",
+        &[("ComputerName", "h"), ("Image", "mimikatz.exe")],
+    );
     assert_eq!(h.len(), 1);
     assert_eq!(h[0].value, 0.5);
     assert_eq!(ids(&h[0]), ["rare"], "only the rare events form the result");
@@ -295,14 +478,36 @@ fn aliases_join_different_fields() {
     let err = [("destination.ip", "10.0.0.1"), ("source.ip", "203.0.113.9")];
     assert!(feed(&mut eng, &set, &cs, "internal_error", 0, "e", &err).is_empty());
     // same addresses in the same fields: not the aliased relation
-    assert!(feed(&mut eng, &set, &cs, "new_network_connection", 1000, "wrong", &err).is_empty());
+    assert!(
+        feed(
+            &mut eng,
+            &set,
+            &cs,
+            "new_network_connection",
+            1000,
+            "wrong",
+            &err
+        )
+        .is_empty()
+    );
     let conn = [("source.ip", "10.0.0.1"), ("destination.ip", "203.0.113.9")];
-    let h = feed(&mut eng, &set, &cs, "new_network_connection", 2000, "c", &conn);
+    let h = feed(
+        &mut eng,
+        &set,
+        &cs,
+        "new_network_connection",
+        2000,
+        "c",
+        &conn,
+    );
     assert_eq!(h.len(), 1);
     assert_eq!(ids(&h[0]), ["e", "c"]);
     assert_eq!(
         h[0].group,
-        [("internal_ip".to_string(), "10.0.0.1".to_string()), ("remote_ip".to_string(), "203.0.113.9".to_string())]
+        [
+            ("internal_ip".to_string(), "10.0.0.1".to_string()),
+            ("remote_ip".to_string(), "203.0.113.9".to_string())
+        ]
     );
 }
 
@@ -314,16 +519,34 @@ fn bad_references_and_timespans_are_load_issues_with_file_and_line() {
     )
     .replace("title: bad span\n", "title: bad span\nname: bad_span_corr\n");
     let set = load_str(Path::new("rules/mr_bad.yml"), &text);
-    let msgs: Vec<(u64, &str)> = set.issues.iter().map(|i| (i.line, i.message.as_str())).collect();
+    let msgs: Vec<(u64, &str)> = set
+        .issues
+        .iter()
+        .map(|i| (i.line, i.message.as_str()))
+        .collect();
     assert_eq!(set.issues.len(), 4, "{msgs:?}");
     assert!(set.issues.iter().all(|i| i.file == Path::new("rules/mr_bad.yml") && i.reason_code == REASON_LOAD_FAILED));
     assert_eq!(msgs[0].0, 12);
-    assert!(msgs[0].1.contains("`no_such_rule`, which is no rule id or name"), "{}", msgs[0].1);
+    assert!(
+        msgs[0]
+            .1
+            .contains("`no_such_rule`, which is no rule id or name"),
+        "{}",
+        msgs[0].1
+    );
     assert_eq!(msgs[1].0, 21);
     assert!(msgs[1].1.contains("timespan `5 minutes`"), "{}", msgs[1].1);
     assert_eq!(msgs[2].0, 31);
-    assert!(msgs[2].1.contains("references correlation `bad span`"), "{}", msgs[2].1);
-    assert!(msgs[3].1.contains("needs a `correlation.condition`"), "{}", msgs[3].1);
+    assert!(
+        msgs[2].1.contains("references correlation `bad span`"),
+        "{}",
+        msgs[2].1
+    );
+    assert!(
+        msgs[3].1.contains("needs a `correlation.condition`"),
+        "{}",
+        msgs[3].1
+    );
     assert_eq!(set.correlations.len(), 1);
     assert_eq!(set.correlations[0].title, "fine");
 }
@@ -334,7 +557,10 @@ fn cycles_and_unknown_types_are_rejected() {
     let set = load_str(Path::new("c.yml"), text);
     assert!(set.correlations.is_empty());
     assert_eq!(set.issues.len(), 3, "{:?}", set.issues);
-    assert!(set.issues.iter().any(|i| i.message.contains("unknown correlation type `value_median`")));
+    assert!(set.issues.iter().any(|i| {
+        i.message
+            .contains("unknown correlation type `value_median`")
+    }));
     assert!(set.issues.iter().any(|i| i.message.contains("cycle")));
 }
 
@@ -344,7 +570,17 @@ fn timespans() {
     assert_eq!(parse_timespan("1d"), Ok(86_400_000));
     assert_eq!(parse_timespan("30s"), Ok(30_000));
     assert_eq!(parse_timespan("2h"), Ok(7_200_000));
-    for bad in ["", "m", "5", "5M", "1w", "-1m", "1.5h", "0s", "99999999999999999999d"] {
+    for bad in [
+        "",
+        "m",
+        "5",
+        "5M",
+        "1w",
+        "-1m",
+        "1.5h",
+        "0s",
+        "99999999999999999999d",
+    ] {
         assert!(parse_timespan(bad).is_err(), "{bad}");
     }
 }
@@ -384,7 +620,10 @@ fn a_flood_of_distinct_groups_is_bounded_and_reported() {
     assert_eq!(st.groups_evicted, 1_000_001 - 1000);
     // the victim's group was evicted: its third failure starts a new window (the reason the
     // stats report, so that a person knows results may be missing)
-    assert!(eng.feed(r, 2_000_000, "v2", &[Some("victim".into())]).is_empty());
+    assert!(
+        eng.feed(r, 2_000_000, "v2", &[Some("victim".into())])
+            .is_empty()
+    );
     // a window never holds more than max_window matches
     for i in 0..100 {
         eng.feed(r, 2_000_001 + i, &format!("w{i}"), &[Some("hot".into())]);
