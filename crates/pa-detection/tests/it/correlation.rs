@@ -74,9 +74,10 @@ fn spec_example_fires_once_with_its_eleven_events() {
 
 #[test]
 fn a_correlation_says_why_it_cannot_run() {
-    // OCSF mode: `User` resolves for the security route, `NoSuchField` does not; a base rule
-    // with an unknown logsource cannot run, and neither can a correlation over it.
-    let text = "title: fails\nid: f1\nlogsource:\n  product: windows\n  service: security\ndetection:\n  s:\n    EventID: 4625\n  condition: s\n---\ntitle: unroutable\nid: u1\nlogsource:\n  product: nosuchproduct\n  category: nosuchcategory\ndetection:\n  s:\n    A: 1\n  condition: s\n---\ntitle: by user\nid: c-ok\ncorrelation:\n  type: event_count\n  rules: [f1]\n  group-by: [TargetUserName]\n  timespan: 5m\n  condition:\n    gte: 5\n---\ntitle: by nothing known\nid: c-field\ncorrelation:\n  type: event_count\n  rules: [f1]\n  group-by: [NoSuchField]\n  timespan: 5m\n  condition:\n    gte: 5\n---\ntitle: over unroutable\nid: c-rule\ncorrelation:\n  type: temporal\n  rules: [f1, u1]\n  group-by: [TargetUserName]\n  timespan: 5m\n";
+    // OCSF mode: `TargetUserName` resolves for the security route; `NoSuchField` has no path
+    // for Windows process creation (no alias, no fallback there); a base rule with an unknown
+    // logsource cannot run, and neither can a correlation over it.
+    let text = "title: fails\nid: f1\nlogsource:\n  product: windows\n  service: security\ndetection:\n  s:\n    EventID: 4625\n  condition: s\n---\ntitle: proc\nid: p1\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  s:\n    Image|endswith: .exe\n  condition: s\n---\ntitle: unroutable\nid: u1\nlogsource:\n  product: nosuchproduct\n  category: nosuchcategory\ndetection:\n  s:\n    A: 1\n  condition: s\n---\ntitle: by user\nid: c-ok\ncorrelation:\n  type: event_count\n  rules: [f1]\n  group-by: [TargetUserName]\n  timespan: 5m\n  condition:\n    gte: 5\n---\ntitle: by nothing known\nid: c-field\ncorrelation:\n  type: event_count\n  rules: [p1]\n  group-by: [NoSuchField]\n  timespan: 5m\n  condition:\n    gte: 5\n---\ntitle: over unroutable\nid: c-rule\ncorrelation:\n  type: temporal\n  rules: [f1, u1]\n  group-by: [TargetUserName]\n  timespan: 5m\n";
     let (set, det) = detector(text, FieldMode::Ocsf);
     let report = pa_detection::check_report(&set, &det);
     let row = |id: &str| report.rules.iter().find(|r| r.rule_id == id).unwrap();

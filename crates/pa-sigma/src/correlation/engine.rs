@@ -44,9 +44,9 @@ pub struct CorrelationHit {
     pub correlation: usize,
     /// `group-by` entry → value.
     pub group: Vec<(String, String)>,
-    /// Time of the window's first match.
+    /// Time of the earliest event of the result.
     pub window_start_ms: i64,
-    /// Time of the window's last match (the one that made the condition hold).
+    /// Time of the latest event of the result (the match that made the condition hold).
     pub window_end_ms: i64,
     /// The aggregate the condition held on (count, distinct count, sum, average, percent).
     pub value: f64,
@@ -337,8 +337,13 @@ impl<'s> CorrelationEngine<'s> {
         if group.window.is_empty() {
             st.groups.remove(&key);
         }
-        let start = chosen.iter().map(|e| e.time).min().unwrap_or(time);
-        let end = chosen.iter().map(|e| e.time).max().unwrap_or(time);
+        // the span of the events (a chained entry counts at its child's window end, but its
+        // events start earlier)
+        let times = chosen
+            .iter()
+            .flat_map(|e| e.events.iter().map(|c| c.time_ms));
+        let start = times.clone().min().unwrap_or(time);
+        let end = times.max().unwrap_or(time);
         Some(CorrelationHit {
             correlation: corr.index,
             group: corr.group_by.iter().cloned().zip(key).collect(),

@@ -359,9 +359,10 @@ fn chained_failed_logins_followed_by_success() {
     assert_eq!(h[0].events[0].event_id, "f0");
     assert_eq!(h[0].events[10].event_id, "s1");
     assert_eq!(
-        h[0].window_start_ms, 1009,
-        "the inner result counts at its window end"
+        h[0].window_start_ms, 1000,
+        "the window starts at the first failure"
     );
+    assert_eq!(h[0].window_end_ms, 2 * MIN);
     // another user's success is not alice's
     assert!(
         feed(
