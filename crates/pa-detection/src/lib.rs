@@ -654,7 +654,6 @@ pub fn stream(
         }
     }
     flush(&mut batch, out, &mut tally)?;
-    drop(flush);
     tally.correlation_warnings = corr.warnings();
     out.flush().map_err(DetectError::Output)?;
     Ok(tally)

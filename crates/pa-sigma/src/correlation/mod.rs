@@ -284,23 +284,22 @@ fn compile_one(set: &RuleSet, index: usize) -> Result<CompiledCorrelation, Strin
             .ok_or_else(|| format!("unknown condition operator `{op}`"))?;
         condition.push(CondOp { op, value });
     }
-    match kind {
-        CorrelationKind::Temporal | CorrelationKind::TemporalOrdered => {
-            if condition.is_empty() {
-                condition.push(CondOp {
-                    op: "gte",
-                    value: members.len() as f64,
-                });
-            }
-        }
-        _ if condition.is_empty() => {
-            return Err(format!(
-                "{} needs a `correlation.condition` with a comparison ({})",
-                kind.as_str(),
-                CONDITION_OPS.join(", ")
-            ));
-        }
-        _ => {}
+    let temporal = matches!(
+        kind,
+        CorrelationKind::Temporal | CorrelationKind::TemporalOrdered
+    );
+    if condition.is_empty() && temporal {
+        // default: every referenced rule
+        condition.push(CondOp {
+            op: "gte",
+            value: members.len() as f64,
+        });
+    } else if condition.is_empty() {
+        return Err(format!(
+            "{} needs a `correlation.condition` with a comparison ({})",
+            kind.as_str(),
+            CONDITION_OPS.join(", ")
+        ));
     }
     if kind.needs_field() && c.condition_fields.is_empty() {
         return Err(format!(
