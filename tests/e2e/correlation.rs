@@ -19,6 +19,7 @@ const SHARE_ACCESS: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c44";
 const PROC_THEN_NET: &str = "7d3e0b52-9f1c-4c55-8f0e-3a1f2c6b9e01";
 const PROC_START: &str = "2b0f5a8e-1d4c-4e8b-9a6f-5c3d2e1f0a11";
 const NET_CONN: &str = "5e9c1a7d-3b2f-4d6e-8c0a-7f4b3a2e1d22";
+const STANDALONE: &str = "3f6a2d1c-7b8e-4c9d-a0e1-2b3c4d5e6f55";
 
 /// Every EVTX-ATTACK-SAMPLES record as OCSF, one per `metadata.uid`, in the store's order
 /// (time, then `metadata.uid`).
@@ -211,11 +212,26 @@ fn correlations_over_real_attack_telemetry_are_the_same_in_stream_and_bundle_mod
     assert!(corr(&bundle, PROC_START).is_empty());
     assert!(corr(&bundle, NET_CONN).is_empty());
 
+    // a rule no correlation references keeps its detections, one per matching event
+    let standalone = corr(&bundle, STANDALONE);
+    let rundll = events
+        .iter()
+        .filter(|e| {
+            e["class_uid"] == 1007
+                && e["process"]["file"]["path"]
+                    .as_str()
+                    .is_some_and(|p| p.to_lowercase().ends_with("\\rundll32.exe"))
+        })
+        .count();
+    assert!(rundll > 0);
+    assert_eq!(standalone.len(), rundll);
+    assert!(standalone.iter().all(|d| d.get("correlation").is_none()));
+
     // the correlation rules are executable and counted as matched in coverage
     let cov: Value =
         serde_json::from_slice(&std::fs::read(run.join("bridge/coverage.json")).unwrap()).unwrap();
-    assert_eq!(cov["executable_rules"], 5);
-    assert_eq!(cov["matched_rules"], 5);
+    assert_eq!(cov["executable_rules"], 6);
+    assert_eq!(cov["matched_rules"], 6);
 }
 
 #[test]

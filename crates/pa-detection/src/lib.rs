@@ -372,7 +372,7 @@ fn match_store(ctx: &mut StageContext<'_>, det: &Detector) -> Result<Matched, St
             .map(|row| det.detect_row(&plan, row))
             .collect();
         for (row, hits) in hits.into_iter().enumerate() {
-            if !hits.iter().any(|&r| corr.wants(r)) {
+            if hits.is_empty() {
                 continue;
             }
             let er = EventRef {
