@@ -48,6 +48,21 @@ fn normalized_events(dir: &Path) -> Vec<Value> {
     events
 }
 
+/// The normalized store of `run`, as the normalization stage publishes it.
+fn write_store(run: &Path, tmp: &Path, events: &[Value]) {
+    let store = run.join("normalized/ocsf_events");
+    let mut w = pa_store::events::EventWriter::new(&store, tmp, 1 << 20).unwrap();
+    for e in events {
+        w.push(e).unwrap();
+    }
+    let s = w.finish(1000).unwrap();
+    std::fs::write(
+        store.join("_schema.json"),
+        serde_json::to_vec(&s.schema_document).unwrap(),
+    )
+    .unwrap();
+}
+
 fn rules_dir() -> std::path::PathBuf {
     repo_root().join("tests/fixtures/correlation")
 }
@@ -110,17 +125,7 @@ fn correlations_over_real_attack_telemetry_are_the_same_in_stream_and_bundle_mod
     let stream = comparable(&String::from_utf8(stream_out).unwrap());
 
     // bundle mode over the sorted store
-    let store = run.join("normalized/ocsf_events");
-    let mut w = pa_store::events::EventWriter::new(&store, t, 1 << 20).unwrap();
-    for e in &events {
-        w.push(e).unwrap();
-    }
-    let s = w.finish(1000).unwrap();
-    std::fs::write(
-        store.join("_schema.json"),
-        serde_json::to_vec(&s.schema_document).unwrap(),
-    )
-    .unwrap();
+    write_store(&run, t, &events);
     let detect = || {
         Command::new(workspace_bin("pa-detect"))
             .arg("--run-dir")
@@ -270,6 +275,37 @@ fn state_bounds_are_reported_and_configurable() {
         .arg(&input)
         .assert()
         .code(2);
+
+    // bundle mode: the bound from the range's detection.sigma, reported in the stage summary
+    // (the process→network correlation hits it too: bits_openvpn's one process opens hundreds
+    // of connections within its minute)
+    let case = ReplayCase::new(
+        "corr-bounds",
+        "c0441e1a-0000-4000-8000-000000000018",
+        &["lab_provider"],
+        "detection:\n  sigma:\n    correlation_max_window: 50\n",
+    );
+    case.orchestrate_expect(0);
+    let run = case.run_dir();
+    write_store(&run, case.path(), &events);
+    let out = Command::new(workspace_bin("pa-detect"))
+        .arg("--run-dir")
+        .arg(&run)
+        .arg("--rules")
+        .arg(rules_dir())
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let summary = String::from_utf8(out).unwrap();
+    assert!(
+        summary.contains("2 correlation rule(s) hit state bounds (results may be missing)")
+            && summary.contains(SHARE_BURST),
+        "{summary}"
+    );
+    let det = std::fs::read_to_string(run.join("detections/detections.jsonl")).unwrap();
+    assert!(!det.contains(SHARE_BURST) && det.contains(PROC_THEN_NET));
 }
 
 #[test]

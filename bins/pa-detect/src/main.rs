@@ -180,7 +180,7 @@ fn main() {
     let cli = Cli::parse();
     if cli.common.run_dir.is_some() && cli.cmd.is_none() {
         let rules = (!cli.rules.is_empty()).then(|| cli.rules.clone());
-        let limits = limits(&cli);
+        let limits = (cli.correlation_max_groups, cli.correlation_max_window);
         std::process::exit(pa_stage::run_stage(
             pa_bundle::Stage::Detection,
             &cli.common,

@@ -274,17 +274,38 @@ pub fn run(
     ctx: &mut StageContext<'_>,
     rules_override: Option<Vec<PathBuf>>,
 ) -> Result<StageSuccess, StageFailure> {
-    run_with(ctx, rules_override, pa_sigma::CorrelationLimits::default())
+    run_with(ctx, rules_override, (None, None))
 }
 
-/// [`run`] with the state bounds of correlation evaluation.
+/// [`run`] with the state bounds of correlation evaluation (max groups, max window) given on
+/// the command line; each one not given comes from the range's `detection.sigma`, else the
+/// default.
 pub fn run_with(
     ctx: &mut StageContext<'_>,
     rules_override: Option<Vec<PathBuf>>,
-    limits: pa_sigma::CorrelationLimits,
+    limits: (Option<u64>, Option<u64>),
 ) -> Result<StageSuccess, StageFailure> {
     let mut loaded = load_stage_inputs(ctx, rules_override)?;
-    loaded.det.correlation_limits = limits;
+    let sigma = &ctx.range()?.detection.sigma;
+    let pick = |cli: Option<u64>, range: Option<u64>, key: &str| match cli.or(range) {
+        Some(0) => Err(fail(
+            DetectionReason::SigmaRulesetLoadFailed,
+            format!("detection.sigma.{key} must be at least 1"),
+        )),
+        v => Ok(v.map(|v| usize::try_from(v).unwrap_or(usize::MAX))),
+    };
+    loaded.det.correlation_limits = correlate::limits(
+        pick(
+            limits.0,
+            sigma.correlation_max_groups,
+            "correlation_max_groups",
+        )?,
+        pick(
+            limits.1,
+            sigma.correlation_max_window,
+            "correlation_max_window",
+        )?,
+    );
     let matched = match_store(ctx, &loaded.det)?;
     write_outputs(ctx, &loaded, &matched)
 }
