@@ -270,13 +270,14 @@ impl<'s> CorrelationEngine<'s> {
             Val::None
         };
         let newest = st.newest.map_or(time, |n| n.max(time));
-        if time < newest - corr.span_ms {
+        let horizon = newest.saturating_sub(corr.span_ms);
+        if time < horizon {
             st.stats.late_matches += 1;
             return None;
         }
         st.newest = Some(newest);
         if !st.groups.contains_key(&key) {
-            make_room(st, newest - corr.span_ms, limits.max_groups);
+            make_room(st, horizon, limits.max_groups);
         }
         if st.lru.len() > 2 * st.groups.len() + 1024 {
             compact(st);
@@ -297,11 +298,7 @@ impl<'s> CorrelationEngine<'s> {
             .map_or(0, |i| i + 1);
         group.window.insert(at, entry);
         let mut popped = 0;
-        while group
-            .window
-            .front()
-            .is_some_and(|e| e.time < newest - corr.span_ms)
-        {
+        while group.window.front().is_some_and(|e| e.time < horizon) {
             group.window.pop_front();
             popped += 1;
         }

@@ -631,3 +631,24 @@ fn a_flood_of_distinct_groups_is_bounded_and_reported() {
     }
     assert!(eng.state_size().matches <= 1000 + 64);
 }
+
+#[test]
+fn late_and_extreme_times() {
+    let corr = "title: two\ncorrelation:\n  type: event_count\n  rules: [r]\n  group-by: [User]\n  timespan: 1m\n  condition:\n    gte: 2\n";
+    let (set, cs) = load(&[base("r", "r-id"), corr.into()]);
+    let mut eng = CorrelationEngine::new(&cs, CorrelationLimits::default());
+    let u = [("User", "u")];
+    assert!(feed(&mut eng, &set, &cs, "r", 10 * MIN, "a", &u).is_empty());
+    // older than the newest match minus the timespan: dropped, counted
+    assert!(feed(&mut eng, &set, &cs, "r", 8 * MIN, "late", &u).is_empty());
+    assert_eq!(eng.stats()[0].1.late_matches, 1);
+    // out of order but inside the timespan: placed in time order
+    let h = feed(&mut eng, &set, &cs, "r", 10 * MIN - 1000, "b", &u);
+    assert_eq!(ids(&h[0]), ["b", "a"]);
+    // no overflow at the ends of the time range
+    let mut eng = CorrelationEngine::new(&cs, CorrelationLimits::default());
+    assert!(feed(&mut eng, &set, &cs, "r", i64::MIN, "min", &u).is_empty());
+    let h = feed(&mut eng, &set, &cs, "r", i64::MIN + 1, "min1", &u);
+    assert_eq!(h.len(), 1);
+    assert!(feed(&mut eng, &set, &cs, "r", i64::MAX, "max", &u).is_empty());
+}
