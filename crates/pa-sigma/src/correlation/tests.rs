@@ -652,3 +652,34 @@ fn late_and_extreme_times() {
     assert_eq!(h.len(), 1);
     assert!(feed(&mut eng, &set, &cs, "r", i64::MAX, "max", &u).is_empty());
 }
+
+#[test]
+fn generate_on_a_chain_keeps_the_inner_correlation_and_tuples_count_once() {
+    let inner = "title: inner\nname: inner\ncorrelation:\n  type: value_count\n  rules: [r]\n  group-by: [Host]\n  timespan: 1h\n  condition:\n    field: [User, Domain]\n    gte: 2\n";
+    let outer = "title: outer\ngenerate: true\ncorrelation:\n  type: event_count\n  rules: [inner]\n  group-by: [Host]\n  timespan: 1h\n  condition:\n    gte: 2\n";
+    let (set, cs) = load(&[base("r", "r-id"), inner.into(), outer.into()]);
+    assert!(
+        cs.correlations.iter().all(|c| c.emits),
+        "generate: true on the outer one"
+    );
+    // the base rule is referenced only by `inner`, which does not say generate
+    assert!(cs.silent_rules.contains(&0));
+    let mut eng = CorrelationEngine::new(&cs, CorrelationLimits::default());
+    let f = |u: &'static str, d: &'static str| [("Host", "h"), ("User", u), ("Domain", d)];
+    assert!(feed(&mut eng, &set, &cs, "r", 0, "a", &f("bob", "X")).is_empty());
+    assert!(
+        feed(&mut eng, &set, &cs, "r", 1, "b", &f("bob", "X")).is_empty(),
+        "same tuple"
+    );
+    let h = feed(&mut eng, &set, &cs, "r", 2, "c", &f("bob", "Y"));
+    assert_eq!(h.len(), 1, "inner fires (2 distinct tuples)");
+    assert!(feed(&mut eng, &set, &cs, "r", 3, "d", &f("eve", "X")).is_empty());
+    let h = feed(&mut eng, &set, &cs, "r", 4, "e", &f("eve", "Y"));
+    assert_eq!(
+        h.len(),
+        2,
+        "inner fires again, and the outer over two inner results"
+    );
+    assert_eq!(h[1].events.len(), 5);
+    assert_eq!(h[1].group, vec![("Host".to_string(), "h".to_string())]);
+}
