@@ -203,8 +203,9 @@ impl<'d> Correlator<'d> {
         let hits = self.engine.feed(r.source, t, &ev.id, &fields);
         let mut out = Vec::new();
         for h in &hits {
+            // an intermediate correlation fires (coverage counts it) without a detection
+            self.fired.insert(h.correlation);
             if h.emits && self.runs(h.correlation) {
-                self.fired.insert(h.correlation);
                 out.push(correlation_instance(self.det, h, run_id, scenario_id));
             }
         }
