@@ -34,6 +34,14 @@ struct Cli {
     /// off when the environment sets `PA_NO_RULE_CACHE=1`).
     #[arg(long, global = true)]
     no_cache: bool,
+    /// Correlation rules: most groups (distinct group-by values) held per correlation; beyond
+    /// it the least recently active group is evicted and reported (default 100000).
+    #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(u64).range(1..))]
+    correlation_max_groups: Option<u64>,
+    /// Correlation rules: most matches held per group window; beyond it the oldest is dropped
+    /// and reported (default 10000).
+    #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(u64).range(1..))]
+    correlation_max_window: Option<u64>,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -68,6 +76,11 @@ enum Cmd {
     },
 }
 
+fn limits(cli: &Cli) -> pa_sigma::CorrelationLimits {
+    let n = |v: Option<u64>| v.map(|v| usize::try_from(v).unwrap_or(usize::MAX));
+    pa_detection::correlate::limits(n(cli.correlation_max_groups), n(cli.correlation_max_window))
+}
+
 fn detector(cli: &Cli) -> anyhow::Result<(pa_sigma::RuleSet, Detector)> {
     let cache = (!cli.no_cache)
         .then(pa_detection::RuleCache::user)
@@ -80,12 +93,13 @@ fn detector(cli: &Cli) -> anyhow::Result<(pa_sigma::RuleSet, Detector)> {
             Some(pa_detection::load_bridge(cli.bridge.as_deref())?),
         ),
     };
-    let det = Detector::build(
+    let mut det = Detector::build(
         &set,
         bridge.as_ref(),
         mode,
         &pa_sigma::CompileOptions::default(),
     )?;
+    det.correlation_limits = limits(cli);
     Ok((set, det))
 }
 
@@ -157,6 +171,9 @@ fn tool(cli: &Cli) -> anyhow::Result<i32> {
             let (_, det) = detector(cli)?;
             let mut out = pa_stage::stdout();
             let t = pa_detection::stream(&det, events, &mut out)?;
+            for w in &t.correlation_warnings {
+                eprintln!("pa-detect: warning: {w}");
+            }
             eprintln!(
                 "pa-detect: {} event(s), {} detection(s), {} executable rule(s), {} not executable",
                 t.events, t.detections, t.executable_rules, t.non_executable_rules
@@ -173,10 +190,11 @@ fn main() {
         let cache = (!cli.no_cache)
             .then(pa_detection::RuleCache::user)
             .flatten();
+        let limits = (cli.correlation_max_groups, cli.correlation_max_window);
         std::process::exit(pa_stage::run_stage(
             pa_bundle::Stage::Detection,
             &cli.common,
-            move |ctx| pa_detection::run(ctx, rules, cache.as_ref()),
+            move |ctx| pa_detection::run_with(ctx, rules, cache.as_ref(), limits),
         ));
     }
     pa_stage::init_logging(cli.common.log_format, cli.common.verbose, cli.common.quiet);

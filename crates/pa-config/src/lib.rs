@@ -192,6 +192,12 @@ pub struct Sigma {
     /// Values for `|expand` placeholders.
     #[serde(default)]
     pub placeholders: BTreeMap<String, Vec<String>>,
+    /// Correlation rules: most groups held per correlation (default 100000; ADR-0017).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_max_groups: Option<u64>,
+    /// Correlation rules: most matches held per group window (default 10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_max_window: Option<u64>,
 }
 
 /// `detection:` section.

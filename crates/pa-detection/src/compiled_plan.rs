@@ -1,6 +1,7 @@
 //! One line of `bridge/compiled_plans.jsonl`: how one rule was routed, resolved and compiled,
 //! or why it cannot run.
 
+use crate::detector::RulePlan;
 use pa_bridge::{Filter, ResolutionKind};
 use serde::{Deserialize, Serialize};
 
@@ -120,7 +121,8 @@ pub struct PlanFieldResolution {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnginePlan {
-    /// `pa_native_indexed`.
+    /// `pa_native_indexed`, or `pa_correlation` for a correlation rule (no compilations: it
+    /// runs over the matches of the rules it references).
     pub kind: String,
     /// One compilation per routed class.
     pub compilations: Vec<ClassCompilation>,
@@ -148,4 +150,70 @@ pub struct NonExecutableReason {
     pub reason_code: String,
     /// Why, for a person.
     pub explanation: String,
+}
+
+impl crate::detector::Detector {
+    /// The `bridge/compiled_plans.jsonl` line of a plan.
+    pub fn plan_document(&self, p: &RulePlan, mapping_pack_sha256: &str) -> CompiledPlan {
+        CompiledPlan {
+            rule_id: p.rule_id.clone(),
+            rule_title: p.title.clone(),
+            technique_ids: p.technique_ids.clone(),
+            rule_sha256: p.rule_sha256.clone(),
+            rule_file: p.file.clone(),
+            rule_line: p.line,
+            mapping_pack_sha256: mapping_pack_sha256.to_owned(),
+            backend: Backend::native(),
+            executable: p.non_executable.is_none(),
+            condition: p.condition.clone(),
+            compilation: Compilation {
+                routed_scope: p.route.as_ref().map(|r| RoutedScope {
+                    route_id: r.route_id.clone(),
+                    class_uids: r.class_uids.clone(),
+                    filters: r.filters.clone(),
+                }),
+                field_resolution: p
+                    .field_resolution
+                    .iter()
+                    .map(|f| PlanFieldResolution {
+                        sigma_field: f.sigma_field.clone(),
+                        path: f.path.clone(),
+                        class_uid: f.class_uid,
+                        kind: f.kind,
+                    })
+                    .collect(),
+                fallback_used: p.fallback_used,
+            },
+            // a correlation's plan is the rules it references (their own plans)
+            plan: (!p.exec_indices.is_empty() || p.correlation.is_some())
+                .then(|| EnginePlan {
+                    kind: if p.correlation.is_some() {
+                        "pa_correlation"
+                    } else {
+                        "pa_native_indexed"
+                    }
+                    .to_owned(),
+                    compilations: p
+                        .exec_indices
+                        .iter()
+                        .map(|&i| {
+                            let r = &self.rules[i];
+                            ClassCompilation {
+                                class_uid: r.class_uid,
+                                selections: r.compiled.selections.len() as u64,
+                                matchers: r.compiled.matcher_count as u64,
+                            }
+                        })
+                        .collect(),
+                })
+                .filter(|_| p.non_executable.is_none() || p.correlation.is_none()),
+            non_executable_reason: p.non_executable.as_ref().map(|(code, msg)| {
+                NonExecutableReason {
+                    reason_domain: "bridge_compiled_plan".to_owned(),
+                    reason_code: code.clone(),
+                    explanation: msg.clone(),
+                }
+            }),
+        }
+    }
 }

@@ -32,8 +32,54 @@ pub struct DetectionInstance {
     /// The scenario (bundle mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenario_id: Option<String>,
+    /// A correlation rule's result: what it grouped by, its window and the events that
+    /// formed it (absent for a detection rule's instance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<CorrelationDetails>,
     /// Provenance of the rule and its route.
     pub extensions: InstanceExtensions,
+}
+
+/// The `correlation` of a [`DetectionInstance`] produced by a Sigma correlation rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrelationDetails {
+    /// `event_count`, `value_count`, `temporal`, `temporal_ordered`, `value_sum`, `value_avg`
+    /// or `value_percentile`.
+    pub correlation_type: String,
+    /// The `group-by` values of the result, in the rule's order.
+    pub group_by: Vec<GroupValue>,
+    /// Time of the first event of the result (RFC 3339, ms).
+    pub window_start_utc: String,
+    /// Time of the last event of the result.
+    pub window_end_utc: String,
+    /// The value the condition held on: a count, distinct count, sum, average or percent.
+    pub aggregate: serde_json::Number,
+    /// The events that formed the result, in event order, each with the detection rule it
+    /// matched (a chained correlation lists the events of the results it is built on).
+    pub events: Vec<CorrelatedEvent>,
+}
+
+/// One `group-by` value of a correlation result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupValue {
+    /// The `group-by` entry (a field or alias name).
+    pub field: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// One event of a correlation result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrelatedEvent {
+    /// The event (`metadata.uid`).
+    pub event_id: String,
+    /// The detection rule it matched.
+    pub rule_id: String,
+    /// Its time (RFC 3339, ms).
+    pub time_utc: String,
 }
 
 impl DetectionInstance {

@@ -13,13 +13,19 @@
 
 pub mod columnar;
 pub mod compiled_plan;
+pub mod correlate;
 pub mod detector;
 pub mod instance;
 pub mod report;
 pub mod rule_cache;
+mod stream;
+pub use stream::{MAX_EVENT_LINE_BYTES, StreamTally, stream};
 
 use detector::{Detector, FieldMode};
-pub use instance::{BridgeProvenance, DetectionInstance, InstanceExtensions, SigmaProvenance};
+pub use instance::{
+    BridgeProvenance, CorrelatedEvent, CorrelationDetails, DetectionInstance, GroupValue,
+    InstanceExtensions, SigmaProvenance,
+};
 use pa_bridge::{Bridge, CoverageAccumulator, RuleOutcome};
 use pa_bundle::reason::{CommonReason, DetectionReason};
 use pa_sigma::{CompileOptions, RuleSet};
@@ -31,7 +37,6 @@ pub use report::{
 pub use rule_cache::RuleCache;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 /// The shipped bridge data, relative to the project's data root.
@@ -107,6 +112,16 @@ pub enum DetectError {
     /// `explain` was asked about a rule that is not loaded.
     #[error("rule {0} is not in the loaded rule set")]
     UnknownRule(String),
+    /// `explain` was asked about a correlation rule (it relates several events).
+    #[error(
+        "rule {rule_id} is a correlation rule ({references}): explain works on one event; explain the rules it references"
+    )]
+    CorrelationNotExplainable {
+        /// The correlation rule.
+        rule_id: String,
+        /// The rules it references, as written.
+        references: String,
+    },
     /// `explain` was asked about a rule that cannot run.
     #[error("rule {rule_id} is not executable: {reason_code}: {message}")]
     NotExecutable {
@@ -126,6 +141,7 @@ impl DetectError {
             DetectError::NoRulePaths
             | DetectError::RulePathMissing(_)
             | DetectError::UnknownRule(_)
+            | DetectError::CorrelationNotExplainable { .. }
             | DetectError::NotExecutable { .. } => DetectionReason::SigmaRulesetLoadFailed.into(),
             DetectError::ShippedBridgeMissing(_)
             | DetectError::Bridge(_)
@@ -251,6 +267,7 @@ pub fn instance(
         last_seen_utc: t,
         run_id: run_id.map(str::to_owned),
         scenario_id: scenario_id.map(str::to_owned),
+        correlation: None,
         extensions: InstanceExtensions {
             sigma: SigmaProvenance {
                 rule_file: r.compiled.file.display().to_string(),
@@ -278,12 +295,44 @@ pub fn run(
     rules_override: Option<Vec<PathBuf>>,
     cache: Option<&RuleCache>,
 ) -> Result<StageSuccess, StageFailure> {
+    run_with(ctx, rules_override, cache, (None, None))
+}
+
+/// [`run`] with the state bounds of correlation evaluation (max groups, max window) given on
+/// the command line; each one not given comes from the range's `detection.sigma`, else the
+/// default.
+pub fn run_with(
+    ctx: &mut StageContext<'_>,
+    rules_override: Option<Vec<PathBuf>>,
+    cache: Option<&RuleCache>,
+    limits: (Option<u64>, Option<u64>),
+) -> Result<StageSuccess, StageFailure> {
     let t = std::time::Instant::now();
-    let loaded = load_stage_inputs(ctx, rules_override, cache)?;
+    let mut loaded = load_stage_inputs(ctx, rules_override, cache)?;
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
         rules = loaded.set.rules.len(),
         "phase: rules loaded and compiled"
+    );
+    let sigma = &ctx.range()?.detection.sigma;
+    let pick = |cli: Option<u64>, range: Option<u64>, key: &str| match cli.or(range) {
+        Some(0) => Err(fail(
+            DetectionReason::SigmaRulesetLoadFailed,
+            format!("detection.sigma.{key} must be at least 1"),
+        )),
+        v => Ok(v.map(|v| usize::try_from(v).unwrap_or(usize::MAX))),
+    };
+    loaded.det.correlation_limits = correlate::limits(
+        pick(
+            limits.0,
+            sigma.correlation_max_groups,
+            "correlation_max_groups",
+        )?,
+        pick(
+            limits.1,
+            sigma.correlation_max_window,
+            "correlation_max_window",
+        )?,
     );
     let t = std::time::Instant::now();
     let matched = match_store(ctx, &loaded.det)?;
@@ -311,6 +360,10 @@ struct Matched {
     instances: Vec<DetectionInstance>,
     /// Per compiled rule, whether it matched anything.
     rule_matched: Vec<bool>,
+    /// Correlation rules (set index) that fired.
+    corr_fired: std::collections::BTreeSet<usize>,
+    /// What correlation state bounds left out.
+    corr_warnings: Vec<String>,
     events_total: u64,
 }
 
@@ -372,6 +425,7 @@ fn match_store(ctx: &mut StageContext<'_>, det: &Detector) -> Result<Matched, St
     let mut instances: Vec<DetectionInstance> = Vec::new();
     let mut rule_matched = vec![false; det.rules.len()];
     let mut events_total = 0u64;
+    let mut corr = correlate::Correlator::new(det);
     while let Some((batch, info)) = reader.next_batch().map_err(input_missing)? {
         let view = columnar::BatchView::new(&batch, &info);
         events_total += view.len() as u64;
@@ -395,9 +449,15 @@ fn match_store(ctx: &mut StageContext<'_>, det: &Detector) -> Result<Matched, St
                     .unwrap_or_default()
                     .to_string(),
             };
-            for r in hits {
+            for &r in &hits {
                 rule_matched[r] = true;
-                instances.push(instance(det, r, &er, Some(&run_id), Some(&scenario_id)));
+                if corr.generates(r) {
+                    instances.push(instance(det, r, &er, Some(&run_id), Some(&scenario_id)));
+                }
+            }
+            let ev = view.row(row);
+            for &r in &hits {
+                instances.extend(corr.feed(r, &er, &ev, Some(&run_id), Some(&scenario_id)));
             }
         }
     }
@@ -405,6 +465,8 @@ fn match_store(ctx: &mut StageContext<'_>, det: &Detector) -> Result<Matched, St
     Ok(Matched {
         instances,
         rule_matched,
+        corr_warnings: corr.warnings(),
+        corr_fired: corr.fired,
         events_total,
     })
 }
@@ -438,6 +500,11 @@ fn write_outputs(
     let mut plan_lines: BTreeMap<&str, String> = BTreeMap::new();
     for p in &det.plans {
         let outcome = match &p.non_executable {
+            None if p.correlation.is_some() => RuleOutcome::executable(
+                p.correlation
+                    .is_some_and(|c| matched.corr_fired.contains(&c)),
+                false,
+            ),
             None if !p.exec_indices.is_empty() => RuleOutcome::executable(
                 p.exec_indices.iter().any(|&i| matched.rule_matched[i]),
                 p.fallback_used,
@@ -487,161 +554,26 @@ fn write_outputs(
         "evaluator_version".into(),
         json!(concat!("pa-detect/", env!("CARGO_PKG_VERSION"))),
     );
+    let mut summary = format!(
+        "{} detection(s) from {} of {} executable rule(s) over {} event(s); {} rule(s) not executable",
+        matched.instances.len(),
+        cov.matched_rules,
+        cov.executable_rules,
+        matched.events_total,
+        cov.non_executable_rules
+    );
+    if !matched.corr_warnings.is_empty() {
+        summary.push_str(&format!(
+            "; {} correlation rule(s) hit state bounds (results may be missing): {}",
+            matched.corr_warnings.len(),
+            matched.corr_warnings.join("; ")
+        ));
+    }
     Ok(StageSuccess {
-        summary: format!(
-            "{} detection(s) from {} of {} executable rule(s) over {} event(s); {} rule(s) not executable",
-            matched.instances.len(),
-            cov.matched_rules,
-            cov.executable_rules,
-            matched.events_total,
-            cov.non_executable_rules
-        ),
+        summary,
         versions,
         ..Default::default()
     })
-}
-
-/// The longest line [`stream`] reads (64 MiB, the bound of the JSON-lines telemetry readers);
-/// a longer one is an error, and no more of it than this is ever held in memory.
-pub const MAX_EVENT_LINE_BYTES: usize = 64 * 1024 * 1024;
-
-/// Why [`next_line`] gave no line.
-enum LineError {
-    Read(std::io::Error),
-    Bad(String),
-}
-
-/// The next line of `reader` (without its `\n`) in `buf`, at most `max` bytes of it read; `None`
-/// at the end of the input.
-fn next_line<'b>(
-    reader: &mut dyn BufRead,
-    buf: &'b mut Vec<u8>,
-    max: usize,
-) -> Result<Option<&'b str>, LineError> {
-    use std::io::Read;
-    buf.clear();
-    let n = reader
-        .take(max as u64 + 1)
-        .read_until(b'\n', buf)
-        .map_err(LineError::Read)?;
-    if n == 0 {
-        return Ok(None);
-    }
-    if buf.last() == Some(&b'\n') {
-        buf.pop();
-    } else if buf.len() > max {
-        return Err(LineError::Bad(format!("line longer than {max} bytes")));
-    }
-    match std::str::from_utf8(buf) {
-        Ok(line) => Ok(Some(line)),
-        Err(e) => Err(LineError::Bad(format!(
-            "not UTF-8 (invalid byte at column {})",
-            e.valid_up_to() + 1
-        ))),
-    }
-}
-
-/// What [`stream`] did.
-#[derive(Debug, Default, Clone)]
-pub struct StreamTally {
-    pub events: u64,
-    pub detections: u64,
-    pub executable_rules: usize,
-    pub non_executable_rules: usize,
-}
-
-/// Stream mode: events as JSON lines from `input` (`-` = stdin); one detection JSON line per
-/// (event, matching rule), in event order then rule order.
-pub fn stream(
-    det: &Detector,
-    input: &str,
-    out: &mut dyn Write,
-) -> Result<StreamTally, DetectError> {
-    let input_err = |error| DetectError::Input {
-        input: input.to_owned(),
-        error,
-    };
-    let reader: Box<dyn BufRead> = if input == "-" {
-        Box::new(std::io::BufReader::new(std::io::stdin()))
-    } else {
-        Box::new(std::io::BufReader::new(
-            std::fs::File::open(input).map_err(input_err)?,
-        ))
-    };
-    let mut tally = StreamTally {
-        executable_rules: det.executable_count(),
-        non_executable_rules: det.plans.len() - det.executable_count(),
-        ..Default::default()
-    };
-    // Lines are gathered in batches; a batch is parsed and matched in parallel, its detections
-    // written in line order.
-    let mut batch: Vec<(u64, String)> = Vec::new();
-    let flush = |batch: &mut Vec<(u64, String)>,
-                 out: &mut dyn Write,
-                 tally: &mut StreamTally|
-     -> Result<(), DetectError> {
-        let parsed: Vec<Result<Value, serde_json::Error>> = batch
-            .par_iter()
-            .map(|(_, text)| serde_json::from_str(text))
-            .collect();
-        let mut evs = Vec::with_capacity(parsed.len());
-        for ((line_no, _), v) in batch.iter().zip(parsed) {
-            evs.push(v.map_err(|error| DetectError::NotAnEvent {
-                input: input.to_owned(),
-                line: *line_no,
-                error,
-            })?);
-        }
-        tally.events += evs.len() as u64;
-        if det.mode == FieldMode::Ocsf {
-            let mut classes: Vec<u32> = evs
-                .iter()
-                .filter_map(|e| e.get("class_uid").and_then(Value::as_u64))
-                .filter_map(|c| u32::try_from(c).ok())
-                .collect();
-            classes.sort_unstable();
-            classes.dedup();
-            det.prepare_classes(&classes)?;
-        }
-        let hits = detect_batch(det, &evs);
-        for (((line_no, _), ev), hits) in batch.iter().zip(&evs).zip(hits) {
-            let er = EventRef::of_value(ev, || format!("{input}:{line_no}"));
-            for r in hits {
-                let inst = instance(det, r, &er, None, None);
-                let line = pa_canon::to_jsonl_line(&inst)?;
-                out.write_all(line.as_bytes())
-                    .map_err(DetectError::Output)?;
-                tally.detections += 1;
-            }
-        }
-        batch.clear();
-        Ok(())
-    };
-    let mut reader = reader;
-    let mut buf = Vec::new();
-    let mut line_no = 0u64;
-    while let Some(line) =
-        next_line(&mut reader, &mut buf, MAX_EVENT_LINE_BYTES).map_err(|e| match e {
-            LineError::Read(e) => input_err(e),
-            LineError::Bad(problem) => DetectError::BadLine {
-                input: input.to_owned(),
-                line: line_no + 1,
-                problem,
-            },
-        })?
-    {
-        line_no += 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        batch.push((line_no, line.to_owned()));
-        if batch.len() >= 4096 {
-            flush(&mut batch, out, &mut tally)?;
-        }
-    }
-    flush(&mut batch, out, &mut tally)?;
-    out.flush().map_err(DetectError::Output)?;
-    Ok(tally)
 }
 
 /// `pa-detect check`: per rule executable or its reason, plus totals.
@@ -694,6 +626,12 @@ pub fn explain(det: &Detector, rule_id: &str, event: &Value) -> Result<ExplainRe
     let Some(plan) = det.plans.iter().find(|p| p.rule_id == rule_id) else {
         return Err(DetectError::UnknownRule(rule_id.to_owned()));
     };
+    if plan.correlation.is_some() && plan.non_executable.is_none() {
+        return Err(DetectError::CorrelationNotExplainable {
+            rule_id: rule_id.to_owned(),
+            references: plan.condition.clone(),
+        });
+    }
     if plan.exec_indices.is_empty() {
         let (reason_code, message) = plan.non_executable.clone().unwrap_or_default();
         return Err(DetectError::NotExecutable {
@@ -742,42 +680,4 @@ pub fn explain(det: &Detector, rule_id: &str, event: &Value) -> Result<ExplainRe
         rule_id: rule_id.to_owned(),
         title: r.compiled.title.clone(),
     })
-}
-
-#[cfg(test)]
-mod stream_tests {
-    use super::{LineError, next_line};
-
-    fn lines(data: &[u8], max: usize) -> Vec<Result<String, String>> {
-        let mut r = std::io::BufReader::with_capacity(4, data);
-        let mut buf = Vec::new();
-        let mut out = Vec::new();
-        loop {
-            match next_line(&mut r, &mut buf, max) {
-                Ok(Some(l)) => out.push(Ok(l.to_owned())),
-                Ok(None) => return out,
-                Err(LineError::Bad(p)) => {
-                    out.push(Err(p));
-                    return out;
-                }
-                Err(LineError::Read(e)) => panic!("{e}"),
-            }
-        }
-    }
-
-    #[test]
-    fn lines_are_bounded_and_utf8() {
-        assert_eq!(
-            lines(b"{}\n12345678\nlast", 8),
-            [Ok("{}".into()), Ok("12345678".into()), Ok("last".into())]
-        );
-        assert_eq!(
-            lines(b"ok\n123456789\nnever read", 8),
-            [Ok("ok".into()), Err("line longer than 8 bytes".into())]
-        );
-        assert_eq!(
-            lines(b"{\"a\":\"\xff\"}\n", 64),
-            [Err("not UTF-8 (invalid byte at column 7)".into())]
-        );
-    }
 }

@@ -124,7 +124,7 @@ fn hint_for(reason: &str, item: Option<&pa_sigma::ItemRef>) -> Option<String> {
             item.and_then(|i| i.field.as_deref()).map_or("the field".to_string(), |f| format!("`{f}`"))
         ),
         "unsupported_regex" => "rewrite the pattern without look-around or backreferences (pa runs Rust regex: linear time)".into(),
-        "unsupported_correlation" => "correlation rules are parsed but not run in this version".into(),
+        "correlation_rule_not_executable" => "make the referenced rule executable (its own reason is in the message), or reference another rule".into(),
         _ if item.is_some_and(|i| i.modifier_error) => "drop the modifiers that cannot be combined (see the Sigma modifier reference)".into(),
         _ => return None,
     })
@@ -138,7 +138,7 @@ fn non_executable(ctx: &Ctx, row: &RuleCheckRow, plan: &RulePlan, outlines: &Out
     let pointer = match (item, &doc) {
         (Some(i), Some(d)) => item_pointer(d, i),
         (Some(i), None) => format!("/detection/{}", escape_pointer_token(&i.selection)),
-        (None, _) if reason == "unsupported_correlation" => "/correlation".into(),
+        (None, _) if plan.correlation.is_some() => "/correlation".into(),
         (None, _) if !plan.routed => "/logsource".into(),
         (None, _) => "/detection/condition".into(),
     };

@@ -35,7 +35,7 @@ pub struct CheckReport {
     pub executable_rules: usize,
     /// Non-executable rules (= sum of `non_executable_reason_counts`).
     pub non_executable_rules: usize,
-    /// Correlation rules (all non-executable for now).
+    /// Correlation rules.
     pub correlation_rules: usize,
     /// Non-executable rules per reason code.
     pub non_executable_reason_counts: BTreeMap<String, usize>,
@@ -70,21 +70,52 @@ pub fn check(set: &RuleSet, resolver: &dyn FieldResolver, opts: &CompileOptions)
             message,
         });
     }
-    for c in &set.correlations {
-        *reasons.entry("unsupported_correlation".into()).or_default() += 1;
+    // A correlation runs when every detection rule it rests on (through chained correlations
+    // too) runs.
+    let (corrs, _) = crate::correlation::compile_correlations(set);
+    let blocked_rule = |i: usize| rules.get(i).is_some_and(|r: &RuleCheck| !r.executable);
+    let mut corr_block: BTreeMap<usize, String> = BTreeMap::new();
+    for c in &corrs.correlations {
+        let mut stack = vec![c.index];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(x) = stack.pop() {
+            let Some(cc) = corrs.correlations.iter().find(|y| y.index == x) else {
+                continue;
+            };
+            for m in &cc.members {
+                match *m {
+                    crate::correlation::Member::Rule(r) if blocked_rule(r) => {
+                        corr_block
+                            .entry(c.index)
+                            .or_insert_with(|| set.rules[r].title.clone());
+                    }
+                    crate::correlation::Member::Correlation(j) if seen.insert(j) => stack.push(j),
+                    _ => {}
+                }
+            }
+        }
+    }
+    for (i, c) in set.correlations.iter().enumerate() {
+        let block = corr_block.get(&i);
+        if block.is_some() {
+            *reasons
+                .entry("correlation_rule_not_executable".into())
+                .or_default() += 1;
+        }
         rules.push(RuleCheck {
             id: c.id.clone(),
             title: c.title.clone(),
             file: c.file.display().to_string(),
             line: c.line,
             kind: "correlation".into(),
-            executable: false,
-            reason_code: Some("unsupported_correlation".into()),
-            message: Some(format!(
-                "{} correlation over {} rule(s) is parsed but not executed",
-                c.correlation_type,
-                c.rules.len()
-            )),
+            executable: block.is_none(),
+            reason_code: block.map(|_| "correlation_rule_not_executable".into()),
+            message: block.map(|t| {
+                format!(
+                    "{} correlation rests on rule `{t}`, which is not executable",
+                    c.correlation_type
+                )
+            }),
         });
     }
     let mut load_issue_counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -124,7 +155,7 @@ mod tests {
         assert_eq!(r.load_issues, 1);
         let want: BTreeMap<String, usize> = [
             ("unsupported_aggregation", 1),
-            ("unsupported_correlation", 1),
+            ("correlation_rule_not_executable", 1),
             ("unsupported_modifier", 1),
         ]
         .iter()
@@ -139,7 +170,10 @@ mod tests {
         assert!(b.message.as_deref().unwrap_or("").contains("nope"));
         assert_eq!(b.line, 8);
         let d = r.rules.iter().find(|x| x.kind == "correlation").expect("d");
-        assert_eq!(d.reason_code.as_deref(), Some("unsupported_correlation"));
+        assert_eq!(
+            d.reason_code.as_deref(),
+            Some("correlation_rule_not_executable")
+        );
         // deterministic and serializable
         let again = check(
             &load_str(Path::new("set.yml"), SET),

@@ -41,6 +41,7 @@
 mod check;
 mod compile;
 mod condition;
+mod correlation;
 mod engine;
 mod event;
 mod explain;
@@ -54,6 +55,11 @@ pub use compile::{
     IdentityResolver, ItemRef, NonExecutable, Unresolved, compile, compile_ruleset,
 };
 pub use condition::{Cond, CondAst, CondError, Quantifier, name_matches, parse_condition};
+pub use correlation::{
+    CONDITION_OPS, CORRELATION_TYPES, CompiledCorrelation, CondOp, Contribution, CorrelationEngine,
+    CorrelationHit, CorrelationKind, CorrelationLimits, CorrelationSet, CorrelationStats, Member,
+    MemberFields, StateSize, compile_correlations, parse_timespan,
+};
 pub use engine::{Engine, EngineError, WordHash};
 pub use event::{
     Event, FieldValue, JsonEvent, SigmaJsonEvent, for_each_json_string, parse_number,

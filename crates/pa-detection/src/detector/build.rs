@@ -68,6 +68,8 @@ fn to_bridge_logsource(ls: &pa_sigma::LogSource) -> pa_bridge::LogSource {
 /// executable compilations (one per class compiled, in route order).
 pub(super) fn compile_rule(
     r: &Rule,
+    source: usize,
+    corr_fields: &[String],
     bridge: Option<&Bridge>,
     mode: FieldMode,
     opts: &CompileOptions,
@@ -90,6 +92,7 @@ pub(super) fn compile_rule(
         exec_indices: Vec::new(),
         condition: r.conditions.join(" or "),
         technique_ids: r.technique_ids.clone(),
+        correlation: None,
     };
     match (mode, bridge) {
         (FieldMode::Sigma, _) => {
@@ -101,6 +104,8 @@ pub(super) fn compile_rule(
                         compiled: c,
                         route: None,
                         class_uid: None,
+                        source,
+                        corr_keys: corr_fields.iter().map(|f| Some(f.clone())).collect(),
                     });
                 }
                 Err(ne) => {
@@ -138,11 +143,21 @@ pub(super) fn compile_rule(
                 match c {
                     Ok(c) => {
                         plan.field_resolution.extend(res.seen.into_inner());
+                        // correlation fields resolve as the rule's own do (not recorded in the
+                        // rule's field resolution)
+                        let keys = ClassResolver {
+                            routed,
+                            class_uid,
+                            seen: RefCell::new(Vec::new()),
+                            unmapped: RefCell::new(Vec::new()),
+                        };
                         execs.push(ExecRule {
                             rule_id: rule_id.clone(),
                             compiled: c,
                             route: Some(route.clone()),
                             class_uid: Some(class_uid),
+                            source,
+                            corr_keys: corr_fields.iter().map(|f| keys.resolve(f).ok()).collect(),
                         });
                     }
                     Err(ne) => {

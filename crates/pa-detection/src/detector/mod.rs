@@ -2,10 +2,6 @@
 //! names), one indexed [`pa_sigma::Engine`] per OCSF class, and the per-rule compiled plans.
 
 use crate::columnar::{BatchView, KeyIds, KeyTable, Resolved};
-use crate::compiled_plan::{
-    Backend, ClassCompilation, Compilation, CompiledPlan, EnginePlan, NonExecutableReason,
-    PlanFieldResolution, RoutedScope,
-};
 use pa_bridge::{Bridge, ResolutionKind, Route};
 use pa_sigma::{CompileOptions, CompiledRule, Engine, Event, RuleSet, SigmaJsonEvent};
 use rayon::prelude::*;
@@ -37,6 +33,12 @@ pub struct ExecRule {
     /// The OCSF class this compilation is for (OCSF mode: a rule is compiled once per routed
     /// class, with that class's field paths).
     pub class_uid: Option<u32>,
+    /// Index of the rule in the loaded [`RuleSet::rules`].
+    pub source: usize,
+    /// The event key of each field correlations read on this rule's matches
+    /// (`CorrelationSet::rule_fields`), resolved as the rule's own fields are; `None` when the
+    /// field has no path for this compilation.
+    pub corr_keys: Vec<Option<String>>,
 }
 
 /// One resolved field of a plan.
@@ -71,6 +73,8 @@ pub struct RulePlan {
     pub condition: String,
     /// ATT&CK technique ids of the rule's tags (`attack.t1059.004` → `T1059.004`).
     pub technique_ids: Vec<String>,
+    /// For a correlation rule: its index in [`RuleSet::correlations`].
+    pub correlation: Option<usize>,
 }
 
 /// The compiled rule set.
@@ -78,6 +82,10 @@ pub struct Detector {
     pub mode: FieldMode,
     pub rules: Vec<ExecRule>,
     pub plans: Vec<RulePlan>,
+    /// The correlation rules of the set, tied to its rules.
+    pub correlations: pa_sigma::CorrelationSet,
+    /// State bounds of correlation evaluation.
+    pub correlation_limits: pa_sigma::CorrelationLimits,
     /// class_uid → its rules (indices into `rules`) and its engine, built when the class is
     /// first met ([`Detector::prepare_classes`]): a run over a few classes does not pay for the
     /// automata of the others. OCSF mode.
@@ -325,11 +333,17 @@ impl Detector {
         let t0 = std::time::Instant::now();
         let mut rules = Vec::new();
         let mut plans = Vec::new();
+        let (correlations, _) = pa_sigma::compile_correlations(set);
+        let no_fields = Vec::new();
         // Every rule routed and compiled on its own (in parallel); assembled in load order.
         let compiled: Vec<Result<(RulePlan, Vec<ExecRule>), crate::DetectError>> = set
             .rules
             .par_iter()
-            .map(|r| build::compile_rule(r, bridge, mode, opts))
+            .enumerate()
+            .map(|(source, r)| {
+                let corr_fields = correlations.rule_fields.get(&source).unwrap_or(&no_fields);
+                build::compile_rule(r, source, corr_fields, bridge, mode, opts)
+            })
             .collect();
         for c in compiled {
             let (mut plan, execs) = c?;
@@ -337,31 +351,14 @@ impl Detector {
             rules.extend(execs);
             plans.push(plan);
         }
-        for c in &set.correlations {
-            let rule_id = rule_id_of(c.id.as_deref(), c.name.as_deref(), &c.rule_sha256);
-            plans.push(RulePlan {
-                rule_id,
-                title: c.title.clone(),
-                rule_sha256: c.rule_sha256.clone(),
-                file: c.file.display().to_string(),
-                line: c.line,
-                routed: false,
-                route: None,
-                field_resolution: Vec::new(),
-                fallback_used: false,
-                unmapped_fields: Vec::new(),
-                non_executable_item: None,
-                non_executable: Some((
-                    "unsupported_correlation".to_string(),
-                    format!(
-                        "correlation rules ({}) are parsed but not evaluated in this version",
-                        c.correlation_type
-                    ),
-                )),
-                exec_indices: Vec::new(),
-                condition: String::new(),
-                technique_ids: Vec::new(),
-            });
+        for (i, c) in set.correlations.iter().enumerate() {
+            plans.push(crate::correlate::correlation_plan(
+                i,
+                c,
+                &correlations,
+                &plans,
+                &rules,
+            ));
         }
         tracing::debug!(
             ms = t0.elapsed().as_millis() as u64,
@@ -401,6 +398,8 @@ impl Detector {
             mode,
             rules,
             plans,
+            correlations,
+            correlation_limits: pa_sigma::CorrelationLimits::default(),
             by_class: engines,
             all,
         })
@@ -665,61 +664,5 @@ impl Detector {
             .collect();
         out.sort_unstable();
         out
-    }
-
-    /// The `bridge/compiled_plans.jsonl` line of a plan.
-    pub fn plan_document(&self, p: &RulePlan, mapping_pack_sha256: &str) -> CompiledPlan {
-        CompiledPlan {
-            rule_id: p.rule_id.clone(),
-            rule_title: p.title.clone(),
-            technique_ids: p.technique_ids.clone(),
-            rule_sha256: p.rule_sha256.clone(),
-            rule_file: p.file.clone(),
-            rule_line: p.line,
-            mapping_pack_sha256: mapping_pack_sha256.to_owned(),
-            backend: Backend::native(),
-            executable: p.non_executable.is_none(),
-            condition: p.condition.clone(),
-            compilation: Compilation {
-                routed_scope: p.route.as_ref().map(|r| RoutedScope {
-                    route_id: r.route_id.clone(),
-                    class_uids: r.class_uids.clone(),
-                    filters: r.filters.clone(),
-                }),
-                field_resolution: p
-                    .field_resolution
-                    .iter()
-                    .map(|f| PlanFieldResolution {
-                        sigma_field: f.sigma_field.clone(),
-                        path: f.path.clone(),
-                        class_uid: f.class_uid,
-                        kind: f.kind,
-                    })
-                    .collect(),
-                fallback_used: p.fallback_used,
-            },
-            plan: (!p.exec_indices.is_empty()).then(|| EnginePlan {
-                kind: "pa_native_indexed".to_owned(),
-                compilations: p
-                    .exec_indices
-                    .iter()
-                    .map(|&i| {
-                        let r = &self.rules[i];
-                        ClassCompilation {
-                            class_uid: r.class_uid,
-                            selections: r.compiled.selections.len() as u64,
-                            matchers: r.compiled.matcher_count as u64,
-                        }
-                    })
-                    .collect(),
-            }),
-            non_executable_reason: p.non_executable.as_ref().map(|(code, msg)| {
-                NonExecutableReason {
-                    reason_domain: "bridge_compiled_plan".to_owned(),
-                    reason_code: code.clone(),
-                    explanation: msg.clone(),
-                }
-            }),
-        }
     }
 }

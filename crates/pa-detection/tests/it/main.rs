@@ -6,3 +6,4 @@ mod common;
 
 mod bridge_fixtures;
 mod columnar_paths;
+mod correlation;

@@ -188,7 +188,7 @@ pub struct Rule {
     pub blocked: Option<LoadTimeBlock>,
 }
 
-/// A correlation rule (parsed; not executable yet).
+/// A correlation rule, as loaded (its references are checked by [`crate::compile_correlations`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorrelationRule {
     /// `id`.
@@ -197,16 +197,27 @@ pub struct CorrelationRule {
     pub name: Option<String>,
     /// `title`.
     pub title: String,
-    /// `correlation.type` (`event_count`, `value_count`, `temporal`, `temporal_ordered`).
+    /// `level`.
+    pub level: Option<String>,
+    /// ATT&CK technique ids of its `tags`.
+    pub technique_ids: Vec<String>,
+    /// `correlation.type` (`event_count`, `value_count`, `temporal`, `temporal_ordered`,
+    /// `value_sum`, `value_avg`, `value_percentile`).
     pub correlation_type: String,
-    /// Referenced rules (ids or names).
+    /// Referenced rules (ids or names of detection or correlation rules).
     pub rules: Vec<String>,
-    /// `group-by` fields.
+    /// `group-by` fields (or alias names).
     pub group_by: Vec<String>,
     /// `timespan` as written (`5m`, `1h`, …).
     pub timespan: Option<String>,
-    /// Condition as `operator → value` (e.g. `gte → 100`), plus `field` for value_count.
+    /// Condition as `operator → number text` (e.g. `gte → 100`).
     pub condition: BTreeMap<String, String>,
+    /// `condition.field` (value_* types), one or several field names.
+    pub condition_fields: Vec<String>,
+    /// `aliases`: alias → (referenced rule name → field name).
+    pub aliases: BTreeMap<String, BTreeMap<String, String>>,
+    /// `generate` (`None` when absent: the referenced rules do not generate detections).
+    pub generate: Option<bool>,
     /// Source file.
     pub file: PathBuf,
     /// Line of the document.
@@ -479,6 +490,7 @@ pub fn load_read_files(
     }
     dedupe_ids(&mut set);
     apply_filters(&mut set, filters);
+    crate::correlation::drop_unresolved(&mut set);
     set
 }
 
@@ -489,6 +501,7 @@ pub fn load_str(file: &Path, text: &str) -> RuleSet {
     load_bytes(file, text.as_bytes(), &mut set, &mut filters);
     dedupe_ids(&mut set);
     apply_filters(&mut set, filters);
+    crate::correlation::drop_unresolved(&mut set);
     set
 }
 
@@ -551,7 +564,7 @@ fn load_document(
         return;
     };
     if has_corr {
-        match parse_correlation(&body) {
+        match crate::correlation::parse_correlation(&body) {
             Ok(mut c) => {
                 c.title = title;
                 c.file = file.to_path_buf();
@@ -643,40 +656,6 @@ fn parse_filter(
     );
     let (selections, conditions, _) = parse_detection(&det)?;
     Ok((targets, selections, conditions))
-}
-
-fn parse_correlation(body: &Yaml) -> Result<CorrelationRule, String> {
-    let c = body.get("correlation").ok_or("missing `correlation`")?;
-    let ctype = str_field(c, "type").ok_or("`correlation.type` is missing")?;
-    if !matches!(
-        ctype.as_str(),
-        "event_count" | "value_count" | "temporal" | "temporal_ordered"
-    ) {
-        return Err(format!("unknown correlation type `{ctype}`"));
-    }
-    let rules = str_list(c.get("rules"));
-    if rules.is_empty() {
-        return Err("`correlation.rules` names no rule".into());
-    }
-    let mut condition = BTreeMap::new();
-    if let Some(Yaml::Map(entries)) = c.get("condition") {
-        for (k, v) in entries {
-            condition.insert(k.clone(), v.scalar_text().unwrap_or_default());
-        }
-    }
-    Ok(CorrelationRule {
-        id: str_field(body, "id"),
-        name: str_field(body, "name"),
-        title: String::new(),
-        correlation_type: ctype,
-        rules,
-        group_by: str_list(c.get("group-by")),
-        timespan: str_field(c, "timespan").or_else(|| str_field(c, "timeframe")),
-        condition,
-        file: PathBuf::new(),
-        line: 0,
-        rule_sha256: String::new(),
-    })
 }
 
 fn dedupe_ids(set: &mut RuleSet) {
@@ -830,7 +809,7 @@ mod tests {
 
     #[test]
     fn correlation_parsed() {
-        let text = "title: brute\nid: c1\ncorrelation:\n  type: event_count\n  rules:\n    - r1\n  group-by:\n    - User\n  timespan: 5m\n  condition:\n    gte: 10\n";
+        let text = "title: r\nid: r1\ndetection:\n  s:\n    A: 1\n  condition: s\n---\ntitle: brute\nid: c1\ncorrelation:\n  type: event_count\n  rules:\n    - r1\n  group-by:\n    - User\n  timespan: 5m\n  condition:\n    gte: 10\n";
         let set = load_str(Path::new("corr.yml"), text);
         assert_eq!(set.correlations.len(), 1);
         let c = &set.correlations[0];
