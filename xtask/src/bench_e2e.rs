@@ -6,7 +6,9 @@
 //!   split comes from the manifest's recorded durations.
 //! - **stream**: `pa-normalize --source evtx --input DIR | pa-detect --rules R --events -`.
 //! - **rsigma**: rsigma 0.23.0 (installed by the bench into the user's cache directory with
-//!   `cargo install rsigma --version 0.23.0 --no-default-features --locked`), fed JSON lines
+//!   `cargo install rsigma --version 0.23.0 --no-default-features --features logfmt --locked`:
+//!   0.23.0 does not compile with no feature at all, its `disposition_spool` command needs the
+//!   `rsigma-runtime` crate, which `logfmt`, the smallest feature, brings in), fed JSON lines
 //!   that `evtx_flatten` (ours, `tests/examples`) writes from the same files, then
 //!   `rsigma engine eval --logsource-routing`; flattening time included.
 //!
@@ -110,6 +112,8 @@ fn install_rsigma() -> Result<PathBuf> {
             "--version",
             RSIGMA_VERSION,
             "--no-default-features",
+            "--features",
+            "logfmt",
             "--locked",
             "--root",
         ])
