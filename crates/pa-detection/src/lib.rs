@@ -16,6 +16,7 @@ pub mod compiled_plan;
 pub mod detector;
 pub mod instance;
 pub mod report;
+pub mod sql_engine;
 
 use detector::{Detector, FieldMode};
 pub use instance::{BridgeProvenance, DetectionInstance, InstanceExtensions, SigmaProvenance};
@@ -258,9 +259,61 @@ pub fn run(
     ctx: &mut StageContext<'_>,
     rules_override: Option<Vec<PathBuf>>,
 ) -> Result<StageSuccess, StageFailure> {
-    let loaded = load_stage_inputs(ctx, rules_override)?;
-    let matched = match_store(ctx, &loaded.det)?;
+    run_with_engine(ctx, rules_override, EngineKind::Native)
+}
+
+/// The engine that matches the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    /// The in-process indexed engine (the reference).
+    Native,
+    /// The DuckDB CLI on `PATH`, running the rules compiled to SQL (`pa-sigma-sql`); rules the
+    /// dialect refuses are reported as not executable (`unsupported_in_dialect`).
+    DuckDb,
+}
+
+/// [`run`] with the engine chosen. Whatever the engine, the outputs have the same contracts;
+/// a failed engine run publishes nothing.
+pub fn run_with_engine(
+    ctx: &mut StageContext<'_>,
+    rules_override: Option<Vec<PathBuf>>,
+    engine: EngineKind,
+) -> Result<StageSuccess, StageFailure> {
+    let mut loaded = load_stage_inputs(ctx, rules_override)?;
+    let matched = match engine {
+        EngineKind::Native => match_store(ctx, &loaded.det)?,
+        EngineKind::DuckDb => match_store_duckdb(ctx, &mut loaded.det)?,
+    };
     write_outputs(ctx, &loaded, &matched)
+}
+
+/// Match the store through the DuckDB CLI.
+fn match_store_duckdb(
+    ctx: &mut StageContext<'_>,
+    det: &mut Detector,
+) -> Result<Matched, StageFailure> {
+    let schema = ctx.input("normalized/ocsf_events/_schema.json")?;
+    let store_dir = schema.parent().map(Path::to_path_buf).unwrap_or_default();
+    let columns = sql_engine::store_columns(&schema)?;
+    let script = sql_engine::script(
+        det,
+        &pa_sigma_sql::Columns::Store(columns),
+        pa_sigma_sql::Dialect::DuckDb,
+    );
+    for (id, r) in &script.refused {
+        tracing::info!(rule_id = %id, reason = %r.reason_code, "{}", r.message);
+    }
+    let (hits, events_total) = sql_engine::run_duckdb(&script, &store_dir)?;
+    sql_engine::apply_refusals(det, &script);
+    let run_id = ctx.run.run_id().to_string();
+    let scenario_id = ctx.manifest.scenario.scenario_id.clone();
+    let (instances, rule_matched) =
+        sql_engine::instances(det, &hits, Some(&run_id), Some(&scenario_id))?;
+    Ok(Matched {
+        instances,
+        rule_matched,
+        events_total,
+    })
 }
 
 /// What the stage loads before it reads any event.
