@@ -13,6 +13,9 @@ use std::collections::BTreeSet;
 enum Key {
     /// A scalar column.
     Col(String, ColumnKind),
+    /// Inside a JSON-text column (DuckDB): the column and the object keys walked below it
+    /// (none: the column's own values), arrays traversed at every step.
+    Json(String, Vec<String>),
     /// An object prefix: present when one of these columns has a value.
     Object(Vec<String>),
     /// Nowhere: no row has a value.
@@ -101,14 +104,14 @@ impl Cx<'_> {
         };
         if let Some(kind) = store.kind(key) {
             if kind == ColumnKind::Json {
-                return Err(self.json(key, key));
+                return self.json(key, key, "");
             }
             self.used.insert(key.to_owned());
             return Ok(Key::Col(key.to_owned(), kind));
         }
         for (pos, _) in key.match_indices('.') {
             if store.kind(&key[..pos]) == Some(ColumnKind::Json) {
-                return Err(self.json(key, &key[..pos]));
+                return self.json(key, &key[..pos], &key[pos + 1..]);
             }
         }
         let prefix = format!("{key}.");
@@ -124,12 +127,24 @@ impl Cx<'_> {
         Ok(Key::Object(below))
     }
 
-    fn json(&self, key: &str, col: &str) -> Refusal {
-        refuse(format!(
-            "{}: `{key}` is stored as JSON text in column `{col}`; matching inside JSON values is not compiled to {}",
-            self.at,
-            self.d.name()
-        ))
+    fn json(&mut self, key: &str, col: &str, path: &str) -> Result<Key, Refusal> {
+        let parts: Vec<String> = if path.is_empty() {
+            Vec::new()
+        } else {
+            path.split('.').map(str::to_owned).collect()
+        };
+        let simple = parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        if self.d != Dialect::DuckDb || !simple {
+            return Err(refuse(format!(
+                "{}: `{key}` is stored as JSON text in column `{col}`; matching inside JSON values is not compiled to {}",
+                self.at,
+                self.d.name()
+            )));
+        }
+        self.used.insert(col.to_owned());
+        Ok(Key::Json(col.to_owned(), parts))
     }
 
     fn here(&self, what: impl std::fmt::Display) -> Refusal {
@@ -229,16 +244,24 @@ impl Cx<'_> {
                 // all values null: a scalar cell gives no value when null; an object is complex
                 return Ok(match key {
                     Key::Col(c, _) => format!("({} IS NULL)", d.ident(c)),
+                    Key::Json(c, parts) => format!(
+                        "(NOT {})",
+                        crate::json::exists(d, c, parts, "pa_j.type NOT IN ('ARRAY', 'NULL')")
+                    ),
                     Key::Object(_) => format!("(NOT {})", self.present(key)),
                     Key::Absent => "TRUE".into(),
                 });
             }
             _ => {}
         }
+        if let Key::Json(c, parts) = key {
+            return self.json_matcher(m, c, parts);
+        }
         let (col, kind) = match key {
             // complex or no values: no value has a text or a number
             Key::Object(_) | Key::Absent => return Ok("FALSE".into()),
             Key::Col(c, k) => (c.clone(), *k),
+            Key::Json(..) => return Ok("FALSE".into()),
         };
         match m {
             Matcher::Num { op, value } => {
@@ -256,6 +279,11 @@ impl Cx<'_> {
                 let okey = self.resolve(other)?;
                 let (ocol, okind) = match okey {
                     Key::Object(_) | Key::Absent => return Ok("FALSE".into()),
+                    Key::Json(..) => {
+                        return Err(self.here(format!(
+                            "fieldref to `{other}`, a value inside JSON text"
+                        )));
+                    }
                     Key::Col(c, k) => (c, k),
                 };
                 let prep = |t: String| if *cased { t } else { format!("lower({t})") };
@@ -287,10 +315,40 @@ impl Cx<'_> {
         }
     }
 
+    /// A matcher over the values inside a JSON-text column (DuckDB).
+    fn json_matcher(
+        &mut self,
+        m: &Matcher,
+        col: &str,
+        parts: &[String],
+    ) -> Result<String, Refusal> {
+        let d = self.d;
+        let scalar = "pa_j.type NOT IN ('ARRAY', 'OBJECT', 'NULL')";
+        let cond = match m {
+            Matcher::Num { op, value } => format!(
+                "{scalar} AND COALESCE(({} {} {}), FALSE)",
+                crate::json::number(d),
+                Self::cmp(*op),
+                d.double(*value)
+            ),
+            Matcher::Lit { .. } | Matcher::Glob { .. } | Matcher::Any | Matcher::Re { .. } => {
+                format!(
+                    "{scalar} AND {}",
+                    self.text_match(m, &crate::json::text(d))?
+                )
+            }
+            other => {
+                return Err(self.here(format!("{} on a value inside JSON text", other.describe())));
+            }
+        };
+        Ok(crate::json::exists(d, col, parts, &cond))
+    }
+
     /// Whether `key` has a value (a non-null cell, or a non-null column below an object).
     fn present(&self, key: &Key) -> String {
         match key {
             Key::Col(c, _) => format!("({} IS NOT NULL)", self.d.ident(c)),
+            Key::Json(c, parts) => crate::json::exists(self.d, c, parts, "pa_j.type <> 'ARRAY'"),
             Key::Object(below) => or_all(
                 below
                     .iter()
@@ -316,7 +374,7 @@ impl Cx<'_> {
             .filter(|(_, k)| *k == ColumnKind::Json)
             .map(|(n, _)| n)
             .collect();
-        if !json.is_empty() {
+        if !json.is_empty() && self.d != Dialect::DuckDb {
             return Err(self.here(format!(
                 "keywords also search the strings inside the store's JSON-text columns ({})",
                 json.join(", ")
@@ -324,9 +382,20 @@ impl Cx<'_> {
         }
         let mut parts = Vec::new();
         for (name, kind) in store.iter() {
-            if kind == ColumnKind::Str {
-                self.used.insert(name.to_owned());
-                parts.push(self.text_match(m, &self.d.ident(name))?);
+            match kind {
+                ColumnKind::Str => {
+                    self.used.insert(name.to_owned());
+                    parts.push(self.text_match(m, &self.d.ident(name))?);
+                }
+                ColumnKind::Json => {
+                    self.used.insert(name.to_owned());
+                    let cond = format!(
+                        "pa_j.type = 'VARCHAR' AND {}",
+                        self.text_match(m, &crate::json::text(self.d))?
+                    );
+                    parts.push(crate::json::anywhere(self.d, name, &cond));
+                }
+                _ => {}
             }
         }
         Ok(or_all(parts))
@@ -352,6 +421,12 @@ impl Cx<'_> {
         if item.neq {
             let present = match &key {
                 Some(Key::Col(c, _)) => format!("({} IS NOT NULL)", self.d.ident(c)),
+                Some(Key::Json(c, parts)) => crate::json::exists(
+                    self.d,
+                    c,
+                    parts,
+                    "pa_j.type NOT IN ('ARRAY', 'OBJECT', 'NULL')",
+                ),
                 _ => "FALSE".into(),
             };
             return Ok(format!("({present} AND NOT {})", or_all(groups)));
@@ -409,6 +484,7 @@ impl Cx<'_> {
         self.at = format!("route filter on `{}`", f.path);
         let (col, kind) = match self.resolve(&f.path)? {
             Key::Object(_) | Key::Absent => return Ok("FALSE".into()),
+            Key::Json(..) => return Err(self.here("a route filter on a value inside JSON text")),
             Key::Col(c, k) => (c, k),
         };
         if want.is_empty() {

@@ -16,6 +16,7 @@
 
 mod dialect;
 mod expr;
+mod json;
 mod regex;
 mod script;
 

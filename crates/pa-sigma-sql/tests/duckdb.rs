@@ -12,11 +12,11 @@ use std::process::Command;
 /// The table every case runs on: (id, Image, CommandLine, Pid, Elevated, Score).
 fn rows() -> Vec<Value> {
     vec![
-        json!({"id": 1, "Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd.exe /c whoami", "Pid": 4, "Elevated": true, "Parent": "C:\\Windows\\explorer.exe", "Other": "cmd.exe /c whoami"}),
-        json!({"id": 2, "Image": "C:\\Tools\\PSEXEC.EXE", "CommandLine": "psexec -s -accepteula \\\\host cmd", "Pid": 150, "Elevated": false, "Parent": "psexec", "Other": "-S"}),
-        json!({"id": 3, "Image": "/usr/bin/100%_done?", "CommandLine": "powershell -enc SQBFAFgAIAAoA", "Pid": 7, "Parent": "/usr/bin"}),
+        json!({"id": 1, "Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd.exe /c whoami", "Pid": 4, "Elevated": true, "Parent": "C:\\Windows\\explorer.exe", "Other": "cmd.exe /c whoami", "Tags": ["a", "Admin", 1]}),
+        json!({"id": 2, "Image": "C:\\Tools\\PSEXEC.EXE", "CommandLine": "psexec -s -accepteula \\\\host cmd", "Pid": 150, "Elevated": false, "Parent": "psexec", "Other": "-S", "Tags": [{"name": "x", "value": "C:\\evil.exe"}, [{"name": "y"}]]}),
+        json!({"id": 3, "Image": "/usr/bin/100%_done?", "CommandLine": "powershell -enc SQBFAFgAIAAoA", "Pid": 7, "Parent": "/usr/bin", "Tags": []}),
         json!({"id": 4, "Image": "C:\\a*b\\x.exe", "CommandLine": "It's \"quoted\"\nsecond line –enc", "Score": "  42 "}),
-        json!({"id": 5, "CommandLine": "ÄÖÜ straße ΣΑΣ", "Pid": 1000, "Score": "1e2"}),
+        json!({"id": 5, "CommandLine": "ÄÖÜ straße ΣΑΣ", "Pid": 1000, "Score": "1e2", "Tags": [2.5, true, null, 150]}),
         json!({"id": 6, "Image": "", "CommandLine": "powershell.exe -e JABzAD0A", "Score": "nan"}),
     ]
 }
@@ -31,6 +31,7 @@ fn columns() -> Vec<(&'static str, ColumnKind)> {
         ("Parent", ColumnKind::Str),
         ("Other", ColumnKind::Str),
         ("Score", ColumnKind::Str),
+        ("Tags", ColumnKind::Json),
         ("class_uid", ColumnKind::Int),
     ]
 }
@@ -57,6 +58,7 @@ fn sql_value(v: Option<&Value>, kind: ColumnKind) -> String {
     };
     match v {
         None | Some(Value::Null) => format!("CAST(NULL AS {ty})"),
+        Some(v) if kind == ColumnKind::Json => d.str_lit(&v.to_string()),
         Some(Value::String(s)) => d.str_lit(s),
         Some(other) => format!("CAST({other} AS {ty})"),
     }
@@ -418,9 +420,48 @@ fn keywords_search_every_string_column() {
         ("Image".to_string(), ColumnKind::Str),
         ("observables".to_string(), ColumnKind::Json),
     ]));
-    let e = compile_rule(&input, &with_json, Dialect::DuckDb).expect_err("refused");
+    let e = compile_rule(&input, &with_json, Dialect::Spark).expect_err("refused");
     assert!(e.message.contains("observables"), "{e}");
     assert!(compile_rule(&input, &Columns::AssumedStrings, Dialect::Spark).is_err());
+}
+
+#[test]
+fn values_inside_json_text() {
+    case(
+        "  sel:\n    Tags: 'admin'\n  condition: sel",
+        "json_tree(pa_events.\"Tags\")",
+        &[1],
+    );
+    case("  sel:\n    Tags: 1\n  condition: sel", "", &[1]);
+    case("  sel:\n    Tags: '2.5'\n  condition: sel", "", &[5]);
+    case("  sel:\n    Tags: 'true'\n  condition: sel", "", &[5]);
+    case("  sel:\n    Tags|gt: 100\n  condition: sel", "", &[5]);
+    // below the column: object keys by name, arrays traversed at every step
+    case(
+        "  sel:\n    Tags.name: 'y'\n  condition: sel",
+        "\\.name",
+        &[2],
+    );
+    case(
+        "  sel:\n    Tags.value|endswith: '\\evil.exe'\n  condition: sel",
+        "",
+        &[2],
+    );
+    // `[]` has no value; null elements are values that are null
+    case("  sel:\n    Tags|exists: true\n  condition: sel", "", &[1, 2, 5]);
+    case("  sel:\n    Tags: null\n  condition: sel", "", &[3, 4, 6]);
+    case("  sel:\n    Tags.name: null\n  condition: sel", "", &[1, 3, 4, 5, 6]);
+    // keywords see the strings inside JSON text too
+    case(
+        "  keywords:\n    - 'EVIL.EXE'\n  condition: keywords",
+        "pa_j.type = 'VARCHAR'",
+        &[2],
+    );
+    refused(
+        "  sel:\n    Tags: 'admin'\n  condition: sel",
+        Dialect::Spark,
+        "JSON text",
+    );
 }
 
 #[test]

@@ -1,0 +1,170 @@
+//! End to end: `pa-detect --engine duckdb` (the rules compiled to SQL by `pa-sigma-sql`, run by
+//! the real DuckDB CLI) against the native engine on the normalized store of
+//! EVTX-ATTACK-SAMPLES and the SigmaHQ Windows rules; `pa-detect sql`; and the bad inputs of the
+//! SQL engine. The DuckDB CLI must be on PATH (`pip install duckdb-cli`; CI's `.ci/run`
+//! installs it): these tests fail saying so when it is not.
+
+use assert_cmd::Command;
+use pa_e2e::{ReplayCase, shared_data, workspace_bin};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn require_duckdb() {
+    let ok = std::process::Command::new("duckdb")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "the DuckDB CLI (`duckdb`) is not on PATH: install it with `pip install duckdb-cli` (CI's .ci/run does)"
+    );
+}
+
+/// A run bundle whose normalized store holds `events` (OCSF JSON lines).
+fn bundle_with_store(case: &ReplayCase, events: &Path) -> PathBuf {
+    case.orchestrate_expect(0);
+    let run = case.run_dir();
+    let store = run.join("normalized/ocsf_events");
+    let mut w = pa_store::events::EventWriter::new(&store, case.path(), 64 << 20).unwrap();
+    for l in std::fs::read_to_string(events).unwrap().lines() {
+        if !l.trim().is_empty() {
+            w.push(&serde_json::from_str(l).unwrap()).unwrap();
+        }
+    }
+    let s = w.finish(4096).unwrap();
+    std::fs::write(
+        store.join("_schema.json"),
+        serde_json::to_vec(&s.schema_document).unwrap(),
+    )
+    .unwrap();
+    run
+}
+
+/// EVTX-ATTACK-SAMPLES normalized to OCSF JSON lines by the real normalizer (stream mode).
+fn evtx_events(dir: &Path) -> PathBuf {
+    let out = dir.join("evtx.jsonl");
+    Command::new(workspace_bin("pa-normalize"))
+        .args(["--source", "evtx", "-q", "--input"])
+        .arg(shared_data().join("evtx/EVTX-ATTACK-SAMPLES"))
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .code(0);
+    out
+}
+
+fn detect(run: &Path, rules: &Path, engine: &str) -> (String, Value, Vec<Value>) {
+    let out = Command::new(workspace_bin("pa-detect"))
+        .arg("--run-dir")
+        .arg(run)
+        .arg("--rules")
+        .arg(rules)
+        .args(["--engine", engine])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pa-detect --engine {engine}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let det = std::fs::read_to_string(run.join("detections/detections.jsonl")).unwrap();
+    let cov: Value =
+        serde_json::from_slice(&std::fs::read(run.join("bridge/coverage.json")).unwrap()).unwrap();
+    let plans = std::fs::read_to_string(run.join("bridge/compiled_plans.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (det, cov, plans)
+}
+
+fn pairs(det: &str) -> BTreeSet<(String, String)> {
+    det.lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["rule_id"].as_str().unwrap().to_string(),
+                v["matched_event_ids"][0].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The rules of `plans` that are not executable for `reason`, with their explanation.
+fn refused(plans: &[Value], reason: &str) -> BTreeMap<String, String> {
+    plans
+        .iter()
+        .filter(|p| p["non_executable_reason"]["reason_code"] == reason)
+        .map(|p| {
+            (
+                p["rule_id"].as_str().unwrap().to_string(),
+                p["non_executable_reason"]["explanation"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn duckdb_engine_equals_native_on_evtx_attack_samples() {
+    require_duckdb();
+    let case = ReplayCase::new(
+        "sql-evtx",
+        "5a1e0000-0000-4000-8000-000000000001",
+        &["lab_provider"],
+        "",
+    );
+    let events = evtx_events(case.path());
+    let run = bundle_with_store(&case, &events);
+    let rules = shared_data().join("sigma/rules/windows");
+    let (native, ncov, _) = detect(&run, &rules, "native");
+    let (duck, dcov, dplans) = detect(&run, &rules, "duckdb");
+    let refused = refused(&dplans, "unsupported_in_dialect");
+    let executable = ncov["executable_rules"].as_u64().unwrap();
+    assert!(executable > 1000, "{executable} executable rules");
+    assert_eq!(
+        dcov["executable_rules"].as_u64().unwrap() + refused.len() as u64,
+        executable,
+        "every native-executable rule runs in DuckDB or is refused with a reason"
+    );
+    assert_eq!(dcov["events_evaluated"], ncov["events_evaluated"]);
+    // The same lines, for every rule DuckDB runs: same contract, same order.
+    let keep = |det: &str| -> Vec<String> {
+        det.lines()
+            .filter(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                !refused.contains_key(v["rule_id"].as_str().unwrap())
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    let (n, d) = (keep(&native), keep(&duck));
+    let (pn, pd) = (pairs(&n.join("\n")), pairs(&d.join("\n")));
+    let only_native: Vec<_> = pn.difference(&pd).take(10).collect();
+    let only_duck: Vec<_> = pd.difference(&pn).take(10).collect();
+    assert!(
+        only_native.is_empty() && only_duck.is_empty(),
+        "(rule, event) only native: {only_native:?}; only duckdb: {only_duck:?}"
+    );
+    assert_eq!(n, d, "detections differ in content or order");
+    assert!(n.len() > 100, "only {} detections to compare", n.len());
+    let share = refused.len() as f64 / executable as f64;
+    eprintln!(
+        "duckdb: {} of {executable} executable SigmaHQ Windows rules refused ({:.2}%), {} detections equal",
+        refused.len(),
+        share * 100.0,
+        n.len()
+    );
+    for (id, why) in &refused {
+        eprintln!("refused {id}: {why}");
+    }
+    assert!(
+        share <= 0.02,
+        "{} of {executable} rules refused ({:.2}%), over the 2% target",
+        refused.len(),
+        share * 100.0
+    );
+}
