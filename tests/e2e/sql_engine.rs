@@ -168,3 +168,153 @@ fn duckdb_engine_equals_native_on_evtx_attack_samples() {
         share * 100.0
     );
 }
+
+/// A bundle whose store holds the reference golden events, and the reference compilation rules.
+fn golden_bundle(name: &str, run_id: &str) -> (ReplayCase, PathBuf, PathBuf) {
+    let case = ReplayCase::new(name, run_id, &["lab_provider"], "");
+    let golden =
+        shared_data().join("purple-axiom-ref/fixtures/bridge/backend/golden_telemetry.jsonl");
+    let events = case.path().join("golden.jsonl");
+    let mut lines = String::new();
+    for l in std::fs::read_to_string(golden).unwrap().lines() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        let mut ev: Value = serde_json::from_str(l).unwrap();
+        ev["metadata"]["uid"] = ev["metadata"]["event_id"].clone();
+        lines.push_str(&serde_json::to_string(&ev).unwrap());
+        lines.push('\n');
+    }
+    std::fs::write(&events, lines).unwrap();
+    let run = bundle_with_store(&case, &events);
+    let rules = shared_data().join("purple-axiom-ref/fixtures/bridge/rules/compilation");
+    (case, run, rules)
+}
+
+/// The detection stage's recorded outcome.
+fn outcome(run: &Path) -> Value {
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    m["stage_outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["stage"] == "detection")
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn detect_fails(run: &Path, rules: &Path, path_env: Option<&str>) -> (String, Value) {
+    let mut cmd = Command::new(workspace_bin("pa-detect"));
+    cmd.arg("--run-dir")
+        .arg(run)
+        .arg("--rules")
+        .arg(rules)
+        .args(["--engine", "duckdb"]);
+    if let Some(p) = path_env {
+        cmd.env("PATH", p);
+    }
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success(), "expected a failure");
+    assert!(
+        !run.join("detections/detections.jsonl").exists(),
+        "a failed engine run published detections"
+    );
+    (
+        String::from_utf8_lossy(&out.stderr).to_string(),
+        outcome(run),
+    )
+}
+
+#[test]
+fn duckdb_engine_on_the_reference_bundle_and_its_bad_inputs() {
+    require_duckdb();
+    let (_case, run, rules) = golden_bundle("sql-golden", "5a1e0000-0000-4000-8000-000000000002");
+    // The DuckDB CLI missing from PATH: a clear reason, nothing published.
+    let (err, o) = detect_fails(&run, &rules, Some("/nonexistent"));
+    assert_eq!(o["reason_code"], "sql_engine_unavailable", "{o}");
+    assert!(err.contains("pip install duckdb-cli"), "{err}");
+    // A store layout the compiler does not know.
+    let schema = run.join("normalized/ocsf_events/_schema.json");
+    let good = std::fs::read(&schema).unwrap();
+    let mut doc: Value = serde_json::from_slice(&good).unwrap();
+    doc["schema_version"] = "9.0.0".into();
+    std::fs::write(&schema, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let (err, o) = detect_fails(&run, &rules, None);
+    assert_eq!(o["reason_code"], "sql_store_incompatible", "{o}");
+    assert!(
+        err.contains("_schema.json") && err.contains("9.0.0"),
+        "{err}"
+    );
+    std::fs::write(&schema, &good).unwrap();
+    // DuckDB failing on the store (a part that is not Parquet): its error, naming the script.
+    let part = run.join("normalized/ocsf_events/part-0000.parquet");
+    let bytes = std::fs::read(&part).unwrap();
+    std::fs::write(&part, b"not parquet").unwrap();
+    let (err, o) = detect_fails(&run, &rules, None);
+    assert_eq!(o["reason_code"], "backend_driver_failed", "{o}");
+    assert!(
+        err.contains("detect.sql") && err.contains("part-0000.parquet"),
+        "{err}"
+    );
+    std::fs::write(&part, bytes).unwrap();
+    // Then both engines succeed with the same detections.
+    let (duck, dcov, _) = detect(&run, &rules, "duckdb");
+    let (native, ncov, _) = detect(&run, &rules, "native");
+    assert_eq!(duck, native);
+    assert_eq!(pairs(&duck).len(), 2, "{duck}");
+    assert_eq!(dcov["executable_rules"], ncov["executable_rules"]);
+}
+
+#[test]
+fn sql_subcommand_writes_one_script_per_dialect() {
+    require_duckdb();
+    let (_case, run, rules) = golden_bundle("sql-script", "5a1e0000-0000-4000-8000-000000000003");
+    let script = |dialect: &str, with_run: bool| -> String {
+        let mut cmd = Command::new(workspace_bin("pa-detect"));
+        cmd.args(["sql", "--dialect", dialect, "--rules"])
+            .arg(&rules);
+        if with_run {
+            cmd.arg("--run-dir").arg(&run);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let duck = script("duckdb", true);
+    assert!(duck.contains("read_parquet("), "{duck}");
+    assert!(duck.contains("UNION ALL") && duck.contains("ORDER BY rule_index, time, event_uid"));
+    assert_eq!(duck, script("duckdb", true), "the script is deterministic");
+    // The script runs as written and finds the native engine's (rule, event) pairs.
+    let f = run.join("../detect.sql");
+    std::fs::write(&f, &duck).unwrap();
+    let out = std::process::Command::new("duckdb")
+        .args(["-batch", "-bail", "-no-init", "-csv", "-noheader", "-f"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: BTreeSet<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            (c[1].to_string(), c[2].to_string())
+        })
+        .collect();
+    let (native, _, _) = detect(&run, &rules, "native");
+    assert_eq!(rows, pairs(&native));
+    let spark = script("spark", false);
+    assert!(
+        spark.contains("FROM pa_events") && spark.contains("`class_uid`"),
+        "{spark}"
+    );
+    assert!(!spark.contains("read_parquet"));
+}

@@ -448,9 +448,17 @@ fn values_inside_json_text() {
         &[2],
     );
     // `[]` has no value; null elements are values that are null
-    case("  sel:\n    Tags|exists: true\n  condition: sel", "", &[1, 2, 5]);
+    case(
+        "  sel:\n    Tags|exists: true\n  condition: sel",
+        "",
+        &[1, 2, 5],
+    );
     case("  sel:\n    Tags: null\n  condition: sel", "", &[3, 4, 6]);
-    case("  sel:\n    Tags.name: null\n  condition: sel", "", &[1, 3, 4, 5, 6]);
+    case(
+        "  sel:\n    Tags.name: null\n  condition: sel",
+        "",
+        &[1, 3, 4, 5, 6],
+    );
     // keywords see the strings inside JSON text too
     case(
         "  keywords:\n    - 'EVIL.EXE'\n  condition: keywords",
