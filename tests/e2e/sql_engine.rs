@@ -108,23 +108,16 @@ fn refused(plans: &[Value], reason: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-#[test]
-fn duckdb_engine_equals_native_on_evtx_attack_samples() {
-    require_duckdb();
-    let case = ReplayCase::new(
-        "sql-evtx",
-        "5a1e0000-0000-4000-8000-000000000001",
-        &["lab_provider"],
-        "",
-    );
-    let events = evtx_events(case.path());
-    let run = bundle_with_store(&case, &events);
-    let rules = shared_data().join("sigma/rules/windows");
-    let (native, ncov, _) = detect(&run, &rules, "native");
-    let (duck, dcov, dplans) = detect(&run, &rules, "duckdb");
+/// Both engines over `events` with `rules`: identical detection lines for every rule DuckDB
+/// runs, every other executable rule refused with a reason; returns (refused, executable,
+/// detections compared).
+fn engines_agree(name: &str, run_id: &str, events: &Path, rules: &Path) -> (usize, u64, usize) {
+    let case = ReplayCase::new(name, run_id, &["lab_provider"], "");
+    let run = bundle_with_store(&case, events);
+    let (native, ncov, _) = detect(&run, rules, "native");
+    let (duck, dcov, dplans) = detect(&run, rules, "duckdb");
     let refused = refused(&dplans, "unsupported_in_dialect");
     let executable = ncov["executable_rules"].as_u64().unwrap();
-    assert!(executable > 1000, "{executable} executable rules");
     assert_eq!(
         dcov["executable_rules"].as_u64().unwrap() + refused.len() as u64,
         executable,
@@ -147,26 +140,64 @@ fn duckdb_engine_equals_native_on_evtx_attack_samples() {
     let only_duck: Vec<_> = pd.difference(&pn).take(10).collect();
     assert!(
         only_native.is_empty() && only_duck.is_empty(),
-        "(rule, event) only native: {only_native:?}; only duckdb: {only_duck:?}"
+        "{name}: (rule, event) only native: {only_native:?}; only duckdb: {only_duck:?}"
     );
-    assert_eq!(n, d, "detections differ in content or order");
-    assert!(n.len() > 100, "only {} detections to compare", n.len());
-    let share = refused.len() as f64 / executable as f64;
+    assert_eq!(n, d, "{name}: detections differ in content or order");
     eprintln!(
-        "duckdb: {} of {executable} executable SigmaHQ Windows rules refused ({:.2}%), {} detections equal",
+        "{name}: {} of {executable} executable rules refused in duckdb ({:.2}%), {} detections equal",
         refused.len(),
-        share * 100.0,
+        refused.len() as f64 * 100.0 / executable as f64,
         n.len()
     );
     for (id, why) in &refused {
         eprintln!("refused {id}: {why}");
     }
+    (refused.len(), executable, n.len())
+}
+
+#[test]
+fn duckdb_engine_equals_native_on_evtx_attack_samples() {
+    require_duckdb();
+    let dir = tempfile::tempdir().unwrap();
+    let events = evtx_events(dir.path());
+    let rules = shared_data().join("sigma/rules/windows");
+    let (refused, executable, compared) = engines_agree(
+        "sql-evtx",
+        "5a1e0000-0000-4000-8000-000000000001",
+        &events,
+        &rules,
+    );
+    assert!(executable > 1000, "{executable} executable rules");
+    assert!(compared > 100, "only {compared} detections to compare");
+    let share = refused as f64 / executable as f64;
     assert!(
         share <= 0.02,
-        "{} of {executable} rules refused ({:.2}%), over the 2% target",
-        refused.len(),
+        "{refused} of {executable} rules refused ({:.2}%), over the 2% target",
         share * 100.0
     );
+}
+
+#[test]
+fn duckdb_engine_equals_native_on_the_linux_audit_lab() {
+    require_duckdb();
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("audit.jsonl");
+    Command::new(workspace_bin("pa-normalize"))
+        .args(["--source", "auditd", "-q", "--host", "lab", "--input"])
+        .arg(shared_data().join("linux-audit-lab/audit/audit_tagged.log"))
+        .arg("--output")
+        .arg(&events)
+        .assert()
+        .code(0);
+    let rules = shared_data().join("sigma/rules/linux");
+    let (_, executable, compared) = engines_agree(
+        "sql-audit",
+        "5a1e0000-0000-4000-8000-000000000004",
+        &events,
+        &rules,
+    );
+    assert!(executable > 100, "{executable} executable rules");
+    assert!(compared > 10, "only {compared} detections to compare");
 }
 
 /// A bundle whose store holds the reference golden events, and the reference compilation rules.

@@ -91,11 +91,7 @@ impl Dialect {
     /// A string that is a number, the way `pa_sigma::parse_number` reads it: trimmed of
     /// Unicode white space, a decimal integer or float, finite; NULL otherwise.
     pub fn parse_number(self, x: &str) -> String {
-        let trimmed = format!("trim(BOTH {} FROM {x})", self.str_lit(WHITE_SPACE));
-        let trimmed = match self {
-            Dialect::DuckDb => format!("trim({x}, {})", self.str_lit(WHITE_SPACE)),
-            Dialect::Spark => trimmed,
-        };
+        let trimmed = self.trim_ws(x);
         // Only what Rust's `f64::from_str` accepts: an optional sign, digits with an optional
         // fraction and exponent (`inf`/`nan` are not finite and excluded below).
         let shape = self.regex_search(
@@ -109,6 +105,14 @@ impl Dialect {
                 Dialect::Spark => format!("CAST({trimmed} AS DOUBLE)"),
             })
         )
+    }
+
+    /// `x` trimmed of Unicode white space at both ends (Rust's `str::trim`).
+    pub fn trim_ws(self, x: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("trim({x}, {})", self.str_lit(WHITE_SPACE)),
+            Dialect::Spark => format!("trim(BOTH {} FROM {x})", self.str_lit(WHITE_SPACE)),
+        }
     }
 
     /// `v` when it is a finite double, else NULL.

@@ -301,8 +301,15 @@ impl Cx<'_> {
                     }
                 }))
             }
+            Matcher::Cidr {
+                net: pa_sigma::IpNet::V4(net, len),
+                ..
+            } => {
+                let t = self.text(&col, kind)?;
+                Ok(nn(&crate::cidr::ipv4_in(d, &t, *net, *len)))
+            }
             Matcher::Cidr { source, .. } => Err(self.here(format!(
-                "cidr {source}: IP address parsing (IPv6 forms, IPv4-mapped addresses) has no exact SQL string equivalent"
+                "cidr {source}: IPv6 address parsing (compressed forms, zones, mapped addresses) has no exact SQL string equivalent"
             ))),
             Matcher::Time { part, .. } => Err(self.here(format!(
                 "the time modifier `{}` (date parts of text values)",

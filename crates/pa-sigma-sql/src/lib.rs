@@ -14,6 +14,7 @@
 //! proper prefix of column names is an object (present when a column below it has a value);
 //! any other key is absent.
 
+mod cidr;
 mod dialect;
 mod expr;
 mod json;

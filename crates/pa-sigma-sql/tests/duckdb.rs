@@ -12,12 +12,12 @@ use std::process::Command;
 /// The table every case runs on: (id, Image, CommandLine, Pid, Elevated, Score).
 fn rows() -> Vec<Value> {
     vec![
-        json!({"id": 1, "Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd.exe /c whoami", "Pid": 4, "Elevated": true, "Parent": "C:\\Windows\\explorer.exe", "Other": "cmd.exe /c whoami", "Tags": ["a", "Admin", 1]}),
-        json!({"id": 2, "Image": "C:\\Tools\\PSEXEC.EXE", "CommandLine": "psexec -s -accepteula \\\\host cmd", "Pid": 150, "Elevated": false, "Parent": "psexec", "Other": "-S", "Tags": [{"name": "x", "value": "C:\\evil.exe"}, [{"name": "y"}]]}),
-        json!({"id": 3, "Image": "/usr/bin/100%_done?", "CommandLine": "powershell -enc SQBFAFgAIAAoA", "Pid": 7, "Parent": "/usr/bin", "Tags": []}),
-        json!({"id": 4, "Image": "C:\\a*b\\x.exe", "CommandLine": "It's \"quoted\"\nsecond line –enc", "Score": "  42 "}),
-        json!({"id": 5, "CommandLine": "ÄÖÜ straße ΣΑΣ", "Pid": 1000, "Score": "1e2", "Tags": [2.5, true, null, 150]}),
-        json!({"id": 6, "Image": "", "CommandLine": "powershell.exe -e JABzAD0A", "Score": "nan"}),
+        json!({"id": 1, "Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd.exe /c whoami", "Pid": 4, "Elevated": true, "Parent": "C:\\Windows\\explorer.exe", "Other": "cmd.exe /c whoami", "Tags": ["a", "Admin", 1], "Ip": "10.1.2.3"}),
+        json!({"id": 2, "Image": "C:\\Tools\\PSEXEC.EXE", "CommandLine": "psexec -s -accepteula \\\\host cmd", "Pid": 150, "Elevated": false, "Parent": "psexec", "Other": "-S", "Tags": [{"name": "x", "value": "C:\\evil.exe"}, [{"name": "y"}]], "Ip": "::FFFF:10.9.9.9"}),
+        json!({"id": 3, "Image": "/usr/bin/100%_done?", "CommandLine": "powershell -enc SQBFAFgAIAAoA", "Pid": 7, "Parent": "/usr/bin", "Tags": [], "Ip": " [10.0.0.1%eth0]\t"}),
+        json!({"id": 4, "Image": "C:\\a*b\\x.exe", "CommandLine": "It's \"quoted\"\nsecond line –enc", "Score": "  42 ", "Ip": "010.1.1.1"}),
+        json!({"id": 5, "CommandLine": "ÄÖÜ straße ΣΑΣ", "Pid": 1000, "Score": "1e2", "Tags": [2.5, true, null, 150], "Ip": "11.0.0.1"}),
+        json!({"id": 6, "Image": "", "CommandLine": "powershell.exe -e JABzAD0A", "Score": "nan", "Ip": "fe80::1"}),
     ]
 }
 
@@ -32,6 +32,7 @@ fn columns() -> Vec<(&'static str, ColumnKind)> {
         ("Other", ColumnKind::Str),
         ("Score", ColumnKind::Str),
         ("Tags", ColumnKind::Json),
+        ("Ip", ColumnKind::Str),
         ("class_uid", ColumnKind::Int),
     ]
 }
@@ -380,9 +381,9 @@ fn fieldref_exists_null_and_numbers() {
         &[1, 2, 3, 4],
     );
     refused(
-        "  sel:\n    Image|cidr: '10.0.0.0/8'\n  condition: sel",
+        "  sel:\n    Ip|cidr: 'fe80::/10'\n  condition: sel",
         Dialect::DuckDb,
-        "cidr",
+        "IPv6",
     );
 }
 
@@ -423,6 +424,62 @@ fn keywords_search_every_string_column() {
     let e = compile_rule(&input, &with_json, Dialect::Spark).expect_err("refused");
     assert!(e.message.contains("observables"), "{e}");
     assert!(compile_rule(&input, &Columns::AssumedStrings, Dialect::Spark).is_err());
+}
+
+#[test]
+fn cidr_ipv4_networks() {
+    // trimmed, brackets stripped, zone cut, `::ffff:` mapped; no leading zeros
+    case(
+        "  sel:\n    Ip|cidr: '10.0.0.0/8'\n  condition: sel",
+        "BETWEEN 167772160 AND 184549375",
+        &[1, 2, 3],
+    );
+    case(
+        "  sel:\n    Ip|cidr: '11.0.0.1'\n  condition: sel",
+        "",
+        &[5],
+    );
+    case(
+        "  sel:\n    Ip|cidr: '0.0.0.0/0'\n  condition: sel",
+        "",
+        &[1, 2, 3, 5],
+    );
+    case(
+        "  sel:\n    Ip|cidr: '10.0.0.0/8'\n  filter:\n    Ip|cidr: '10.9.0.0/16'\n  condition: sel and not filter",
+        "",
+        &[1, 3],
+    );
+}
+
+#[test]
+fn cidr_stops_on_mapped_addresses_it_cannot_parse() {
+    let rule = compile("  sel:\n    Ip|cidr: '10.0.0.0/8'\n  condition: sel");
+    let input = RuleInput {
+        rule_id: "r",
+        compiled: &rule,
+        class_uid: 1007,
+        route: None,
+    };
+    let p = compile_rule(&input, &store(), Dialect::DuckDb).unwrap();
+    // `0:0:0:0:0:ffff:10.1.1.1` is 10.1.1.1 to the native engine: DuckDB errors, never says no.
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT '0:0:0:0:0:ffff:10.1.1.1' AS \"Ip\", 1007 AS class_uid) AS pa_events WHERE {};",
+        p.sql
+    );
+    let out = Command::new(duckdb())
+        .args(["-batch", "-no-init", "-c", &sql])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("IPv4-mapped"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
