@@ -114,8 +114,16 @@ fn refused(plans: &[Value], reason: &str) -> BTreeMap<String, String> {
 fn engines_agree(name: &str, run_id: &str, events: &Path, rules: &Path) -> (usize, u64, usize) {
     let case = ReplayCase::new(name, run_id, &["lab_provider"], "");
     let run = bundle_with_store(&case, events);
+    let t0 = std::time::Instant::now();
     let (native, ncov, _) = detect(&run, rules, "native");
+    let t1 = std::time::Instant::now();
     let (duck, dcov, dplans) = detect(&run, rules, "duckdb");
+    // reported, not asserted (speed belongs in benchmarks)
+    eprintln!(
+        "{name}: native {:.1}s, duckdb {:.1}s (debug build of pa-detect)",
+        (t1 - t0).as_secs_f64(),
+        t1.elapsed().as_secs_f64()
+    );
     let refused = refused(&dplans, "unsupported_in_dialect");
     let executable = ncov["executable_rules"].as_u64().unwrap();
     assert_eq!(

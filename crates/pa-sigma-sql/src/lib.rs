@@ -9,10 +9,11 @@
 //! answers on each row. What a dialect cannot express exactly gives the rule a [`Refusal`]
 //! (`unsupported_in_dialect`) instead of a different query.
 //!
-//! Row model (the native `columnar` lookup): a key is the column of that name; a key below a
-//! JSON-text column, or a keyword search over a store with JSON-text columns, is refused; a
-//! proper prefix of column names is an object (present when a column below it has a value);
-//! any other key is absent.
+//! Row model (the native `columnar` lookup): a key is the column of that name; a key at or
+//! below a JSON-text column is walked inside the parsed JSON (DuckDB `json_tree`; refused in
+//! Spark); a proper prefix of column names is an object (present when a column below it has a
+//! value); any other key is absent. Keywords search every string cell and every string inside
+//! JSON text.
 
 mod cidr;
 mod dialect;
