@@ -199,9 +199,11 @@ fn tool(cli: &Cli) -> anyhow::Result<i32> {
             };
             let script = sql_engine::script(&det, &columns, dialect);
             let text = match (dialect, &store) {
-                (sql_engine::Dialect::DuckDb, Some(dir)) => {
-                    script.duckdb_script(&dir.join("part-*.parquet").display().to_string(), None)
-                }
+                (sql_engine::Dialect::DuckDb, Some(dir)) => script.duckdb_script(
+                    &dir.join("part-*.parquet").display().to_string(),
+                    false,
+                    None,
+                ),
                 _ => script.spark_script(),
             };
             match out {

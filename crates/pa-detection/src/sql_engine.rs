@@ -178,7 +178,11 @@ pub fn run_duckdb(script: &Script, store_dir: &Path) -> Result<(Vec<Hit>, u64), 
     let hits_file = tmp.path().join("hits.jsonl");
     let count_file = tmp.path().join("count.jsonl");
     let glob = store_dir.join("part-*.parquet");
-    let mut sql = script.duckdb_script(&glob.display().to_string(), Some(&path_str(&hits_file)));
+    let mut sql = script.duckdb_script(
+        &glob.display().to_string(),
+        true,
+        Some(&path_str(&hits_file)),
+    );
     sql.push_str(&format!(
         "COPY (SELECT count(*) AS n FROM {}) TO {} (FORMAT json);\n",
         pa_sigma_sql::VIEW,

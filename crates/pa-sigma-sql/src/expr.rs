@@ -388,11 +388,43 @@ impl Cx<'_> {
             )));
         }
         let mut parts = Vec::new();
+        // A literal searched anywhere: once in the string cells joined by a separator the
+        // literal does not contain (a literal cannot then match across two cells), instead of
+        // once per column.
+        let sep = '\u{1}';
+        let joined = match m {
+            Matcher::Lit {
+                kind: StrKind::Contains,
+                needle,
+                ..
+            } if !needle.contains(sep) => {
+                let cols: Vec<String> = store
+                    .iter()
+                    .filter(|(_, k)| *k == ColumnKind::Str)
+                    .map(|(n, _)| self.d.ident(n))
+                    .collect();
+                if cols.is_empty() {
+                    None
+                } else {
+                    Some(format!(
+                        "concat_ws({}, {})",
+                        self.d.str_lit(&sep.to_string()),
+                        cols.join(", ")
+                    ))
+                }
+            }
+            _ => None,
+        };
+        if let Some(j) = &joined {
+            parts.push(self.text_match(m, j)?);
+        }
         for (name, kind) in store.iter() {
             match kind {
                 ColumnKind::Str => {
                     self.used.insert(name.to_owned());
-                    parts.push(self.text_match(m, &self.d.ident(name))?);
+                    if joined.is_none() {
+                        parts.push(self.text_match(m, &self.d.ident(name))?);
+                    }
                 }
                 ColumnKind::Json => {
                     self.used.insert(name.to_owned());

@@ -78,13 +78,15 @@ impl Script {
         h
     }
 
-    /// A complete DuckDB script: the view over the store's Parquet parts, then the query,
-    /// written to `out` as JSON lines when given (else printed).
-    pub fn duckdb_script(&self, parts_glob: &str, out: Option<&str>) -> String {
+    /// A complete DuckDB script: the store's Parquet parts as [`VIEW`] (a view, or with
+    /// `load` a temporary table read once: every rule's query then scans memory, not the files),
+    /// then the query, written to `out` as JSON lines when given (else printed).
+    pub fn duckdb_script(&self, parts_glob: &str, load: bool, out: Option<&str>) -> String {
         let d = Dialect::DuckDb;
         let mut s = self.header();
         s.push_str(&format!(
-            "CREATE OR REPLACE TEMP VIEW {VIEW} AS SELECT * FROM read_parquet({});\n",
+            "CREATE OR REPLACE TEMP {} {VIEW} AS SELECT * FROM read_parquet({});\n",
+            if load { "TABLE" } else { "VIEW" },
             d.str_lit(parts_glob)
         ));
         match out {

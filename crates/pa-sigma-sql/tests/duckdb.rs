@@ -407,7 +407,7 @@ fn conditions_not_one_of_all_of() {
 fn keywords_search_every_string_column() {
     case(
         "  keywords:\n    - 'ACCEPTEULA'\n    - 'straße'\n  condition: keywords",
-        "lower(\"Parent\")",
+        "concat_ws(",
         &[2, 5],
     );
     let rule = compile("  keywords:\n    - 'x'\n  condition: keywords");
