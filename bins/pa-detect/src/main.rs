@@ -5,6 +5,7 @@
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use pa_detection::detector::{Detector, FieldMode};
+use pa_detection::sql_engine;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -42,6 +43,11 @@ struct Cli {
     /// and reported (default 10000).
     #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(u64).range(1..))]
     correlation_max_window: Option<u64>,
+    /// Bundle mode: the engine that matches the store: `native` (in process), or `duckdb` (the
+    /// rules compiled to SQL and run by the DuckDB CLI on PATH; rules the dialect cannot
+    /// express are reported as not executable).
+    #[arg(long, value_enum, default_value_t = EngineArg::Native)]
+    engine: EngineArg,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -50,6 +56,18 @@ struct Cli {
 enum Fields {
     Ocsf,
     Sigma,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EngineArg {
+    Native,
+    Duckdb,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DialectArg {
+    Duckdb,
+    Spark,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -73,6 +91,20 @@ enum Cmd {
         /// A file holding one JSON event (or JSON lines: the first event is used).
         #[arg(long)]
         event: PathBuf,
+    },
+    /// Write the rules as one SQL script (the union of every rule's matching events, with the
+    /// rule as a column) for DuckDB or Spark SQL; refused rules are listed in its header.
+    Sql {
+        /// The SQL dialect.
+        #[arg(long, value_enum)]
+        dialect: DialectArg,
+        /// Where to write the script (default: stdout).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// A run bundle whose normalized store the script is for (its columns; DuckDB: a
+        /// view over its Parquet parts).
+        #[arg(long = "run-dir", value_name = "DIR")]
+        run_dir: Option<PathBuf>,
     },
 }
 
@@ -164,6 +196,54 @@ fn tool(cli: &Cli) -> anyhow::Result<i32> {
             // Exit 1 when the rule does not fire, whether or not anyone read the explanation.
             Ok(pa_stage::verdict(if ex.fires { 0 } else { 1 }, written)?)
         }
+        Some(Cmd::Sql {
+            dialect,
+            out,
+            run_dir,
+        }) => {
+            let (_, det) = detector(cli)?;
+            let dialect = match dialect {
+                DialectArg::Duckdb => sql_engine::Dialect::DuckDb,
+                DialectArg::Spark => sql_engine::Dialect::Spark,
+            };
+            // With a run bundle: its store's columns (the script matches exactly what the
+            // native engine matches on it); without: every field a string column.
+            let store = run_dir
+                .as_ref()
+                .or(cli.common.run_dir.as_ref())
+                .map(|r| r.join("normalized/ocsf_events"));
+            let columns = match &store {
+                Some(dir) => sql_engine::Columns::Store(sql_engine::store_columns(
+                    &dir.join("_schema.json"),
+                )?),
+                None => sql_engine::Columns::AssumedStrings,
+            };
+            let script = sql_engine::script(&det, &columns, dialect);
+            let text = match (dialect, &store) {
+                (sql_engine::Dialect::DuckDb, Some(dir)) => script.duckdb_script(
+                    &dir.join("part-*.parquet").display().to_string(),
+                    false,
+                    None,
+                ),
+                _ => script.spark_script(),
+            };
+            match out {
+                Some(p) => std::fs::write(p, &text)
+                    .with_context(|| format!("{}: cannot write the script", p.display()))?,
+                None => {
+                    let mut o = pa_stage::stdout();
+                    let written = o.write_all(text.as_bytes()).and_then(|()| o.flush());
+                    pa_stage::verdict(0, written)?;
+                }
+            }
+            eprintln!(
+                "pa-detect: {} rule compilation(s) in the {} dialect, {} rule(s) refused (listed in the script's header)",
+                script.rules.len(),
+                dialect.name(),
+                script.refused.len()
+            );
+            Ok(0)
+        }
         None => {
             let Some(events) = &cli.events else {
                 bail!("give --run-dir (bundle mode), --events (stream mode), or a subcommand");
@@ -191,10 +271,14 @@ fn main() {
             .then(pa_detection::RuleCache::user)
             .flatten();
         let limits = (cli.correlation_max_groups, cli.correlation_max_window);
+        let engine = match cli.engine {
+            EngineArg::Native => pa_detection::EngineKind::Native,
+            EngineArg::Duckdb => pa_detection::EngineKind::DuckDb,
+        };
         std::process::exit(pa_stage::run_stage(
             pa_bundle::Stage::Detection,
             &cli.common,
-            move |ctx| pa_detection::run_with(ctx, rules, cache.as_ref(), limits),
+            move |ctx| pa_detection::run_with(ctx, rules, cache.as_ref(), limits, engine),
         ));
     }
     pa_stage::init_logging(cli.common.log_format, cli.common.verbose, cli.common.quiet);

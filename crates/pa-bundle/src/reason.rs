@@ -160,6 +160,10 @@ catalog! {
         SigmaRulesetLoadFailed => "sigma_ruleset_load_failed",
         DetectionBudgetExceeded => "detection_budget_exceeded",
         DetectionBudgetMetricsMissing => "detection_budget_metrics_missing",
+        // Project additions (ADR-0019, `--engine duckdb`): the SQL engine is not installed; the
+        // normalized store's layout is not one the SQL compiler knows.
+        SqlEngineUnavailable => "sql_engine_unavailable",
+        SqlStoreIncompatible => "sql_store_incompatible",
     }
 }
 

@@ -1,0 +1,114 @@
+//! Rule predicates assembled into one query: the union of every rule compilation's matching
+//! events, with the rule as a column, in a deterministic order.
+
+use crate::{Dialect, Predicate, Refusal};
+
+/// The view (DuckDB) or temporary view (Spark) the query reads the store through.
+pub const VIEW: &str = "pa_events";
+
+/// The columns of the query's result, in order.
+pub const OUTPUT_COLUMNS: [&str; 5] = ["rule_index", "rule_id", "event_uid", "time", "class_uid"];
+
+/// One rule compilation in a script.
+#[derive(Debug, Clone)]
+pub struct ScriptRule {
+    /// The caller's index of the compilation (the native detector's rule index): the
+    /// `rule_index` column.
+    pub index: usize,
+    /// The rule id: the `rule_id` column.
+    pub rule_id: String,
+    /// Its predicate.
+    pub predicate: Predicate,
+}
+
+/// The rules of a script and the ones a dialect refused.
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// The dialect.
+    pub dialect: Dialect,
+    /// Compiled rules, in the caller's order.
+    pub rules: Vec<ScriptRule>,
+    /// Refused rules (rule id, reason), in the caller's order.
+    pub refused: Vec<(String, Refusal)>,
+}
+
+impl Script {
+    /// The union query over [`VIEW`]: one `SELECT` per rule compilation, ordered by
+    /// `rule_index`, `time`, `event_uid`.
+    pub fn query(&self) -> String {
+        let d = self.dialect;
+        let mut q = String::new();
+        q.push_str("SELECT rule_index, rule_id, event_uid, time, class_uid FROM (\n");
+        if self.rules.is_empty() {
+            q.push_str(&format!(
+                "  SELECT CAST(NULL AS BIGINT) AS rule_index, CAST(NULL AS {s}) AS rule_id, CAST(NULL AS {s}) AS event_uid, CAST(NULL AS BIGINT) AS time, CAST(NULL AS INT) AS class_uid WHERE FALSE\n",
+                s = d.string_type()
+            ));
+        }
+        for (i, r) in self.rules.iter().enumerate() {
+            if i > 0 {
+                q.push_str("  UNION ALL\n");
+            }
+            q.push_str(&format!(
+                "  SELECT CAST({} AS BIGINT) AS rule_index, {} AS rule_id, {} AS event_uid, {} AS time, {} AS class_uid FROM {VIEW}\n    WHERE {}\n",
+                r.index,
+                d.str_lit(&r.rule_id),
+                d.ident("metadata.uid"),
+                d.ident("time"),
+                d.ident("class_uid"),
+                r.predicate.sql
+            ));
+        }
+        q.push_str(") AS hits\nORDER BY rule_index, time, event_uid");
+        q
+    }
+
+    /// A commented header: dialect, counts and the refused rules with their reasons.
+    pub fn header(&self) -> String {
+        let mut h = format!(
+            "-- pa-sigma-sql: {} rule compilation(s) in the {} dialect; {} rule(s) refused\n",
+            self.rules.len(),
+            self.dialect.name(),
+            self.refused.len()
+        );
+        for (id, r) in &self.refused {
+            let msg: String = r.message.replace(['\n', '\r'], " ");
+            h.push_str(&format!("-- refused {id}: {}: {msg}\n", r.reason_code));
+        }
+        h
+    }
+
+    /// A complete DuckDB script: the store's Parquet parts as [`VIEW`] (a view, or with
+    /// `load` a temporary table read once: every rule's query then scans memory, not the files),
+    /// then the query, written to `out` as JSON lines when given (else printed).
+    pub fn duckdb_script(&self, parts_glob: &str, load: bool, out: Option<&str>) -> String {
+        let d = Dialect::DuckDb;
+        let mut s = self.header();
+        s.push_str(&format!(
+            "CREATE OR REPLACE TEMP {} {VIEW} AS SELECT * FROM read_parquet({});\n",
+            if load { "TABLE" } else { "VIEW" },
+            d.str_lit(parts_glob)
+        ));
+        match out {
+            Some(o) => s.push_str(&format!(
+                "COPY (\n{}\n) TO {} (FORMAT json);\n",
+                self.query(),
+                d.str_lit(o)
+            )),
+            None => {
+                s.push_str(&self.query());
+                s.push_str(";\n");
+            }
+        }
+        s
+    }
+
+    /// The Spark SQL script: the header and the query over the temporary view [`VIEW`] that
+    /// the job registers over the store.
+    pub fn spark_script(&self) -> String {
+        let mut s = self.header();
+        s.push_str(&self.query());
+        s.push('\n');
+        s
+    }
+}

@@ -1,0 +1,359 @@
+//! End to end: `pa-detect --engine duckdb` (the rules compiled to SQL by `pa-sigma-sql`, run by
+//! the real DuckDB CLI) against the native engine on the normalized store of
+//! EVTX-ATTACK-SAMPLES and the SigmaHQ Windows rules; `pa-detect sql`; and the bad inputs of the
+//! SQL engine. The DuckDB CLI must be on PATH (`pip install duckdb-cli`; CI's `.ci/run`
+//! installs it): these tests fail saying so when it is not.
+
+use assert_cmd::Command;
+use pa_e2e::{ReplayCase, shared_data, workspace_bin};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn require_duckdb() {
+    let ok = std::process::Command::new("duckdb")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "the DuckDB CLI (`duckdb`) is not on PATH: install it with `pip install duckdb-cli` (CI's .ci/run does)"
+    );
+}
+
+/// A run bundle whose normalized store holds `events` (OCSF JSON lines).
+fn bundle_with_store(case: &ReplayCase, events: &Path) -> PathBuf {
+    case.orchestrate_expect(0);
+    let run = case.run_dir();
+    let store = run.join("normalized/ocsf_events");
+    let mut w = pa_store::events::EventWriter::new(&store, case.path(), 64 << 20).unwrap();
+    for l in std::fs::read_to_string(events).unwrap().lines() {
+        if !l.trim().is_empty() {
+            w.push(&serde_json::from_str(l).unwrap()).unwrap();
+        }
+    }
+    let s = w.finish(4096).unwrap();
+    std::fs::write(
+        store.join("_schema.json"),
+        serde_json::to_vec(&s.schema_document).unwrap(),
+    )
+    .unwrap();
+    run
+}
+
+/// EVTX-ATTACK-SAMPLES normalized to OCSF JSON lines by the real normalizer (stream mode).
+fn evtx_events(dir: &Path) -> PathBuf {
+    let out = dir.join("evtx.jsonl");
+    Command::new(workspace_bin("pa-normalize"))
+        .args(["--source", "evtx", "-q", "--input"])
+        .arg(shared_data().join("evtx/EVTX-ATTACK-SAMPLES"))
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .code(0);
+    out
+}
+
+fn detect(run: &Path, rules: &Path, engine: &str) -> (String, Value, Vec<Value>) {
+    let out = Command::new(workspace_bin("pa-detect"))
+        .arg("--run-dir")
+        .arg(run)
+        .arg("--rules")
+        .arg(rules)
+        .args(["--engine", engine])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pa-detect --engine {engine}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let det = std::fs::read_to_string(run.join("detections/detections.jsonl")).unwrap();
+    let cov: Value =
+        serde_json::from_slice(&std::fs::read(run.join("bridge/coverage.json")).unwrap()).unwrap();
+    let plans = std::fs::read_to_string(run.join("bridge/compiled_plans.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (det, cov, plans)
+}
+
+fn pairs(det: &str) -> BTreeSet<(String, String)> {
+    det.lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["rule_id"].as_str().unwrap().to_string(),
+                v["matched_event_ids"][0].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The rules of `plans` that are not executable for `reason`, with their explanation.
+fn refused(plans: &[Value], reason: &str) -> BTreeMap<String, String> {
+    plans
+        .iter()
+        .filter(|p| p["non_executable_reason"]["reason_code"] == reason)
+        .map(|p| {
+            (
+                p["rule_id"].as_str().unwrap().to_string(),
+                p["non_executable_reason"]["explanation"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Both engines over `events` with `rules`: identical detection lines for every rule DuckDB
+/// runs, every other executable rule refused with a reason; returns (refused, executable,
+/// detections compared).
+fn engines_agree(name: &str, run_id: &str, events: &Path, rules: &Path) -> (usize, u64, usize) {
+    let case = ReplayCase::new(name, run_id, &["lab_provider"], "");
+    let run = bundle_with_store(&case, events);
+    let t0 = std::time::Instant::now();
+    let (native, ncov, _) = detect(&run, rules, "native");
+    let t1 = std::time::Instant::now();
+    let (duck, dcov, dplans) = detect(&run, rules, "duckdb");
+    // reported, not asserted (speed belongs in benchmarks)
+    eprintln!(
+        "{name}: native {:.1}s, duckdb {:.1}s (debug build of pa-detect)",
+        (t1 - t0).as_secs_f64(),
+        t1.elapsed().as_secs_f64()
+    );
+    let refused = refused(&dplans, "unsupported_in_dialect");
+    let executable = ncov["executable_rules"].as_u64().unwrap();
+    assert_eq!(
+        dcov["executable_rules"].as_u64().unwrap() + refused.len() as u64,
+        executable,
+        "every native-executable rule runs in DuckDB or is refused with a reason"
+    );
+    assert_eq!(dcov["events_evaluated"], ncov["events_evaluated"]);
+    // The same lines, for every rule DuckDB runs: same contract, same order.
+    let keep = |det: &str| -> Vec<String> {
+        det.lines()
+            .filter(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                !refused.contains_key(v["rule_id"].as_str().unwrap())
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    let (n, d) = (keep(&native), keep(&duck));
+    let (pn, pd) = (pairs(&n.join("\n")), pairs(&d.join("\n")));
+    let only_native: Vec<_> = pn.difference(&pd).take(10).collect();
+    let only_duck: Vec<_> = pd.difference(&pn).take(10).collect();
+    assert!(
+        only_native.is_empty() && only_duck.is_empty(),
+        "{name}: (rule, event) only native: {only_native:?}; only duckdb: {only_duck:?}"
+    );
+    assert_eq!(n, d, "{name}: detections differ in content or order");
+    eprintln!(
+        "{name}: {} of {executable} executable rules refused in duckdb ({:.2}%), {} detections equal",
+        refused.len(),
+        refused.len() as f64 * 100.0 / executable as f64,
+        n.len()
+    );
+    for (id, why) in &refused {
+        eprintln!("refused {id}: {why}");
+    }
+    (refused.len(), executable, n.len())
+}
+
+#[test]
+fn duckdb_engine_equals_native_on_evtx_attack_samples() {
+    require_duckdb();
+    let dir = tempfile::tempdir().unwrap();
+    let events = evtx_events(dir.path());
+    let rules = shared_data().join("sigma/rules/windows");
+    let (refused, executable, compared) = engines_agree(
+        "sql-evtx",
+        "5a1e0000-0000-4000-8000-000000000001",
+        &events,
+        &rules,
+    );
+    assert!(executable > 1000, "{executable} executable rules");
+    assert!(compared > 100, "only {compared} detections to compare");
+    let share = refused as f64 / executable as f64;
+    assert!(
+        share <= 0.02,
+        "{refused} of {executable} rules refused ({:.2}%), over the 2% target",
+        share * 100.0
+    );
+}
+
+#[test]
+fn duckdb_engine_equals_native_on_the_linux_audit_lab() {
+    require_duckdb();
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("audit.jsonl");
+    Command::new(workspace_bin("pa-normalize"))
+        .args(["--source", "auditd", "-q", "--host", "lab", "--input"])
+        .arg(shared_data().join("linux-audit-lab/audit/audit_tagged.log"))
+        .arg("--output")
+        .arg(&events)
+        .assert()
+        .code(0);
+    let rules = shared_data().join("sigma/rules/linux");
+    let (_, executable, compared) = engines_agree(
+        "sql-audit",
+        "5a1e0000-0000-4000-8000-000000000004",
+        &events,
+        &rules,
+    );
+    assert!(executable > 100, "{executable} executable rules");
+    assert!(compared > 10, "only {compared} detections to compare");
+}
+
+/// A bundle whose store holds the reference golden events, and the reference compilation rules.
+fn golden_bundle(name: &str, run_id: &str) -> (ReplayCase, PathBuf, PathBuf) {
+    let case = ReplayCase::new(name, run_id, &["lab_provider"], "");
+    let golden =
+        shared_data().join("purple-axiom-ref/fixtures/bridge/backend/golden_telemetry.jsonl");
+    let events = case.path().join("golden.jsonl");
+    let mut lines = String::new();
+    for l in std::fs::read_to_string(golden).unwrap().lines() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        let mut ev: Value = serde_json::from_str(l).unwrap();
+        ev["metadata"]["uid"] = ev["metadata"]["event_id"].clone();
+        lines.push_str(&serde_json::to_string(&ev).unwrap());
+        lines.push('\n');
+    }
+    std::fs::write(&events, lines).unwrap();
+    let run = bundle_with_store(&case, &events);
+    let rules = shared_data().join("purple-axiom-ref/fixtures/bridge/rules/compilation");
+    (case, run, rules)
+}
+
+/// The detection stage's recorded outcome.
+fn outcome(run: &Path) -> Value {
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    m["stage_outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["stage"] == "detection")
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn detect_fails(run: &Path, rules: &Path, path_env: Option<&str>) -> (String, Value) {
+    let mut cmd = Command::new(workspace_bin("pa-detect"));
+    cmd.arg("--run-dir")
+        .arg(run)
+        .arg("--rules")
+        .arg(rules)
+        .args(["--engine", "duckdb"]);
+    if let Some(p) = path_env {
+        cmd.env("PATH", p);
+    }
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success(), "expected a failure");
+    assert!(
+        !run.join("detections/detections.jsonl").exists(),
+        "a failed engine run published detections"
+    );
+    (
+        String::from_utf8_lossy(&out.stderr).to_string(),
+        outcome(run),
+    )
+}
+
+#[test]
+fn duckdb_engine_on_the_reference_bundle_and_its_bad_inputs() {
+    require_duckdb();
+    let (_case, run, rules) = golden_bundle("sql-golden", "5a1e0000-0000-4000-8000-000000000002");
+    // The DuckDB CLI missing from PATH: a clear reason, nothing published.
+    let (err, o) = detect_fails(&run, &rules, Some("/nonexistent"));
+    assert_eq!(o["reason_code"], "sql_engine_unavailable", "{o}");
+    assert!(err.contains("pip install duckdb-cli"), "{err}");
+    // A store layout the compiler does not know.
+    let schema = run.join("normalized/ocsf_events/_schema.json");
+    let good = std::fs::read(&schema).unwrap();
+    let mut doc: Value = serde_json::from_slice(&good).unwrap();
+    doc["schema_version"] = "9.0.0".into();
+    std::fs::write(&schema, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let (err, o) = detect_fails(&run, &rules, None);
+    assert_eq!(o["reason_code"], "sql_store_incompatible", "{o}");
+    assert!(
+        err.contains("_schema.json") && err.contains("9.0.0"),
+        "{err}"
+    );
+    std::fs::write(&schema, &good).unwrap();
+    // DuckDB failing on the store (a part that is not Parquet): its error, naming the script.
+    let part = run.join("normalized/ocsf_events/part-0000.parquet");
+    let bytes = std::fs::read(&part).unwrap();
+    std::fs::write(&part, b"not parquet").unwrap();
+    let (err, o) = detect_fails(&run, &rules, None);
+    assert_eq!(o["reason_code"], "backend_driver_failed", "{o}");
+    assert!(
+        err.contains("detect.sql") && err.contains("part-0000.parquet"),
+        "{err}"
+    );
+    std::fs::write(&part, bytes).unwrap();
+    // Then both engines succeed with the same detections.
+    let (duck, dcov, _) = detect(&run, &rules, "duckdb");
+    let (native, ncov, _) = detect(&run, &rules, "native");
+    assert_eq!(duck, native);
+    assert_eq!(pairs(&duck).len(), 2, "{duck}");
+    assert_eq!(dcov["executable_rules"], ncov["executable_rules"]);
+}
+
+#[test]
+fn sql_subcommand_writes_one_script_per_dialect() {
+    require_duckdb();
+    let (_case, run, rules) = golden_bundle("sql-script", "5a1e0000-0000-4000-8000-000000000003");
+    let script = |dialect: &str, with_run: bool| -> String {
+        let mut cmd = Command::new(workspace_bin("pa-detect"));
+        cmd.args(["sql", "--dialect", dialect, "--rules"])
+            .arg(&rules);
+        if with_run {
+            cmd.arg("--run-dir").arg(&run);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let duck = script("duckdb", true);
+    assert!(duck.contains("read_parquet("), "{duck}");
+    assert!(duck.contains("UNION ALL") && duck.contains("ORDER BY rule_index, time, event_uid"));
+    assert_eq!(duck, script("duckdb", true), "the script is deterministic");
+    // The script runs as written and finds the native engine's (rule, event) pairs.
+    let f = run.join("../detect.sql");
+    std::fs::write(&f, &duck).unwrap();
+    let out = std::process::Command::new("duckdb")
+        .args(["-batch", "-bail", "-no-init", "-csv", "-noheader", "-f"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: BTreeSet<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            (c[1].to_string(), c[2].to_string())
+        })
+        .collect();
+    let (native, _, _) = detect(&run, &rules, "native");
+    assert_eq!(rows, pairs(&native));
+    let spark = script("spark", false);
+    assert!(
+        spark.contains("FROM pa_events") && spark.contains("`class_uid`"),
+        "{spark}"
+    );
+    assert!(!spark.contains("read_parquet"));
+}
