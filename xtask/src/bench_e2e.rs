@@ -155,7 +155,7 @@ fn timed_sh(script: &str, rss_files: &[&Path]) -> Result<Timed> {
         let kib: f64 = text
             .lines()
             .filter_map(|l| l.trim().parse::<f64>().ok())
-            .last()
+            .next_back()
             .with_context(|| format!("{}: no RSS figure", f.display()))?;
         rss = rss.max(kib / 1024.0);
     }
@@ -207,16 +207,8 @@ fn corpus(
     let mut rows = Vec::new();
     println!("=== {name}: {}", dir.display());
     println!(
-        "{:>3} | {:>10} | {:>10} | {:>10} ({:>6} + {:>6}) | {:>7} | {:>7} | {}",
-        "run",
-        "bundle s",
-        "stream s",
-        "rsigma s",
-        "flat",
-        "eval",
-        "ratio b",
-        "ratio s",
-        "stages (s)"
+        "{:>3} | {:>10} | {:>10} | {:>10} ({:>6} + {:>6}) | {:>7} | {:>7} | stages (s)",
+        "run", "bundle s", "stream s", "rsigma s", "flat", "eval", "ratio b", "ratio s",
     );
     for i in 0..=runs {
         let ws = cdir.join("ws");

@@ -361,7 +361,7 @@ mod tests {
                 ),
             )
             .expect("write");
-            let (_, o) = cache.load(&[rule.clone()]).expect("load");
+            let (_, o) = cache.load(std::slice::from_ref(&rule)).expect("load");
             assert_eq!(o, CacheOutcome::Miss);
         }
         let n = std::fs::read_dir(cache_dir.path()).expect("dir").count();

@@ -18,6 +18,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
+/// The sending end of one file's channel.
+type Sender<S, T> = SyncSender<FileEvent<S, T>>;
+
 /// Records a worker sends at once.
 const BATCH: usize = 512;
 /// Batches a file's channel holds.
@@ -71,7 +74,7 @@ where
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..files.len())
         .map(|_| sync_channel::<FileEvent<S, T>>(CHANNEL_BATCHES))
         .unzip();
-    let senders: Mutex<Vec<Option<SyncSender<FileEvent<S, T>>>>> =
+    let senders: Mutex<Vec<Option<Sender<S, T>>>> =
         Mutex::new(senders.into_iter().map(Some).collect());
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
@@ -171,7 +174,10 @@ mod tests {
 
     /// (file index, ordinal, record id) of every record, and the per-file counters, as
     /// `threads` threads deliver them.
-    fn read_all(files: &[PathBuf], threads: usize) -> (Vec<(usize, u64, Option<u64>)>, Vec<u64>) {
+    /// (file index, ordinal, record id) of a record.
+    type Seen = (usize, u64, Option<u64>);
+
+    fn read_all(files: &[PathBuf], threads: usize) -> (Vec<Seen>, Vec<u64>) {
         let mut seen = Vec::new();
         let mut reads = Vec::new();
         read_files(

@@ -94,6 +94,9 @@ pub struct Detector {
     all: Option<Engine>,
 }
 
+/// A class, its engine and, per engine rule, its index into [`Detector::rules`].
+pub type ClassEngineRef<'d> = (u32, &'d Engine, &'d [usize]);
+
 /// One class's rules and, once built, its engine with the key strings its rules and the route
 /// filters query, numbered once (see [`KeyIds`]: they are strings this detector owns).
 struct ClassEngine {
@@ -426,7 +429,7 @@ impl Detector {
 
     /// OCSF mode: the engine of each class (ascending class_uid, every engine built) and, per
     /// engine rule, its index into [`Detector::rules`].
-    pub fn class_engines(&self) -> Result<Vec<(u32, &Engine, &[usize])>, crate::DetectError> {
+    pub fn class_engines(&self) -> Result<Vec<ClassEngineRef<'_>>, crate::DetectError> {
         let all: Vec<u32> = self.by_class.keys().copied().collect();
         self.prepare_classes(&all)?;
         Ok(self
