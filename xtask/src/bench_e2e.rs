@@ -197,6 +197,8 @@ fn corpus(
     let rules = root.join(RULES);
     let range = cdir.join("range.yaml");
     std::fs::write(&range, range_yaml(dir, &rules))?;
+    // No recorded actions: the replay lab only imports telemetry.
+    std::fs::write(cdir.join("ground_truth.jsonl"), "")?;
     let scenario = cdir.join("scenario.yaml");
     std::fs::write(
         &scenario,
@@ -229,7 +231,7 @@ fn corpus(
         let run_dir = std::fs::read_dir(ws.join("runs"))?
             .flatten()
             .map(|e| e.path())
-            .find(|p| p.is_dir())
+            .find(|p| p.join("manifest.json").is_file())
             .context("no run directory")?;
         let manifest: Value =
             serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json"))?)?;
@@ -383,7 +385,7 @@ fn summarize(name: &str, rows: &[Row]) {
 fn range_yaml(dir: &Path, rules: &Path) -> String {
     let json = |p: &Path| serde_json::to_string(&p.display().to_string()).unwrap_or_default();
     format!(
-        "range_id: bench-e2e\nlab:\n  provider: replay\n  assets:\n    - asset_id: corpus\n      os: windows\n      role: workstation\n      hostname: corpus\nstages:\n  lab_provider: false\n  runner: false\n  telemetry: true\n  normalization: true\n  validation: false\n  detection: true\n  scoring: false\n  reporting: false\ntelemetry:\n  sources:\n    - source_id: evtx\n      format: evtx\n      asset_id: corpus\n      paths: [{}]\ndetection:\n  sigma:\n    rule_paths: [{}]\n",
+        "range_id: bench-e2e\nlab:\n  provider: replay\n  assets:\n    - asset_id: corpus\n      os: windows\n      role: workstation\n      hostname: corpus\nstages:\n  lab_provider: false\n  runner: false\n  telemetry: true\n  normalization: true\n  validation: false\n  detection: true\n  scoring: false\n  reporting: false\ntelemetry:\n  sources:\n    - source_id: evtx\n      format: evtx\n      asset_id: corpus\n      paths: [{}]\ndetection:\n  sigma:\n    rule_paths: [{}]\nreplay:\n  ground_truth: ground_truth.jsonl\n",
         json(dir),
         json(rules)
     )

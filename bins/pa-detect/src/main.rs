@@ -2,6 +2,9 @@
 //! pipeline filter (`--events`), a compile report (`check`) and a per-event explanation
 //! (`explain`).
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use pa_detection::detector::{Detector, FieldMode};

@@ -1,6 +1,9 @@
 //! `pa-normalize`: the normalization stage (raw_parquet → OCSF 1.7.0 normalized store), or, with
 //! `--source`, a pipeline filter (telemetry file or stdin → OCSF JSONL).
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use std::path::PathBuf;
 

@@ -1,5 +1,8 @@
 //! `pa-telemetry`: the telemetry stage (recorded sources → `raw_parquet/<source_id>/`).
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pa_stage::stage_main!(
     pa_bundle::Stage::Telemetry,
     "pa-telemetry",
