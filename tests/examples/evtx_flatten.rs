@@ -14,7 +14,7 @@
 use pa_sources::SourceFormat;
 use serde_json::{Map, Value};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,7 +26,7 @@ fn main() {
     for a in &args {
         let p = PathBuf::from(a);
         if p.is_dir() {
-            walk(&p, &mut files);
+            files.extend(pa_e2e::evtx_files(&p));
         } else {
             files.push(p);
         }
@@ -54,21 +54,6 @@ fn main() {
     }
     out.flush().expect("flush");
     eprintln!("evtx_flatten: {n} record(s) from {} file(s)", files.len());
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    for e in entries {
-        let p = e.expect("dir entry").path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else if p
-            .extension()
-            .is_some_and(|x| x.eq_ignore_ascii_case("evtx"))
-        {
-            out.push(p);
-        }
-    }
 }
 
 fn key(k: &str) -> String {

@@ -32,9 +32,7 @@ fn main() {
     };
     let copies: u64 = copies.parse().expect("copies: a number");
     let input = PathBuf::from(input);
-    let mut files = Vec::new();
-    walk(&input, &mut files);
-    files.sort();
+    let files = pa_e2e::evtx_files(&input);
     let (mut records, mut unpatched) = (0u64, 0u64);
     for f in &files {
         let bytes = std::fs::read(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
@@ -57,21 +55,6 @@ fn main() {
         files.len() as u64 * copies,
         records * copies
     );
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    for e in entries {
-        let p = e.expect("dir entry").path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else if p
-            .extension()
-            .is_some_and(|x| x.eq_ignore_ascii_case("evtx"))
-        {
-            out.push(p);
-        }
-    }
 }
 
 #[derive(Default)]

@@ -404,3 +404,26 @@ pub fn file_tree(root: &Path, skip: &[&str]) -> std::collections::BTreeMap<Strin
     walk(root, root, skip, &mut m);
     m
 }
+
+/// Every `.evtx` file under `dir` (any case of the extension, folders walked), sorted by path.
+/// Panics naming the folder when it cannot be read (for the test and benchmark tools).
+pub fn evtx_files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for e in entries {
+            let p = e.expect("dir entry").path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("evtx"))
+            {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
