@@ -19,7 +19,7 @@
 //! one that no longer occurs, and on any difference whose record was not normalized to an event.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use pa_bridge::Bridge;
 use pa_detection::detector::{Detector, FieldMode};
@@ -224,26 +224,9 @@ fn flatten(rec: &SourceRecord) -> Value {
     Value::Object(out)
 }
 
-fn evtx_files(root: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
-            let p = e.unwrap_or_else(|e| panic!("{e}")).path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "evtx") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
 fn records(data: &Path) -> Vec<Record> {
     let root = data.join("evtx/EVTX-ATTACK-SAMPLES");
-    let files = evtx_files(&root);
+    let files = pa_e2e::evtx_files(&root);
     assert!(files.len() > 200, "only {} EVTX files", files.len());
     let normalizer = Normalizer::load(&pa_e2e::repo_root().join("mappings/normalizer/ocsf/1.7.0"))
         .unwrap_or_else(|e| panic!("{e}"));

@@ -578,19 +578,7 @@ fn sigma_regression_recordings_of_both_channels_fire_their_rule() {
 /// Config State Change 5019; the rules fire on them there.)
 #[test]
 fn no_record_of_the_corpus_is_invisible_and_rules_on_base_events_fire() {
-    let mut files: Vec<PathBuf> = Vec::new();
-    let mut stack = vec![pa_e2e::shared_data().join("evtx/EVTX-ATTACK-SAMPLES")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
-            let p = e.unwrap_or_else(|e| panic!("{e}")).path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "evtx") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
+    let files = pa_e2e::evtx_files(&pa_e2e::shared_data().join("evtx/EVTX-ATTACK-SAMPLES"));
     assert!(files.len() > 200, "only {} EVTX files", files.len());
     let mut records = 0usize;
     let mut events = Vec::new();
@@ -1235,19 +1223,7 @@ fn event_types_rules_select_on_have_specific_classes_and_keep_every_field() {
         ("Security", "5136", 3004),
         ("Microsoft-Windows-Sysmon/Operational", "16", 5019),
     ];
-    let mut files = Vec::new();
-    let mut stack = vec![pa_e2e::shared_data().join("evtx/EVTX-ATTACK-SAMPLES")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
-            let p = e.unwrap_or_else(|e| panic!("{e}")).path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "evtx") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
+    let files = pa_e2e::evtx_files(&pa_e2e::shared_data().join("evtx/EVTX-ATTACK-SAMPLES"));
     for f in &files {
         if want.is_empty() {
             break;
