@@ -12,6 +12,7 @@
 //! readers read a published dataset directory.
 
 pub mod events;
+mod guard;
 pub mod raw;
 pub mod schema_doc;
 pub use schema_doc::{ColumnSchema, DatasetSchema};

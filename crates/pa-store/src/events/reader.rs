@@ -53,11 +53,21 @@ impl EventReader {
         })
     }
 
-    /// The next record batch with its columns' decoding info, or `None` at the end.
+    /// The next record batch with its columns' decoding info, or `None` at the end. After an
+    /// error the reader is done: a corrupt part is never read past.
     pub fn next_batch(&mut self) -> Result<Option<(RecordBatch, Vec<ColumnInfo>)>, StoreError> {
+        let got = self.advance();
+        if got.is_err() {
+            self.current = None;
+            self.parts = Vec::new().into_iter();
+        }
+        got
+    }
+
+    fn advance(&mut self) -> Result<Option<(RecordBatch, Vec<ColumnInfo>)>, StoreError> {
         loop {
             if let Some((path, reader)) = self.current.as_mut() {
-                match reader.next() {
+                match crate::guard::decoding(path, || Ok(reader.next()))? {
                     Some(Ok(b)) => {
                         for r in REQUIRED {
                             if b.column_by_name(r).is_none() {
@@ -87,9 +97,11 @@ impl EventReader {
                 return Ok(None);
             };
             let f = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, e))?;
-            let reader = ParquetRecordBatchReaderBuilder::try_new(f)
-                .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
-                .map_err(|e| StoreError::parquet(&path, e))?;
+            let reader = crate::guard::decoding(&path, || {
+                ParquetRecordBatchReaderBuilder::try_new(f)
+                    .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+                    .map_err(|e| StoreError::parquet(&path, e))
+            })?;
             self.current = Some((path, reader));
         }
     }
