@@ -3,7 +3,7 @@
 //! back from the normalized store as Arrow batches and replicated until `--events` rows have been
 //! evaluated (memory stays that of the base batches).
 //!
-//! Usage: detect_bench [--rules DIR] [--events N] [--threads T] [--mode plan|hints|plain]
+//! Usage: detect_bench [--rules DIR] [--bridge DIR] [--events N] [--threads T] [--mode plan|hints|plain]
 //!                     [--mapped-only]
 //!
 //! The base events are what the normalized store holds: the events of a specific class and the
@@ -72,6 +72,7 @@ fn main() {
     let mut threads = 1usize;
     let mut mode = "plan".to_string();
     let mut mapped_only = false;
+    let mut bridge_dir: Option<PathBuf> = None;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -82,6 +83,7 @@ fn main() {
         }
         match (args[i].as_str(), args.get(i + 1)) {
             ("--rules", Some(v)) => rules = PathBuf::from(v),
+            ("--bridge", Some(v)) => bridge_dir = Some(PathBuf::from(v)),
             ("--events", Some(v)) => n_events = v.parse().expect("--events N"),
             ("--threads", Some(v)) => threads = v.parse().expect("--threads T"),
             ("--mode", Some(v)) if ["plan", "hints", "plain"].contains(&v.as_str()) => {
@@ -101,7 +103,8 @@ fn main() {
     // 1. Rule load + compile.
     let t0 = Instant::now();
     let set = pa_detection::load_rules(std::slice::from_ref(&rules)).expect("rules");
-    let bridge = pa_detection::load_bridge(Some(&root.join("mappings/bridge"))).expect("bridge");
+    let bridge_dir = bridge_dir.unwrap_or_else(|| root.join("mappings/bridge"));
+    let bridge = pa_detection::load_bridge(Some(&bridge_dir)).expect("bridge");
     let det =
         Detector::build(&set, Some(&bridge), FieldMode::Ocsf, &Default::default()).expect("build");
     // Every class engine built up front (the stage builds them when a class is first met), so

@@ -41,6 +41,8 @@ pub struct BatchView<'a> {
     prefixes: FastMap<&'a str, Vec<usize>>,
     /// Column names, by index.
     col_names: Vec<&'a str>,
+    /// Every string column, plain or JSON text: (column index, its array, holds JSON).
+    texts: Vec<(usize, &'a StringArray, bool)>,
     rows: usize,
 }
 
@@ -52,10 +54,12 @@ impl<'a> BatchView<'a> {
         let mut json_cols = FastMap::default();
         let mut prefixes: FastMap<&'a str, Vec<usize>> = FastMap::default();
         let mut col_names = Vec::with_capacity(info.len());
+        let mut texts = Vec::new();
         for (i, ci) in info.iter().enumerate() {
             let a = batch.column(i).as_ref();
             let any = a.as_any();
             let col = if let Some(s) = any.downcast_ref::<StringArray>() {
+                texts.push((i, s, ci.json));
                 if ci.json {
                     json_cols.insert(ci.name.as_str(), i);
                     Col::Json(
@@ -96,7 +100,28 @@ impl<'a> BatchView<'a> {
             json_cols,
             prefixes,
             col_names,
+            texts,
             rows: batch.num_rows(),
+        }
+    }
+
+    /// Every string column, plain or JSON text, ascending: (column index, its array, holds
+    /// JSON). The strings keyword searches see are in these columns ([`BatchView::cell_strings`]).
+    pub fn text_columns(&self) -> &[(usize, &'a StringArray, bool)] {
+        &self.texts
+    }
+
+    /// The strings a keyword search sees in column `col` of row `row`: a plain string cell,
+    /// or every string inside a JSON cell. Nothing for other columns and null cells.
+    pub fn cell_strings(&self, col: usize, row: usize, f: &mut dyn FnMut(&str)) {
+        match self.cols.get(col) {
+            Some(Col::Str(a)) if !a.is_null(row) => f(a.value(row)),
+            Some(Col::Json(cells)) => {
+                if let Some(Some(j)) = cells.get(row) {
+                    for_each_json_string(j, f);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -382,17 +407,8 @@ impl Event for RowEvent<'_> {
     }
 
     fn for_each_string(&self, f: &mut dyn FnMut(&str)) {
-        let r = self.row;
-        for c in &self.view.cols {
-            match c {
-                Col::Str(a) if !a.is_null(r) => f(a.value(r)),
-                Col::Json(cells) => {
-                    if let Some(Some(j)) = cells.get(r) {
-                        for_each_json_string(j, f);
-                    }
-                }
-                _ => {}
-            }
+        for &(c, _, _) in &self.view.texts {
+            self.view.cell_strings(c, self.row, f);
         }
     }
 }

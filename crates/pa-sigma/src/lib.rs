@@ -60,7 +60,7 @@ pub use correlation::{
     CorrelationHit, CorrelationKind, CorrelationLimits, CorrelationSet, CorrelationStats, Member,
     MemberFields, StateSize, compile_correlations, parse_timespan,
 };
-pub use engine::{Engine, EngineError, WordHash};
+pub use engine::{Engine, EngineError, KeywordLiterals, WordHash};
 pub use event::{
     Event, FieldValue, JsonEvent, SigmaJsonEvent, for_each_json_string, parse_number,
     push_json_value, walk_json_path,

@@ -7,6 +7,7 @@ use pa_sigma::{CompileOptions, CompiledRule, Engine, Event, RuleSet, SigmaJsonEv
 use rayon::prelude::*;
 
 mod build;
+mod keywords;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -92,6 +93,8 @@ pub struct Detector {
     by_class: BTreeMap<u32, ClassEngine>,
     /// Sigma mode: one engine over every rule.
     all: Option<Engine>,
+    /// Keyword prefilters built for batch plans, by the classes whose needles they hold.
+    keyword_prefilters: std::sync::Mutex<Vec<(Vec<u32>, std::sync::Arc<keywords::Prefilter>)>>,
 }
 
 /// A class, its engine and, per engine rule, its index into [`Detector::rules`].
@@ -157,6 +160,9 @@ pub struct BatchPlan<'v, 'd> {
     /// Row → (its class, its slot in that class plan's presence table); `NO_CLASS` when the row
     /// has no planned class.
     row_at: Vec<(u32, u32)>,
+    /// The string cells to scan for keywords, per row of the classes whose keyword searches
+    /// are planned ([`ClassPlan::keywords_planned`]).
+    keyword_cells: Option<keywords::Candidates>,
 }
 
 /// One class engine's keys against the batch.
@@ -177,6 +183,9 @@ struct ClassPlan<'v, 'd> {
     /// Distinct value `d` fires `atoms[atoms_at[d]..atoms_at[d + 1]]`.
     atoms_at: Vec<u32>,
     atoms: Vec<u32>,
+    /// The class engine's keyword searches are done through the plan's column search
+    /// (`BatchPlan::keyword_cells`), not by walking every string of a row.
+    keywords_planned: bool,
 }
 
 const NOT_PRESCANNED: u32 = u32::MAX;
@@ -405,6 +414,7 @@ impl Detector {
             correlation_limits: pa_sigma::CorrelationLimits::default(),
             by_class: engines,
             all,
+            keyword_prefilters: Default::default(),
         })
     }
 
@@ -528,6 +538,10 @@ impl Detector {
                         value_of: Vec::new(),
                         atoms_at: vec![0],
                         atoms: Vec::new(),
+                        keywords_planned: matches!(
+                            engine.keyword_literals(),
+                            pa_sigma::KeywordLiterals::Needles(_)
+                        ),
                     },
                 )
             })
@@ -601,11 +615,13 @@ impl Detector {
             cp.words = words;
             cp.value_of = value_of;
         }
+        let keyword_cells = self.keyword_cells(view, &mut classes, &row_at);
         BatchPlan {
             view,
             classes,
             scope: Engine::new_scope(),
             row_at,
+            keyword_cells,
         }
     }
 
@@ -648,7 +664,19 @@ impl Detector {
                 let (lo, hi) = (cp.atoms_at[d as usize], cp.atoms_at[d as usize + 1]);
                 fired.extend_from_slice(&cp.atoms[lo as usize..hi as usize]);
             }
-            engine.matches_with_fired(&ev, &mut rest.iter().copied(), fired, Some(plan.scope))
+            let cells = plan.keyword_cells.as_ref().filter(|_| cp.keywords_planned);
+            if let Some(cells) = cells {
+                for &c in cells.of(row) {
+                    view.cell_strings(c as usize, row, &mut |t| engine.keyword_atoms(t, fired));
+                }
+            }
+            engine.matches_with_fired(
+                &ev,
+                &mut rest.iter().copied(),
+                fired,
+                Some(plan.scope),
+                cells.is_some(),
+            )
         });
         self.finish(hits, idx, &ev)
     }

@@ -34,13 +34,9 @@ fn evtx_files(d: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-#[test]
-fn hints_plan_and_plain_lookups_detect_the_same() {
-    let set = pa_detection::load_rules(&[common::data("sigma/rules/windows")]).expect("rules");
-    let bridge =
-        pa_detection::load_bridge(Some(&common::root().join("mappings/bridge"))).expect("bridge");
-    let det =
-        Detector::build(&set, Some(&bridge), FieldMode::Ocsf, &Default::default()).expect("build");
+/// A normalized store of every 8th EVTX-ATTACK-SAMPLES file (all tactics directories, a few
+/// hundred events) in `tmp`; its directory and the number of events written.
+fn sample_store(tmp: &Path) -> (PathBuf, usize) {
     let normalizer =
         pa_ocsf::Normalizer::load(&common::root().join("mappings/normalizer/ocsf/1.7.0"))
             .expect("profiles");
@@ -48,11 +44,9 @@ fn hints_plan_and_plain_lookups_detect_the_same() {
     evtx_files(&common::data("evtx/EVTX-ATTACK-SAMPLES"), &mut files);
     files.sort();
     assert!(files.len() > 50, "expected the EVTX-ATTACK-SAMPLES files");
-    let tmp = tempfile::tempdir().expect("tmp");
-    let store = tmp.path().join("ocsf_events");
-    let mut w = pa_store::events::EventWriter::new(&store, tmp.path(), 64 << 20).expect("writer");
+    let store = tmp.join("ocsf_events");
+    let mut w = pa_store::events::EventWriter::new(&store, tmp, 64 << 20).expect("writer");
     let mut pushed = 0;
-    // Every 8th file: all tactics directories, a few hundred events.
     for f in files.iter().step_by(8) {
         let Ok(reader) = pa_sources::open(f, pa_sources::SourceFormat::Evtx) else {
             continue;
@@ -80,6 +74,18 @@ fn hints_plan_and_plain_lookups_detect_the_same() {
         serde_json::to_vec(&s.schema_document).expect("schema"),
     )
     .expect("write schema");
+    (store, pushed)
+}
+
+#[test]
+fn hints_plan_and_plain_lookups_detect_the_same() {
+    let set = pa_detection::load_rules(&[common::data("sigma/rules/windows")]).expect("rules");
+    let bridge =
+        pa_detection::load_bridge(Some(&common::root().join("mappings/bridge"))).expect("bridge");
+    let det =
+        Detector::build(&set, Some(&bridge), FieldMode::Ocsf, &Default::default()).expect("build");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (store, pushed) = sample_store(tmp.path());
     let mut reader = pa_store::events::EventReader::open(&store).expect("reader");
     let (mut rows, mut hits) = (0usize, 0usize);
     let mut per_rule: BTreeMap<String, usize> = BTreeMap::new();
@@ -124,4 +130,107 @@ fn hints_plan_and_plain_lookups_detect_the_same() {
     // The comparison is only meaningful if rules fire: many, and many different ones.
     assert!(hits > 50, "only {hits} detections over {rows} rows");
     assert!(per_rule.len() > 20, "only {} rules fired", per_rule.len());
+}
+
+/// Keyword searches through the plan (each string column searched once per batch for the
+/// needles, exact scans only on candidate cells) give the answers of the row-by-row scan of
+/// every string: for needles in every case, with backslashes and quotes (JSON-text columns
+/// are searched JSON-escaped), wildcards, a negated keyword search, and with a rule that makes
+/// the class search every string (`*`), which turns the column search off for its classes.
+#[test]
+fn keyword_searches_through_the_plan_equal_the_row_by_row_scan() {
+    use pa_sigma::KeywordLiterals;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (store, _) = sample_store(tmp.path());
+    let bridge =
+        pa_detection::load_bridge(Some(&common::root().join("mappings/bridge"))).expect("bridge");
+    let rule = |id: &str, detection: &str| {
+        format!(
+            "title: kw {id}\nid: 00000000-0000-4000-8000-0000000000{id}\nstatus: test\nlevel: low\n\
+             logsource:\n  product: windows\ndetection:\n{detection}"
+        )
+    };
+    let mut rules = vec![
+        rule(
+            "01",
+            "  keywords:\n    - svchost\n    - SYSTEM32\n    - PowerShell\n  condition: keywords",
+        ),
+        rule(
+            "02",
+            "  keywords:\n    - '\\Windows\\System32\\'\n    - '\"C:\\'\n  condition: keywords",
+        ),
+        rule(
+            "03",
+            "  keywords:\n    - '*lsass*.exe'\n    - 'C:\\*\\cmd.exe'\n    - 'sha?256'\n  condition: keywords",
+        ),
+        rule(
+            "04",
+            "  keywords:\n    - zzzz-never-there\n  condition: not keywords",
+        ),
+        rule(
+            "05",
+            "  keywords:\n    - 'S-1-5-18'\n    - md5\n    - '{'\n  condition: keywords",
+        ),
+    ];
+    for every in [false, true] {
+        if every {
+            rules.push(rule("06", "  keywords:\n    - '*'\n  condition: keywords"));
+        }
+        let dir = tmp.path().join(format!("rules-{every}"));
+        std::fs::create_dir_all(&dir).expect("dir");
+        for (i, r) in rules.iter().enumerate() {
+            std::fs::write(dir.join(format!("r{i}.yml")), r).expect("rule");
+        }
+        let set = pa_detection::load_rules(&[dir]).expect("rules");
+        assert!(set.issues.is_empty(), "{:?}", set.issues);
+        let det = Detector::build(&set, Some(&bridge), FieldMode::Ocsf, &Default::default())
+            .expect("build");
+        assert_eq!(
+            det.executable_count(),
+            rules.len(),
+            "every keyword rule routes"
+        );
+        let planned_classes = det
+            .class_engines()
+            .expect("engines")
+            .iter()
+            .filter(|(_, e, _)| matches!(e.keyword_literals(), KeywordLiterals::Needles(_)))
+            .count();
+        assert_eq!(
+            planned_classes > 0,
+            !every,
+            "column searches in use: {planned_classes}"
+        );
+        let mut reader = pa_store::events::EventReader::open(&store).expect("reader");
+        let mut per_rule: BTreeMap<String, usize> = BTreeMap::new();
+        let mut rows = 0;
+        while let Some((batch, info)) = reader.next_batch().expect("batch") {
+            let view = BatchView::new(&batch, &info);
+            let plan = det.plan(&view);
+            for r in 0..view.len() {
+                let class = view.int("class_uid", r).and_then(|c| u64::try_from(c).ok());
+                let plain = det.detect_event(class, &NoHints(view.row(r)));
+                let uid = view.str("metadata.uid", r).unwrap_or_default();
+                assert_eq!(
+                    det.detect_row(&plan, r),
+                    plain,
+                    "row {r} ({uid}), every={every}"
+                );
+                for &i in &plain {
+                    *per_rule.entry(det.rules[i].rule_id.clone()).or_default() += 1;
+                }
+                rows += 1;
+            }
+        }
+        eprintln!("every={every}: {rows} rows, hits per rule {per_rule:?}");
+        // Each rule fires, and no rule fires on every row (the searches discriminate).
+        for id in ["01", "02", "03", "04", "05"] {
+            let n = per_rule
+                .iter()
+                .find(|(k, _)| k.ends_with(&format!("0000000000{id}")))
+                .map_or(0, |(_, n)| *n);
+            assert!(n > 0, "rule {id} never fired");
+            assert!(id == "04" || n < rows, "rule {id} fired on every row");
+        }
+    }
 }

@@ -184,6 +184,23 @@ impl KeyIndex {
             && self.globs.is_empty()
             && self.any.is_empty()
     }
+    /// Every literal an atom of this index needs before it can fire: case-folded needles,
+    /// cased needles and the required literals of wildcard patterns, as (needle, cased). `None`
+    /// when some atom can fire without any literal (`Any`, an empty needle, a wildcard pattern
+    /// with no literal): then every text must be scanned.
+    pub(super) fn literals(&self) -> Option<Vec<(&str, bool)>> {
+        if !self.any.is_empty()
+            || !self.globs_always.is_empty()
+            || !self.folded.empty.is_empty()
+            || !self.cased.empty.is_empty()
+        {
+            return None;
+        }
+        let folded = self.folded.needles.iter().map(|n| (n.as_str(), false));
+        let cased = self.cased.needles.iter().map(|n| (n.as_str(), true));
+        Some(folded.chain(cased).collect())
+    }
+
     /// Scan one value. `fold_buf` is reused for the case-folded text.
     pub(super) fn scan(
         &self,

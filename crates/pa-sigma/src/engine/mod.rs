@@ -8,12 +8,14 @@
 //! prerequisite analysis done once when the engine is built.
 
 mod index;
+mod keywords;
 mod prereq;
 
 use crate::compile::CompiledRule;
 use crate::event::{Event, FieldValue};
 use crate::matcher::{Matcher, StrKind};
 use index::{Bits, KeyIndex};
+pub use keywords::KeywordLiterals;
 use prereq::{engine_indexed, regex_prerequisites, rule_cnf};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -440,14 +442,19 @@ impl Engine {
     /// still to scan. The same answers as scanning every key here; a caller evaluating a
     /// batch column by column scans each distinct value of a key once, with that key's
     /// automaton hot in cache, instead of switching automata on every row.
+    ///
+    /// With `keywords_scanned`, `fired` also holds every keyword atom the event's strings fire
+    /// ([`Engine::keyword_atoms`] over each string that may fire one, see
+    /// [`Engine::keyword_literals`]) and the event's strings are not walked here.
     pub fn matches_with_fired(
         &self,
         event: &dyn Event,
         keys: &mut dyn Iterator<Item = usize>,
         fired: &[u32],
         scope: Option<u64>,
+        keywords_scanned: bool,
     ) -> Vec<usize> {
-        with_scratch(|s| self.run_with(event, Some(keys), fired, scope, s))
+        with_scratch(|s| self.run_with(event, Some(keys), fired, scope, keywords_scanned, s))
     }
 
     /// The atoms `text` fires as a value of key `key` (index into [`Engine::keys`]), for
@@ -506,7 +513,7 @@ impl Engine {
         present: Option<&mut dyn Iterator<Item = usize>>,
         scope: Option<u64>,
     ) -> Vec<usize> {
-        with_scratch(|s| self.run_with(event, present, &[], scope, s))
+        with_scratch(|s| self.run_with(event, present, &[], scope, false, s))
     }
 
     fn run_with(
@@ -515,6 +522,7 @@ impl Engine {
         present: Option<&mut dyn Iterator<Item = usize>>,
         fired: &[u32],
         scope: Option<u64>,
+        keywords_scanned: bool,
         s: &mut Scratch,
     ) -> Vec<usize> {
         self.prepare(s);
@@ -611,7 +619,7 @@ impl Engine {
                 scan_key(i as usize, &mut bits);
             }
         }
-        if let Some(kw) = &self.keywords {
+        if let Some(kw) = self.keywords.as_ref().filter(|_| !keywords_scanned) {
             event.for_each_string(&mut |t| kw.scan(t, &mut bits, verify, fold));
         }
         // 3. Candidates: rules all of whose prerequisite clauses have a fired atom.
