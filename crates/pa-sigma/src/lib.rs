@@ -45,6 +45,7 @@ mod correlation;
 mod engine;
 mod event;
 mod explain;
+pub mod keyword_search;
 mod matcher;
 mod rule;
 mod yaml;

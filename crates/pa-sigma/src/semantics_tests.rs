@@ -132,6 +132,28 @@ fn keywords_lists_strings_and_all() {
     assert!(hit(&r, json!({"x": "MIMIKATZ.exe"})));
 }
 
+/// The engine's quick keyword search (ASCII case ignored, on the raw text) agrees with the
+/// reference on text that folds by Unicode rules: the Kelvin sign and `İ` fold to ASCII, other
+/// non-ASCII letters do not, and a non-ASCII needle turns the quick search off for such text.
+#[test]
+fn keywords_over_unicode_text() {
+    let r = compiled("  keywords:\n    - 'kernel'\n    - 'taxi'\n  condition: keywords\n");
+    assert!(hit(&r, json!({"m": "\u{212A}ERNEL32"})));
+    // `İ` folds to `i` and a combining dot
+    assert!(hit(&r, json!({"m": "a TAX\u{130} b"})));
+    assert!(hit(&r, json!({"m": "café KeRnEl"})));
+    assert!(!hit(&r, json!({"m": "café kérnel"})));
+    let r = compiled("  keywords:\n    - 'straße'\n    - '*wild*card*'\n  condition: keywords\n");
+    assert!(hit(&r, json!({"m": "STRAẞE"})));
+    assert!(hit(&r, json!({"m": "a WILD-CARD b"})));
+    assert!(!hit(&r, json!({"m": "STRASSE wild"})));
+    let r = compiled(
+        "  keywords:\n    - 'mimikatz'\n  sel:\n    x: 1\n  condition: sel and not keywords\n",
+    );
+    assert!(hit(&r, json!({"x": 1, "m": "notepad"})));
+    assert!(!hit(&r, json!({"x": 1, "m": "MIMI\u{212A}ATZ"})));
+}
+
 #[test]
 fn null_empty_missing_and_exists() {
     let r = compiled("  sel:\n    A: 1\n  f:\n    B: null\n  condition: sel and f\n");

@@ -28,9 +28,9 @@
 //!   that ends first, so no match lies within that cell; it resumes at the next cell.
 
 use crate::columnar::BatchView;
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::AhoCorasick;
 use arrow_array::{Array, StringArray};
-use pa_sigma::{Engine, KeywordLiterals};
+use pa_sigma::{Engine, KeywordLiterals, keyword_search};
 use rayon::prelude::*;
 use std::sync::Arc;
 
@@ -56,16 +56,9 @@ impl Prefilter {
         needles.sort_unstable();
         needles.dedup();
         let escaped: Vec<String> = needles.iter().map(|n| json_escaped(n)).collect();
-        let build = |pats: &[String]| {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .ascii_case_insensitive(true)
-                .build(pats)
-                .map_err(|e| format!("cannot build the keyword prefilter: {e}"))
-        };
         Ok(Prefilter {
-            plain: build(&needles)?,
-            json: build(&escaped)?,
+            plain: keyword_search::automaton(&needles)?,
+            json: keyword_search::automaton(&escaped)?,
             ascii: needles.iter().all(|n| n.is_ascii()),
         })
     }
@@ -139,74 +132,55 @@ fn candidate_rows(arr: &StringArray, ac: &AhoCorasick, json: bool, ascii: bool) 
         return Vec::new();
     }
     let offs = arr.value_offsets();
-    let (lo, hi) = (offs[0] as usize, offs[n] as usize);
-    let data = arr.value_data();
-    let Some(hay) = data.get(lo..hi) else {
+    let lo = offs[0] as usize;
+    let bounds: Vec<usize> = offs
+        .iter()
+        .map(|&o| (o as usize).saturating_sub(lo))
+        .collect();
+    let Some(hay) = arr.value_data().get(lo..lo + bounds[n]) else {
         return (0..n as u32).collect();
     };
-    // the row whose value holds byte `p` of `hay`
-    let row_at = |p: usize| {
-        let abs = (lo + p) as i64;
-        offs.partition_point(|&o| i64::from(o) <= abs)
-            .saturating_sub(1)
-            .min(n - 1)
-    };
-    // the end of row `r`'s value in `hay`
-    let end_of = |r: usize| (offs[r + 1] as usize).saturating_sub(lo);
-    let mut rows: Vec<u32> = Vec::new();
-    // Leftmost matches from `pos`; a row is marked once, and the search resumes at the next
-    // row. `Standard` semantics report the match that ends first, so a reported match running
-    // past its row's end means no match lies within that row.
-    let mut pos = 0;
-    while pos < hay.len() {
-        let Some(m) = ac.find(aho_corasick::Input::new(hay).range(pos..)) else {
-            break;
-        };
-        let r = row_at(m.start());
-        if m.end() <= end_of(r) {
-            rows.push(r as u32);
-        }
-        pos = end_of(r).max(m.start() + 1);
-    }
-    if json {
-        // a backslash starts an escape when an even number of backslashes precede it
-        let escape_at =
-            |p: usize| hay[..p].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0;
-        for p in memchr::memmem::find_iter(hay, b"\\/") {
-            if escape_at(p) {
-                rows.push(row_at(p) as u32);
-            }
-        }
-        for p in memchr::memmem::find_iter(hay, b"\\u") {
-            // `serde_json` writes `\u00XX` for controls only
-            let control = hay
-                .get(p + 2..p + 6)
-                .is_some_and(|h| h.starts_with(b"00") && matches!(h[2], b'0' | b'1'));
-            if !control && escape_at(p) {
-                rows.push(row_at(p) as u32);
-            }
-        }
-    }
-    if !hay.is_ascii() {
-        if ascii {
-            // `İ` (C4 B0) and the Kelvin sign (E2 84 AA): the non-ASCII that folds to ASCII
-            for pat in [&b"\xC4\xB0"[..], &b"\xE2\x84\xAA"[..]] {
-                for p in memchr::memmem::find_iter(hay, pat) {
-                    rows.push(row_at(p) as u32);
-                }
-            }
-        } else {
-            rows.extend(
-                (0..n)
-                    .filter(|&r| !arr.value(r).is_ascii())
-                    .map(|r| r as u32),
-            );
-        }
-    }
-    rows.sort_unstable();
-    rows.dedup();
+    let mut rows = Vec::new();
+    text_candidates(hay, &bounds, ac, json, ascii, &mut rows);
     rows.retain(|&r| !arr.is_null(r as usize));
     rows
+}
+
+/// The rows of texts laid end to end (see [`keyword_search`]) that may fire a keyword atom,
+/// ascending: those the needle search marks and, for JSON text, those holding an escape
+/// `serde_json` does not write (`\/`, `\u` beyond the controls).
+fn text_candidates(
+    hay: &[u8],
+    bounds: &[usize],
+    ac: &AhoCorasick,
+    json: bool,
+    ascii: bool,
+    rows: &mut Vec<u32>,
+) {
+    keyword_search::candidate_rows(ac, ascii, hay, bounds, rows);
+    if !json {
+        return;
+    }
+    // a backslash starts an escape when an even number of backslashes precede it
+    let escape_at = |p: usize| hay[..p].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0;
+    let before = rows.len();
+    for p in memchr::memmem::find_iter(hay, b"\\/") {
+        if escape_at(p) {
+            rows.push(keyword_search::row_at(bounds, p) as u32);
+        }
+    }
+    for p in memchr::memmem::find_iter(hay, b"\\u") {
+        let control = hay
+            .get(p + 2..p + 6)
+            .is_some_and(|h| h.starts_with(b"00") && matches!(h[2], b'0' | b'1'));
+        if !control && escape_at(p) {
+            rows.push(keyword_search::row_at(bounds, p) as u32);
+        }
+    }
+    if rows.len() > before {
+        rows.sort_unstable();
+        rows.dedup();
+    }
 }
 
 impl super::Detector {

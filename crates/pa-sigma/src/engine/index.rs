@@ -125,6 +125,9 @@ pub(super) struct KeyIndex {
     cased_map: BTreeMap<String, usize>,
     /// Some matcher of the key compares the case-folded text (set by `build`).
     fold_needed: bool,
+    /// Keywords: every needle, searched ASCII-case-insensitively in the raw text before the
+    /// exact scan ([`KeyIndex::may_fire`]); `None` when some atom needs no literal.
+    quick: Option<(AhoCorasick, bool)>,
 }
 
 impl KeyIndex {
@@ -184,6 +187,29 @@ impl KeyIndex {
             && self.globs.is_empty()
             && self.any.is_empty()
     }
+    /// Build the quick search of [`KeyIndex::candidates`] (for the keyword index, whose scans
+    /// see every string of an event, most of which hold no needle).
+    pub(super) fn build_quick(&mut self) -> Result<(), String> {
+        let Some(lits) = self.literals() else {
+            return Ok(());
+        };
+        let ascii = lits.iter().all(|(n, _)| n.is_ascii());
+        let ac = crate::keyword_search::automaton(lits.iter().map(|(n, _)| n))?;
+        self.quick = Some((ac, ascii));
+        Ok(())
+    }
+
+    /// The rows of strings laid end to end (`hay`, `bounds`: see [`crate::keyword_search`])
+    /// that may fire an atom, ascending; `false` when there is no quick search (every row
+    /// must be scanned).
+    pub(super) fn candidates(&self, hay: &[u8], bounds: &[usize], out: &mut Vec<u32>) -> bool {
+        let Some((ac, ascii)) = &self.quick else {
+            return false;
+        };
+        crate::keyword_search::candidate_rows(ac, *ascii, hay, bounds, out);
+        true
+    }
+
     /// Every literal an atom of this index needs before it can fire: case-folded needles,
     /// cased needles and the required literals of wildcard patterns, as (needle, cased). `None`
     /// when some atom can fire without any literal (`Any`, an empty needle, a wildcard pattern

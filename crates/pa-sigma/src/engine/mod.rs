@@ -86,6 +86,10 @@ struct Scratch {
     fold: String,
     candidates: Vec<u32>,
     memo: Memo,
+    /// Keyword search: an event's strings end to end, their bounds, the candidate rows.
+    kw_text: String,
+    kw_bounds: Vec<usize>,
+    kw_rows: Vec<u32>,
 }
 
 impl Scratch {
@@ -138,6 +142,9 @@ struct MemoEntry {
     /// Next entry with the same hash (`u32::MAX`: none).
     next: u32,
 }
+
+/// The keyword search buffer is freed after an event whose strings needed more than this.
+const KW_TEXT_KEEP: usize = 1 << 20;
 
 /// Memo bounds: text bytes and entries kept per thread before everything is dropped.
 const MEMO_MAX_BYTES: usize = 8 << 20;
@@ -370,6 +377,7 @@ impl Engine {
             k.build().map_err(EngineError)?;
         }
         keywords.build().map_err(EngineError)?;
+        keywords.build_quick().map_err(EngineError)?;
         let has_kw = !keywords.is_empty();
         Ok(Engine {
             rules,
@@ -539,6 +547,9 @@ impl Engine {
             fold,
             candidates,
             memo,
+            kw_text,
+            kw_bounds,
+            kw_rows,
             ..
         } = s;
         if let Some(sc) = scope {
@@ -620,7 +631,39 @@ impl Engine {
             }
         }
         if let Some(kw) = self.keywords.as_ref().filter(|_| !keywords_scanned) {
-            event.for_each_string(&mut |t| kw.scan(t, &mut bits, verify, fold));
+            // The event's strings laid end to end and searched once for the needles; only
+            // the strings that may fire are scanned (see `keyword_search`).
+            kw_text.clear();
+            kw_bounds.clear();
+            kw_bounds.push(0);
+            event.for_each_string(&mut |t| {
+                kw_text.push_str(t);
+                kw_bounds.push(kw_text.len());
+            });
+            kw_rows.clear();
+            if kw.candidates(kw_text.as_bytes(), kw_bounds, kw_rows) {
+                for &r in kw_rows.iter() {
+                    let r = r as usize;
+                    kw.scan(
+                        &kw_text[kw_bounds[r]..kw_bounds[r + 1]],
+                        &mut bits,
+                        verify,
+                        fold,
+                    );
+                }
+            } else {
+                for r in 0..kw_bounds.len() - 1 {
+                    kw.scan(
+                        &kw_text[kw_bounds[r]..kw_bounds[r + 1]],
+                        &mut bits,
+                        verify,
+                        fold,
+                    );
+                }
+            }
+            if kw_text.capacity() > KW_TEXT_KEEP {
+                *kw_text = String::new();
+            }
         }
         // 3. Candidates: rules all of whose prerequisite clauses have a fired atom.
         for &a in bits.set.iter() {
