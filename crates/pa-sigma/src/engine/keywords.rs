@@ -3,7 +3,7 @@
 //! at once and scan with the keyword index ([`Engine::keyword_atoms`]) only the strings that
 //! hold one, instead of every string of every event.
 
-use super::{Bits, Engine, Scratch, with_scratch};
+use super::Engine;
 
 /// What a caller must look for before a string can fire a keyword atom.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,29 +36,8 @@ impl Engine {
     /// The keyword atoms `text` fires (appended to `out`), for
     /// [`Engine::matches_with_fired`] with `keywords_scanned`.
     pub fn keyword_atoms(&self, text: &str, out: &mut Vec<u32>) {
-        let Some(kw) = &self.keywords else {
-            return;
-        };
-        with_scratch(|s: &mut Scratch| {
-            self.prepare(s);
-            let Scratch {
-                words,
-                set,
-                verify,
-                fold,
-                ..
-            } = s;
-            let mut bits = Bits {
-                words: &mut words[..],
-                set,
-            };
-            kw.scan(text, &mut bits, verify, fold);
-            for &a in bits.set.iter() {
-                bits.words[a as usize / 64] = 0;
-            }
-            out.extend_from_slice(bits.set);
-            bits.set.clear();
-            s.busy = false;
-        })
+        if let Some(kw) = &self.keywords {
+            self.index_atoms(kw, text, out);
+        }
     }
 }

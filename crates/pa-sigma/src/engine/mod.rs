@@ -468,9 +468,13 @@ impl Engine {
     /// The atoms `text` fires as a value of key `key` (index into [`Engine::keys`]), for
     /// [`Engine::matches_with_fired`]; empty for an unknown key.
     pub fn key_atoms(&self, key: usize, text: &str, out: &mut Vec<u32>) {
-        let Some((_, idx)) = self.keys.get(key) else {
-            return;
-        };
+        if let Some((_, idx)) = self.keys.get(key) {
+            self.index_atoms(idx, text, out);
+        }
+    }
+
+    /// The atoms `text` fires in index `idx` of this engine (appended to `out`).
+    fn index_atoms(&self, idx: &KeyIndex, text: &str, out: &mut Vec<u32>) {
         with_scratch(|s| {
             self.prepare(s);
             let Scratch {
