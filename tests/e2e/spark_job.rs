@@ -105,19 +105,36 @@ fn spark_job_equals_native_on_evtx_attack_samples() {
         String::from_utf8_lossy(&out.stderr)
     );
     let refused = header_refusals(&std::fs::read_to_string(&script).unwrap());
-    let store = run.join("normalized/ocsf_events");
+    // Bad inputs found before Spark starts: exit 2, naming the file.
+    let job = |sql: &Path, out: &Path| {
+        Command::new("python3")
+            .arg(repo_root().join("examples/scale-out/detect.py"))
+            .arg("--store")
+            .arg(run.join("normalized/ocsf_events"))
+            .arg("--sql")
+            .arg(sql)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let duck = dir.path().join("duck.sql");
+    std::fs::write(&duck, "SELECT 1 FROM read_parquet('x/part-*.parquet');\n").unwrap();
+    for (sql, says) in [
+        (dir.path().join("missing.sql"), "cannot read the SQL script"),
+        (duck.clone(), "a DuckDB script"),
+    ] {
+        let o = job(&sql, &dir.path().join("never"));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&*sql.to_string_lossy()) && err.contains(says),
+            "{err}"
+        );
+    }
     let job_out = dir.path().join("spark-out");
     let t = std::time::Instant::now();
-    let job = Command::new("python3")
-        .arg(repo_root().join("examples/scale-out/detect.py"))
-        .arg("--store")
-        .arg(&store)
-        .arg("--sql")
-        .arg(&script)
-        .arg("--out")
-        .arg(&job_out)
-        .output()
-        .unwrap();
+    let job = job(&script, &job_out);
     let stderr = String::from_utf8_lossy(&job.stderr);
     assert!(job.status.success(), "detect.py: {stderr}");
     // reported, not asserted (speed belongs in benchmarks)

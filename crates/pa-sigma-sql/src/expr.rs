@@ -643,4 +643,27 @@ mod tests {
         assert_eq!(glob_like(r"100\%_x\*", true), r"100\\\%\_x*");
         assert_eq!(like_escape("a%b_c\\"), r"a\%b\_c\\");
     }
+
+    #[test]
+    fn long_chains_become_balanced_trees() {
+        let parts = |n: usize| (0..n).map(|i| format!("p{i}")).collect::<Vec<_>>();
+        assert_eq!(or_all(parts(3)), "(p0 OR p1 OR p2)");
+        assert_eq!(and_all(Vec::new()), "TRUE");
+        let big = or_all(parts(1000));
+        // 1000 operands: chains of 16 under chains of 16 under one chain: depth 3
+        let depth = big
+            .chars()
+            .scan(0i32, |d, c| {
+                *d += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                Some(*d)
+            })
+            .max();
+        assert_eq!(depth, Some(3), "{big}");
+        assert_eq!(big.matches(" OR ").count(), 999);
+        assert!(big.starts_with("(((p0 OR p1 OR") && big.contains("p999"));
+    }
 }

@@ -2,7 +2,9 @@
 //! (`walk_json_path`: object keys by name, arrays traversed at every step, arrays at the end
 //! flattened); here DuckDB's `json_tree` lists every node with its `fullkey`, and a node is one
 //! of the key's values when its `fullkey` is the walk's path with any array indices between
-//! and after the keys.
+//! and after the keys. Spark has no JSON tree function: it reads a column's own values when
+//! they are strings or lists of strings ([`spark_values`]) and, for keywords, the string tokens
+//! of the text ([`spark_strings`]).
 
 use crate::Dialect;
 
@@ -116,3 +118,4 @@ pub(crate) fn spark_strings(d: Dialect, col: &str) -> String {
 pub(crate) fn spark_any(array: &str, cond: &str) -> String {
     format!("COALESCE(exists({array}, pa_v -> {cond}), FALSE)")
 }
+

@@ -147,3 +147,62 @@ impl Script {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(index: usize, id: &str, sql: &str) -> ScriptRule {
+        ScriptRule {
+            index,
+            rule_id: id.into(),
+            predicate: Predicate {
+                sql: sql.into(),
+                columns: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn spark_script_is_chunks_of_rules_one_per_line() {
+        let rules: Vec<ScriptRule> = (0..=SPARK_RULES_PER_STATEMENT)
+            .map(|i| rule(i * 2, &format!("r{i}"), r"(`x` = 'a\nb')"))
+            .collect();
+        let s = Script {
+            dialect: Dialect::Spark,
+            rules,
+            refused: vec![(
+                "bad".into(),
+                crate::refuse("selection `s`, field `f`: why\nnot"),
+            )],
+        }
+        .spark_script();
+        assert!(s.contains(
+            "-- refused bad: unsupported_in_dialect: selection `s`, field `f`: why not\n"
+        ));
+        let statements: Vec<&str> = s.split("\n;\n").filter(|x| !x.is_empty()).collect();
+        assert_eq!(statements.len(), 2, "{s}");
+        let lines: Vec<&str> = s.lines().filter(|l| l.starts_with("  IF(")).collect();
+        assert_eq!(lines.len(), SPARK_RULES_PER_STATEMENT + 1);
+        assert_eq!(
+            lines[1],
+            r"  IF((`x` = 'a\nb'), named_struct('rule_index', 2, 'rule_id', 'r1'), NULL),"
+        );
+        // the last rule of a statement ends its array
+        assert!(lines[SPARK_RULES_PER_STATEMENT - 1].ends_with("NULL)"));
+        assert!(s.ends_with(") pa_hits AS pa_hit\n;\n"));
+        let empty = Script {
+            dialect: Dialect::Spark,
+            rules: Vec::new(),
+            refused: Vec::new(),
+        }
+        .spark_script();
+        assert!(empty.contains("WHERE FALSE\n;\n"), "{empty}");
+    }
+
+    #[test]
+    fn spark_literals_keep_to_one_line() {
+        assert_eq!(Dialect::Spark.str_lit("a\nb\r'\\"), r"'a\nb\r\'\\'");
+        assert_eq!(Dialect::DuckDb.str_lit("a\n'"), "'a\n'''");
+    }
+}
