@@ -62,7 +62,7 @@ def parse_args(argv):
     p.add_argument(
         "--master",
         default=None,
-        help="Spark master when run with python3 (default local[2]; spark-submit's --master wins)",
+        help="Spark master (default: spark-submit's --master, or local[2] when run with python3)",
     )
     return p.parse_args(argv)
 
@@ -88,10 +88,10 @@ def read_script(path):
             cur = []
         elif line.strip():
             cur.append(line)
-    if cur:
-        raise JobError(f"{path}: the last statement does not end with a line holding `;`", 2)
     if "read_parquet(" in text:
         raise JobError(f"{path}: a DuckDB script; write it with `pa-detect sql --dialect spark`", 2)
+    if cur:
+        raise JobError(f"{path}: the last statement does not end with a line holding `;`", 2)
     if not statements or not all(s.lines[0].startswith(HEAD) for s in statements):
         raise JobError(
             f"{path}: not a script of `pa-detect sql --dialect spark` (statements of the form "
@@ -245,6 +245,30 @@ def short(e):
     return text.splitlines()[0] if text else type(e).__name__
 
 
+def write_hits(spark, args, ddl, statements):
+    """Run every statement over the store and write the ordered hits; their directory."""
+    events = spark.read.schema(ddl).option("pathGlobFilter", "part-*.parquet").parquet(args.store)
+    events.createOrReplaceTempView(VIEW)
+    hits_dir = args.out.rstrip("/") + "/hits"
+    chunks_dir = args.out.rstrip("/") + "/_chunks"
+    # One statement (a chunk of rules: one scan of the store) after the other, each to its
+    # own Parquet directory: a plan of every rule at once exhausts the driver.
+    for i, st in enumerate(statements):
+        try:
+            spark.sql(st.sql()).write.parquet(f"{chunks_dir}/{i:05}")
+        except Exception as e:  # noqa: BLE001 - reported with the failing rule when found
+            found = failing_rule(spark, [st])
+            if found:
+                raise JobError(f"{args.sql}: the query of rule {found[0]} fails: {short(found[1])}", 1)
+            raise JobError(f"{args.sql}: statement {i + 1} fails: {short(e)}", 1)
+    spark.read.schema(HITS_DDL).parquet(*[f"{chunks_dir}/{i:05}" for i in range(len(statements))]).orderBy(
+        "rule_index", "time", "event_uid"
+    ).write.json(hits_dir)
+    cfs, cpath = hadoop_fs(spark, chunks_dir)
+    cfs.delete(cpath, True)
+    return hits_dir
+
+
 def run(args):
     statements, refused = read_script(args.sql)
     spark = session(args.master)
@@ -253,32 +277,20 @@ def run(args):
         fs, out = hadoop_fs(spark, args.out)
         if fs.exists(out):
             raise JobError(f"{args.out}: the output directory already exists", 2)
-        events = spark.read.schema(ddl).option("pathGlobFilter", "part-*.parquet").parquet(args.store)
-        events.createOrReplaceTempView(VIEW)
-        hits_dir = args.out.rstrip("/") + "/hits"
-        chunks_dir = args.out.rstrip("/") + "/_chunks"
-        # One statement (a chunk of rules: one scan of the store) after the other, each to its
-        # own Parquet directory: a plan of every rule at once exhausts the driver.
-        for i, st in enumerate(statements):
-            try:
-                spark.sql(st.sql()).write.parquet(f"{chunks_dir}/{i:05}")
-            except Exception as e:  # noqa: BLE001 - reported with the failing rule when found
-                found = failing_rule(spark, [st])
-                if found:
-                    raise JobError(f"{args.sql}: the query of rule {found[0]} fails: {short(found[1])}", 1)
-                raise JobError(f"{args.sql}: statement {i + 1} fails: {short(e)}", 1)
-        spark.read.schema(HITS_DDL).parquet(*[f"{chunks_dir}/{i:05}" for i in range(len(statements))]).orderBy(
-            "rule_index", "time", "event_uid"
-        ).write.json(hits_dir)
-        cfs, cpath = hadoop_fs(spark, chunks_dir)
-        cfs.delete(cpath, True)
+        try:
+            hits_dir = write_hits(spark, args, ddl, statements)
+        except BaseException:
+            # a failed run leaves no partial output behind
+            if fs.exists(out):
+                fs.delete(out, True)
+            raise
         n_hits = spark.read.schema(HITS_DDL).json(hits_dir).count()
         compilations = sum(len(st.rules) for st in statements)
         summary = {
             "store": args.store,
             "script": args.sql,
             "spark_version": spark.version,
-            "events_evaluated": events.count(),
+            "events_evaluated": spark.table(VIEW).count(),
             "rule_compilations": compilations,
             "hits": n_hits,
             "refused": refused,

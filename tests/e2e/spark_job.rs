@@ -71,7 +71,10 @@ fn hits(out: &Path) -> BTreeSet<(String, String)> {
     }
     let mut sorted = rows.clone();
     sorted.sort();
-    assert_eq!(rows, sorted, "hits are ordered by rule_index, time, event_uid");
+    assert_eq!(
+        rows, sorted,
+        "hits are ordered by rule_index, time, event_uid"
+    );
     rows.into_iter().map(|(_, _, e, r)| (r, e)).collect()
 }
 
@@ -160,7 +163,11 @@ fn spark_job_equals_native_on_evtx_attack_samples() {
         only_native.is_empty() && only_spark.is_empty(),
         "(rule, event) only native: {only_native:?}; only spark: {only_spark:?}"
     );
-    assert!(native.len() > 100, "only {} detections to compare", native.len());
+    assert!(
+        native.len() > 100,
+        "only {} detections to compare",
+        native.len()
+    );
     let share = refused.len() as f64 / executable as f64;
     eprintln!(
         "spark: {} of {executable} executable rules refused ({:.2}%), {} (rule, event) pairs equal",
@@ -171,5 +178,9 @@ fn spark_job_equals_native_on_evtx_attack_samples() {
     for (id, why) in &refused {
         eprintln!("refused {id}: {why}");
     }
-    assert!(share <= 0.02, "{:.2}% refused, over the 2% target", share * 100.0);
+    assert!(
+        share <= 0.02,
+        "{:.2}% refused, over the 2% target",
+        share * 100.0
+    );
 }

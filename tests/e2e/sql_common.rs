@@ -4,7 +4,7 @@
 use assert_cmd::Command;
 use pa_e2e::{ReplayCase, shared_data, workspace_bin};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// A run bundle whose normalized store holds `events` (OCSF JSON lines).
@@ -76,21 +76,3 @@ pub fn pairs(det: &str) -> BTreeSet<(String, String)> {
         })
         .collect()
 }
-
-/// The rules of `plans` that are not executable for `reason`, with their explanation.
-pub fn refused(plans: &[Value], reason: &str) -> BTreeMap<String, String> {
-    plans
-        .iter()
-        .filter(|p| p["non_executable_reason"]["reason_code"] == reason)
-        .map(|p| {
-            (
-                p["rule_id"].as_str().unwrap().to_string(),
-                p["non_executable_reason"]["explanation"]
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-            )
-        })
-        .collect()
-}
-

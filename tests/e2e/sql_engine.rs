@@ -9,8 +9,8 @@ mod sql_common;
 use assert_cmd::Command;
 use pa_e2e::{ReplayCase, shared_data, workspace_bin};
 use serde_json::Value;
-use sql_common::{bundle_with_store, detect, evtx_events, pairs, refused};
-use std::collections::BTreeSet;
+use sql_common::{bundle_with_store, detect, evtx_events, pairs};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 fn require_duckdb() {
@@ -22,6 +22,23 @@ fn require_duckdb() {
         ok,
         "the DuckDB CLI (`duckdb`) is not on PATH: install it with `pip install duckdb-cli` (CI's .ci/run does)"
     );
+}
+
+/// The rules of `plans` that are not executable for `reason`, with their explanation.
+fn refused(plans: &[Value], reason: &str) -> BTreeMap<String, String> {
+    plans
+        .iter()
+        .filter(|p| p["non_executable_reason"]["reason_code"] == reason)
+        .map(|p| {
+            (
+                p["rule_id"].as_str().unwrap().to_string(),
+                p["non_executable_reason"]["explanation"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect()
 }
 
 /// Both engines over `events` with `rules`: identical detection lines for every rule DuckDB

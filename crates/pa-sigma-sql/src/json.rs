@@ -118,4 +118,3 @@ pub(crate) fn spark_strings(d: Dialect, col: &str) -> String {
 pub(crate) fn spark_any(array: &str, cond: &str) -> String {
     format!("COALESCE(exists({array}, pa_v -> {cond}), FALSE)")
 }
-

@@ -546,7 +546,8 @@ fn values_inside_json_text() {
     assert!(
         p.sql.contains("from_json(`Tags`, 'ARRAY<STRING>')")
             && p.sql.contains("raise_error(")
-            && p.sql.contains("pa_v -> pa_v IS NOT NULL AND COALESCE((lower(pa_v) = 'admin'), FALSE)"),
+            && p.sql
+                .contains("pa_v -> pa_v IS NOT NULL AND COALESCE((lower(pa_v) = 'admin'), FALSE)"),
         "{}",
         p.sql
     );
