@@ -199,9 +199,11 @@ def session(master):
         # run with python3, not spark-submit: a local Spark on two cores (planning thousands of
         # rule predicates needs more than the default 1 GB heap)
         b = b.master("local[2]").config("spark.driver.memory", "2g")
-    b = b.config("spark.ui.enabled", "false")
+    b = b.config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
     spark = b.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
+    # The job reports a failure itself, with Spark's message (and the rule); Spark's own log
+    # would repeat it as stack traces, also for the failures the rule search expects.
+    spark.sparkContext.setLogLevel("FATAL")
     # The compiled SQL's assumptions: backslash escapes in string literals, column names that
     # differ only in case are different columns.
     spark.conf.set("spark.sql.parser.escapedStringLiterals", "false")
