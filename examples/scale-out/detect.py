@@ -7,8 +7,8 @@ normalized store (`normalized/ocsf_events/`: Parquet parts and `_schema.json`) o
 
 The store and the output may be any Hadoop-compatible path (file:, hdfs:, s3a:, abfss: ...).
 The job registers the store as the temporary view the script reads (`pa_events`), with the
-column types `_schema.json` declares, runs the script's one query (the union of every rule's
-matching events) and writes:
+column types `_schema.json` declares, runs the script's statements (chunks of rules, each one
+scan of the store) one after the other, and writes their union:
 
   <out>/hits/part-*.json   JSON lines {"rule_index", "rule_id", "event_uid", "time", "class_uid"},
                            ordered by rule_index, time, event_uid across the parts in name order:
@@ -27,7 +27,6 @@ import re
 import sys
 
 VIEW = "pa_events"
-OUTPUT_COLUMNS = ["rule_index", "rule_id", "event_uid", "time", "class_uid"]
 HITS_DDL = "rule_index BIGINT, rule_id STRING, event_uid STRING, time BIGINT, class_uid INT"
 KNOWN_STORE_SCHEMAS = {("pa.ocsf_events.v1", "1.0.0")}
 # Physical types of `_schema.json` columns and the Spark types the compiled SQL expects.
@@ -70,7 +69,7 @@ def parse_args(argv):
 def read_script(path):
     """The script's statements and the rules its header lists as refused."""
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8", newline="") as f:
             text = f.read()
     except (OSError, UnicodeDecodeError) as e:
         raise JobError(f"{path}: cannot read the SQL script: {e}", 2)
@@ -110,7 +109,8 @@ class Statement:
         for i, line in enumerate(lines):
             m = RULE_LINE.match(line)
             if m:
-                self.rules.append((i, int(m.group(1)), m.group(2)))
+                rule_id = re.sub(r"\\(.)", r"\1", m.group(2))
+                self.rules.append((i, int(m.group(1)), rule_id))
 
     def sql(self, only=None):
         """The statement, or with `only` (rule line numbers) the statement of those rules."""
