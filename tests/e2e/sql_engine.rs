@@ -4,9 +4,12 @@
 //! SQL engine. The DuckDB CLI must be on PATH (`pip install duckdb-cli`; CI's `.ci/run`
 //! installs it): these tests fail saying so when it is not.
 
+mod sql_common;
+
 use assert_cmd::Command;
 use pa_e2e::{ReplayCase, shared_data, workspace_bin};
 use serde_json::Value;
+use sql_common::{bundle_with_store, detect, evtx_events, pairs};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -19,76 +22,6 @@ fn require_duckdb() {
         ok,
         "the DuckDB CLI (`duckdb`) is not on PATH: install it with `pip install duckdb-cli` (CI's .ci/run does)"
     );
-}
-
-/// A run bundle whose normalized store holds `events` (OCSF JSON lines).
-fn bundle_with_store(case: &ReplayCase, events: &Path) -> PathBuf {
-    case.orchestrate_expect(0);
-    let run = case.run_dir();
-    let store = run.join("normalized/ocsf_events");
-    let mut w = pa_store::events::EventWriter::new(&store, case.path(), 64 << 20).unwrap();
-    for l in std::fs::read_to_string(events).unwrap().lines() {
-        if !l.trim().is_empty() {
-            w.push(&serde_json::from_str(l).unwrap()).unwrap();
-        }
-    }
-    let s = w.finish(4096).unwrap();
-    std::fs::write(
-        store.join("_schema.json"),
-        serde_json::to_vec(&s.schema_document).unwrap(),
-    )
-    .unwrap();
-    run
-}
-
-/// EVTX-ATTACK-SAMPLES normalized to OCSF JSON lines by the real normalizer (stream mode).
-fn evtx_events(dir: &Path) -> PathBuf {
-    let out = dir.join("evtx.jsonl");
-    Command::new(workspace_bin("pa-normalize"))
-        .args(["--source", "evtx", "-q", "--input"])
-        .arg(shared_data().join("evtx/EVTX-ATTACK-SAMPLES"))
-        .arg("--output")
-        .arg(&out)
-        .assert()
-        .code(0);
-    out
-}
-
-fn detect(run: &Path, rules: &Path, engine: &str) -> (String, Value, Vec<Value>) {
-    let out = Command::new(workspace_bin("pa-detect"))
-        .arg("--run-dir")
-        .arg(run)
-        .arg("--rules")
-        .arg(rules)
-        .args(["--engine", engine])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pa-detect --engine {engine}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let det = std::fs::read_to_string(run.join("detections/detections.jsonl")).unwrap();
-    let cov: Value =
-        serde_json::from_slice(&std::fs::read(run.join("bridge/coverage.json")).unwrap()).unwrap();
-    let plans = std::fs::read_to_string(run.join("bridge/compiled_plans.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (det, cov, plans)
-}
-
-fn pairs(det: &str) -> BTreeSet<(String, String)> {
-    det.lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            (
-                v["rule_id"].as_str().unwrap().to_string(),
-                v["matched_event_ids"][0].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
 }
 
 /// The rules of `plans` that are not executable for `reason`, with their explanation.

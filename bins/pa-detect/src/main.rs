@@ -95,8 +95,9 @@ enum Cmd {
         #[arg(long)]
         event: PathBuf,
     },
-    /// Write the rules as one SQL script (the union of every rule's matching events, with the
-    /// rule as a column) for DuckDB or Spark SQL; refused rules are listed in its header.
+    /// Write the rules as one SQL script for DuckDB (one query: the union of every rule's
+    /// matching events, with the rule as a column) or Spark SQL (statements of up to 25 rules,
+    /// for `examples/scale-out/detect.py`); refused rules are listed in its header.
     Sql {
         /// The SQL dialect.
         #[arg(long, value_enum)]

@@ -46,6 +46,9 @@ impl Dialect {
                     match c {
                         '\\' => out.push_str("\\\\"),
                         '\'' => out.push_str("\\'"),
+                        // one line per literal: the script's statements are split on lines
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
                         c => out.push(c),
                     }
                 }

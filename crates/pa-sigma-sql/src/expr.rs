@@ -13,8 +13,8 @@ use std::collections::BTreeSet;
 enum Key {
     /// A scalar column.
     Col(String, ColumnKind),
-    /// Inside a JSON-text column (DuckDB): the column and the object keys walked below it
-    /// (none: the column's own values), arrays traversed at every step.
+    /// Inside a JSON-text column: the column and the object keys walked below it (none: the
+    /// column's own values, the only case in Spark), arrays traversed at every step.
     Json(String, Vec<String>),
     /// An object prefix: present when one of these columns has a value.
     Object(Vec<String>),
@@ -36,19 +36,36 @@ fn nn(e: &str) -> String {
 }
 
 fn or_all(parts: Vec<String>) -> String {
-    match parts.len() {
-        0 => "FALSE".into(),
-        1 => parts.into_iter().next().unwrap_or_default(),
-        _ => format!("({})", parts.join(" OR ")),
-    }
+    join_all(parts, "OR", "FALSE")
 }
 
 fn and_all(parts: Vec<String>) -> String {
+    join_all(parts, "AND", "TRUE")
+}
+
+/// Operands joined by `op`, nested as a balanced tree of chains of at most [`CHAIN`] operands:
+/// a rule with thousands of alternatives (expanded modifiers) would otherwise be an operator
+/// tree thousands deep, which overflows Spark's recursive planner.
+fn join_all(mut parts: Vec<String>, op: &str, empty: &str) -> String {
+    const CHAIN: usize = 16;
     match parts.len() {
-        0 => "TRUE".into(),
-        1 => parts.into_iter().next().unwrap_or_default(),
-        _ => format!("({})", parts.join(" AND ")),
+        0 => return empty.into(),
+        1 => return parts.pop().unwrap_or_default(),
+        _ => {}
     }
+    while parts.len() > CHAIN {
+        parts = parts
+            .chunks(CHAIN)
+            .map(|c| {
+                if c.len() == 1 {
+                    c[0].clone()
+                } else {
+                    format!("({})", c.join(&format!(" {op} ")))
+                }
+            })
+            .collect();
+    }
+    format!("({})", parts.join(&format!(" {op} ")))
 }
 
 /// A literal as a `LIKE` pattern with `\` escapes.
@@ -136,7 +153,8 @@ impl Cx<'_> {
         let simple = parts
             .iter()
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-        if self.d != Dialect::DuckDb || !simple {
+        // Spark reads the column's own values (strings and string lists), not paths below.
+        if !simple || (self.d == Dialect::Spark && !parts.is_empty()) {
             return Err(refuse(format!(
                 "{}: `{key}` is stored as JSON text in column `{col}`; matching inside JSON values is not compiled to {}",
                 self.at,
@@ -244,6 +262,13 @@ impl Cx<'_> {
                 // all values null: a scalar cell gives no value when null; an object is complex
                 return Ok(match key {
                     Key::Col(c, _) => format!("({} IS NULL)", d.ident(c)),
+                    Key::Json(c, _) if d == Dialect::Spark => format!(
+                        "(NOT {})",
+                        crate::json::spark_any(
+                            &crate::json::spark_values(d, c),
+                            "pa_v IS NOT NULL"
+                        )
+                    ),
                     Key::Json(c, parts) => format!(
                         "(NOT {})",
                         crate::json::exists(d, c, parts, "pa_j.type NOT IN ('ARRAY', 'NULL')")
@@ -330,6 +355,30 @@ impl Cx<'_> {
         parts: &[String],
     ) -> Result<String, Refusal> {
         let d = self.d;
+        if d == Dialect::Spark {
+            // the values are strings (or NULL for JSON null): their text is themselves
+            let v = "pa_v";
+            let cond = match m {
+                Matcher::Num { op, value } => nn(&format!(
+                    "({} {} {})",
+                    d.parse_number(v),
+                    Self::cmp(*op),
+                    d.double(*value)
+                )),
+                Matcher::Lit { .. } | Matcher::Glob { .. } | Matcher::Any | Matcher::Re { .. } => {
+                    self.text_match(m, v)?
+                }
+                other => {
+                    return Err(
+                        self.here(format!("{} on a value inside JSON text", other.describe()))
+                    );
+                }
+            };
+            return Ok(crate::json::spark_any(
+                &crate::json::spark_values(d, col),
+                &format!("pa_v IS NOT NULL AND {cond}"),
+            ));
+        }
         let scalar = "pa_j.type NOT IN ('ARRAY', 'OBJECT', 'NULL')";
         let cond = match m {
             Matcher::Num { op, value } => format!(
@@ -355,6 +404,9 @@ impl Cx<'_> {
     fn present(&self, key: &Key) -> String {
         match key {
             Key::Col(c, _) => format!("({} IS NOT NULL)", self.d.ident(c)),
+            Key::Json(c, _) if self.d == Dialect::Spark => {
+                crate::json::spark_any(&crate::json::spark_values(self.d, c), "TRUE")
+            }
             Key::Json(c, parts) => crate::json::exists(self.d, c, parts, "pa_j.type <> 'ARRAY'"),
             Key::Object(below) => or_all(
                 below
@@ -376,17 +428,6 @@ impl Cx<'_> {
             }
             Columns::Store(s) => s.clone(),
         };
-        let json: Vec<&str> = store
-            .iter()
-            .filter(|(_, k)| *k == ColumnKind::Json)
-            .map(|(n, _)| n)
-            .collect();
-        if !json.is_empty() && self.d != Dialect::DuckDb {
-            return Err(self.here(format!(
-                "keywords also search the strings inside the store's JSON-text columns ({})",
-                json.join(", ")
-            )));
-        }
         let mut parts = Vec::new();
         // A literal searched anywhere: once in the string cells joined by a separator the
         // literal does not contain (a literal cannot then match across two cells), instead of
@@ -426,6 +467,13 @@ impl Cx<'_> {
                         parts.push(self.text_match(m, &self.d.ident(name))?);
                     }
                 }
+                ColumnKind::Json if self.d == Dialect::Spark => {
+                    self.used.insert(name.to_owned());
+                    parts.push(crate::json::spark_any(
+                        &crate::json::spark_strings(self.d, name),
+                        &self.text_match(m, "pa_v")?,
+                    ));
+                }
                 ColumnKind::Json => {
                     self.used.insert(name.to_owned());
                     let cond = format!(
@@ -460,6 +508,10 @@ impl Cx<'_> {
         if item.neq {
             let present = match &key {
                 Some(Key::Col(c, _)) => format!("({} IS NOT NULL)", self.d.ident(c)),
+                Some(Key::Json(c, _)) if self.d == Dialect::Spark => crate::json::spark_any(
+                    &crate::json::spark_values(self.d, c),
+                    "pa_v IS NOT NULL",
+                ),
                 Some(Key::Json(c, parts)) => crate::json::exists(
                     self.d,
                     c,
@@ -590,5 +642,28 @@ mod tests {
         assert_eq!(glob_like(r"C:\\Win*\\a?.EXE", false), r"c:\\win%\\a_.exe");
         assert_eq!(glob_like(r"100\%_x\*", true), r"100\\\%\_x*");
         assert_eq!(like_escape("a%b_c\\"), r"a\%b\_c\\");
+    }
+
+    #[test]
+    fn long_chains_become_balanced_trees() {
+        let parts = |n: usize| (0..n).map(|i| format!("p{i}")).collect::<Vec<_>>();
+        assert_eq!(or_all(parts(3)), "(p0 OR p1 OR p2)");
+        assert_eq!(and_all(Vec::new()), "TRUE");
+        let big = or_all(parts(1000));
+        // 1000 operands: chains of 16 under chains of 16 under one chain: depth 3
+        let depth = big
+            .chars()
+            .scan(0i32, |d, c| {
+                *d += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                Some(*d)
+            })
+            .max();
+        assert_eq!(depth, Some(3), "{big}");
+        assert_eq!(big.matches(" OR ").count(), 999);
+        assert!(big.starts_with("(((p0 OR p1 OR") && big.contains("p999"));
     }
 }

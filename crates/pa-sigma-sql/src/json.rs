@@ -1,8 +1,10 @@
-//! Values inside JSON-text columns, for DuckDB: the native engine parses the cell and walks it
+//! Values inside JSON-text columns. DuckDB: the native engine parses the cell and walks it
 //! (`walk_json_path`: object keys by name, arrays traversed at every step, arrays at the end
 //! flattened); here DuckDB's `json_tree` lists every node with its `fullkey`, and a node is one
 //! of the key's values when its `fullkey` is the walk's path with any array indices between
-//! and after the keys.
+//! and after the keys. Spark has no JSON tree function: it reads a column's own values when
+//! they are strings or lists of strings ([`spark_values`]) and, for keywords, the string tokens
+//! of the text ([`spark_strings`]).
 
 use crate::Dialect;
 
@@ -66,4 +68,53 @@ pub(crate) fn number(d: Dialect) -> String {
         "(CASE WHEN pa_j.type IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN CAST({raw} AS DOUBLE) WHEN pa_j.type = 'VARCHAR' THEN {} END)",
         d.parse_number(raw)
     )
+}
+
+/// A JSON string token in Java regex syntax (possessive: no backtracking into it).
+const STR_TOKEN: &str = r#""[^"\\]*+(?:\\.[^"\\]*+)*+""#;
+
+/// JSON white space.
+const JSON_WS: &str = r"[\x{20}\x{9}\x{A}\x{D}]*+";
+
+/// Spark: the values of the JSON-text column `col` itself (`push_json_value` of the cell: a
+/// string, or the elements of an array) as an `ARRAY<STRING>`, JSON `null` as NULL, for the
+/// shapes the store writes into a column of strings and string lists: a string, `null`, or an
+/// array of strings and nulls. Any other shape (numbers, objects, nested arrays: whose texts
+/// and walks Spark SQL does not reproduce) stops the query with an error naming the column,
+/// rather than answer differently. NULL when the cell is.
+pub(crate) fn spark_values(d: Dialect, col: &str) -> String {
+    let c = d.ident(col);
+    let ws = JSON_WS;
+    let elem = format!("(?:{STR_TOKEN}|null)");
+    let string = d.str_lit(&format!(r"\A{ws}{STR_TOKEN}{ws}\z"));
+    let null = d.str_lit(&format!(r"\A{ws}null{ws}\z"));
+    let array = d.str_lit(&format!(
+        r"\A{ws}\[{ws}(?:{elem}{ws}(?:,{ws}{elem}{ws})*+)?\]{ws}\z"
+    ));
+    let msg = d.str_lit(&format!(
+        "pa-sigma-sql: column `{col}` holds a JSON value other than a string or an array of strings and nulls (the Spark SQL of this rule reads only those): "
+    ));
+    format!(
+        "(CASE WHEN {c} IS NULL THEN CAST(NULL AS ARRAY<STRING>) \
+         WHEN {c} RLIKE {string} THEN from_json(concat('[', {c}, ']'), 'ARRAY<STRING>') \
+         WHEN {c} RLIKE {null} THEN array(CAST(NULL AS STRING)) \
+         WHEN {c} RLIKE {array} THEN from_json({c}, 'ARRAY<STRING>') \
+         ELSE CAST(raise_error(concat({msg}, substr({c}, 1, 200))) AS ARRAY<STRING>) END)"
+    )
+}
+
+/// Spark: every string value inside the JSON text of column `col` (`for_each_json_string`: not
+/// object keys), decoded, as an `ARRAY<STRING>`. The string tokens of valid JSON are found left
+/// to right (no `"` occurs outside them), and a token followed by `:` is a key.
+pub(crate) fn spark_strings(d: Dialect, col: &str) -> String {
+    let c = d.ident(col);
+    let tok = d.str_lit(&format!("({STR_TOKEN})({JSON_WS}:)?"));
+    format!(
+        "from_json(concat('[', array_join(filter(zip_with(regexp_extract_all({c}, {tok}, 1), regexp_extract_all({c}, {tok}, 2), (pa_t, pa_k) -> IF(pa_k = '', pa_t, NULL)), pa_t -> pa_t IS NOT NULL), ','), ']'), 'ARRAY<STRING>')"
+    )
+}
+
+/// Spark: some element `pa_v` of `array` satisfies `cond` (FALSE when the array is NULL).
+pub(crate) fn spark_any(array: &str, cond: &str) -> String {
+    format!("COALESCE(exists({array}, pa_v -> {cond}), FALSE)")
 }

@@ -24,7 +24,7 @@ mod script;
 
 pub use dialect::Dialect;
 pub use regex::translate as translate_regex;
-pub use script::{OUTPUT_COLUMNS, Script, ScriptRule, VIEW};
+pub use script::{OUTPUT_COLUMNS, SPARK_RULES_PER_STATEMENT, Script, ScriptRule, VIEW};
 
 use pa_bridge::Route;
 use pa_sigma::CompiledRule;

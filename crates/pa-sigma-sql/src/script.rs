@@ -6,6 +6,9 @@ use crate::{Dialect, Predicate, Refusal};
 /// The view (DuckDB) or temporary view (Spark) the query reads the store through.
 pub const VIEW: &str = "pa_events";
 
+/// Rule compilations per statement of the Spark script.
+pub const SPARK_RULES_PER_STATEMENT: usize = 25;
+
 /// The columns of the query's result, in order.
 pub const OUTPUT_COLUMNS: [&str; 5] = ["rule_index", "rule_id", "event_uid", "time", "class_uid"];
 
@@ -103,12 +106,103 @@ impl Script {
         s
     }
 
-    /// The Spark SQL script: the header and the query over the temporary view [`VIEW`] that
-    /// the job registers over the store.
+    /// The Spark SQL script: the header, then one statement per chunk of
+    /// [`SPARK_RULES_PER_STATEMENT`] rule compilations, each a line holding only `;` after it.
+    /// A statement reads the temporary view [`VIEW`] the job registers over the store once and
+    /// returns the [`OUTPUT_COLUMNS`] of every (rule, event) pair of its chunk; the detections
+    /// are the union of all statements, ordered by `rule_index`, `time`, `event_uid`. (One
+    /// union of thousands of per-rule `SELECT`s is too deep for Spark's parser, and would scan
+    /// the store once per rule.) Each rule is on one line (Spark literals escape line breaks).
     pub fn spark_script(&self) -> String {
+        let d = Dialect::Spark;
         let mut s = self.header();
-        s.push_str(&self.query());
-        s.push('\n');
+        s.push_str(&format!(
+            "-- statements separated by lines holding `;`; the detections are the union of their rows, ordered by rule_index, time, event_uid (temporary view `{VIEW}` over the store)\n"
+        ));
+        let head = format!(
+            "SELECT CAST(pa_hit.rule_index AS BIGINT) AS rule_index, pa_hit.rule_id AS rule_id, {} AS event_uid, {} AS `time`, {} AS class_uid FROM {VIEW}\n",
+            d.ident("metadata.uid"),
+            d.ident("time"),
+            d.ident("class_uid"),
+        );
+        if self.rules.is_empty() {
+            s.push_str(&format!(
+                "SELECT CAST(NULL AS BIGINT) AS rule_index, CAST(NULL AS STRING) AS rule_id, CAST(NULL AS STRING) AS event_uid, CAST(NULL AS BIGINT) AS `time`, CAST(NULL AS INT) AS class_uid FROM {VIEW} WHERE FALSE\n;\n"
+            ));
+        }
+        for chunk in self.rules.chunks(SPARK_RULES_PER_STATEMENT) {
+            s.push_str(&head);
+            s.push_str("LATERAL VIEW explode(filter(array(\n");
+            for (i, r) in chunk.iter().enumerate() {
+                s.push_str(&format!(
+                    "  IF({}, named_struct('rule_index', {}, 'rule_id', {}), NULL){}\n",
+                    r.predicate.sql.replace(['\n', '\r'], " "),
+                    r.index,
+                    d.str_lit(&r.rule_id),
+                    if i + 1 < chunk.len() { "," } else { "" }
+                ));
+            }
+            s.push_str("), pa_h -> pa_h IS NOT NULL)) pa_hits AS pa_hit\n;\n");
+        }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(index: usize, id: &str, sql: &str) -> ScriptRule {
+        ScriptRule {
+            index,
+            rule_id: id.into(),
+            predicate: Predicate {
+                sql: sql.into(),
+                columns: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn spark_script_is_chunks_of_rules_one_per_line() {
+        let rules: Vec<ScriptRule> = (0..=SPARK_RULES_PER_STATEMENT)
+            .map(|i| rule(i * 2, &format!("r{i}"), r"(`x` = 'a\nb')"))
+            .collect();
+        let s = Script {
+            dialect: Dialect::Spark,
+            rules,
+            refused: vec![(
+                "bad".into(),
+                crate::refuse("selection `s`, field `f`: why\nnot"),
+            )],
+        }
+        .spark_script();
+        assert!(s.contains(
+            "-- refused bad: unsupported_in_dialect: selection `s`, field `f`: why not\n"
+        ));
+        let statements: Vec<&str> = s.split("\n;\n").filter(|x| !x.is_empty()).collect();
+        assert_eq!(statements.len(), 2, "{s}");
+        let lines: Vec<&str> = s.lines().filter(|l| l.starts_with("  IF(")).collect();
+        assert_eq!(lines.len(), SPARK_RULES_PER_STATEMENT + 1);
+        assert_eq!(
+            lines[1],
+            r"  IF((`x` = 'a\nb'), named_struct('rule_index', 2, 'rule_id', 'r1'), NULL),"
+        );
+        // the last rule of a statement ends its array
+        assert!(lines[SPARK_RULES_PER_STATEMENT - 1].ends_with("NULL)"));
+        assert!(s.ends_with(") pa_hits AS pa_hit\n;\n"));
+        let empty = Script {
+            dialect: Dialect::Spark,
+            rules: Vec::new(),
+            refused: Vec::new(),
+        }
+        .spark_script();
+        assert!(empty.contains("WHERE FALSE\n;\n"), "{empty}");
+    }
+
+    #[test]
+    fn spark_literals_keep_to_one_line() {
+        assert_eq!(Dialect::Spark.str_lit("a\nb\r'\\"), r"'a\nb\r\'\\'");
+        assert_eq!(Dialect::DuckDb.str_lit("a\n'"), "'a\n'''");
     }
 }

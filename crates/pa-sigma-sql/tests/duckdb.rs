@@ -421,8 +421,14 @@ fn keywords_search_every_string_column() {
         ("Image".to_string(), ColumnKind::Str),
         ("observables".to_string(), ColumnKind::Json),
     ]));
-    let e = compile_rule(&input, &with_json, Dialect::Spark).expect_err("refused");
-    assert!(e.message.contains("observables"), "{e}");
+    // Spark: the string values inside the JSON text, found as tokens (keys excluded)
+    let p = compile_rule(&input, &with_json, Dialect::Spark).unwrap();
+    assert!(
+        p.sql.contains("regexp_extract_all(`observables`, ")
+            && p.sql.contains("IF(pa_k = '', pa_t, NULL)"),
+        "{}",
+        p.sql
+    );
     assert!(compile_rule(&input, &Columns::AssumedStrings, Dialect::Spark).is_err());
 }
 
@@ -522,10 +528,28 @@ fn values_inside_json_text() {
         "pa_j.type = 'VARCHAR'",
         &[2],
     );
+    // Spark reads a JSON-text column's own values (strings and string lists; another shape
+    // stops the query), not paths below it
     refused(
-        "  sel:\n    Tags: 'admin'\n  condition: sel",
+        "  sel:\n    Tags.name: 'y'\n  condition: sel",
         Dialect::Spark,
         "JSON text",
+    );
+    let rule = compile("  sel:\n    Tags: 'admin'\n  condition: sel");
+    let input = RuleInput {
+        rule_id: "r",
+        compiled: &rule,
+        class_uid: 1007,
+        route: None,
+    };
+    let p = compile_rule(&input, &store(), Dialect::Spark).unwrap();
+    assert!(
+        p.sql.contains("from_json(`Tags`, 'ARRAY<STRING>')")
+            && p.sql.contains("raise_error(")
+            && p.sql
+                .contains("pa_v -> pa_v IS NOT NULL AND COALESCE((lower(pa_v) = 'admin'), FALSE)"),
+        "{}",
+        p.sql
     );
 }
 

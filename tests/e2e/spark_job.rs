@@ -1,0 +1,186 @@
+//! End to end: the Spark SQL of `pa-detect sql --dialect spark` run by the PySpark job
+//! `examples/scale-out/detect.py` on a real Spark (`local[2]`) over the normalized store of
+//! EVTX-ATTACK-SAMPLES, against the native engine: the same (rule, event) pairs for every rule
+//! the Spark dialect runs. One Spark run (the JVM starts slowly). Python 3 with `pyspark` and a
+//! Java 17 runtime must be installed (`pip install pyspark`, Debian's `openjdk-17-jre-headless`;
+//! CI's `.ci/run` installs them): the test fails saying so when they are not.
+
+mod sql_common;
+
+use pa_e2e::{ReplayCase, repo_root, shared_data, workspace_bin};
+use serde_json::Value;
+use sql_common::{bundle_with_store, detect, evtx_events, pairs};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+fn require_pyspark() {
+    let java = Command::new("java")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        java,
+        "no Java runtime (`java`) on PATH: Spark needs one; install Debian's openjdk-17-jre-headless (CI's .ci/run does)"
+    );
+    let pyspark = Command::new("python3")
+        .args(["-c", "import pyspark"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        pyspark,
+        "python3 cannot import pyspark: install it with `pip install pyspark` (CI's .ci/run does)"
+    );
+}
+
+/// The rules a script's header lists as refused, with their reasons.
+fn header_refusals(script: &str) -> BTreeMap<String, String> {
+    script
+        .lines()
+        .filter_map(|l| l.strip_prefix("-- refused "))
+        .filter_map(|l| l.split_once(": "))
+        .map(|(id, why)| (id.to_string(), why.to_string()))
+        .collect()
+}
+
+/// The job's hits: (rule id, event uid) pairs, after checking every row's shape and order.
+fn hits(out: &Path) -> BTreeSet<(String, String)> {
+    let mut parts: Vec<_> = std::fs::read_dir(out.join("hits"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("part-")
+        })
+        .collect();
+    parts.sort();
+    let mut rows = Vec::new();
+    for p in parts {
+        for l in std::fs::read_to_string(&p).unwrap().lines() {
+            let v: Value = serde_json::from_str(l).unwrap();
+            rows.push((
+                v["rule_index"].as_u64().unwrap(),
+                v["time"].as_i64().unwrap(),
+                v["event_uid"].as_str().unwrap().to_string(),
+                v["rule_id"].as_str().unwrap().to_string(),
+            ));
+            assert!(v["class_uid"].as_u64().is_some(), "{l}");
+        }
+    }
+    let mut sorted = rows.clone();
+    sorted.sort();
+    assert_eq!(
+        rows, sorted,
+        "hits are ordered by rule_index, time, event_uid"
+    );
+    rows.into_iter().map(|(_, _, e, r)| (r, e)).collect()
+}
+
+#[test]
+fn spark_job_equals_native_on_evtx_attack_samples() {
+    require_pyspark();
+    let dir = tempfile::tempdir().unwrap();
+    let events = evtx_events(dir.path());
+    let case = ReplayCase::new(
+        "spark-evtx",
+        "5a1e0000-0000-4000-8000-000000000005",
+        &["lab_provider"],
+        "",
+    );
+    let run = bundle_with_store(&case, &events);
+    let rules = shared_data().join("sigma/rules/windows");
+    let (native, ncov, _) = detect(&run, &rules, "native");
+    let script = dir.path().join("detect.sql");
+    let out = Command::new(workspace_bin("pa-detect"))
+        .args(["sql", "--dialect", "spark", "--rules"])
+        .arg(&rules)
+        .arg("--run-dir")
+        .arg(&run)
+        .arg("--out")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pa-detect sql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let refused = header_refusals(&std::fs::read_to_string(&script).unwrap());
+    // Bad inputs found before Spark starts: exit 2, naming the file.
+    let job = |sql: &Path, out: &Path| {
+        Command::new("python3")
+            .arg(repo_root().join("examples/scale-out/detect.py"))
+            .arg("--store")
+            .arg(run.join("normalized/ocsf_events"))
+            .arg("--sql")
+            .arg(sql)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let duck = dir.path().join("duck.sql");
+    std::fs::write(&duck, "SELECT 1 FROM read_parquet('x/part-*.parquet');\n").unwrap();
+    for (sql, says) in [
+        (dir.path().join("missing.sql"), "cannot read the SQL script"),
+        (duck.clone(), "a DuckDB script"),
+    ] {
+        let o = job(&sql, &dir.path().join("never"));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&*sql.to_string_lossy()) && err.contains(says),
+            "{err}"
+        );
+    }
+    let job_out = dir.path().join("spark-out");
+    let t = std::time::Instant::now();
+    let job = job(&script, &job_out);
+    let stderr = String::from_utf8_lossy(&job.stderr);
+    assert!(job.status.success(), "detect.py: {stderr}");
+    // reported, not asserted (speed belongs in benchmarks)
+    eprintln!("spark job: {:.0}s", t.elapsed().as_secs_f64());
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(job_out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["events_evaluated"], ncov["events_evaluated"]);
+    assert_eq!(
+        summary["refused"].as_array().unwrap().len(),
+        refused.len(),
+        "{summary}"
+    );
+    let executable = ncov["executable_rules"].as_u64().unwrap();
+    assert!(executable > 1000, "{executable} executable rules");
+    let native: BTreeSet<(String, String)> = pairs(&native)
+        .into_iter()
+        .filter(|(r, _)| !refused.contains_key(r))
+        .collect();
+    let spark = hits(&job_out);
+    let only_native: Vec<_> = native.difference(&spark).take(10).collect();
+    let only_spark: Vec<_> = spark.difference(&native).take(10).collect();
+    assert!(
+        only_native.is_empty() && only_spark.is_empty(),
+        "(rule, event) only native: {only_native:?}; only spark: {only_spark:?}"
+    );
+    assert!(
+        native.len() > 100,
+        "only {} detections to compare",
+        native.len()
+    );
+    let share = refused.len() as f64 / executable as f64;
+    eprintln!(
+        "spark: {} of {executable} executable rules refused ({:.2}%), {} (rule, event) pairs equal",
+        refused.len(),
+        share * 100.0,
+        native.len()
+    );
+    for (id, why) in &refused {
+        eprintln!("refused {id}: {why}");
+    }
+    assert!(
+        share <= 0.02,
+        "{:.2}% refused, over the 2% target",
+        share * 100.0
+    );
+}
