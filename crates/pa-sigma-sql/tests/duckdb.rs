@@ -138,6 +138,18 @@ fn store() -> Columns {
 
 /// Compile `detection`, check the SQL contains `needle`, and that DuckDB and the native
 /// evaluator both select exactly `expect`.
+/// A rule compiled for Spark over the test store (class 1007, no route).
+fn spark_rule(detection: &str) -> pa_sigma_sql::Predicate {
+    let rule = compile(detection);
+    let input = RuleInput {
+        rule_id: "r",
+        compiled: &rule,
+        class_uid: 1007,
+        route: None,
+    };
+    compile_rule(&input, &store(), Dialect::Spark).unwrap()
+}
+
 fn case(detection: &str, needle: &str, expect: &[i64]) -> String {
     let rule = compile(detection);
     let input = RuleInput {
@@ -535,14 +547,7 @@ fn values_inside_json_text() {
         Dialect::Spark,
         "JSON text",
     );
-    let rule = compile("  sel:\n    Tags: 'admin'\n  condition: sel");
-    let input = RuleInput {
-        rule_id: "r",
-        compiled: &rule,
-        class_uid: 1007,
-        route: None,
-    };
-    let p = compile_rule(&input, &store(), Dialect::Spark).unwrap();
+    let p = spark_rule("  sel:\n    Tags: 'admin'\n  condition: sel");
     assert!(
         p.sql.contains("from_json(`Tags`, 'ARRAY<STRING>')")
             && p.sql.contains("raise_error(")
@@ -555,14 +560,7 @@ fn values_inside_json_text() {
 
 #[test]
 fn spark_text_escapes_backslashes_and_quotes() {
-    let rule = compile("  sel:\n    Image|contains: \"\\\\x'\"\n  condition: sel");
-    let input = RuleInput {
-        rule_id: "r",
-        compiled: &rule,
-        class_uid: 1007,
-        route: None,
-    };
-    let p = compile_rule(&input, &store(), Dialect::Spark).unwrap();
+    let p = spark_rule("  sel:\n    Image|contains: \"\\\\x'\"\n  condition: sel");
     assert!(
         p.sql
             .contains("lower(`Image`) LIKE '%\\\\\\\\x\\'%' ESCAPE '\\\\'"),
