@@ -5,7 +5,9 @@ normalized store (`normalized/ocsf_events/`: Parquet parts and `_schema.json`) o
     spark-submit detect.py --store <store dir> --sql <script.sql> --out <dir>
     python3 detect.py --store ... --sql ... --out ...      (pyspark installed; Spark local[2])
 
-The store and the output may be any Hadoop-compatible path (file:, hdfs:, s3a:, abfss: ...).
+The store and the output may be any Hadoop-compatible path (file:, hdfs:, s3a:, abfss: ...),
+in either layout `_schema.json` declares: flat parts, or hive partitions (`class_uid=<n>/`,
+`day=<YYYY-MM-DD>/class_uid=<n>/`), whose values Spark reads from the paths and prunes on.
 The job registers the store as the temporary view the script reads (`pa_events`), with the
 column types `_schema.json` declares, runs the script's statements (chunks of rules, each one
 scan of the store) one after the other, and writes their union:
@@ -15,6 +17,10 @@ scan of the store) one after the other, and writes their union:
                            the rows the DuckDB CLI writes for `pa-detect --engine duckdb`.
   <out>/summary.json       events read, rule compilations run, hits, the rules the script's
                            header lists as refused with their reasons, the Spark version.
+
+`pa-detect --run-dir <bundle> --engine spark --spark-results <out>` (the output copied beside
+the bundle) turns the hits into the bundle's `detections/detections.jsonl`, the same contract
+and order as the native engine's, after checking they are these rules over this store.
 
 Exit status: 0 done; 2 bad arguments or inputs (missing store, unknown store schema, unreadable
 script); 1 the query failed (the rule whose query fails is named when it can be found).
@@ -28,7 +34,9 @@ import sys
 
 VIEW = "pa_events"
 HITS_DDL = "rule_index BIGINT, rule_id STRING, event_uid STRING, time BIGINT, class_uid INT"
-KNOWN_STORE_SCHEMAS = {("pa.ocsf_events.v1", "1.0.0")}
+KNOWN_STORE_SCHEMAS = {("pa.ocsf_events.v1", "1.0.0"), ("pa.ocsf_events.v1", "1.1.0")}
+# Hive partitionings of the store's parts (`_schema.json` layout.partition_by) this job reads.
+KNOWN_PARTITIONINGS = ([], ["class_uid"], ["day", "class_uid"])
 # Physical types of `_schema.json` columns and the Spark types the compiled SQL expects.
 SPARK_TYPES = {
     "INT64": "BIGINT",
@@ -177,6 +185,10 @@ def store_schema(spark, store):
             f"{schema_file}: store schema {key[0]} version {key[1]} is not one this job knows ({known})",
             2,
         )
+    layout = doc.get("layout") or {}
+    partition_by = layout.get("partition_by") or []
+    if partition_by not in KNOWN_PARTITIONINGS:
+        raise JobError(f"{schema_file}: layout.partition_by {partition_by!r} is not one this job reads", 2)
     fields = []
     for c in columns:
         name, physical = c.get("name"), c.get("physical_type")

@@ -55,7 +55,7 @@ fn write_store(run: &Path, tmp: &Path, events: &[Value]) {
     for e in events {
         w.push(e).unwrap();
     }
-    let s = w.finish(1000).unwrap();
+    let s = w.finish().unwrap();
     std::fs::write(
         store.join("_schema.json"),
         serde_json::to_vec(&s.schema_document).unwrap(),

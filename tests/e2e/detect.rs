@@ -310,7 +310,7 @@ fn bundle_mode_reruns_detection_on_an_existing_store() {
         ev["metadata"]["uid"] = ev["metadata"]["event_id"].clone();
         w.push(&ev).unwrap();
     }
-    let s = w.finish(1000).unwrap();
+    let s = w.finish().unwrap();
     std::fs::write(
         store.join("_schema.json"),
         serde_json::to_vec(&s.schema_document).unwrap(),

@@ -250,3 +250,96 @@ fn copy_dir(from: &Path, to: &Path) {
         pa_e2e::copy_into(&from.join(&rel), &to.join(&rel));
     }
 }
+
+#[test]
+fn a_partitioned_store_changes_nothing_but_the_store_files() {
+    let ws = tempfile::tempdir().unwrap();
+    // The replay example twice, from the same absolute paths: flat, then partitioned.
+    let run = |name: &str, run_id: &str, store: &str| -> PathBuf {
+        let dir = ws.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (range, scenario) = pa_e2e::replay_example_variant(&dir, "");
+        let text = std::fs::read_to_string(&range).unwrap();
+        assert!(text.contains("  strict_mode: true\n"), "{text}");
+        std::fs::write(
+            &range,
+            text.replace(
+                "  strict_mode: true\n",
+                &format!("  strict_mode: true\n{store}"),
+            ),
+        )
+        .unwrap();
+        Command::new(workspace_bin("pa-orchestrate"))
+            .args(["-q", "run", "--run-id", run_id, "--workspace"])
+            .arg(dir.join("ws"))
+            .arg("--range")
+            .arg(&range)
+            .arg("--scenario")
+            .arg(&scenario)
+            .assert()
+            .code(10);
+        dir.join("ws/runs").join(run_id)
+    };
+    let flat = run("a", "5a1e0000-0000-4000-8000-0000000000cb", "");
+    let part = run(
+        "b",
+        "5a1e0000-0000-4000-8000-0000000000cc",
+        "  store:\n    partition_by: [class_uid, day]\n    row_group_rows: 2048\n    rows_per_part: 4096\n",
+    );
+    let store_files = |run: &Path| -> Vec<String> {
+        files(run)
+            .into_iter()
+            .filter(|r| r.starts_with("normalized/ocsf_events/") && r.ends_with(".parquet"))
+            .collect()
+    };
+    let parts = store_files(&part);
+    assert!(
+        parts.len() > 5
+            && parts
+                .iter()
+                .all(|p| p.contains("/day=") && p.contains("/class_uid=")),
+        "{parts:?}"
+    );
+    assert!(store_files(&flat).iter().all(|p| !p.contains('=')));
+    let (va, vb) = (Volatile::of(&flat), Volatile::of(&part));
+    // The store reads back as the same events in the same order.
+    let events = |run: &Path, vol: &Volatile| -> String {
+        let rows: Vec<String> =
+            pa_store::events::EventReader::open(&run.join("normalized/ocsf_events"))
+                .unwrap()
+                .events()
+                .unwrap()
+                .iter()
+                .map(|e| pa_canon::jcs_string(e).unwrap())
+                .collect();
+        assert!(rows.len() > 20, "{} events", rows.len());
+        vol.text(&rows.join("\n"))
+    };
+    let (ea, eb) = (events(&flat, &va), events(&part, &vb));
+    let first = ea.lines().zip(eb.lines()).find(|(x, y)| x != y);
+    assert!(ea == eb, "the stores hold different events: {first:?}");
+    // Every other artifact is the same (the manifest and the signatures name the parts; the
+    // range file holds the layout).
+    let others = |run: &Path| -> Vec<String> {
+        files(run)
+            .into_iter()
+            .filter(|r| {
+                !r.starts_with("normalized/ocsf_events/")
+                    && !r.starts_with("security/")
+                    && r != "manifest.json"
+                    && r != "inputs/range.yaml"
+            })
+            .collect()
+    };
+    let names = others(&flat);
+    assert_eq!(names, others(&part), "the bundles hold different files");
+    let differ: Vec<&String> = names
+        .iter()
+        .filter(|rel| comparable(&flat, rel, &va) != comparable(&part, rel, &vb))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "artifacts differ with the store's layout: {differ:?}"
+    );
+    assert!(names.iter().any(|r| r == "detections/detections.jsonl"));
+}

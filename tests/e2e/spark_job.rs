@@ -9,7 +9,9 @@ mod sql_common;
 
 use pa_e2e::{ReplayCase, repo_root, shared_data, workspace_bin};
 use serde_json::Value;
-use sql_common::{bundle_with_store, detect, evtx_events, pairs};
+use sql_common::{
+    bundle_with_store, detect, detect_args, detection_outcome, evtx_events, pairs, write_store,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
@@ -91,7 +93,24 @@ fn spark_job_equals_native_on_evtx_attack_samples() {
     );
     let run = bundle_with_store(&case, &events);
     let rules = shared_data().join("sigma/rules/windows");
+    let (flat_native, _, _) = detect(&run, &rules, "native");
+    // Spark reads the store hive-partitioned by day and class (the layout for big stores).
+    let layout = pa_store::StoreLayout::new(
+        4096,
+        100_000,
+        vec![
+            pa_store::PartitionKey::Day,
+            pa_store::PartitionKey::ClassUid,
+        ],
+    )
+    .unwrap();
+    write_store(&run, &events, layout);
     let (native, ncov, _) = detect(&run, &rules, "native");
+    assert!(
+        native == flat_native,
+        "the partitioned layout changes native detections"
+    );
+    let native_det = native.clone();
     let script = dir.path().join("detect.sql");
     let out = Command::new(workspace_bin("pa-detect"))
         .args(["sql", "--dialect", "spark", "--rules"])
@@ -157,6 +176,54 @@ fn spark_job_equals_native_on_evtx_attack_samples() {
         .filter(|(r, _)| !refused.contains_key(r))
         .collect();
     let spark = hits(&job_out);
+    // The job's hits imported into the bundle: the native engine's detections.jsonl, line for
+    // line, for every rule Spark runs.
+    let (imported, icov, _) = detect_args(
+        &run,
+        &rules,
+        &[
+            "--engine".as_ref(),
+            "spark".as_ref(),
+            "--spark-results".as_ref(),
+            job_out.as_os_str(),
+        ],
+    );
+    let keep = |det: &str| -> Vec<String> {
+        det.lines()
+            .filter(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                !refused.contains_key(v["rule_id"].as_str().unwrap())
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(
+        keep(&native_det) == keep(&imported),
+        "imported Spark detections differ from native"
+    );
+    assert_eq!(icov["events_evaluated"], ncov["events_evaluated"]);
+    assert_eq!(
+        icov["executable_rules"].as_u64().unwrap() + refused.len() as u64,
+        ncov["executable_rules"].as_u64().unwrap()
+    );
+    // Results of another rule set are refused, and what was published stays.
+    let subset = rules.join("process_creation");
+    let o = Command::new(workspace_bin("pa-detect"))
+        .arg("--run-dir")
+        .arg(&run)
+        .arg("--rules")
+        .arg(&subset)
+        .args(["--engine", "spark", "--spark-results"])
+        .arg(&job_out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let outcome = detection_outcome(&run);
+    assert_eq!(outcome["reason_code"], "sql_results_mismatch", "{outcome}");
+    assert_eq!(
+        std::fs::read_to_string(run.join("detections/detections.jsonl")).unwrap(),
+        imported
+    );
     let only_native: Vec<_> = native.difference(&spark).take(10).collect();
     let only_spark: Vec<_> = spark.difference(&native).take(10).collect();
     assert!(

@@ -11,20 +11,29 @@ use std::path::{Path, PathBuf};
 pub fn bundle_with_store(case: &ReplayCase, events: &Path) -> PathBuf {
     case.orchestrate_expect(0);
     let run = case.run_dir();
+    write_store(&run, events, pa_store::StoreLayout::default());
+    run
+}
+
+/// Replace the normalized store of `run` by `events` written in `layout`.
+pub fn write_store(run: &Path, events: &Path, layout: pa_store::StoreLayout) {
     let store = run.join("normalized/ocsf_events");
-    let mut w = pa_store::events::EventWriter::new(&store, case.path(), 64 << 20).unwrap();
+    let _ = std::fs::remove_dir_all(&store);
+    let spill = tempfile::tempdir().unwrap();
+    let mut w = pa_store::events::EventWriter::new(&store, spill.path(), 64 << 20)
+        .unwrap()
+        .with_layout(layout);
     for l in std::fs::read_to_string(events).unwrap().lines() {
         if !l.trim().is_empty() {
             w.push(&serde_json::from_str(l).unwrap()).unwrap();
         }
     }
-    let s = w.finish(4096).unwrap();
+    let s = w.finish().unwrap();
     std::fs::write(
         store.join("_schema.json"),
         serde_json::to_vec(&s.schema_document).unwrap(),
     )
     .unwrap();
-    run
 }
 
 /// EVTX-ATTACK-SAMPLES normalized to OCSF JSON lines by the real normalizer (stream mode).
@@ -40,18 +49,29 @@ pub fn evtx_events(dir: &Path) -> PathBuf {
     out
 }
 
+/// `pa-detect --run-dir run --rules rules --engine engine`: the detections, the coverage
+/// document and the compiled plans.
 pub fn detect(run: &Path, rules: &Path, engine: &str) -> (String, Value, Vec<Value>) {
+    detect_args(run, rules, &["--engine".as_ref(), engine.as_ref()])
+}
+
+/// [`detect`] with other arguments.
+pub fn detect_args(
+    run: &Path,
+    rules: &Path,
+    args: &[&std::ffi::OsStr],
+) -> (String, Value, Vec<Value>) {
     let out = Command::new(workspace_bin("pa-detect"))
         .arg("--run-dir")
         .arg(run)
         .arg("--rules")
         .arg(rules)
-        .args(["--engine", engine])
+        .args(args)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "pa-detect --engine {engine}: {}",
+        "pa-detect {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let det = std::fs::read_to_string(run.join("detections/detections.jsonl")).unwrap();
@@ -75,4 +95,17 @@ pub fn pairs(det: &str) -> BTreeSet<(String, String)> {
             )
         })
         .collect()
+}
+
+/// The detection stage's outcome in the run's manifest (`null` when it has none).
+pub fn detection_outcome(run: &Path) -> Value {
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    m["stage_outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["stage"] == "detection")
+        .cloned()
+        .unwrap_or(Value::Null)
 }

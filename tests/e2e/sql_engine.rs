@@ -9,7 +9,7 @@ mod sql_common;
 use assert_cmd::Command;
 use pa_e2e::{ReplayCase, shared_data, workspace_bin};
 use serde_json::Value;
-use sql_common::{bundle_with_store, detect, evtx_events, pairs};
+use sql_common::{bundle_with_store, detect, detection_outcome, evtx_events, pairs, write_store};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -23,6 +23,8 @@ fn require_duckdb() {
         "the DuckDB CLI (`duckdb`) is not on PATH: install it with `pip install duckdb-cli` (CI's .ci/run does)"
     );
 }
+
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The rules of `plans` that are not executable for `reason`, with their explanation.
 fn refused(plans: &[Value], reason: &str) -> BTreeMap<String, String> {
@@ -42,9 +44,21 @@ fn refused(plans: &[Value], reason: &str) -> BTreeMap<String, String> {
 }
 
 /// Both engines over `events` with `rules`: identical detection lines for every rule DuckDB
-/// runs, every other executable rule refused with a reason; returns (refused, executable,
-/// detections compared).
-fn engines_agree(name: &str, run_id: &str, events: &Path, rules: &Path) -> (usize, u64, usize) {
+/// runs, every other executable rule refused with a reason; then both again over the same
+/// events in a hive-partitioned store (`partition_by`): the same files as over the flat
+/// store. Returns (refused, executable, detections compared).
+fn engines_agree(
+    name: &str,
+    run_id: &str,
+    events: &Path,
+    rules: &Path,
+    partition_by: Vec<pa_store::PartitionKey>,
+) -> (usize, u64, usize) {
+    // One comparison at a time: DuckDB sizes its memory to the machine (80% of RAM) and the
+    // keyword rules' JSON-text scans make it take many GiB, so two at once can be OOM-killed.
+    let _one_at_a_time = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let case = ReplayCase::new(name, run_id, &["lab_provider"], "");
     let run = bundle_with_store(&case, events);
     let t0 = std::time::Instant::now();
@@ -84,6 +98,30 @@ fn engines_agree(name: &str, run_id: &str, events: &Path, rules: &Path) -> (usiz
         "{name}: (rule, event) only native: {only_native:?}; only duckdb: {only_duck:?}"
     );
     assert_eq!(n, d, "{name}: detections differ in content or order");
+    // The same events partitioned for distributed readers: the native reader merges the
+    // partitions back into store order, DuckDB reads them hive-style; nothing changes.
+    let layout = pa_store::StoreLayout::new(4096, 50_000, partition_by.clone()).unwrap();
+    write_store(&run, events, layout);
+    let parts = walk_parts(&run.join("normalized/ocsf_events"));
+    assert!(
+        parts.len() > 3 && parts.iter().all(|p| p.contains("class_uid=")),
+        "{name}: {parts:?}"
+    );
+    let (pnative, pncov, _) = detect(&run, rules, "native");
+    assert!(
+        pnative == native,
+        "{name}: native detections change with the partitioned layout"
+    );
+    assert_eq!(pncov["events_evaluated"], ncov["events_evaluated"]);
+    let (pduck, _, _) = detect(&run, rules, "duckdb");
+    assert!(
+        pduck == duck,
+        "{name}: duckdb detections change with the partitioned layout"
+    );
+    eprintln!(
+        "{name}: {partition_by:?}: {} parts, detections unchanged",
+        parts.len()
+    );
     eprintln!(
         "{name}: {} of {executable} executable rules refused in duckdb ({:.2}%), {} detections equal",
         refused.len(),
@@ -94,6 +132,24 @@ fn engines_agree(name: &str, run_id: &str, events: &Path, rules: &Path) -> (usiz
         eprintln!("refused {id}: {why}");
     }
     (refused.len(), executable, n.len())
+}
+
+/// The part files under `dir`, relative, sorted.
+fn walk_parts(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().map(Result::unwrap) {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 #[test]
@@ -107,6 +163,10 @@ fn duckdb_engine_equals_native_on_evtx_attack_samples() {
         "5a1e0000-0000-4000-8000-000000000001",
         &events,
         &rules,
+        vec![
+            pa_store::PartitionKey::Day,
+            pa_store::PartitionKey::ClassUid,
+        ],
     );
     assert!(executable > 1000, "{executable} executable rules");
     assert!(compared > 100, "only {compared} detections to compare");
@@ -136,6 +196,7 @@ fn duckdb_engine_equals_native_on_the_linux_audit_lab() {
         "5a1e0000-0000-4000-8000-000000000004",
         &events,
         &rules,
+        vec![pa_store::PartitionKey::ClassUid],
     );
     assert!(executable > 100, "{executable} executable rules");
     assert!(compared > 10, "only {compared} detections to compare");
@@ -164,18 +225,6 @@ fn golden_bundle(name: &str, run_id: &str) -> (ReplayCase, PathBuf, PathBuf) {
 }
 
 /// The detection stage's recorded outcome.
-fn outcome(run: &Path) -> Value {
-    let m: Value =
-        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
-    m["stage_outcomes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["stage"] == "detection")
-        .cloned()
-        .unwrap_or(Value::Null)
-}
-
 fn detect_fails(run: &Path, rules: &Path, path_env: Option<&str>) -> (String, Value) {
     let mut cmd = Command::new(workspace_bin("pa-detect"));
     cmd.arg("--run-dir")
@@ -194,7 +243,7 @@ fn detect_fails(run: &Path, rules: &Path, path_env: Option<&str>) -> (String, Va
     );
     (
         String::from_utf8_lossy(&out.stderr).to_string(),
-        outcome(run),
+        detection_outcome(run),
     )
 }
 

@@ -220,7 +220,7 @@ fn main() {
                 mapped += 1;
             }
         }
-        let summary = ev.finish(pa_normalization::ROWS_PER_PART).expect("finish");
+        let summary = ev.finish().expect("finish");
         let norm_s = t3.elapsed().as_secs_f64();
         let total = raw_s + norm_s;
         println!(

@@ -46,11 +46,16 @@ struct Cli {
     /// and reported (default 10000).
     #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(u64).range(1..))]
     correlation_max_window: Option<u64>,
-    /// Bundle mode: the engine that matches the store: `native` (in process), or `duckdb` (the
+    /// Bundle mode: the engine that matches the store: `native` (in process), `duckdb` (the
     /// rules compiled to SQL and run by the DuckDB CLI on PATH; rules the dialect cannot
-    /// express are reported as not executable).
+    /// express are reported as not executable), or `spark` (the results of
+    /// `examples/scale-out/detect.py`, given with --spark-results, imported after checking they
+    /// are these rules' Spark script over this store).
     #[arg(long, value_enum, default_value_t = EngineArg::Native)]
     engine: EngineArg,
+    /// With `--engine spark`: the Spark job's output directory (`summary.json`, `hits/`).
+    #[arg(long, value_name = "DIR")]
+    spark_results: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -65,6 +70,7 @@ enum Fields {
 enum EngineArg {
     Native,
     Duckdb,
+    Spark,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -216,19 +222,18 @@ fn tool(cli: &Cli) -> anyhow::Result<i32> {
                 .as_ref()
                 .or(cli.common.run_dir.as_ref())
                 .map(|r| r.join("normalized/ocsf_events"));
+            let store = store
+                .map(|dir| sql_engine::store(&dir.join("_schema.json")))
+                .transpose()?;
             let columns = match &store {
-                Some(dir) => sql_engine::Columns::Store(sql_engine::store_columns(
-                    &dir.join("_schema.json"),
-                )?),
+                Some(s) => sql_engine::Columns::Store(s.columns.clone()),
                 None => sql_engine::Columns::AssumedStrings,
             };
             let script = sql_engine::script(&det, &columns, dialect);
             let text = match (dialect, &store) {
-                (sql_engine::Dialect::DuckDb, Some(dir)) => script.duckdb_script(
-                    &dir.join("part-*.parquet").display().to_string(),
-                    false,
-                    None,
-                ),
+                (sql_engine::Dialect::DuckDb, Some(s)) => {
+                    script.duckdb_script(&s.files, false, None)
+                }
                 _ => script.spark_script(),
             };
             match out {
@@ -275,9 +280,17 @@ fn main() {
             .then(pa_detection::RuleCache::user)
             .flatten();
         let limits = (cli.correlation_max_groups, cli.correlation_max_window);
-        let engine = match cli.engine {
-            EngineArg::Native => pa_detection::EngineKind::Native,
-            EngineArg::Duckdb => pa_detection::EngineKind::DuckDb,
+        let engine = match (cli.engine, &cli.spark_results) {
+            (EngineArg::Native, None) => pa_detection::EngineKind::Native,
+            (EngineArg::Duckdb, None) => pa_detection::EngineKind::DuckDb,
+            (EngineArg::Spark, Some(dir)) => pa_detection::EngineKind::SparkResults(dir.clone()),
+            (EngineArg::Spark, None) => pa_stage::exit_on_error(
+                "pa-detect",
+                "--engine spark needs --spark-results DIR (the output of examples/scale-out/detect.py)",
+            ),
+            (_, Some(_)) => {
+                pa_stage::exit_on_error("pa-detect", "--spark-results is only for --engine spark")
+            }
         };
         std::process::exit(pa_stage::run_stage(
             pa_bundle::Stage::Detection,

@@ -164,6 +164,9 @@ catalog! {
         // normalized store's layout is not one the SQL compiler knows.
         SqlEngineUnavailable => "sql_engine_unavailable",
         SqlStoreIncompatible => "sql_store_incompatible",
+        // `--engine spark`: the hits given are not the output of this rule set's Spark script
+        // over this store.
+        SqlResultsMismatch => "sql_results_mismatch",
     }
 }
 

@@ -2,6 +2,9 @@
 //! the actions to run), decoded strictly (unknown keys, duplicate keys and wrong types are
 //! errors naming the file, line and key). Formats are documented in `docs/config.md`.
 
+mod store;
+pub use store::{PartitionKey, StoreLayout};
+
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -171,6 +174,9 @@ pub struct Normalization {
     /// Mapping profiles directory (default: the shipped `mappings/normalizer/ocsf/1.7.0`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mappings_dir: Option<String>,
+    /// The normalized store's physical layout (ADR-0022).
+    #[serde(default, skip_serializing_if = "StoreLayout::is_default")]
+    pub store: StoreLayout,
 }
 
 impl Default for Normalization {
@@ -178,6 +184,7 @@ impl Default for Normalization {
         Normalization {
             strict_mode: true,
             mappings_dir: None,
+            store: StoreLayout::default(),
         }
     }
 }
@@ -352,6 +359,7 @@ impl RangeConfig {
             r.range_id = slug_of_file(file, "range");
         }
         check_slug(file, "range_id", &r.range_id)?;
+        r.normalization.store.check(file)?;
         let mut seen = std::collections::BTreeSet::new();
         for a in &r.lab.assets {
             if a.asset_id.is_empty() {

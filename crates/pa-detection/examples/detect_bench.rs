@@ -145,7 +145,7 @@ fn main() {
             }
         }
     }
-    let s = w.finish(1_000_000).expect("finish");
+    let s = w.finish().expect("finish");
     std::fs::write(
         store.join("_schema.json"),
         serde_json::to_vec(&s.schema_document).unwrap(),

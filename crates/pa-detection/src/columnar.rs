@@ -492,7 +492,7 @@ mod tests {
         for e in &events {
             w.push(e).unwrap();
         }
-        let s = w.finish(100).unwrap();
+        let s = w.finish().unwrap();
         std::fs::write(
             dir.join("_schema.json"),
             serde_json::to_vec(&s.schema_document).unwrap(),

@@ -300,13 +300,16 @@ pub fn run(
 }
 
 /// The engine that matches the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EngineKind {
     /// The in-process indexed engine (the reference).
     Native,
     /// The DuckDB CLI on `PATH`, running the rules compiled to SQL (`pa-sigma-sql`); rules the
     /// dialect refuses are reported as not executable (`unsupported_in_dialect`).
     DuckDb,
+    /// The results of the Spark job (`examples/scale-out/detect.py`) in this directory, which
+    /// ran these rules' Spark script over this store (checked): imported, not run.
+    SparkResults(PathBuf),
 }
 
 /// [`run`] with the state bounds of correlation evaluation (max groups, max window) given on
@@ -350,7 +353,8 @@ pub fn run_with(
     let t = std::time::Instant::now();
     let matched = match engine {
         EngineKind::Native => match_store(ctx, &loaded.det)?,
-        EngineKind::DuckDb => match_store_duckdb(ctx, &mut loaded.det)?,
+        EngineKind::DuckDb => match_store_sql(ctx, &mut loaded.det, None)?,
+        EngineKind::SparkResults(dir) => match_store_sql(ctx, &mut loaded.det, Some(&dir))?,
     };
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
@@ -363,23 +367,37 @@ pub fn run_with(
     out
 }
 
-/// Match the store through the DuckDB CLI.
-fn match_store_duckdb(
+/// Match the store through the DuckDB CLI, or take the matches from the results of the Spark
+/// job in `spark_results`.
+fn match_store_sql(
     ctx: &mut StageContext<'_>,
     det: &mut Detector,
+    spark_results: Option<&Path>,
 ) -> Result<Matched, StageFailure> {
     let schema = ctx.input("normalized/ocsf_events/_schema.json")?;
-    let store_dir = schema.parent().map(Path::to_path_buf).unwrap_or_default();
-    let columns = sql_engine::store_columns(&schema)?;
+    let store = sql_engine::store(&schema)?;
+    let dialect = match spark_results {
+        Some(_) => pa_sigma_sql::Dialect::Spark,
+        None => pa_sigma_sql::Dialect::DuckDb,
+    };
     let script = sql_engine::script(
         det,
-        &pa_sigma_sql::Columns::Store(columns),
-        pa_sigma_sql::Dialect::DuckDb,
+        &pa_sigma_sql::Columns::Store(store.columns.clone()),
+        dialect,
     );
     for (id, r) in &script.refused {
         tracing::info!(rule_id = %id, reason = %r.reason_code, "{}", r.message);
     }
-    let (hits, events_total) = sql_engine::run_duckdb(&script, &store_dir)?;
+    let (hits, events_total) = match spark_results {
+        Some(dir) => {
+            let store_dir = schema.parent().unwrap_or(Path::new("."));
+            let rows = pa_store::events::row_count(store_dir).map_err(|e| {
+                StageFailure::new(DetectionReason::SqlStoreIncompatible, e.to_string())
+            })?;
+            sql_engine::read_spark_hits(&script, dir, rows)?
+        }
+        None => sql_engine::run_duckdb(&script, &store)?,
+    };
     sql_engine::apply_refusals(det, &script);
     let run_id = ctx.run.run_id().to_string();
     let scenario_id = ctx.manifest.scenario.scenario_id.clone();
@@ -400,7 +418,10 @@ fn match_store_duckdb(
         if plan.correlation.is_some() && plan.non_executable.is_none() {
             plan.non_executable = Some((
                 "unsupported_in_dialect".into(),
-                "duckdb: correlation rules are evaluated by the native engine only (they read the matched events' field values)".into(),
+                format!(
+                    "{}: correlation rules are evaluated by the native engine only (they read the matched events' field values)",
+                    dialect.name()
+                ),
             ));
         }
     }

@@ -6,7 +6,7 @@
 use crate::detector::Detector;
 use crate::{DetectionInstance, EventRef, instance};
 use pa_bundle::reason::DetectionReason;
-pub use pa_sigma_sql::{Columns, Dialect, Script};
+pub use pa_sigma_sql::{Columns, Dialect, Script, StoreFiles};
 use pa_sigma_sql::{RuleInput, ScriptRule, StoreColumns};
 use pa_stage::StageFailure;
 use serde_json::Value;
@@ -51,6 +51,14 @@ pub enum SqlEngineError {
     /// A temporary file could not be written or read.
     #[error("{0}")]
     Io(String),
+    /// Spark results that are not this rule set's script over this store.
+    #[error("{file}: {problem}")]
+    Mismatch {
+        /// The file of the results.
+        file: String,
+        /// What does not match.
+        problem: String,
+    },
 }
 
 impl From<SqlEngineError> for StageFailure {
@@ -58,6 +66,7 @@ impl From<SqlEngineError> for StageFailure {
         let code = match &e {
             SqlEngineError::Store(_) => DetectionReason::SqlStoreIncompatible,
             SqlEngineError::EngineMissing(_) => DetectionReason::SqlEngineUnavailable,
+            SqlEngineError::Mismatch { .. } => DetectionReason::SqlResultsMismatch,
             SqlEngineError::EngineFailed { .. }
             | SqlEngineError::BadOutput { .. }
             | SqlEngineError::Io(_) => DetectionReason::BackendDriverFailed,
@@ -66,8 +75,20 @@ impl From<SqlEngineError> for StageFailure {
     }
 }
 
-/// The columns of the normalized store described by `schema_file` (`_schema.json`).
-pub fn store_columns(schema_file: &Path) -> Result<StoreColumns, SqlEngineError> {
+/// A normalized store as its `_schema.json` describes it: its columns, and where its parts
+/// are.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// The columns.
+    pub columns: StoreColumns,
+    /// The parts (a glob and the partition keys of the paths).
+    pub files: StoreFiles,
+    /// Parts found in the store.
+    pub parts: usize,
+}
+
+/// The normalized store whose `_schema.json` is `schema_file`.
+pub fn store(schema_file: &Path) -> Result<Store, SqlEngineError> {
     let name = schema_file.display().to_string();
     let bytes = std::fs::read(schema_file)
         .map_err(|e| SqlEngineError::Store(format!("{name}: cannot read: {e}")))?;
@@ -78,8 +99,30 @@ pub fn store_columns(schema_file: &Path) -> Result<StoreColumns, SqlEngineError>
         .iter()
         .map(|c| (c.name.clone(), c.physical_type.clone(), c.encoding.clone()))
         .collect();
-    StoreColumns::from_schema(&name, &doc.schema_id, &doc.schema_version, &cols)
-        .map_err(|e| SqlEngineError::Store(e.to_string()))
+    let columns = StoreColumns::from_schema(&name, &doc.schema_id, &doc.schema_version, &cols)
+        .map_err(|e| SqlEngineError::Store(e.to_string()))?;
+    let layout = doc.layout.unwrap_or_default();
+    layout
+        .check_partitioning()
+        .map_err(|e| SqlEngineError::Store(format!("{name}: layout: {e}")))?;
+    let dir = schema_file.parent().unwrap_or(Path::new("."));
+    let parts = pa_store::layout::partitions(dir, &layout)
+        .map_err(|e| SqlEngineError::Store(e.to_string()))?
+        .iter()
+        .map(|p| p.parts.len())
+        .sum();
+    Ok(Store {
+        columns,
+        files: StoreFiles {
+            glob: dir.join(layout.parts_glob()).display().to_string(),
+            partition_by: layout
+                .partition_by
+                .iter()
+                .map(|k| k.name().to_owned())
+                .collect(),
+        },
+        parts,
+    })
 }
 
 /// Every executable rule compilation of `det` in `dialect`, against `columns`. A rule with a
@@ -163,26 +206,19 @@ pub struct Hit {
     pub event_uid: String,
 }
 
-/// Run `script` with the DuckDB CLI over the store's Parquet parts in `store_dir`: the hits
-/// and the number of events in the store.
-pub fn run_duckdb(script: &Script, store_dir: &Path) -> Result<(Vec<Hit>, u64), SqlEngineError> {
+/// Run `script` with the DuckDB CLI over the Parquet parts of `store`: the hits and the
+/// number of events in the store.
+pub fn run_duckdb(script: &Script, store: &Store) -> Result<(Vec<Hit>, u64), SqlEngineError> {
     let tmp = tempfile::Builder::new()
         .prefix("pa-detect-sql-")
         .tempdir()
         .map_err(|e| SqlEngineError::Io(format!("temporary directory: {e}")))?;
-    let parts =
-        pa_store::part_files(store_dir).map_err(|e| SqlEngineError::Store(e.to_string()))?;
-    if parts.is_empty() {
+    if store.parts == 0 {
         return Ok((Vec::new(), 0));
     }
     let hits_file = tmp.path().join("hits.jsonl");
     let count_file = tmp.path().join("count.jsonl");
-    let glob = store_dir.join("part-*.parquet");
-    let mut sql = script.duckdb_script(
-        &glob.display().to_string(),
-        true,
-        Some(&path_str(&hits_file)),
-    );
+    let mut sql = script.duckdb_script(&store.files, true, Some(&path_str(&hits_file)));
     sql.push_str(&format!(
         "COPY (SELECT count(*) AS n FROM {}) TO {} (FORMAT json);\n",
         pa_sigma_sql::VIEW,
@@ -219,6 +255,122 @@ pub fn run_duckdb(script: &Script, store_dir: &Path) -> Result<(Vec<Hit>, u64), 
             problem: "no event count".into(),
         })?;
     Ok((hits, total))
+}
+
+/// The hits the Spark job (`examples/scale-out/detect.py`) wrote into `out` (`summary.json`,
+/// `hits/part-*.json`) running `script` (the Spark script of these rules over this store) over
+/// a store of `store_rows` events: the hits and the events the job read. Results of another
+/// rule set or store are refused ([`SqlEngineError::Mismatch`]): the compilations and refused
+/// rules the job ran must be the script's, every hit's (`rule_index`, `rule_id`) one of its
+/// compilations, and the job must have read as many events as the store holds.
+pub fn read_spark_hits(
+    script: &Script,
+    out: &Path,
+    store_rows: u64,
+) -> Result<(Vec<Hit>, u64), SqlEngineError> {
+    let summary_file = out.join("summary.json");
+    let mismatch = |file: &Path, problem: String| SqlEngineError::Mismatch {
+        file: file.display().to_string(),
+        problem,
+    };
+    let text = std::fs::read_to_string(&summary_file).map_err(|e| {
+        SqlEngineError::Io(format!(
+            "{}: cannot read the Spark job's summary: {e}",
+            summary_file.display()
+        ))
+    })?;
+    let summary: Value = serde_json::from_str(&text).map_err(|e| SqlEngineError::BadOutput {
+        file: summary_file.display().to_string(),
+        line: e.line(),
+        problem: e.to_string(),
+    })?;
+    let num = |key: &str| summary.get(key).and_then(Value::as_u64);
+    if num("rule_compilations") != Some(script.rules.len() as u64) {
+        return Err(mismatch(
+            &summary_file,
+            format!(
+                "the job ran {} rule compilation(s); these rules compile to {} in the spark dialect (results of another rule set?)",
+                summary.get("rule_compilations").unwrap_or(&Value::Null),
+                script.rules.len()
+            ),
+        ));
+    }
+    let mut ran_refused: Vec<&str> = summary
+        .get("refused")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.get("rule_id").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut refused: Vec<&str> = script.refused.iter().map(|(id, _)| id.as_str()).collect();
+    ran_refused.sort_unstable();
+    refused.sort_unstable();
+    if ran_refused != refused {
+        return Err(mismatch(
+            &summary_file,
+            "the rules the job's script refused are not the ones these rules refuse".into(),
+        ));
+    }
+    let events = num("events_evaluated").ok_or_else(|| SqlEngineError::BadOutput {
+        file: summary_file.display().to_string(),
+        line: 1,
+        problem: "no events_evaluated".into(),
+    })?;
+    if events != store_rows {
+        return Err(mismatch(
+            &summary_file,
+            format!(
+                "the job read {events} event(s); the store holds {store_rows} (results of another store?)"
+            ),
+        ));
+    }
+    let ids: BTreeMap<usize, &str> = script
+        .rules
+        .iter()
+        .map(|r| (r.index, r.rule_id.as_str()))
+        .collect();
+    let hits_dir = out.join("hits");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&hits_dir)
+        .map_err(|e| SqlEngineError::Io(format!("{}: {e}", hits_dir.display())))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("part-") && n.ends_with(".json"))
+        })
+        .collect();
+    files.sort();
+    let mut hits = Vec::new();
+    for f in &files {
+        for (line, v) in read_lines(f)? {
+            let h = hit(f, line, &v)?;
+            let rule_id = v.get("rule_id").and_then(Value::as_str).unwrap_or_default();
+            if ids.get(&h.rule_index) != Some(&rule_id) {
+                return Err(mismatch(
+                    f,
+                    format!(
+                        "line {line}: rule_index {} with rule_id {rule_id:?} is not a compilation of these rules",
+                        h.rule_index
+                    ),
+                ));
+            }
+            hits.push(h);
+        }
+    }
+    let n = num("hits").unwrap_or(hits.len() as u64);
+    if n != hits.len() as u64 {
+        return Err(mismatch(
+            &hits_dir,
+            format!(
+                "{} hit(s) in the part files; the summary says {n} (an incomplete copy?)",
+                hits.len()
+            ),
+        ));
+    }
+    Ok((hits, events))
 }
 
 fn path_str(p: &Path) -> String {

@@ -31,8 +31,6 @@ use std::path::{Path, PathBuf};
 
 /// The shipped mapping profiles, relative to the project's data root.
 pub const MAPPINGS_REL: &str = "mappings/normalizer/ocsf/1.7.0";
-/// Rows per normalized Parquet part.
-pub const ROWS_PER_PART: usize = 1_000_000;
 /// Events held in memory before the store writer spills a sorted run.
 pub const SORT_BUDGET_BYTES: usize = 256 << 20;
 /// `metadata.normalizer_version`.
@@ -282,6 +280,8 @@ struct Profiles {
     asset_host: BTreeMap<String, String>,
     /// `normalization.strict_mode`.
     strict: bool,
+    /// `normalization.store`.
+    layout: pa_store::StoreLayout,
 }
 
 /// What normalizing the raw datasets gave.
@@ -314,11 +314,40 @@ fn load_profiles(ctx: &mut StageContext<'_>) -> Result<Profiles, StageFailure> {
         })
         .collect();
 
+    let layout = store_layout(&range.normalization.store)?;
     Ok(Profiles {
         normalizer,
         covered,
         asset_host,
         strict,
+        layout,
+    })
+}
+
+/// The store layout `normalization.store` asks for (ADR-0022).
+fn store_layout(c: &pa_config::StoreLayout) -> Result<pa_store::StoreLayout, StageFailure> {
+    let d = pa_store::StoreLayout::default();
+    let size = |v: Option<u64>, default: usize| {
+        v.map_or(default, |v| usize::try_from(v).unwrap_or(usize::MAX))
+    };
+    let keys = c
+        .partition_keys()
+        .into_iter()
+        .map(|k| match k {
+            pa_config::PartitionKey::Day => pa_store::PartitionKey::Day,
+            pa_config::PartitionKey::ClassUid => pa_store::PartitionKey::ClassUid,
+        })
+        .collect();
+    pa_store::StoreLayout::new(
+        size(c.row_group_rows, d.row_group_rows),
+        size(c.rows_per_part, d.rows_per_part),
+        keys,
+    )
+    .map_err(|e| {
+        StageFailure::new(
+            pa_bundle::reason::CommonReason::ConfigSchemaInvalid,
+            format!("normalization.store: {e}"),
+        )
     })
 }
 
@@ -333,6 +362,7 @@ fn normalize_raw(
         covered,
         asset_host,
         strict,
+        layout,
     } = profiles;
     let strict = *strict;
     let run_id = ctx.run.run_id().to_string();
@@ -350,8 +380,9 @@ fn normalize_raw(
             e.to_string(),
         )
     };
-    let mut writer =
-        EventWriter::new(&store_dir, &spill_parent, SORT_BUDGET_BYTES).map_err(storage)?;
+    let mut writer = EventWriter::new(&store_dir, &spill_parent, SORT_BUDGET_BYTES)
+        .map_err(storage)?
+        .with_layout(layout.clone());
     let mut coverage = Coverage::new(normalizer);
     let mut tally = Tally::default();
 
@@ -447,7 +478,7 @@ fn normalize_raw(
         }
     }
 
-    let summary = writer.finish(ROWS_PER_PART).map_err(storage)?;
+    let summary = writer.finish().map_err(storage)?;
     Ok(NormalizedRun {
         summary,
         coverage,
@@ -469,10 +500,14 @@ fn write_outputs(
     } = done;
     let normalizer = &profiles.normalizer;
     let schema_rel = "normalized/ocsf_events/_schema.json";
-    for (i, _) in summary.parts.iter().enumerate() {
+    let store_dir = ctx.staging.path_for(schema_rel)?;
+    let store_dir = store_dir.parent().unwrap_or(&store_dir).to_path_buf();
+    for (path, _) in &summary.parts {
+        // Every part's bundle path must be one the contract registry declares.
+        let rel = path.strip_prefix(&store_dir).unwrap_or(path);
         ctx.staging.path_for(&format!(
             "normalized/ocsf_events/{}",
-            pa_store::part_name(i)
+            rel.to_string_lossy().replace('\\', "/")
         ))?;
     }
     ctx.staging

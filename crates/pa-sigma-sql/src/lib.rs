@@ -24,7 +24,7 @@ mod script;
 
 pub use dialect::Dialect;
 pub use regex::translate as translate_regex;
-pub use script::{OUTPUT_COLUMNS, SPARK_RULES_PER_STATEMENT, Script, ScriptRule, VIEW};
+pub use script::{OUTPUT_COLUMNS, SPARK_RULES_PER_STATEMENT, Script, ScriptRule, StoreFiles, VIEW};
 
 use pa_bridge::Route;
 use pa_sigma::CompiledRule;
@@ -35,7 +35,11 @@ use std::collections::BTreeMap;
 pub const UNSUPPORTED_IN_DIALECT: &str = "unsupported_in_dialect";
 
 /// The `_schema.json` kinds and versions of the normalized store this compiler knows.
-pub const KNOWN_STORE_SCHEMAS: &[(&str, &str)] = &[("pa.ocsf_events.v1", "1.0.0")];
+/// (1.1.0 adds the `layout` of the parts, possibly hive-partitioned; 1.0.0 stores are not.)
+pub const KNOWN_STORE_SCHEMAS: &[(&str, &str)] = &[
+    ("pa.ocsf_events.v1", "1.0.0"),
+    ("pa.ocsf_events.v1", "1.1.0"),
+];
 
 /// Why a rule has no SQL in a dialect.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]

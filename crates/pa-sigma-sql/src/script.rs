@@ -81,16 +81,16 @@ impl Script {
         h
     }
 
-    /// A complete DuckDB script: the store's Parquet parts as [`VIEW`] (a view, or with
-    /// `load` a temporary table read once: every rule's query then scans memory, not the files),
-    /// then the query, written to `out` as JSON lines when given (else printed).
-    pub fn duckdb_script(&self, parts_glob: &str, load: bool, out: Option<&str>) -> String {
+    /// A complete DuckDB script: the store's Parquet parts (`files`) as [`VIEW`] (a view, or
+    /// with `load` a temporary table read once: every rule's query then scans memory, not the
+    /// files), then the query, written to `out` as JSON lines when given (else printed).
+    pub fn duckdb_script(&self, files: &StoreFiles, load: bool, out: Option<&str>) -> String {
         let d = Dialect::DuckDb;
         let mut s = self.header();
         s.push_str(&format!(
-            "CREATE OR REPLACE TEMP {} {VIEW} AS SELECT * FROM read_parquet({});\n",
+            "CREATE OR REPLACE TEMP {} {VIEW} AS SELECT * FROM {};\n",
             if load { "TABLE" } else { "VIEW" },
-            d.str_lit(parts_glob)
+            files.duckdb_read_parquet()
         ));
         match out {
             Some(o) => s.push_str(&format!(
@@ -148,6 +148,46 @@ impl Script {
     }
 }
 
+/// The Parquet files of a normalized store, as its `_schema.json` `layout` places them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreFiles {
+    /// A glob matching every part (`<store>/part-*.parquet`,
+    /// `<store>/class_uid=*/part-*.parquet`, `<store>/day=*/class_uid=*/part-*.parquet`).
+    pub glob: String,
+    /// Hive partition keys in the paths (`day`, `class_uid`), outermost first.
+    pub partition_by: Vec<String>,
+}
+
+impl StoreFiles {
+    /// The DuckDB table function reading them. Partitioned stores: the partition values come
+    /// from the paths (`class_uid` typed as the store's `INTEGER`, `day` as text), and each
+    /// partition's parts hold only its columns, so the schemas are united by name (a column a
+    /// partition lacks reads as NULL).
+    pub fn duckdb_read_parquet(&self) -> String {
+        let d = Dialect::DuckDb;
+        if self.partition_by.is_empty() {
+            return format!("read_parquet({})", d.str_lit(&self.glob));
+        }
+        let types: Vec<String> = self
+            .partition_by
+            .iter()
+            .map(|k| {
+                let ty = if k == "class_uid" {
+                    "INTEGER"
+                } else {
+                    "VARCHAR"
+                };
+                format!("{}: {ty}", d.str_lit(k))
+            })
+            .collect();
+        format!(
+            "read_parquet({}, hive_partitioning = true, union_by_name = true, hive_types = {{{}}})",
+            d.str_lit(&self.glob),
+            types.join(", ")
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +238,26 @@ mod tests {
         }
         .spark_script();
         assert!(empty.contains("WHERE FALSE\n;\n"), "{empty}");
+    }
+
+    #[test]
+    fn duckdb_reads_partitioned_stores_by_name_with_typed_partition_values() {
+        let flat = StoreFiles {
+            glob: "/s/part-*.parquet".into(),
+            partition_by: Vec::new(),
+        };
+        assert_eq!(
+            flat.duckdb_read_parquet(),
+            "read_parquet('/s/part-*.parquet')"
+        );
+        let hive = StoreFiles {
+            glob: "/s/day=*/class_uid=*/part-*.parquet".into(),
+            partition_by: vec!["day".into(), "class_uid".into()],
+        };
+        assert_eq!(
+            hive.duckdb_read_parquet(),
+            "read_parquet('/s/day=*/class_uid=*/part-*.parquet', hive_partitioning = true, union_by_name = true, hive_types = {'day': VARCHAR, 'class_uid': INTEGER})"
+        );
     }
 
     #[test]

@@ -17,17 +17,14 @@
 //! dropped, differing ones keep the copy whose RFC 8785 form is bytewise smallest (both
 //! counted), whatever the order they arrived in.
 
+mod parts;
 mod reader;
 
-pub use reader::{ColumnInfo, EventReader, batch_events, cell};
+pub use reader::{ColumnInfo, EventReader, batch_events, cell, row_count};
 
-use crate::{StoreError, part_name, sync_file, writer_properties};
-use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
-};
-use arrow_array::{ArrayRef, RecordBatch};
+use crate::StoreError;
+use crate::layout::StoreLayout;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use parquet::arrow::ArrowWriter;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BinaryHeap};
 use std::io::{BufRead, BufWriter, Write};
@@ -37,7 +34,7 @@ use std::sync::Arc;
 /// The `_schema.json` id of the normalized store.
 pub const SCHEMA_ID: &str = "pa.ocsf_events.v1";
 /// Its version.
-pub const SCHEMA_VERSION: &str = "1.0.0";
+pub const SCHEMA_VERSION: &str = "1.1.0";
 
 const REQUIRED: [&str; 3] = ["time", "class_uid", "metadata.uid"];
 const BATCH_ROWS: usize = 8192;
@@ -189,6 +186,9 @@ pub struct EventWriter {
     col_ids: std::collections::HashMap<String, u32>,
     col_names: Vec<String>,
     pushed: u64,
+    layout: StoreLayout,
+    /// Partitioned layouts: per `class_uid`, which leaf ids its events use.
+    class_cols: std::collections::HashMap<i64, Vec<bool>>,
 }
 
 /// One buffered event: its sort key and its leaves (column id, value), in flatten order.
@@ -251,7 +251,16 @@ impl EventWriter {
             col_ids: std::collections::HashMap::new(),
             col_names: Vec::new(),
             pushed: 0,
+            layout: StoreLayout::default(),
+            class_cols: std::collections::HashMap::new(),
         })
+    }
+
+    /// Write the parts as `layout` says (default: [`StoreLayout::default`]). Its sizes are
+    /// taken as given: check them with [`StoreLayout::check`] first.
+    pub fn with_layout(mut self, layout: StoreLayout) -> Self {
+        self.layout = layout;
+        self
     }
 
     /// Add one event.
@@ -260,7 +269,7 @@ impl EventWriter {
             .get("time")
             .and_then(Value::as_i64)
             .ok_or(PushError::MissingRequired("time"))?;
-        event
+        let class_uid = event
             .get("class_uid")
             .and_then(Value::as_i64)
             .ok_or(PushError::MissingRequired("class_uid"))?;
@@ -290,6 +299,13 @@ impl EventWriter {
                 }
             };
             leaves.push((id, v));
+        }
+        if self.layout.partitioned() {
+            let used = self.class_cols.entry(class_uid).or_default();
+            used.resize(self.col_names.len(), false);
+            for (id, _) in &leaves {
+                used[*id as usize] = true;
+            }
         }
         self.chunk_bytes += size;
         self.chunk.push(Item { time, uid, leaves });
@@ -359,16 +375,17 @@ impl EventWriter {
         (Arc::new(Schema::new(fields)), cols)
     }
 
-    /// Sort, deduplicate and write the parts (at most `rows_per_part` rows each).
-    pub fn finish(mut self, rows_per_part: usize) -> Result<WriteSummary, StoreError> {
+    /// Sort, deduplicate and write the parts as the layout says.
+    pub fn finish(mut self) -> Result<WriteSummary, StoreError> {
         let (schema, cols) = self.schema();
         let json_cols: Vec<String> = cols
             .iter()
             .filter(|(_, k)| *k == ColumnKind::Json)
             .map(|(n, _)| n.clone())
             .collect();
-        let schema_document =
+        let mut schema_document =
             crate::schema_doc::document(SCHEMA_ID, SCHEMA_VERSION, &schema, &json_cols);
+        schema_document.layout = Some(self.layout.clone());
         let index: BTreeMap<&str, usize> = cols
             .iter()
             .enumerate()
@@ -376,13 +393,14 @@ impl EventWriter {
             .collect();
         let id_to_col: Vec<usize> = self.col_names.iter().map(|n| index[n.as_str()]).collect();
         let names = std::mem::take(&mut self.col_names);
-        let mut out = PartWriter::new(&self.dir, schema, cols, rows_per_part.max(1), id_to_col);
+        let class_leaf = self.col_ids.get("class_uid").copied();
+        let mut out = self.sink(cols, id_to_col, class_leaf);
         let mut summary = WriteSummary::default();
         let mut group: Vec<Item> = Vec::new();
         // Emit one (time, uid) group: identical copies collapse; differing copies keep the
         // one with the bytewise-smallest RFC 8785 form (order of arrival does not matter).
         let flush_group =
-            |group: &mut Vec<Item>, out: &mut PartWriter, summary: &mut WriteSummary| {
+            |group: &mut Vec<Item>, out: &mut parts::Sink, summary: &mut WriteSummary| {
                 if group.is_empty() {
                     return Ok(());
                 }
@@ -405,13 +423,13 @@ impl EventWriter {
                         .min_by_key(|&i| jcs_bytes(&events[i]))
                         .unwrap_or(0)
                 };
-                let r = out.push_leaves(&group[keep].leaves);
+                let r = out.push(group[keep].time, &group[keep].leaves);
                 group.clear();
                 r
             };
         let handle = |it: Item,
                       group: &mut Vec<Item>,
-                      out: &mut PartWriter,
+                      out: &mut parts::Sink,
                       summary: &mut WriteSummary|
          -> Result<(), StoreError> {
             if group
@@ -483,6 +501,39 @@ impl EventWriter {
         Ok(summary)
     }
 
+    /// The sink of the sorted rows: one schema for the whole store, or per class (the columns
+    /// its events use, without `class_uid`) when partitioned.
+    fn sink(
+        &mut self,
+        cols: Vec<(String, ColumnKind)>,
+        id_to_col: Vec<usize>,
+        class_leaf: Option<u32>,
+    ) -> parts::Sink {
+        let layout = self.layout.clone();
+        let class_cols = std::mem::take(&mut self.class_cols);
+        let mut dataset_to_leaf = vec![None; cols.len()];
+        for (leaf, &d) in id_to_col.iter().enumerate() {
+            dataset_to_leaf[d] = Some(leaf);
+        }
+        let partitioned = layout.partitioned();
+        let schema_of = move |class: i64| {
+            let used = class_cols.get(&class);
+            parts::PartSchema::new(&cols, &id_to_col, |i, name| {
+                if !partitioned {
+                    return true;
+                }
+                if name == "class_uid" {
+                    return false;
+                }
+                REQUIRED.contains(&name)
+                    || dataset_to_leaf[i]
+                        .and_then(|leaf| used.and_then(|u| u.get(leaf).copied()))
+                        .unwrap_or(false)
+            })
+        };
+        parts::Sink::new(&self.dir, layout, class_leaf, Box::new(schema_of))
+    }
+
     /// Events pushed so far.
     pub fn pushed(&self) -> u64 {
         self.pushed
@@ -513,158 +564,6 @@ fn read_run_line(
     )))
 }
 
-enum Builder {
-    I32(Int32Builder),
-    I64(Int64Builder),
-    F64(Float64Builder),
-    Bool(BooleanBuilder),
-    Str(StringBuilder),
-}
-
-struct PartWriter {
-    id_to_col: Vec<usize>,
-    dir: PathBuf,
-    schema: SchemaRef,
-    cols: Vec<(String, ColumnKind)>,
-    builders: Vec<Builder>,
-    filled: Vec<bool>,
-    len: usize,
-    rows_per_part: usize,
-    current: Option<(PathBuf, ArrowWriter<std::fs::File>, usize)>,
-    parts: Vec<(PathBuf, usize)>,
-    rows: u64,
-}
-
-impl PartWriter {
-    fn new(
-        dir: &Path,
-        schema: SchemaRef,
-        cols: Vec<(String, ColumnKind)>,
-        rows_per_part: usize,
-        id_to_col: Vec<usize>,
-    ) -> Self {
-        let mut w = PartWriter {
-            id_to_col,
-            dir: dir.to_path_buf(),
-            schema,
-            builders: Vec::new(),
-            filled: vec![false; cols.len()],
-            cols,
-            len: 0,
-            rows_per_part,
-            current: None,
-            parts: Vec::new(),
-            rows: 0,
-        };
-        w.builders = w.new_builders();
-        w
-    }
-
-    fn new_builders(&self) -> Vec<Builder> {
-        self.cols
-            .iter()
-            .map(|(n, k)| match k.data_type(n) {
-                DataType::Int32 => Builder::I32(Int32Builder::new()),
-                DataType::Int64 => Builder::I64(Int64Builder::new()),
-                DataType::Float64 => Builder::F64(Float64Builder::new()),
-                DataType::Boolean => Builder::Bool(BooleanBuilder::new()),
-                _ => Builder::Str(StringBuilder::new()),
-            })
-            .collect()
-    }
-
-    fn push_leaves(&mut self, leaves: &[(u32, Value)]) -> Result<(), StoreError> {
-        self.filled.iter_mut().for_each(|f| *f = false);
-        for (id, v) in leaves {
-            let Some(&i) = self.id_to_col.get(*id as usize) else {
-                continue; // impossible: every leaf's column was registered
-            };
-            let json = self.cols[i].1 == ColumnKind::Json;
-            self.filled[i] = true;
-            match &mut self.builders[i] {
-                Builder::I32(b) => b.append_option(v.as_i64().and_then(|x| i32::try_from(x).ok())),
-                Builder::I64(b) => b.append_option(v.as_i64()),
-                Builder::F64(b) => b.append_option(v.as_f64()),
-                Builder::Bool(b) => b.append_option(v.as_bool()),
-                Builder::Str(b) => match (v, json) {
-                    (Value::String(s), false) => b.append_value(s),
-                    _ => b.append_value(text(v)),
-                },
-            }
-        }
-        for (i, f) in self.filled.iter().enumerate() {
-            if !f {
-                match &mut self.builders[i] {
-                    Builder::I32(b) => b.append_null(),
-                    Builder::I64(b) => b.append_null(),
-                    Builder::F64(b) => b.append_null(),
-                    Builder::Bool(b) => b.append_null(),
-                    Builder::Str(b) => b.append_null(),
-                }
-            }
-        }
-        self.len += 1;
-        let in_part = self.current.as_ref().map_or(0, |c| c.2) + self.len;
-        if self.len >= BATCH_ROWS || in_part >= self.rows_per_part {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<(), StoreError> {
-        if self.len == 0 {
-            return Ok(());
-        }
-        if self.current.is_none() {
-            let path = self.dir.join(part_name(self.parts.len()));
-            let f = std::fs::File::create(&path).map_err(|e| StoreError::io(&path, e))?;
-            let w = ArrowWriter::try_new(f, self.schema.clone(), Some(writer_properties()))
-                .map_err(|e| StoreError::parquet(&path, e))?;
-            self.current = Some((path, w, 0));
-        }
-        let fresh = self.new_builders();
-        let builders = std::mem::replace(&mut self.builders, fresh);
-        let arrays: Vec<ArrayRef> = builders
-            .into_iter()
-            .map(|b| -> ArrayRef {
-                match b {
-                    Builder::I32(mut b) => Arc::new(b.finish()),
-                    Builder::I64(mut b) => Arc::new(b.finish()),
-                    Builder::F64(mut b) => Arc::new(b.finish()),
-                    Builder::Bool(mut b) => Arc::new(b.finish()),
-                    Builder::Str(mut b) => Arc::new(b.finish()),
-                }
-            })
-            .collect();
-        let (path, w, n) = self.current.as_mut().expect("opened above");
-        let batch = RecordBatch::try_new(self.schema.clone(), arrays)
-            .map_err(|e| StoreError::parquet(path, e))?;
-        w.write(&batch).map_err(|e| StoreError::parquet(path, e))?;
-        *n += self.len;
-        self.rows += self.len as u64;
-        self.len = 0;
-        if *n >= self.rows_per_part {
-            self.close_part()?;
-        }
-        Ok(())
-    }
-
-    fn close_part(&mut self) -> Result<(), StoreError> {
-        if let Some((path, w, n)) = self.current.take() {
-            w.close().map_err(|e| StoreError::parquet(&path, e))?;
-            sync_file(&path)?;
-            self.parts.push((path, n));
-        }
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<(Vec<(PathBuf, usize)>, u64), StoreError> {
-        self.flush()?;
-        self.close_part()?;
-        Ok((self.parts, self.rows))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -687,12 +586,30 @@ mod tests {
 
     fn write_read(events: &[Value], budget: usize, per_part: usize) -> (WriteSummary, Vec<Value>) {
         let t = tempfile::tempdir().unwrap();
-        let dir = t.path().join("ocsf_events");
-        let mut w = EventWriter::new(&dir, t.path(), budget).unwrap();
+        write_read_as(events, budget, per_part, Vec::new(), t.path())
+    }
+
+    fn write_read_as(
+        events: &[Value],
+        budget: usize,
+        per_part: usize,
+        partition_by: Vec<crate::PartitionKey>,
+        base: &Path,
+    ) -> (WriteSummary, Vec<Value>) {
+        let dir = base.join("ocsf_events");
+        let layout = StoreLayout {
+            rows_per_part: per_part,
+            row_group_rows: per_part.min(crate::ROW_GROUP_ROWS),
+            partition_by,
+            ..StoreLayout::default()
+        };
+        let mut w = EventWriter::new(&dir, base, budget)
+            .unwrap()
+            .with_layout(layout);
         for e in events {
             w.push(e).unwrap();
         }
-        let s = w.finish(per_part).unwrap();
+        let s = w.finish().unwrap();
         std::fs::write(
             dir.join("_schema.json"),
             serde_json::to_vec(&s.schema_document).unwrap(),
@@ -790,6 +707,94 @@ mod tests {
             k(&w[0]) < k(&w[1])
         }));
         assert_eq!(s1.parts.len(), 5);
+    }
+
+    /// Events of several classes over several UTC days, with class-specific columns.
+    fn spread_events(n: i64) -> Vec<Value> {
+        (0..n)
+            .map(|i| {
+                let t = 1_700_000_000_000 + (i * 7_919_777) % (3 * 86_400_000);
+                let class = [1001, 1007, 3002, 4001][(i % 4) as usize];
+                let mut e = ev(t, &format!("u{i:05}"), json!({"message": format!("m{i}")}));
+                e["class_uid"] = json!(class);
+                match class {
+                    1007 => e["process"] = json!({"pid": i, "cmd_line": format!("c{i}")}),
+                    4001 => e["dst_endpoint"] = json!({"port": i % 65_536}),
+                    _ => e["observables"] = json!([{"name": "x", "value": i}]),
+                }
+                e
+            })
+            .collect()
+    }
+
+    #[test]
+    fn partitioned_layouts_read_back_as_the_unpartitioned_store() {
+        use crate::PartitionKey::{ClassUid, Day};
+        let events = spread_events(5_000);
+        let (flat, a) = write_read(&events, 1 << 20, 1_500);
+        assert_eq!(flat.parts.len(), 4);
+        for keys in [vec![ClassUid], vec![Day, ClassUid]] {
+            let t = tempfile::tempdir().unwrap();
+            let (s, b) = write_read_as(&events, 1 << 20, 1_500, keys.clone(), t.path());
+            assert_eq!(s.rows, 5_000);
+            assert_eq!(a.len(), b.len());
+            assert!(
+                a == b,
+                "{keys:?}: the partitioned store reads back differently"
+            );
+            let dirs: std::collections::BTreeSet<String> = s
+                .parts
+                .iter()
+                .map(|(p, _)| {
+                    let p = p.parent().unwrap();
+                    let c = p.file_name().unwrap().to_string_lossy().into_owned();
+                    if keys.len() == 2 {
+                        format!(
+                            "{}/{c}",
+                            p.parent().unwrap().file_name().unwrap().to_string_lossy()
+                        )
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            let want: usize = if keys.len() == 2 { 4 * 4 } else { 4 };
+            assert!(dirs.len() >= want - 4 && dirs.len() <= want, "{dirs:?}");
+            assert!(dirs.iter().all(|d| d.ends_with("class_uid=1001")
+                || d.ends_with("class_uid=1007")
+                || d.ends_with("class_uid=3002")
+                || d.ends_with("class_uid=4001")));
+            let doc = &s.schema_document;
+            assert_eq!(doc.layout.as_ref().unwrap().partition_by, keys);
+            // A partition's parts hold only its class's columns, never the partition column.
+            let p = s
+                .parts
+                .iter()
+                .find(|(p, _)| p.to_string_lossy().contains("class_uid=4001"))
+                .unwrap();
+            let f = std::fs::File::open(&p.0).unwrap();
+            let r =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
+            let names: Vec<String> = r
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            assert!(
+                names.contains(&"dst_endpoint.port".to_string()),
+                "{names:?}"
+            );
+            assert!(
+                !names
+                    .iter()
+                    .any(|n| n == "class_uid" || n.starts_with("process.")),
+                "{names:?}"
+            );
+            let md = r.metadata();
+            let sorting = md.row_group(0).sorting_columns().unwrap();
+            assert_eq!(sorting.len(), 2);
+        }
     }
 
     #[test]

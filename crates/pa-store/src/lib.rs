@@ -13,8 +13,10 @@
 
 pub mod events;
 mod guard;
+pub mod layout;
 pub mod raw;
 pub mod schema_doc;
+pub use layout::{PartitionKey, StoreLayout};
 pub use schema_doc::{ColumnSchema, DatasetSchema};
 
 use std::path::{Path, PathBuf};
@@ -89,11 +91,21 @@ pub fn part_files(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
     Ok(out)
 }
 
-pub(crate) fn writer_properties() -> parquet::file::properties::WriterProperties {
+/// The Parquet writer properties of every dataset: Snappy pages, row groups of at most
+/// `row_group_rows` rows, page-level statistics (min/max and null counts per column chunk and
+/// page, with the column and offset indexes) so engines prune row groups and pages, and the
+/// sort key when the rows are sorted.
+pub(crate) fn writer_properties(
+    row_group_rows: usize,
+    sorting: Option<Vec<parquet::file::metadata::SortingColumn>>,
+) -> parquet::file::properties::WriterProperties {
     use parquet::basic::Compression;
+    use parquet::file::properties::EnabledStatistics;
     parquet::file::properties::WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_max_row_group_row_count(Some(row_group_rows))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_sorting_columns(sorting)
         .set_created_by(format!(
             "purple-axiom pa-store {}",
             env!("CARGO_PKG_VERSION")

@@ -205,8 +205,12 @@ impl RawWriter {
         if self.current.is_none() {
             let path = self.dir.join(part_name(self.parts.len()));
             let f = std::fs::File::create(&path).map_err(|e| StoreError::io(&path, e))?;
-            let w = ArrowWriter::try_new(f, schema(), Some(writer_properties()))
-                .map_err(|e| StoreError::parquet(&path, e))?;
+            let w = ArrowWriter::try_new(
+                f,
+                schema(),
+                Some(writer_properties(crate::ROW_GROUP_ROWS, None)),
+            )
+            .map_err(|e| StoreError::parquet(&path, e))?;
             self.current = Some((path, w, 0));
         }
         let batch = self.builders.finish().map_err(|e| StoreError::Parquet {

@@ -28,6 +28,10 @@ pub struct DatasetSchema {
     /// Every column, in file order.
     #[serde(default)]
     pub columns: Vec<ColumnSchema>,
+    /// The physical layout (normalized store): sizes, sort key, statistics, partitioning.
+    /// Absent in stores written before it was recorded: those are unpartitioned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<crate::layout::StoreLayout>,
 }
 
 /// One column of a [`DatasetSchema`].
@@ -51,6 +55,26 @@ fn scalar() -> String {
 }
 
 impl DatasetSchema {
+    /// The Arrow schema of the dataset's columns: `INT64`, `INT32`, `DOUBLE`, `BOOLEAN` and
+    /// strings (`BYTE_ARRAY`).
+    pub fn arrow_schema(&self) -> Schema {
+        Schema::new(
+            self.columns
+                .iter()
+                .map(|c| {
+                    let dt = match c.physical_type.as_str() {
+                        "INT64" => DataType::Int64,
+                        "INT32" => DataType::Int32,
+                        "DOUBLE" => DataType::Float64,
+                        "BOOLEAN" => DataType::Boolean,
+                        _ => DataType::Utf8,
+                    };
+                    arrow_schema::Field::new(&c.name, dt, c.nullable)
+                })
+                .collect::<Vec<_>>(),
+        )
+    }
+
     /// The names of the columns that hold JSON text.
     pub fn json_columns(&self) -> Vec<String> {
         self.columns
@@ -87,6 +111,7 @@ pub fn document(
                 }
             })
             .collect(),
+        layout: None,
     }
 }
 

@@ -68,7 +68,7 @@ fn sample_store(tmp: &Path) -> (PathBuf, usize) {
         }
     }
     assert!(pushed > 200, "only {pushed} events normalized");
-    let s = w.finish(1_000_000).expect("finish");
+    let s = w.finish().expect("finish");
     std::fs::write(
         store.join("_schema.json"),
         serde_json::to_vec(&s.schema_document).expect("schema"),

@@ -84,7 +84,7 @@ pub fn write_store(dir: &Path, events: &[Value]) {
     for e in events {
         w.push(e).expect("push");
     }
-    let s = w.finish(100_000).expect("finish");
+    let s = w.finish().expect("finish");
     std::fs::write(
         dir.join("_schema.json"),
         serde_json::to_vec(&s.schema_document).expect("schema"),
