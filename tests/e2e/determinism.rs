@@ -258,27 +258,13 @@ fn a_partitioned_store_changes_nothing_but_the_store_files() {
     let run = |name: &str, run_id: &str, store: &str| -> PathBuf {
         let dir = ws.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
-        let (range, scenario) = pa_e2e::replay_example_variant(&dir, "");
-        let text = std::fs::read_to_string(&range).unwrap();
-        assert!(text.contains("  strict_mode: true\n"), "{text}");
-        std::fs::write(
-            &range,
+        pa_e2e::run_replay_example_edited(&dir, run_id, |text| {
+            assert!(text.contains("  strict_mode: true\n"), "{text}");
             text.replace(
                 "  strict_mode: true\n",
                 &format!("  strict_mode: true\n{store}"),
-            ),
-        )
-        .unwrap();
-        Command::new(workspace_bin("pa-orchestrate"))
-            .args(["-q", "run", "--run-id", run_id, "--workspace"])
-            .arg(dir.join("ws"))
-            .arg("--range")
-            .arg(&range)
-            .arg("--scenario")
-            .arg(&scenario)
-            .assert()
-            .code(10);
-        dir.join("ws/runs").join(run_id)
+            )
+        })
     };
     let flat = run("a", "5a1e0000-0000-4000-8000-0000000000cb", "");
     let part = run(

@@ -10,7 +10,8 @@ mod sql_common;
 use pa_e2e::{ReplayCase, repo_root, shared_data, workspace_bin};
 use serde_json::Value;
 use sql_common::{
-    bundle_with_store, detect, detect_args, detection_outcome, evtx_events, pairs, write_store,
+    bundle_with_store, detect, detect_args, detection_outcome, evtx_events, lines_without, pairs,
+    write_store,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -188,15 +189,7 @@ fn spark_job_equals_native_on_evtx_attack_samples() {
             job_out.as_os_str(),
         ],
     );
-    let keep = |det: &str| -> Vec<String> {
-        det.lines()
-            .filter(|l| {
-                let v: Value = serde_json::from_str(l).unwrap();
-                !refused.contains_key(v["rule_id"].as_str().unwrap())
-            })
-            .map(str::to_string)
-            .collect()
-    };
+    let keep = |det: &str| lines_without(det, &refused);
     assert!(
         keep(&native_det) == keep(&imported),
         "imported Spark detections differ from native"

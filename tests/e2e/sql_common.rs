@@ -109,3 +109,17 @@ pub fn detection_outcome(run: &Path) -> Value {
         .cloned()
         .unwrap_or(Value::Null)
 }
+
+/// The lines of `det` (detections.jsonl) whose rule is not in `refused`.
+pub fn lines_without(
+    det: &str,
+    refused: &std::collections::BTreeMap<String, String>,
+) -> Vec<String> {
+    det.lines()
+        .filter(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            !refused.contains_key(v["rule_id"].as_str().unwrap())
+        })
+        .map(str::to_string)
+        .collect()
+}

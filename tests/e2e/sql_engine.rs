@@ -9,7 +9,9 @@ mod sql_common;
 use assert_cmd::Command;
 use pa_e2e::{ReplayCase, shared_data, workspace_bin};
 use serde_json::Value;
-use sql_common::{bundle_with_store, detect, detection_outcome, evtx_events, pairs, write_store};
+use sql_common::{
+    bundle_with_store, detect, detection_outcome, evtx_events, lines_without, pairs, write_store,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -80,15 +82,7 @@ fn engines_agree(
     );
     assert_eq!(dcov["events_evaluated"], ncov["events_evaluated"]);
     // The same lines, for every rule DuckDB runs: same contract, same order.
-    let keep = |det: &str| -> Vec<String> {
-        det.lines()
-            .filter(|l| {
-                let v: Value = serde_json::from_str(l).unwrap();
-                !refused.contains_key(v["rule_id"].as_str().unwrap())
-            })
-            .map(str::to_string)
-            .collect()
-    };
+    let keep = |det: &str| lines_without(det, &refused);
     let (n, d) = (keep(&native), keep(&duck));
     let (pn, pd) = (pairs(&n.join("\n")), pairs(&d.join("\n")));
     let only_native: Vec<_> = pn.difference(&pd).take(10).collect();

@@ -345,7 +345,18 @@ pub fn process_dir(root: &Path, name: &str) -> PathBuf {
 /// made absolute in `dir` by [`replay_example_variant`]); its run directory. The example is
 /// judged partial (thresholds not met): exit 10.
 pub fn run_replay_example_as(dir: &Path, run_id: &str) -> PathBuf {
+    run_replay_example_edited(dir, run_id, |range| range)
+}
+
+/// [`run_replay_example_as`] with the range file's text changed by `edit` first.
+pub fn run_replay_example_edited(
+    dir: &Path,
+    run_id: &str,
+    edit: impl FnOnce(String) -> String,
+) -> PathBuf {
     let (range, scenario) = replay_example_variant(dir, "");
+    let text = std::fs::read_to_string(&range).expect("read range.yaml");
+    std::fs::write(&range, edit(text)).expect("write range.yaml");
     let out = output_within(
         std::process::Command::new(workspace_bin("pa-orchestrate"))
             .args(["-q", "run", "--run-id", run_id, "--workspace"])

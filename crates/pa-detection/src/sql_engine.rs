@@ -218,7 +218,13 @@ pub fn run_duckdb(script: &Script, store: &Store) -> Result<(Vec<Hit>, u64), Sql
     }
     let hits_file = tmp.path().join("hits.jsonl");
     let count_file = tmp.path().join("count.jsonl");
-    let mut sql = script.duckdb_script(&store.files, true, Some(&path_str(&hits_file)));
+    // DuckDB spills what does not fit in memory under its temporary directory (by default
+    // `.tmp/` in the working directory): keep it inside ours, removed with it.
+    let mut sql = format!(
+        "SET temp_directory = {};\n",
+        Dialect::DuckDb.str_lit(&path_str(&tmp.path().join("spill")))
+    );
+    sql.push_str(&script.duckdb_script(&store.files, true, Some(&path_str(&hits_file))));
     sql.push_str(&format!(
         "COPY (SELECT count(*) AS n FROM {}) TO {} (FORMAT json);\n",
         pa_sigma_sql::VIEW,

@@ -113,6 +113,15 @@ pub(crate) fn writer_properties(
         .build()
 }
 
+/// Close a part being written (its path, writer and rows) and fsync it: its path and rows.
+pub(crate) fn close_part(
+    (path, w, n): (PathBuf, parquet::arrow::ArrowWriter<std::fs::File>, usize),
+) -> Result<(PathBuf, usize), StoreError> {
+    w.close().map_err(|e| StoreError::parquet(&path, e))?;
+    sync_file(&path)?;
+    Ok((path, n))
+}
+
 /// fsync a finished file.
 pub(crate) fn sync_file(path: &Path) -> Result<(), StoreError> {
     std::fs::File::open(path)

@@ -21,7 +21,7 @@
 //! | `raw_blob_ref` | utf8 | bundle-relative path of the content-addressed blob holding the full payload |
 //! | `fields_json` (not null) | utf8 | the decoded record (`pa-sources` record shape) as JSON text, keys in the reader's order |
 
-use crate::{StoreError, part_name, sync_file, writer_properties};
+use crate::{StoreError, part_name, writer_properties};
 use arrow_array::builder::{BooleanBuilder, Int64Builder, StringBuilder};
 use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -230,10 +230,8 @@ impl RawWriter {
     }
 
     fn close_part(&mut self) -> Result<(), StoreError> {
-        if let Some((path, w, n)) = self.current.take() {
-            w.close().map_err(|e| StoreError::parquet(&path, e))?;
-            sync_file(&path)?;
-            self.parts.push((path, n));
+        if let Some(part) = self.current.take() {
+            self.parts.push(crate::close_part(part)?);
         }
         Ok(())
     }

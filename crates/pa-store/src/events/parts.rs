@@ -5,7 +5,7 @@
 
 use super::{BATCH_ROWS, ColumnKind, text};
 use crate::layout::StoreLayout;
-use crate::{StoreError, part_name, sync_file};
+use crate::{StoreError, part_name};
 use arrow_array::builder::{
     BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
 };
@@ -296,10 +296,8 @@ impl PartWriter {
     }
 
     fn close_part(&mut self) -> Result<(), StoreError> {
-        if let Some((path, w, n)) = self.current.take() {
-            w.close().map_err(|e| StoreError::parquet(&path, e))?;
-            sync_file(&path)?;
-            self.parts.push((path, n));
+        if let Some(part) = self.current.take() {
+            self.parts.push(crate::close_part(part)?);
         }
         Ok(())
     }
