@@ -1,0 +1,265 @@
+//! Replicate a normalized store (`normalized/ocsf_events/`) into a larger store of *distinct*
+//! events, for the scale benchmark (`cargo xtask bench scale`).
+//!
+//! `store_replicate <src-dir> <dst-dir> <copies>` reads the source parts with
+//! `pa_store::events::EventReader` and writes `<copies>` copies of every row into `<dst-dir>`
+//! (Parquet parts of at most 1,000,000 rows named `pa_store::part_name(n)`, the source's Arrow
+//! schema, `pa_store::writer_properties()`), then copies the source's `_schema.json`. Copy `k`
+//! (from 0) adds `k × (span + 1)` ms to `time` (span: the source's latest `time` minus its
+//! earliest) and appends `#k` to `metadata.uid`: the copies occupy disjoint, increasing time
+//! ranges, so the output keeps the store's (`time`, `metadata.uid`) order (checked row by row
+//! while writing), and no two rows share a key. Every other column is the source's.
+//!
+//! It streams: the source is read again for each copy, one record batch at a time, and the
+//! writer holds at most one row group; memory does not grow with `<copies>`. The destination
+//! must not hold part files already. It prints one line: source rows, copies, rows and parts
+//! written.
+
+use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow_schema::SchemaRef;
+use pa_store::events::EventReader;
+use parquet::arrow::ArrowWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Rows per output part.
+const PART_ROWS: usize = 1_000_000;
+
+type Res<T> = Result<T, String>;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [src, dst, copies] = args.as_slice() else {
+        eprintln!("usage: store_replicate <src-dir> <dst-dir> <copies>");
+        std::process::exit(2);
+    };
+    let copies: u64 = match copies.parse() {
+        Ok(n) if n >= 1 => n,
+        _ => {
+            eprintln!("store_replicate: copies must be a whole number ≥ 1, not {copies:?}");
+            std::process::exit(2);
+        }
+    };
+    match replicate(Path::new(src), Path::new(dst), copies) {
+        Ok(s) => println!(
+            "store_replicate: {} row(s) × {copies} = {} row(s) in {} part(s); time span {} ms",
+            s.source_rows, s.rows, s.parts, s.span
+        ),
+        Err(e) => {
+            eprintln!("store_replicate: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+struct Summary {
+    source_rows: u64,
+    rows: u64,
+    parts: usize,
+    span: i64,
+}
+
+fn open(src: &Path) -> Res<EventReader> {
+    EventReader::open(src).map_err(|e| e.to_string())
+}
+
+fn next(src: &Path, r: &mut EventReader) -> Res<Option<RecordBatch>> {
+    r.next_batch()
+        .map(|b| b.map(|(b, _)| b))
+        .map_err(|e| format!("{}: {e}", src.display()))
+}
+
+/// The `time` column of a batch of the store (int64, no null).
+fn times<'a>(src: &Path, b: &'a RecordBatch) -> Res<&'a Int64Array> {
+    let col = b
+        .column_by_name("time")
+        .ok_or_else(|| format!("{}: a part has no time column", src.display()))?;
+    let t = col
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .ok_or_else(|| format!("{}: the time column is not int64", src.display()))?;
+    if t.null_count() > 0 {
+        return Err(format!("{}: the time column holds nulls", src.display()));
+    }
+    Ok(t)
+}
+
+fn uids<'a>(src: &Path, b: &'a RecordBatch) -> Res<&'a StringArray> {
+    let col = b
+        .column_by_name("metadata.uid")
+        .ok_or_else(|| format!("{}: a part has no metadata.uid column", src.display()))?;
+    let u = col
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| format!("{}: the metadata.uid column is not utf8", src.display()))?;
+    if u.null_count() > 0 {
+        return Err(format!(
+            "{}: the metadata.uid column holds nulls",
+            src.display()
+        ));
+    }
+    Ok(u)
+}
+
+fn replicate(src: &Path, dst: &Path, copies: u64) -> Res<Summary> {
+    // First pass: the schema, the row count and the time span.
+    let mut reader = open(src)?;
+    let (mut rows, mut min, mut max, mut schema) = (0u64, i64::MAX, i64::MIN, None::<SchemaRef>);
+    while let Some(b) = next(src, &mut reader)? {
+        let t = times(src, &b)?;
+        uids(src, &b)?;
+        for v in t.values().iter() {
+            min = min.min(*v);
+            max = max.max(*v);
+        }
+        rows += b.num_rows() as u64;
+        match &schema {
+            None => schema = Some(b.schema()),
+            Some(s) if *s.fields() != *b.schema().fields() => {
+                return Err(format!(
+                    "{}: the parts do not share one schema",
+                    src.display()
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    let Some(schema) = schema.filter(|_| rows > 0) else {
+        return Err(format!("{}: the store holds no event", src.display()));
+    };
+    let span = max
+        .checked_sub(min)
+        .ok_or_else(|| format!("{}: time span overflows", src.display()))?;
+    let step = span + 1;
+    std::fs::create_dir_all(dst).map_err(|e| format!("{}: {e}", dst.display()))?;
+    if !pa_store::part_files(dst)
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        return Err(format!(
+            "{}: already holds part files; give an empty or new directory",
+            dst.display()
+        ));
+    }
+    let time_idx = schema.index_of("time").map_err(|e| e.to_string())?;
+    let uid_idx = schema.index_of("metadata.uid").map_err(|e| e.to_string())?;
+    let mut out = Parts::new(dst, schema.clone());
+    let mut last: Option<(i64, String)> = None;
+    for k in 0..copies {
+        let shift = i64::try_from(k)
+            .ok()
+            .and_then(|k| k.checked_mul(step))
+            .filter(|s| max.checked_add(*s).is_some())
+            .ok_or_else(|| format!("copy {k}: the shifted time overflows int64"))?;
+        let mut reader = open(src)?;
+        while let Some(b) = next(src, &mut reader)? {
+            if *b.schema().fields() != *schema.fields() {
+                return Err(format!(
+                    "{}: the parts do not share one schema",
+                    src.display()
+                ));
+            }
+            let t = times(src, &b)?;
+            let u = uids(src, &b)?;
+            let new_t = Int64Array::from_iter_values(t.values().iter().map(|v| v + shift));
+            let new_u = StringArray::from_iter_values(u.iter().map(|s| {
+                let mut s = s.unwrap_or_default().to_string();
+                s.push('#');
+                s.push_str(&k.to_string());
+                s
+            }));
+            for i in 0..b.num_rows() {
+                let key = (new_t.value(i), new_u.value(i));
+                if let Some((lt, lu)) = &last
+                    && (*lt, lu.as_str()) >= key
+                {
+                    return Err(format!(
+                        "{}: copy {k} breaks the (time, metadata.uid) order at ({}, {}) after ({lt}, {lu}); is the source sorted?",
+                        src.display(),
+                        key.0,
+                        key.1
+                    ));
+                }
+                last = Some((key.0, key.1.to_string()));
+            }
+            let mut cols: Vec<ArrayRef> = b.columns().to_vec();
+            cols[time_idx] = Arc::new(new_t);
+            cols[uid_idx] = Arc::new(new_u);
+            let nb = RecordBatch::try_new(schema.clone(), cols)
+                .map_err(|e| format!("{}: {e}", dst.display()))?;
+            out.write(&nb)?;
+        }
+    }
+    let parts = out.finish()?;
+    let from = src.join("_schema.json");
+    let to = dst.join("_schema.json");
+    std::fs::copy(&from, &to).map_err(|e| format!("{} → {}: {e}", from.display(), to.display()))?;
+    Ok(Summary {
+        source_rows: rows,
+        rows: rows * copies,
+        parts,
+        span,
+    })
+}
+
+/// The part files being written: at most [`PART_ROWS`] rows each.
+struct Parts {
+    dir: PathBuf,
+    schema: SchemaRef,
+    current: Option<(PathBuf, ArrowWriter<std::fs::File>, usize)>,
+    parts: usize,
+}
+
+impl Parts {
+    fn new(dir: &Path, schema: SchemaRef) -> Self {
+        Parts {
+            dir: dir.to_path_buf(),
+            schema,
+            current: None,
+            parts: 0,
+        }
+    }
+
+    fn write(&mut self, b: &RecordBatch) -> Res<()> {
+        let mut off = 0;
+        while off < b.num_rows() {
+            if self.current.is_none() {
+                let path = self.dir.join(pa_store::part_name(self.parts));
+                let f =
+                    std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                let w = ArrowWriter::try_new(
+                    f,
+                    self.schema.clone(),
+                    Some(pa_store::writer_properties()),
+                )
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+                self.current = Some((path, w, 0));
+                self.parts += 1;
+            }
+            let Some((path, w, n)) = self.current.as_mut() else {
+                unreachable!("a part is open")
+            };
+            let take = (PART_ROWS - *n).min(b.num_rows() - off);
+            w.write(&b.slice(off, take))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            *n += take;
+            off += take;
+            if *n == PART_ROWS {
+                self.close()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> Res<()> {
+        if let Some((path, w, _)) = self.current.take() {
+            w.close().map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Res<usize> {
+        self.close()?;
+        Ok(self.parts)
+    }
+}
