@@ -40,7 +40,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    match replicate(Path::new(src), Path::new(dst), copies) {
+    match replicate(Path::new(src), Path::new(dst), copies, PART_ROWS) {
         Ok(s) => println!(
             "store_replicate: {} row(s) × {copies} = {} row(s) in {} part(s); time span {} ms",
             s.source_rows, s.rows, s.parts, s.span
@@ -52,6 +52,7 @@ fn main() {
     }
 }
 
+#[derive(Debug)]
 struct Summary {
     source_rows: u64,
     rows: u64,
@@ -101,7 +102,8 @@ fn uids<'a>(src: &Path, b: &'a RecordBatch) -> Res<&'a StringArray> {
     Ok(u)
 }
 
-fn replicate(src: &Path, dst: &Path, copies: u64) -> Res<Summary> {
+/// Write `copies` copies of the store `src` into `dst`, parts of at most `part_rows` rows.
+fn replicate(src: &Path, dst: &Path, copies: u64, part_rows: usize) -> Res<Summary> {
     // First pass: the schema, the row count and the time span.
     let mut reader = open(src)?;
     let (mut rows, mut min, mut max, mut schema) = (0u64, i64::MAX, i64::MIN, None::<SchemaRef>);
@@ -143,7 +145,7 @@ fn replicate(src: &Path, dst: &Path, copies: u64) -> Res<Summary> {
     }
     let time_idx = schema.index_of("time").map_err(|e| e.to_string())?;
     let uid_idx = schema.index_of("metadata.uid").map_err(|e| e.to_string())?;
-    let mut out = Parts::new(dst, schema.clone());
+    let mut out = Parts::new(dst, schema.clone(), part_rows.max(1));
     let mut last: Option<(i64, String)> = None;
     for k in 0..copies {
         let shift = i64::try_from(k)
@@ -202,18 +204,20 @@ fn replicate(src: &Path, dst: &Path, copies: u64) -> Res<Summary> {
     })
 }
 
-/// The part files being written: at most [`PART_ROWS`] rows each.
+/// The part files being written: at most `part_rows` rows each.
 struct Parts {
     dir: PathBuf,
+    part_rows: usize,
     schema: SchemaRef,
     current: Option<(PathBuf, ArrowWriter<std::fs::File>, usize)>,
     parts: usize,
 }
 
 impl Parts {
-    fn new(dir: &Path, schema: SchemaRef) -> Self {
+    fn new(dir: &Path, schema: SchemaRef, part_rows: usize) -> Self {
         Parts {
             dir: dir.to_path_buf(),
+            part_rows,
             schema,
             current: None,
             parts: 0,
@@ -239,12 +243,12 @@ impl Parts {
             let Some((path, w, n)) = self.current.as_mut() else {
                 unreachable!("a part is open")
             };
-            let take = (PART_ROWS - *n).min(b.num_rows() - off);
+            let take = (self.part_rows - *n).min(b.num_rows() - off);
             w.write(&b.slice(off, take))
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             *n += take;
             off += take;
-            if *n == PART_ROWS {
+            if *n == self.part_rows {
                 self.close()?;
             }
         }
@@ -261,5 +265,123 @@ impl Parts {
     fn finish(mut self) -> Res<usize> {
         self.close()?;
         Ok(self.parts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pa_store::events::EventWriter;
+    use serde_json::{Value, json};
+
+    /// A store of `events` in `dir` (with its `_schema.json`), written by pa-store's own writer.
+    fn store(dir: &Path, events: &[Value]) {
+        let mut w = EventWriter::new(dir, dir.parent().unwrap(), 1 << 20).unwrap();
+        for e in events {
+            w.push(e).unwrap();
+        }
+        let s = w.finish(2).unwrap();
+        std::fs::write(
+            dir.join("_schema.json"),
+            serde_json::to_vec(&s.schema_document).unwrap(),
+        )
+        .unwrap();
+    }
+
+    fn ev(t: i64, uid: &str, extra: Value) -> Value {
+        let mut e =
+            json!({"time": t, "class_uid": 1007, "metadata": {"uid": uid, "version": "1.7.0"}});
+        if let (Some(m), Value::Object(x)) = (e.as_object_mut(), extra) {
+            m.extend(x);
+        }
+        e
+    }
+
+    #[test]
+    fn copies_are_distinct_shifted_sorted_and_otherwise_identical() {
+        let t = tempfile::tempdir().unwrap();
+        let (src, dst) = (t.path().join("src"), t.path().join("dst"));
+        let source = vec![
+            ev(
+                100,
+                "b",
+                json!({"process": {"pid": 4, "cmd_line": "a.exe /x"}}),
+            ),
+            ev(
+                100,
+                "a",
+                json!({"observables": [{"name": "x", "type_id": 1}]}),
+            ),
+            ev(
+                130,
+                "c",
+                json!({"count": 1.5, "unmapped": {"Odd.Key": "v"}}),
+            ),
+        ];
+        store(&src, &source);
+        let s = replicate(&src, &dst, 4, 5).unwrap();
+        assert_eq!((s.source_rows, s.rows, s.span), (3, 12, 30));
+        // 12 rows in parts of at most 5: 5 + 5 + 2.
+        assert_eq!(s.parts, 3);
+        assert_eq!(pa_store::part_files(&dst).unwrap().len(), 3);
+        assert_eq!(
+            std::fs::read(src.join("_schema.json")).unwrap(),
+            std::fs::read(dst.join("_schema.json")).unwrap()
+        );
+        let original = EventReader::open(&src).unwrap().events().unwrap();
+        let copies = EventReader::open(&dst).unwrap().events().unwrap();
+        assert_eq!(copies.len(), 12);
+        let keys: Vec<(i64, String)> = copies
+            .iter()
+            .map(|e| {
+                (
+                    e["time"].as_i64().unwrap(),
+                    e["metadata"]["uid"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(keys, sorted, "sorted by (time, uid), no key twice");
+        for (i, e) in copies.iter().enumerate() {
+            let (k, o) = (i / 3, &original[i % 3]);
+            let mut expect = o.clone();
+            expect["time"] = json!(o["time"].as_i64().unwrap() + k as i64 * 31);
+            expect["metadata"]["uid"] =
+                json!(format!("{}#{k}", o["metadata"]["uid"].as_str().unwrap()));
+            assert_eq!(*e, expect, "row {i}");
+        }
+    }
+
+    #[test]
+    fn a_destination_with_parts_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let (src, dst) = (t.path().join("src"), t.path().join("dst"));
+        store(&src, &[ev(1, "a", json!({}))]);
+        replicate(&src, &dst, 1, 10).unwrap();
+        let e = replicate(&src, &dst, 1, 10).unwrap_err();
+        assert!(e.contains("already holds part files"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_or_missing_store_is_refused_naming_it() {
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("src");
+        store(&src, &[]);
+        let e = replicate(&src, &t.path().join("dst"), 2, 10).unwrap_err();
+        assert!(e.contains("holds no event") && e.contains("src"), "{e}");
+        let e = replicate(&t.path().join("nope"), &t.path().join("dst"), 2, 10).unwrap_err();
+        assert!(e.contains("nope"), "{e}");
+    }
+
+    #[test]
+    fn a_suffix_that_would_reorder_uids_is_caught() {
+        // "a" < "a!" but "a!#0" < "a#0": the copy would not be sorted; the check says so.
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("src");
+        store(&src, &[ev(5, "a", json!({})), ev(5, "a!", json!({}))]);
+        let e = replicate(&src, &t.path().join("dst"), 1, 10).unwrap_err();
+        assert!(e.contains("breaks the (time, metadata.uid) order"), "{e}");
     }
 }
