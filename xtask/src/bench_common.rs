@@ -110,6 +110,9 @@ pub fn replay_inputs(
     Ok((range, scenario))
 }
 
+/// Stage names with their recorded durations in seconds, in the manifest's order.
+pub type StageTimes = Vec<(String, f64)>;
+
 /// One bundle run: `pa-orchestrate run` of `range` into a new workspace `ws` (emptied first),
 /// timed with its peak RSS written to `rss`; the run directory (status `success`, else an error)
 /// and the stages' recorded durations in seconds.
@@ -119,7 +122,7 @@ pub fn run_bundle(
     scenario: &Path,
     ws: &Path,
     rss: &Path,
-) -> Result<(Timed, PathBuf, Vec<(String, f64)>)> {
+) -> Result<(Timed, PathBuf, StageTimes)> {
     let _ = std::fs::remove_dir_all(ws);
     std::fs::create_dir_all(ws)?;
     let timed = timed_sh(
@@ -143,7 +146,7 @@ pub fn run_bundle(
     if manifest["status"] != "success" {
         bail!("bundle run status {}", manifest["status"]);
     }
-    let stages: Vec<(String, f64)> = manifest["stage_outcomes"]
+    let stages: StageTimes = manifest["stage_outcomes"]
         .as_array()
         .map(|a| {
             a.iter()
