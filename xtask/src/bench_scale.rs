@@ -13,7 +13,9 @@
 //!    `pa-detect --run-dir B --engine duckdb` (the `duckdb` CLI on PATH), each timed with its
 //!    peak RSS (`/usr/bin/time -f %M`; for DuckDB the larger of `pa-detect` and the `duckdb`
 //!    process it spawns, which `time` counts as a child: `%M` is the largest of the process
-//!    tree's members, not their sum). A stage re-run replaces the stage's outputs when it
+//!    tree's members, not their sum). They run in the bench's work directory, where DuckDB
+//!    spills (`.tmp/`, its default temporary directory; its size is reported, then it is
+//!    removed). A stage re-run replaces the stage's outputs when it
 //!    publishes, so nothing is deleted between the two runs; the rule-set cache is warm for
 //!    both (the base bundle's detection filled it).
 //!
@@ -132,7 +134,8 @@ pub fn bench_scale(events: u64, profile: &str) -> Result<()> {
         // end of the bench: the other engine's figures still stand.
         let t = timed_sh(
             &format!(
-                "{} {} --run-dir {} --engine {engine} -q || echo $? > {}",
+                "cd {} && {} {} --run-dir {} --engine {engine} -q || echo $? > {}",
+                q(&work),
                 time_prefix(&rss),
                 q(&bin.join("pa-detect")),
                 q(&run),
@@ -141,6 +144,16 @@ pub fn bench_scale(events: u64, profile: &str) -> Result<()> {
             &[&rss],
         )
         .with_context(|| format!("pa-detect --engine {engine}"))?;
+        // DuckDB spills to `.tmp/` in its working directory (its default temp_directory).
+        let spill = work.join(".tmp");
+        if spill.exists() {
+            eprintln!(
+                "{engine}: DuckDB spilled {} bytes to {}",
+                du_bytes(&spill)?,
+                spill.display()
+            );
+            std::fs::remove_dir_all(&spill).with_context(|| format!("{}", spill.display()))?;
+        }
         if let Ok(code) = std::fs::read_to_string(&failed_flag) {
             let why = detection_failure(&run).unwrap_or_else(|e| format!("{e:#}"));
             println!(
