@@ -3,8 +3,11 @@
 //!
 //! `store_replicate <src-dir> <dst-dir> <copies>` reads the source parts with
 //! `pa_store::events::EventReader` and writes `<copies>` copies of every row into `<dst-dir>`
-//! (Parquet parts of at most 1,000,000 rows named `pa_store::part_name(n)`, the source's Arrow
-//! schema, `pa_store::writer_properties()`), then copies the source's `_schema.json`. Copy `k`
+//! (Parquet parts named `pa_store::part_name(n)` of the source layout's `rows_per_part` rows,
+//! 1,000,000 by default, the source's Arrow schema, `pa_store::writer_properties` with the
+//! layout's row-group size and the (`time`, `metadata.uid`) sort key), then copies the source's
+//! `_schema.json`, which stays true of the copies (same columns, same layout). A partitioned
+//! store is refused. Copy `k`
 //! (from 0) adds `k × (span + 1)` ms to `time` (span: the source's latest `time` minus its
 //! earliest) and appends `#k` to `metadata.uid`: the copies occupy disjoint, increasing time
 //! ranges, so the output keeps the store's (`time`, `metadata.uid`) order (checked row by row
@@ -19,11 +22,10 @@ use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow_schema::SchemaRef;
 use pa_store::events::EventReader;
 use parquet::arrow::ArrowWriter;
+use parquet::file::metadata::SortingColumn;
+use parquet::file::properties::WriterProperties;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// Rows per output part.
-const PART_ROWS: usize = 1_000_000;
 
 type Res<T> = Result<T, String>;
 
@@ -40,7 +42,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    match replicate(Path::new(src), Path::new(dst), copies, PART_ROWS) {
+    match replicate(Path::new(src), Path::new(dst), copies, None) {
         Ok(s) => println!(
             "store_replicate: {} row(s) × {copies} = {} row(s) in {} part(s); time span {} ms",
             s.source_rows, s.rows, s.parts, s.span
@@ -102,8 +104,34 @@ fn uids<'a>(src: &Path, b: &'a RecordBatch) -> Res<&'a StringArray> {
     Ok(u)
 }
 
-/// Write `copies` copies of the store `src` into `dst`, parts of at most `part_rows` rows.
-fn replicate(src: &Path, dst: &Path, copies: u64, part_rows: usize) -> Res<Summary> {
+/// The source's layout (`_schema.json`; the default when it records none). A partitioned store
+/// is refused: its parts do not share one schema, and the copies would have to be partitioned.
+fn layout(src: &Path) -> Res<pa_store::StoreLayout> {
+    let p = src.join("_schema.json");
+    let bytes = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let doc: pa_store::DatasetSchema =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", p.display()))?;
+    let layout = doc.layout.unwrap_or_default();
+    if layout.partitioned() {
+        return Err(format!(
+            "{}: a partitioned store (partition_by {:?}); replicate an unpartitioned one",
+            p.display(),
+            layout
+                .partition_by
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+        ));
+    }
+    Ok(layout)
+}
+
+/// Write `copies` copies of the store `src` into `dst`, in parts of the source layout's
+/// `rows_per_part` rows (`part_rows` instead when given: tests) and row groups of its
+/// `row_group_rows`.
+fn replicate(src: &Path, dst: &Path, copies: u64, part_rows: Option<usize>) -> Res<Summary> {
+    let layout = layout(src)?;
+    let part_rows = part_rows.unwrap_or(layout.rows_per_part);
     // First pass: the schema, the row count and the time span.
     let mut reader = open(src)?;
     let (mut rows, mut min, mut max, mut schema) = (0u64, i64::MAX, i64::MIN, None::<SchemaRef>);
@@ -145,7 +173,21 @@ fn replicate(src: &Path, dst: &Path, copies: u64, part_rows: usize) -> Res<Summa
     }
     let time_idx = schema.index_of("time").map_err(|e| e.to_string())?;
     let uid_idx = schema.index_of("metadata.uid").map_err(|e| e.to_string())?;
-    let mut out = Parts::new(dst, schema.clone(), part_rows.max(1));
+    // The sort key, declared in every part as pa-store declares it.
+    let sorting = vec![
+        SortingColumn {
+            column_idx: i32::try_from(time_idx).map_err(|e| e.to_string())?,
+            descending: false,
+            nulls_first: false,
+        },
+        SortingColumn {
+            column_idx: i32::try_from(uid_idx).map_err(|e| e.to_string())?,
+            descending: false,
+            nulls_first: false,
+        },
+    ];
+    let props = pa_store::writer_properties(layout.row_group_rows, Some(sorting));
+    let mut out = Parts::new(dst, schema.clone(), part_rows.max(1), props);
     let mut last: Option<(i64, String)> = None;
     for k in 0..copies {
         let shift = i64::try_from(k)
@@ -208,16 +250,18 @@ fn replicate(src: &Path, dst: &Path, copies: u64, part_rows: usize) -> Res<Summa
 struct Parts {
     dir: PathBuf,
     part_rows: usize,
+    props: WriterProperties,
     schema: SchemaRef,
     current: Option<(PathBuf, ArrowWriter<std::fs::File>, usize)>,
     parts: usize,
 }
 
 impl Parts {
-    fn new(dir: &Path, schema: SchemaRef, part_rows: usize) -> Self {
+    fn new(dir: &Path, schema: SchemaRef, part_rows: usize, props: WriterProperties) -> Self {
         Parts {
             dir: dir.to_path_buf(),
             part_rows,
+            props,
             schema,
             current: None,
             parts: 0,
@@ -231,12 +275,8 @@ impl Parts {
                 let path = self.dir.join(pa_store::part_name(self.parts));
                 let f =
                     std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                let w = ArrowWriter::try_new(
-                    f,
-                    self.schema.clone(),
-                    Some(pa_store::writer_properties()),
-                )
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+                let w = ArrowWriter::try_new(f, self.schema.clone(), Some(self.props.clone()))
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
                 self.current = Some((path, w, 0));
                 self.parts += 1;
             }
@@ -276,11 +316,24 @@ mod tests {
 
     /// A store of `events` in `dir` (with its `_schema.json`), written by pa-store's own writer.
     fn store(dir: &Path, events: &[Value]) {
-        let mut w = EventWriter::new(dir, dir.parent().unwrap(), 1 << 20).unwrap();
+        store_as(dir, events, Vec::new());
+    }
+
+    /// [`store`] with parts of 2 rows and the given partition keys.
+    fn store_as(dir: &Path, events: &[Value], partition_by: Vec<pa_store::PartitionKey>) {
+        let layout = pa_store::StoreLayout {
+            rows_per_part: 2,
+            row_group_rows: 2,
+            partition_by,
+            ..pa_store::StoreLayout::default()
+        };
+        let mut w = EventWriter::new(dir, dir.parent().unwrap(), 1 << 20)
+            .unwrap()
+            .with_layout(layout);
         for e in events {
             w.push(e).unwrap();
         }
-        let s = w.finish(2).unwrap();
+        let s = w.finish().unwrap();
         std::fs::write(
             dir.join("_schema.json"),
             serde_json::to_vec(&s.schema_document).unwrap(),
@@ -319,7 +372,7 @@ mod tests {
             ),
         ];
         store(&src, &source);
-        let s = replicate(&src, &dst, 4, 5).unwrap();
+        let s = replicate(&src, &dst, 4, Some(5)).unwrap();
         assert_eq!((s.source_rows, s.rows, s.span), (3, 12, 30));
         // 12 rows in parts of at most 5: 5 + 5 + 2.
         assert_eq!(s.parts, 3);
@@ -359,8 +412,8 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let (src, dst) = (t.path().join("src"), t.path().join("dst"));
         store(&src, &[ev(1, "a", json!({}))]);
-        replicate(&src, &dst, 1, 10).unwrap();
-        let e = replicate(&src, &dst, 1, 10).unwrap_err();
+        replicate(&src, &dst, 1, Some(10)).unwrap();
+        let e = replicate(&src, &dst, 1, Some(10)).unwrap_err();
         assert!(e.contains("already holds part files"), "{e}");
     }
 
@@ -369,10 +422,26 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let src = t.path().join("src");
         store(&src, &[]);
-        let e = replicate(&src, &t.path().join("dst"), 2, 10).unwrap_err();
+        let e = replicate(&src, &t.path().join("dst"), 2, Some(10)).unwrap_err();
         assert!(e.contains("holds no event") && e.contains("src"), "{e}");
-        let e = replicate(&t.path().join("nope"), &t.path().join("dst"), 2, 10).unwrap_err();
+        let e = replicate(&t.path().join("nope"), &t.path().join("dst"), 2, Some(10)).unwrap_err();
         assert!(e.contains("nope"), "{e}");
+    }
+
+    #[test]
+    fn a_partitioned_store_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("src");
+        store_as(
+            &src,
+            &[ev(1, "a", json!({}))],
+            vec![pa_store::PartitionKey::ClassUid],
+        );
+        let e = replicate(&src, &t.path().join("dst"), 1, Some(10)).unwrap_err();
+        assert!(
+            e.contains("partitioned store") && e.contains("class_uid"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -381,7 +450,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let src = t.path().join("src");
         store(&src, &[ev(5, "a", json!({})), ev(5, "a!", json!({}))]);
-        let e = replicate(&src, &t.path().join("dst"), 1, 10).unwrap_err();
+        let e = replicate(&src, &t.path().join("dst"), 1, Some(10)).unwrap_err();
         assert!(e.contains("breaks the (time, metadata.uid) order"), "{e}");
     }
 }
