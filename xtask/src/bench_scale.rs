@@ -7,8 +7,8 @@
 //!    rule. Its `normalized/ocsf_events/` (~7.8k events) is the source store.
 //! 2. The bundle's workspace is copied to a scratch workspace, whose store is replaced by
 //!    `ceil(N / source events)` copies of the source written by `store_replicate` (ours,
-//!    `tests/examples`: distinct `metadata.uid`, disjoint time ranges, the store's order, parts of
-//!    1,000,000 rows with the store's writer properties).
+//!    `tests/examples`: distinct `metadata.uid`, disjoint time ranges, the store's order, parts
+//!    and row groups of the base store's layout, with pa-store's writer properties).
 //! 3. On the scratch bundle, `pa-detect --run-dir B --engine native`, then
 //!    `pa-detect --run-dir B --engine duckdb` (the `duckdb` CLI on PATH), each timed with its
 //!    peak RSS (`/usr/bin/time -f %M`; for DuckDB the larger of `pa-detect` and the `duckdb`
