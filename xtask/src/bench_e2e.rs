@@ -19,25 +19,21 @@
 //! (page cache, rule files) and is reported but not counted. Peak RSS is each process's own
 //! (`/usr/bin/time -f %M`; for a pipeline the larger of its two processes).
 
+use crate::bench_common::{
+    RULES, SAMPLES, Timed, count_lines, manifest_events, q, replay_inputs, run_bundle, time_prefix,
+    timed_sh,
+};
 use anyhow::{Context, Result, bail};
-use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::Command;
 
 const RSIGMA_VERSION: &str = "0.23.0";
-const SAMPLES: &str = "../shared/data/evtx/EVTX-ATTACK-SAMPLES";
-const RULES: &str = "../shared/data/sigma/rules/windows";
 /// Records in EVTX-ATTACK-SAMPLES (read by telemetry, `bench normalize`).
 const SAMPLE_RECORDS: u64 = 7_840;
 
 pub fn bench_e2e(runs: usize, records: u64, profile: &str) -> Result<()> {
     let root = super::root();
-    for need in [SAMPLES, RULES] {
-        if !root.join(need).is_dir() {
-            bail!("{need} not found beside the repository: the bench needs ../shared/data");
-        }
-    }
+    crate::bench_common::check_data(&root)?;
     let mut build = super::cargo();
     build.args(["build", "--profile", profile, "--bins"]);
     super::run(build)?;
@@ -54,9 +50,7 @@ pub fn bench_e2e(runs: usize, records: u64, profile: &str) -> Result<()> {
         "evtx_replicate",
     ]);
     super::run(build)?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target = crate::bench_common::target_dir(&root);
     let bin = target.join(profile);
     let rsigma = install_rsigma()?;
     let work = target.join("bench-e2e");
@@ -123,54 +117,6 @@ fn install_rsigma() -> Result<PathBuf> {
     Ok(exe)
 }
 
-/// One timed process (or pipeline): wall seconds and the peak RSS in MiB.
-struct Timed {
-    wall: f64,
-    rss_mib: f64,
-}
-
-/// Run `sh -c script` with every process of it under `/usr/bin/time -f %M` writing to the
-/// given files; the wall time of the whole and the largest peak RSS.
-fn timed_sh(script: &str, rss_files: &[&Path]) -> Result<Timed> {
-    for f in rss_files {
-        let _ = std::fs::remove_file(f);
-    }
-    let t = Instant::now();
-    let out = Command::new("sh")
-        .args(["-c", &format!("set -e; {script}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .context("running sh")?;
-    let wall = t.elapsed().as_secs_f64();
-    if !out.status.success() {
-        bail!(
-            "`{script}` failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let mut rss = 0.0f64;
-    for f in rss_files {
-        let text = std::fs::read_to_string(f).with_context(|| format!("{}", f.display()))?;
-        let kib: f64 = text
-            .lines()
-            .filter_map(|l| l.trim().parse::<f64>().ok())
-            .next_back()
-            .with_context(|| format!("{}: no RSS figure", f.display()))?;
-        rss = rss.max(kib / 1024.0);
-    }
-    Ok(Timed { wall, rss_mib: rss })
-}
-
-fn q(p: &Path) -> String {
-    format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
-}
-
-fn count_lines(p: &Path) -> Result<u64> {
-    let text = std::fs::read(p).with_context(|| format!("{}", p.display()))?;
-    Ok(text.iter().filter(|&&b| b == b'\n').count() as u64)
-}
-
 struct Row {
     bundle: Timed,
     stages: Vec<(String, f64)>,
@@ -193,18 +139,8 @@ fn corpus(
     runs: usize,
 ) -> Result<()> {
     let cdir = work.join(name);
-    std::fs::create_dir_all(&cdir)?;
     let rules = root.join(RULES);
-    let range = cdir.join("range.yaml");
-    std::fs::write(&range, range_yaml(dir, &rules))?;
-    // No recorded actions: the replay lab only imports telemetry.
-    std::fs::write(cdir.join("ground_truth.jsonl"), "")?;
-    let scenario = cdir.join("scenario.yaml");
-    std::fs::write(
-        &scenario,
-        "scenario_id: bench-e2e\nscenario_version: 1.0.0\ndescription: EVTX folder to detections\nactions: []\n",
-    )?;
-    let time = |f: &Path| format!("/usr/bin/time -f %M -o {}", q(f));
+    let (range, scenario) = replay_inputs(&cdir, "bench-e2e", dir, &rules)?;
     let (r1, r2) = (cdir.join("rss1"), cdir.join("rss2"));
     let mut rows = Vec::new();
     println!("=== {name}: {}", dir.display());
@@ -213,54 +149,17 @@ fn corpus(
         "run", "bundle s", "stream s", "rsigma s", "flat", "eval", "ratio b", "ratio s",
     );
     for i in 0..=runs {
-        let ws = cdir.join("ws");
-        let _ = std::fs::remove_dir_all(&ws);
-        std::fs::create_dir_all(&ws)?;
-        let bundle = timed_sh(
-            &format!(
-                "{} {} run --range {} --scenario {} --workspace {} --stage-bin-dir {} -q",
-                time(&r1),
-                q(&bin.join("pa-orchestrate")),
-                q(&range),
-                q(&scenario),
-                q(&ws),
-                q(bin)
-            ),
-            &[&r1],
-        )?;
-        let run_dir = std::fs::read_dir(ws.join("runs"))?
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.join("manifest.json").is_file())
-            .context("no run directory")?;
-        let manifest: Value =
-            serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json"))?)?;
-        if manifest["status"] != "success" {
-            bail!("bundle run status {}", manifest["status"]);
-        }
-        let stages: Vec<(String, f64)> = manifest["stage_outcomes"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|o| {
-                        Some((
-                            o["stage"].as_str()?.to_string(),
-                            o["duration_ms"].as_f64()? / 1000.0,
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let (bundle, run_dir, stages) = run_bundle(bin, &range, &scenario, &cdir.join("ws"), &r1)?;
         let ours = count_lines(&run_dir.join("detections/detections.jsonl"))?;
         let events = manifest_events(&run_dir)?;
         let stream_out = cdir.join("stream.jsonl");
         let stream = timed_sh(
             &format!(
                 "{} {} --source evtx --input {} -q | {} {} --rules {} --events - -q > {}",
-                time(&r1),
+                time_prefix(&r1),
                 q(&bin.join("pa-normalize")),
                 q(dir),
-                time(&r2),
+                time_prefix(&r2),
                 q(&bin.join("pa-detect")),
                 q(&rules),
                 q(&stream_out)
@@ -272,7 +171,7 @@ fn corpus(
         let flatten = timed_sh(
             &format!(
                 "{} {} {} > {}",
-                time(&r1),
+                time_prefix(&r1),
                 q(&bin.join("examples/evtx_flatten")),
                 q(dir),
                 q(&flat)
@@ -283,7 +182,7 @@ fn corpus(
         let eval = timed_sh(
             &format!(
                 "{} {} engine eval -r {} --logsource-routing -e @{} > {}",
-                time(&r1),
+                time_prefix(&r1),
                 q(rsigma),
                 q(&rules),
                 q(&flat),
@@ -332,13 +231,6 @@ fn corpus(
     Ok(())
 }
 
-fn manifest_events(run_dir: &Path) -> Result<u64> {
-    let cov: Value = serde_json::from_slice(&std::fs::read(run_dir.join("bridge/coverage.json"))?)?;
-    cov["events_evaluated"]
-        .as_u64()
-        .context("bridge/coverage.json: no events_evaluated")
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -380,13 +272,4 @@ fn summarize(name: &str, rows: &[Row]) {
         "peak RSS (last run): bundle {:.0} MiB (largest stage process: the orchestrator's own), stream {:.0} MiB, rsigma {:.0} MiB (flatten {:.0} MiB)",
         last.bundle.rss_mib, last.stream.rss_mib, last.rsigma.rss_mib, last.flatten.rss_mib
     );
-}
-
-fn range_yaml(dir: &Path, rules: &Path) -> String {
-    let json = |p: &Path| serde_json::to_string(&p.display().to_string()).unwrap_or_default();
-    format!(
-        "range_id: bench-e2e\nlab:\n  provider: replay\n  assets:\n    - asset_id: corpus\n      os: windows\n      role: workstation\n      hostname: corpus\nstages:\n  lab_provider: false\n  runner: false\n  telemetry: true\n  normalization: true\n  validation: false\n  detection: true\n  scoring: false\n  reporting: false\ntelemetry:\n  sources:\n    - source_id: evtx\n      format: evtx\n      asset_id: corpus\n      paths: [{}]\ndetection:\n  sigma:\n    rule_paths: [{}]\nreplay:\n  ground_truth: ground_truth.jsonl\n",
-        json(dir),
-        json(rules)
-    )
 }

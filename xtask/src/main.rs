@@ -16,6 +16,12 @@
 //!   `dist` build (`crates/pa-scoring/examples/score_bench.rs`).
 //! * `bench report [--actions N]`: the reporting stage (`pa-report`) over a synthetic bundle of N
 //!   actions (default 10,000), `dist` build; see `bench_report.rs`.
+//! * `bench e2e [--runs N] [--records N] [--profile dist|release]`: a folder of EVTX to
+//!   detections, the bundle and stream paths against rsigma; see `bench_e2e.rs`.
+//! * `bench scale [--events N] [--profile release|dist]`: the detection stage over a replicated
+//!   normalized store of at least N events (default 10,000,000), native engine against DuckDB:
+//!   wall time, peak RSS, the store's size on disk (`release` build by default); see
+//!   `bench_scale.rs`.
 //! * `fuzz [--seconds N] [--target NAME]`: the cargo-fuzz targets of `fuzz/` (nightly), N
 //!   seconds each (default 600), seeded from the reference data; see `fuzz.rs`.
 //! * `bench lint [--runs N]`: `pa-lint` over the SigmaHQ rule corpus
@@ -32,10 +38,12 @@ use std::process::Command;
 use std::time::Instant;
 
 mod attack_table;
+mod bench_common;
 mod bench_e2e;
 mod bench_lint;
 mod bench_report;
 mod bench_runner;
+mod bench_scale;
 mod fuzz;
 mod tidy;
 
@@ -103,6 +111,22 @@ fn main() -> Result<()> {
             }
             bench_e2e::bench_e2e(runs, records, &profile)
         }
+        ["bench", "scale", rest @ ..] => {
+            let (mut events, mut profile) = (10_000_000u64, "release".to_string());
+            let mut it = rest.iter();
+            while let Some(a) = it.next() {
+                match (*a, it.next()) {
+                    ("--events", Some(n)) => events = n.parse().context("--events N")?,
+                    ("--profile", Some(p)) if ["dist", "release"].contains(p) => {
+                        profile = p.to_string()
+                    }
+                    _ => bail!(
+                        "usage: cargo xtask bench scale [--events N] [--profile release|dist]"
+                    ),
+                }
+            }
+            bench_scale::bench_scale(events.max(1), &profile)
+        }
         ["bench", "lint", rest @ ..] => bench_lint::bench_lint(match rest {
             [] => 5,
             ["--runs", n] => n.parse().context("--runs N")?,
@@ -123,7 +147,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N] | cargo xtask bench runner [--actions N] | cargo xtask bench score [--actions N] | cargo xtask bench report [--actions N] | cargo xtask bench lint [--runs N] | cargo xtask bench e2e [--runs N] [--records N] [--profile dist|release] | cargo xtask fuzz [--seconds N] [--target NAME] | cargo xtask attack-table"
+                "usage: cargo xtask ci | cargo xtask tidy | cargo xtask bench orchestrate [--iterations N] | cargo xtask bench detect [--events N] | cargo xtask bench normalize [--events N] | cargo xtask bench runner [--actions N] | cargo xtask bench score [--actions N] | cargo xtask bench report [--actions N] | cargo xtask bench lint [--runs N] | cargo xtask bench e2e [--runs N] [--records N] [--profile dist|release] | cargo xtask bench scale [--events N] [--profile release|dist] | cargo xtask fuzz [--seconds N] [--target NAME] | cargo xtask attack-table"
             );
             std::process::exit(2);
         }

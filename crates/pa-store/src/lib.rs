@@ -94,8 +94,9 @@ pub fn part_files(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
 /// The Parquet writer properties of every dataset: Snappy pages, row groups of at most
 /// `row_group_rows` rows, page-level statistics (min/max and null counts per column chunk and
 /// page, with the column and offset indexes) so engines prune row groups and pages, and the
-/// sort key when the rows are sorted.
-pub(crate) fn writer_properties(
+/// sort key when the rows are sorted. Public for tools that write parts of the same layout
+/// (`store_replicate` of the scale benchmark).
+pub fn writer_properties(
     row_group_rows: usize,
     sorting: Option<Vec<parquet::file::metadata::SortingColumn>>,
 ) -> parquet::file::properties::WriterProperties {
