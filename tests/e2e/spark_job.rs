@@ -179,7 +179,7 @@ fn spark_job_equals_native_on_evtx_attack_samples() {
     let spark = hits(&job_out);
     // The job's hits imported into the bundle: the native engine's detections.jsonl, line for
     // line, for every rule Spark runs.
-    let (imported, icov, _) = detect_args(
+    let (imported, icov, iplans) = detect_args(
         &run,
         &rules,
         &[
@@ -195,6 +195,7 @@ fn spark_job_equals_native_on_evtx_attack_samples() {
         "imported Spark detections differ from native"
     );
     assert_eq!(icov["events_evaluated"], ncov["events_evaluated"]);
+    assert!(iplans.iter().all(|p| p["backend"]["id"] == "pa_sql_spark"));
     assert_eq!(
         icov["executable_rules"].as_u64().unwrap() + refused.len() as u64,
         ncov["executable_rules"].as_u64().unwrap()

@@ -74,6 +74,10 @@ fn engines_agree(
         t1.elapsed().as_secs_f64()
     );
     let refused = refused(&dplans, "unsupported_in_dialect");
+    assert!(
+        dplans.iter().all(|p| p["backend"]["id"] == "pa_sql_duckdb"),
+        "the compiled plans name the engine that ran"
+    );
     let executable = ncov["executable_rules"].as_u64().unwrap();
     assert_eq!(
         dcov["executable_rules"].as_u64().unwrap() + refused.len() as u64,

@@ -21,6 +21,19 @@ pub fn check_data(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Build every binary and the given examples of the `pa-e2e` package with `profile`.
+pub fn build(profile: &str, e2e_examples: &[&str]) -> Result<()> {
+    let mut build = super::cargo();
+    build.args(["build", "--profile", profile, "--bins"]);
+    super::run(build)?;
+    let mut build = super::cargo();
+    build.args(["build", "--profile", profile, "-p", "pa-e2e"]);
+    for e in e2e_examples {
+        build.args(["--example", e]);
+    }
+    super::run(build)
+}
+
 /// The cargo target directory (`CARGO_TARGET_DIR`, else `target/`).
 pub fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")

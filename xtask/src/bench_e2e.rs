@@ -34,22 +34,7 @@ const SAMPLE_RECORDS: u64 = 7_840;
 pub fn bench_e2e(runs: usize, records: u64, profile: &str) -> Result<()> {
     let root = super::root();
     crate::bench_common::check_data(&root)?;
-    let mut build = super::cargo();
-    build.args(["build", "--profile", profile, "--bins"]);
-    super::run(build)?;
-    let mut build = super::cargo();
-    build.args([
-        "build",
-        "--profile",
-        profile,
-        "-p",
-        "pa-e2e",
-        "--example",
-        "evtx_flatten",
-        "--example",
-        "evtx_replicate",
-    ]);
-    super::run(build)?;
+    crate::bench_common::build(profile, &["evtx_flatten", "evtx_replicate"])?;
     let target = crate::bench_common::target_dir(&root);
     let bin = target.join(profile);
     let rsigma = install_rsigma()?;

@@ -35,20 +35,7 @@ use std::process::Command;
 pub fn bench_scale(events: u64, profile: &str) -> Result<()> {
     let root = super::root();
     crate::bench_common::check_data(&root)?;
-    let mut build = super::cargo();
-    build.args(["build", "--profile", profile, "--bins"]);
-    super::run(build)?;
-    let mut build = super::cargo();
-    build.args([
-        "build",
-        "--profile",
-        profile,
-        "-p",
-        "pa-e2e",
-        "--example",
-        "store_replicate",
-    ]);
-    super::run(build)?;
+    crate::bench_common::build(profile, &["store_replicate"])?;
     let duckdb = Command::new("duckdb")
         .arg("--version")
         .output()

@@ -44,7 +44,7 @@ pub struct CompiledPlan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Backend {
-    /// `pa_native`.
+    /// `pa_native`, or `pa_sql_duckdb` / `pa_sql_spark` (`--engine duckdb|spark`).
     pub id: String,
     /// The engine version.
     pub version: String,
@@ -73,6 +73,23 @@ impl Backend {
             settings: BackendSettings {
                 case: "insensitive_unless_cased".to_owned(),
                 regex: "rust_regex".to_owned(),
+                timezone: "UTC".to_owned(),
+            },
+        }
+    }
+    /// The rules compiled to SQL (`pa-sigma-sql`) and run in `dialect`: `pa_sql_duckdb`
+    /// (regexes translated for RE2) or `pa_sql_spark` (for `java.util.regex`).
+    pub fn sql(dialect: pa_sigma_sql::Dialect) -> Backend {
+        let (id, regex) = match dialect {
+            pa_sigma_sql::Dialect::DuckDb => ("pa_sql_duckdb", "re2"),
+            pa_sigma_sql::Dialect::Spark => ("pa_sql_spark", "java_regex"),
+        };
+        Backend {
+            id: id.to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            settings: BackendSettings {
+                case: "insensitive_unless_cased".to_owned(),
+                regex: regex.to_owned(),
                 timezone: "UTC".to_owned(),
             },
         }

@@ -431,6 +431,7 @@ fn match_store_sql(
         corr_fired: std::collections::BTreeSet::new(),
         corr_warnings: Vec::new(),
         events_total,
+        backend: compiled_plan::Backend::sql(dialect),
     })
 }
 
@@ -452,6 +453,8 @@ struct Matched {
     /// What correlation state bounds left out.
     corr_warnings: Vec<String>,
     events_total: u64,
+    /// The backend that matched (named in the compiled plans).
+    backend: compiled_plan::Backend,
 }
 
 fn load_stage_inputs(
@@ -555,6 +558,7 @@ fn match_store(ctx: &mut StageContext<'_>, det: &Detector) -> Result<Matched, St
         corr_warnings: corr.warnings(),
         corr_fired: corr.fired,
         events_total,
+        backend: compiled_plan::Backend::native(),
     })
 }
 
@@ -603,7 +607,9 @@ fn write_outputs(
         };
         acc.add(&outcome);
         if !plan_lines.contains_key(p.rule_id.as_str()) {
-            let line = pa_canon::to_jsonl_line(&det.plan_document(p, &mp.sha256))
+            let mut doc = det.plan_document(p, &mp.sha256);
+            doc.backend = matched.backend.clone();
+            let line = pa_canon::to_jsonl_line(&doc)
                 .map_err(|e| StageFailure::new(CommonReason::StageProcessFailed, e.to_string()))?;
             plan_lines.insert(&p.rule_id, line);
         }
