@@ -231,9 +231,7 @@ fn tool(cli: &Cli) -> anyhow::Result<i32> {
             };
             let script = sql_engine::script(&det, &columns, dialect);
             let text = match (dialect, &store) {
-                (sql_engine::Dialect::DuckDb, Some(s)) => {
-                    script.duckdb_script(&s.files, false, None)
-                }
+                (sql_engine::Dialect::DuckDb, Some(s)) => script.duckdb_script(&s.files, None),
                 _ => script.spark_script(),
             };
             match out {

@@ -153,6 +153,7 @@ pub fn script(det: &Detector, columns: &Columns, dialect: Dialect) -> Script {
                 Ok(p) => compiled.push(ScriptRule {
                     index: i,
                     rule_id: r.rule_id.clone(),
+                    class_uid,
                     predicate: p,
                 }),
                 Err(e) => {
@@ -220,11 +221,12 @@ pub fn run_duckdb(script: &Script, store: &Store) -> Result<(Vec<Hit>, u64), Sql
     let count_file = tmp.path().join("count.jsonl");
     // DuckDB spills what does not fit in memory under its temporary directory (by default
     // `.tmp/` in the working directory): keep it inside ours, removed with it.
+    // Insertion order is not kept (the hits are ordered at the end): DuckDB then streams.
     let mut sql = format!(
-        "SET temp_directory = {};\n",
+        "SET temp_directory = {};\nSET preserve_insertion_order = false;\n",
         Dialect::DuckDb.str_lit(&path_str(&tmp.path().join("spill")))
     );
-    sql.push_str(&script.duckdb_script(&store.files, true, Some(&path_str(&hits_file))));
+    sql.push_str(&script.duckdb_script(&store.files, Some(&path_str(&hits_file))));
     sql.push_str(&format!(
         "COPY (SELECT count(*) AS n FROM {}) TO {} (FORMAT json);\n",
         pa_sigma_sql::VIEW,

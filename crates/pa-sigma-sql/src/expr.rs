@@ -9,6 +9,9 @@ use pa_sigma::{CompiledItem, Cond, Matcher, NumOp, StrKind};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
+mod keywords;
+mod literals;
+
 /// Where a key is found (the native `columnar::Resolved`).
 enum Key {
     /// A scalar column.
@@ -271,7 +274,12 @@ impl Cx<'_> {
                     ),
                     Key::Json(c, parts) => format!(
                         "(NOT {})",
-                        crate::json::exists(d, c, parts, "pa_j.type NOT IN ('ARRAY', 'NULL')")
+                        crate::json::exists(
+                            d,
+                            c,
+                            parts,
+                            &format!("{} NOT IN ('ARRAY', 'NULL')", crate::json::NODE_TYPE)
+                        )
                     ),
                     Key::Object(_) => format!("(NOT {})", self.present(key)),
                     Key::Absent => "TRUE".into(),
@@ -379,7 +387,10 @@ impl Cx<'_> {
                 &format!("pa_v IS NOT NULL AND {cond}"),
             ));
         }
-        let scalar = "pa_j.type NOT IN ('ARRAY', 'OBJECT', 'NULL')";
+        let scalar = format!(
+            "{} NOT IN ('ARRAY', 'OBJECT', 'NULL')",
+            crate::json::NODE_TYPE
+        );
         let cond = match m {
             Matcher::Num { op, value } => format!(
                 "{scalar} AND COALESCE(({} {} {}), FALSE)",
@@ -407,7 +418,12 @@ impl Cx<'_> {
             Key::Json(c, _) if self.d == Dialect::Spark => {
                 crate::json::spark_any(&crate::json::spark_values(self.d, c), "TRUE")
             }
-            Key::Json(c, parts) => crate::json::exists(self.d, c, parts, "pa_j.type <> 'ARRAY'"),
+            Key::Json(c, parts) => crate::json::exists(
+                self.d,
+                c,
+                parts,
+                &format!("{} <> 'ARRAY'", crate::json::NODE_TYPE),
+            ),
             Key::Object(below) => or_all(
                 below
                     .iter()
@@ -418,74 +434,45 @@ impl Cx<'_> {
         }
     }
 
-    /// One keyword alternative over every string the native row walk sees.
-    fn keyword(&mut self, m: &Matcher) -> Result<String, Refusal> {
-        let store = match self.columns {
-            Columns::AssumedStrings => {
-                return Err(self.here(
-                    "keywords search every string column of a store, and no store was given",
-                ));
-            }
-            Columns::Store(s) => s.clone(),
-        };
-        let mut parts = Vec::new();
-        // A literal searched anywhere: once in the string cells joined by a separator the
-        // literal does not contain (a literal cannot then match across two cells), instead of
-        // once per column.
-        let sep = '\u{1}';
-        let joined = match m {
-            Matcher::Lit {
-                kind: StrKind::Contains,
-                needle,
-                ..
-            } if !needle.contains(sep) => {
-                let cols: Vec<String> = store
-                    .iter()
-                    .filter(|(_, k)| *k == ColumnKind::Str)
-                    .map(|(n, _)| self.d.ident(n))
-                    .collect();
-                if cols.is_empty() {
-                    None
-                } else {
-                    Some(format!(
-                        "concat_ws({}, {})",
-                        self.d.str_lit(&sep.to_string()),
-                        cols.join(", ")
-                    ))
-                }
-            }
+    /// One group of alternatives on `key`: some matcher matches some value. DuckDB: two or
+    /// more literal or wildcard alternatives on a text column are one RE2 search
+    /// ([`literals`]).
+    fn alternatives(&mut self, g: &[(usize, Matcher)], key: &Key) -> Result<String, Refusal> {
+        let text = match key {
+            Key::Col(c, kind) if self.d == Dialect::DuckDb => self.text(c, *kind).ok(),
             _ => None,
         };
-        if let Some(j) = &joined {
-            parts.push(self.text_match(m, j)?);
+        let frags: Vec<Option<(bool, String)>> = g
+            .iter()
+            .map(|(_, m)| text.as_ref().and_then(|_| literals::fragment(m)))
+            .collect();
+        let mut count = [0usize; 2];
+        for (cased, _) in frags.iter().flatten() {
+            count[usize::from(*cased)] += 1;
         }
-        for (name, kind) in store.iter() {
-            match kind {
-                ColumnKind::Str => {
-                    self.used.insert(name.to_owned());
-                    if joined.is_none() {
-                        parts.push(self.text_match(m, &self.d.ident(name))?);
-                    }
+        let mut alts = Vec::with_capacity(g.len());
+        let mut searched: [Vec<String>; 2] = Default::default();
+        for ((_, m), f) in g.iter().zip(frags) {
+            match f {
+                Some((cased, f)) if count[usize::from(cased)] >= literals::MIN_ALTERNATIVES => {
+                    searched[usize::from(cased)].push(f);
                 }
-                ColumnKind::Json if self.d == Dialect::Spark => {
-                    self.used.insert(name.to_owned());
-                    parts.push(crate::json::spark_any(
-                        &crate::json::spark_strings(self.d, name),
-                        &self.text_match(m, "pa_v")?,
-                    ));
-                }
-                ColumnKind::Json => {
-                    self.used.insert(name.to_owned());
-                    let cond = format!(
-                        "pa_j.type = 'VARCHAR' AND {}",
-                        self.text_match(m, &crate::json::text(self.d))?
-                    );
-                    parts.push(crate::json::anywhere(self.d, name, &cond));
-                }
-                _ => {}
+                _ => alts.push(self.matcher(m, key)?),
             }
         }
-        Ok(or_all(parts))
+        if let Some(t) = &text {
+            for (cased, frags) in searched.iter().enumerate() {
+                if !frags.is_empty() {
+                    let x = if cased == 1 {
+                        t.clone()
+                    } else {
+                        format!("lower({t})")
+                    };
+                    alts.push(literals::search_any(self.d, &x, frags));
+                }
+            }
+        }
+        Ok(or_all(alts))
     }
 
     /// `eval_item`.
@@ -494,16 +481,21 @@ impl Cx<'_> {
             Some(k) => Some(self.resolve(k)?),
             None => None,
         };
-        let mut groups = Vec::with_capacity(item.groups.len());
-        for g in &item.groups {
-            let mut alts = Vec::with_capacity(g.len());
-            for (_, m) in g {
-                alts.push(match &key {
-                    Some(k) => self.matcher(m, k)?,
-                    None => self.keyword(m)?,
-                });
-            }
-            groups.push(or_all(alts));
+        // Some group holds (or all do): without `all`, the alternatives of every group are one
+        // group, searched together.
+        let merged;
+        let item_groups = if item.all || item.groups.len() < 2 {
+            &item.groups
+        } else {
+            merged = vec![item.groups.iter().flatten().cloned().collect::<Vec<_>>()];
+            &merged
+        };
+        let mut groups = Vec::with_capacity(item_groups.len());
+        for g in item_groups {
+            groups.push(match &key {
+                Some(k) => self.alternatives(g, k)?,
+                None => self.keywords(&g.iter().map(|(_, m)| m).collect::<Vec<_>>())?,
+            });
         }
         if item.neq {
             let present = match &key {
@@ -516,7 +508,10 @@ impl Cx<'_> {
                     self.d,
                     c,
                     parts,
-                    "pa_j.type NOT IN ('ARRAY', 'OBJECT', 'NULL')",
+                    &format!(
+                        "{} NOT IN ('ARRAY', 'OBJECT', 'NULL')",
+                        crate::json::NODE_TYPE
+                    ),
                 ),
                 _ => "FALSE".into(),
             };

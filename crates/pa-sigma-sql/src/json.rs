@@ -1,39 +1,85 @@
 //! Values inside JSON-text columns. DuckDB: the native engine parses the cell and walks it
 //! (`walk_json_path`: object keys by name, arrays traversed at every step, arrays at the end
-//! flattened); here DuckDB's `json_tree` lists every node with its `fullkey`, and a node is one
-//! of the key's values when its `fullkey` is the walk's path with any array indices between
-//! and after the keys. Spark has no JSON tree function: it reads a column's own values when
+//! flattened); here the same walk is a DuckDB list expression over the cell's parsed JSON
+//! (`json_extract` of each member, arrays replaced by their elements at every step), evaluated
+//! row by row like any scalar (a `json_tree` subquery per condition would be decorrelated into
+//! a join over the whole store per rule). Spark has no JSON tree function: it reads a column's own values when
 //! they are strings or lists of strings ([`spark_values`]) and, for keywords, the string tokens
 //! of the text ([`spark_strings`]).
 
 use crate::Dialect;
 
-/// The `fullkey` shape of the values of `parts` below the root.
-fn fullkey_pattern(parts: &[String]) -> String {
-    let idx = r"(?:\[[0-9]+\])*";
-    let mut p = format!(r"\${idx}");
-    for part in parts {
-        p.push_str(&format!(r"\.{part}{idx}"));
-    }
-    p
-}
+/// Arrays directly inside arrays the DuckDB walk follows at one step; deeper nesting stops the
+/// query with an error rather than answer differently.
+const ARRAY_DEPTH: usize = 4;
 
-/// Some value of `parts` inside column `col` satisfies `cond` (over the node `pa_j`).
-pub(crate) fn exists(d: Dialect, col: &str, parts: &[String], cond: &str) -> String {
+/// A node's JSON type in the conditions over the node `pa_j` (`VARCHAR`, `BIGINT`,
+/// `UBIGINT`, `DOUBLE`, `BOOLEAN`, `NULL`, `OBJECT`).
+pub(crate) const NODE_TYPE: &str = "json_type(pa_j)";
+
+/// The list of JSON values `list` with its arrays replaced by their elements, arrays inside
+/// arrays too (the native walk traverses arrays at every step).
+fn without_arrays(list: String) -> String {
+    let mut l = list;
+    for _ in 0..ARRAY_DEPTH {
+        l = format!(
+            "flatten(list_transform({l}, lambda pa_n: CASE WHEN json_type(pa_n) = 'ARRAY' THEN json_extract(pa_n, '$[*]') ELSE [pa_n] END))"
+        );
+    }
     format!(
-        "EXISTS (SELECT 1 FROM json_tree({}.{}) AS pa_j WHERE regexp_full_match(pa_j.fullkey, {}) AND {cond})",
-        crate::VIEW,
-        d.ident(col),
-        d.str_lit(&fullkey_pattern(parts))
+        "list_transform({l}, lambda pa_n: CASE WHEN json_type(pa_n) = 'ARRAY' THEN CAST(error('pa-sigma-sql: arrays nested more than {ARRAY_DEPTH} deep inside JSON text') AS JSON) ELSE pa_n END)"
     )
 }
 
-/// Some node anywhere inside column `col` satisfies `cond` (keyword searches).
-pub(crate) fn anywhere(d: Dialect, col: &str, cond: &str) -> String {
+/// A JSONPath member step for `key` (quoted: any character but `"` and `\` stands for itself).
+fn member(key: &str) -> String {
+    let mut out = String::from("$.\"");
+    for c in key.chars() {
+        if matches!(c, '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// DuckDB: the values of `parts` below the root of the JSON text in column `col`, as the native
+/// `walk_json_path` finds them (object members by name, arrays traversed at every step and at
+/// the end, missing members skipped), as a `JSON[]` without arrays (an array is no value a
+/// condition holds for: its elements are). A scalar expression, not a subquery: DuckDB
+/// evaluates it only on the rows that reach it.
+fn nodes(d: Dialect, col: &str, parts: &[String]) -> String {
+    let c = d.ident(col);
+    let mut l =
+        format!("(CASE WHEN {c} IS NULL THEN CAST([] AS JSON[]) ELSE [CAST({c} AS JSON)] END)");
+    for part in parts {
+        l = format!(
+            "list_filter(list_transform({}, lambda pa_n: json_extract(pa_n, {})), lambda pa_n: pa_n IS NOT NULL)",
+            without_arrays(l),
+            d.str_lit(&member(part))
+        );
+    }
+    without_arrays(l)
+}
+
+/// Some value of `parts` inside column `col` satisfies `cond` (over the node `pa_j`, whose
+/// type is [`NODE_TYPE`]).
+pub(crate) fn exists(d: Dialect, col: &str, parts: &[String], cond: &str) -> String {
     format!(
-        "EXISTS (SELECT 1 FROM json_tree({}.{}) AS pa_j WHERE {cond})",
-        crate::VIEW,
-        d.ident(col)
+        "COALESCE(list_bool_or(list_transform({}, lambda pa_j: {cond})), FALSE)",
+        nodes(d, col, parts)
+    )
+}
+
+/// DuckDB: every string value inside the JSON text of column `col` (`for_each_json_string`:
+/// the root and every node below it, not object keys), decoded, as a `VARCHAR[]` (empty when
+/// the cell is NULL). A scalar expression, not a subquery: DuckDB evaluates it only on the rows
+/// that reach it.
+pub(crate) fn strings(d: Dialect, col: &str) -> String {
+    let c = d.ident(col);
+    format!(
+        "(CASE WHEN {c} IS NULL THEN CAST([] AS VARCHAR[]) ELSE list_transform(list_filter(list_prepend(CAST({c} AS JSON), json_extract({c}, '$..*')), lambda pa_n: json_type(pa_n) = 'VARCHAR'), lambda pa_n: pa_n ->> '$') END)"
     )
 }
 
@@ -51,9 +97,9 @@ pub(crate) fn float_text(v: &str) -> String {
 
 /// The text of the node `pa_j` (`FieldValue::text`): strings, integers, booleans, doubles.
 pub(crate) fn text(_d: Dialect) -> String {
-    let raw = "(pa_j.value->>'$')";
+    let raw = "(pa_j->>'$')";
     format!(
-        "(CASE pa_j.type WHEN 'VARCHAR' THEN {raw} WHEN 'BOOLEAN' THEN {raw} WHEN 'BIGINT' THEN {raw} \
+        "(CASE json_type(pa_j) WHEN 'VARCHAR' THEN {raw} WHEN 'BOOLEAN' THEN {raw} WHEN 'BIGINT' THEN {raw} \
          WHEN 'UBIGINT' THEN (CASE WHEN TRY_CAST({raw} AS BIGINT) IS NOT NULL THEN {raw} ELSE {} END) \
          WHEN 'DOUBLE' THEN {} END)",
         float_text(&format!("CAST({raw} AS DOUBLE)")),
@@ -63,9 +109,9 @@ pub(crate) fn text(_d: Dialect) -> String {
 
 /// The number of the node `pa_j` (`FieldValue::number`).
 pub(crate) fn number(d: Dialect) -> String {
-    let raw = "(pa_j.value->>'$')";
+    let raw = "(pa_j->>'$')";
     format!(
-        "(CASE WHEN pa_j.type IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN CAST({raw} AS DOUBLE) WHEN pa_j.type = 'VARCHAR' THEN {} END)",
+        "(CASE WHEN json_type(pa_j) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN CAST({raw} AS DOUBLE) WHEN json_type(pa_j) = 'VARCHAR' THEN {} END)",
         d.parse_number(raw)
     )
 }

@@ -10,8 +10,8 @@
 //! (`unsupported_in_dialect`) instead of a different query.
 //!
 //! Row model (the native `columnar` lookup): a key is the column of that name; a key at or
-//! below a JSON-text column is walked inside the parsed JSON (DuckDB `json_tree`; refused in
-//! Spark); a proper prefix of column names is an object (present when a column below it has a
+//! below a JSON-text column is walked inside the parsed JSON (DuckDB list expressions; refused
+//! in Spark); a proper prefix of column names is an object (present when a column below it has a
 //! value); any other key is absent. Keywords search every string cell and every string inside
 //! JSON text.
 
@@ -24,7 +24,10 @@ mod script;
 
 pub use dialect::Dialect;
 pub use regex::translate as translate_regex;
-pub use script::{OUTPUT_COLUMNS, SPARK_RULES_PER_STATEMENT, Script, ScriptRule, StoreFiles, VIEW};
+pub use script::{
+    DUCKDB_RULES_PER_STATEMENT, HITS_TABLE, OUTPUT_COLUMNS, SPARK_RULES_PER_STATEMENT, Script,
+    ScriptRule, StoreFiles, VIEW,
+};
 
 use pa_bridge::Route;
 use pa_sigma::CompiledRule;

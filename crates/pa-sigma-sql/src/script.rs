@@ -1,5 +1,6 @@
-//! Rule predicates assembled into one query: the union of every rule compilation's matching
-//! events, with the rule as a column, in a deterministic order.
+//! Rule predicates assembled into scripts: the (rule, event) pairs of every rule compilation,
+//! with the rule as a column, in a deterministic order. Each statement evaluates a chunk of
+//! rule compilations of one class in one scan of the store (DuckDB) or of the view (Spark).
 
 use crate::{Dialect, Predicate, Refusal};
 
@@ -8,6 +9,12 @@ pub const VIEW: &str = "pa_events";
 
 /// Rule compilations per statement of the Spark script.
 pub const SPARK_RULES_PER_STATEMENT: usize = 25;
+
+/// Rule compilations (of one class) per statement of the DuckDB script.
+pub const DUCKDB_RULES_PER_STATEMENT: usize = 256;
+
+/// The DuckDB script's table of hits, filled statement by statement.
+pub const HITS_TABLE: &str = "pa_hits";
 
 /// The columns of the query's result, in order.
 pub const OUTPUT_COLUMNS: [&str; 5] = ["rule_index", "rule_id", "event_uid", "time", "class_uid"];
@@ -20,6 +27,8 @@ pub struct ScriptRule {
     pub index: usize,
     /// The rule id: the `rule_id` column.
     pub rule_id: String,
+    /// The class the compilation is for (its predicate holds only on events of that class).
+    pub class_uid: u32,
     /// Its predicate.
     pub predicate: Predicate,
 }
@@ -36,36 +45,6 @@ pub struct Script {
 }
 
 impl Script {
-    /// The union query over [`VIEW`]: one `SELECT` per rule compilation, ordered by
-    /// `rule_index`, `time`, `event_uid`.
-    pub fn query(&self) -> String {
-        let d = self.dialect;
-        let mut q = String::new();
-        q.push_str("SELECT rule_index, rule_id, event_uid, time, class_uid FROM (\n");
-        if self.rules.is_empty() {
-            q.push_str(&format!(
-                "  SELECT CAST(NULL AS BIGINT) AS rule_index, CAST(NULL AS {s}) AS rule_id, CAST(NULL AS {s}) AS event_uid, CAST(NULL AS BIGINT) AS time, CAST(NULL AS INT) AS class_uid WHERE FALSE\n",
-                s = d.string_type()
-            ));
-        }
-        for (i, r) in self.rules.iter().enumerate() {
-            if i > 0 {
-                q.push_str("  UNION ALL\n");
-            }
-            q.push_str(&format!(
-                "  SELECT CAST({} AS BIGINT) AS rule_index, {} AS rule_id, {} AS event_uid, {} AS time, {} AS class_uid FROM {VIEW}\n    WHERE {}\n",
-                r.index,
-                d.str_lit(&r.rule_id),
-                d.ident("metadata.uid"),
-                d.ident("time"),
-                d.ident("class_uid"),
-                r.predicate.sql
-            ));
-        }
-        q.push_str(") AS hits\nORDER BY rule_index, time, event_uid");
-        q
-    }
-
     /// A commented header: dialect, counts and the refused rules with their reasons.
     pub fn header(&self) -> String {
         let mut h = format!(
@@ -81,27 +60,59 @@ impl Script {
         h
     }
 
-    /// A complete DuckDB script: the store's Parquet parts (`files`) as [`VIEW`] (a view, or
-    /// with `load` a temporary table read once: every rule's query then scans memory, not the
-    /// files), then the query, written to `out` as JSON lines when given (else printed).
-    pub fn duckdb_script(&self, files: &StoreFiles, load: bool, out: Option<&str>) -> String {
+    /// A complete DuckDB script over the store's Parquet parts (`files`), read through the view
+    /// [`VIEW`]: the header; the table [`HITS_TABLE`]; one `INSERT` per chunk of at most
+    /// [`DUCKDB_RULES_PER_STATEMENT`] rule compilations of one class, each one scan of that
+    /// class's events (partitions and row groups of other classes pruned) that evaluates its
+    /// rules on every row once; then the hits, ordered by `rule_index`, `time`, `event_uid`,
+    /// written to `out` as JSON lines when given (else selected). (One union of every rule's
+    /// query runs them all at once, and takes memory in proportion to the rule count.)
+    pub fn duckdb_script(&self, files: &StoreFiles, out: Option<&str>) -> String {
         let d = Dialect::DuckDb;
         let mut s = self.header();
         s.push_str(&format!(
-            "CREATE OR REPLACE TEMP {} {VIEW} AS SELECT * FROM {};\n",
-            if load { "TABLE" } else { "VIEW" },
+            "CREATE OR REPLACE TEMP VIEW {VIEW} AS SELECT * FROM {};\n",
             files.duckdb_read_parquet()
         ));
+        s.push_str(&format!(
+            "CREATE OR REPLACE TEMP TABLE {HITS_TABLE} (rule_index BIGINT, rule_id VARCHAR, event_uid VARCHAR, \"time\" BIGINT, class_uid INTEGER);\n"
+        ));
+        let mut by_class: std::collections::BTreeMap<u32, Vec<&ScriptRule>> = Default::default();
+        for r in &self.rules {
+            by_class.entry(r.class_uid).or_default().push(r);
+        }
+        for (class, rules) in &by_class {
+            for chunk in rules.chunks(DUCKDB_RULES_PER_STATEMENT) {
+                s.push_str(&format!(
+                    "INSERT INTO {HITS_TABLE} SELECT pa_hit.rule_index, pa_hit.rule_id, pa_uid, pa_time, pa_class FROM (\n  SELECT {} AS pa_uid, {} AS pa_time, {} AS pa_class, unnest(list_filter([\n",
+                    d.ident("metadata.uid"),
+                    d.ident("time"),
+                    d.ident("class_uid"),
+                ));
+                for (i, r) in chunk.iter().enumerate() {
+                    s.push_str(&format!(
+                        "    CASE WHEN {} THEN {{'rule_index': {}, 'rule_id': {}}} END{}\n",
+                        r.predicate.sql,
+                        r.index,
+                        d.str_lit(&r.rule_id),
+                        if i + 1 < chunk.len() { "," } else { "" }
+                    ));
+                }
+                s.push_str(&format!(
+                    "  ], lambda pa_h: pa_h IS NOT NULL)) AS pa_hit\n  FROM {VIEW} WHERE {} = {class}\n);\n",
+                    d.ident("class_uid")
+                ));
+            }
+        }
+        let ordered = format!(
+            "SELECT rule_index, rule_id, event_uid, \"time\", class_uid FROM {HITS_TABLE} ORDER BY rule_index, \"time\", event_uid"
+        );
         match out {
             Some(o) => s.push_str(&format!(
-                "COPY (\n{}\n) TO {} (FORMAT json);\n",
-                self.query(),
+                "COPY ({ordered}) TO {} (FORMAT json);\n",
                 d.str_lit(o)
             )),
-            None => {
-                s.push_str(&self.query());
-                s.push_str(";\n");
-            }
+            None => s.push_str(&format!("{ordered};\n")),
         }
         s
     }
@@ -196,6 +207,7 @@ mod tests {
         ScriptRule {
             index,
             rule_id: id.into(),
+            class_uid: 1007,
             predicate: Predicate {
                 sql: sql.into(),
                 columns: Vec::new(),
