@@ -1,7 +1,8 @@
 //! End to end: the Spark SQL of `pa-detect sql --dialect spark` run by the PySpark job
 //! `examples/scale-out/detect.py` on a real Spark (`local[2]`) over the normalized store of
-//! EVTX-ATTACK-SAMPLES, against the native engine: the same (rule, event) pairs for every rule
-//! the Spark dialect runs. One Spark run (the JVM starts slowly). Python 3 with `pyspark` and a
+//! EVTX-ATTACK-SAMPLES and of the Linux audit lab, against the native engine: the same (rule,
+//! event) pairs for every rule the Spark dialect runs. One Spark run per store (the JVM starts
+//! slowly). Python 3 with `pyspark` and a
 //! Java 17 runtime must be installed (`pip install pyspark`, Debian's `openjdk-17-jre-headless`;
 //! CI's `.ci/run` installs them): the test fails saying so when they are not.
 
@@ -10,11 +11,11 @@ mod sql_common;
 use pa_e2e::{ReplayCase, repo_root, shared_data, workspace_bin};
 use serde_json::Value;
 use sql_common::{
-    bundle_with_store, detect, detect_args, detection_outcome, evtx_events, lines_without, pairs,
-    write_store,
+    audit_events, bundle_with_store, detect, detect_args, detection_outcome, evtx_events,
+    lines_without, pairs, write_store,
 };
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn require_pyspark() {
@@ -81,6 +82,107 @@ fn hits(out: &Path) -> BTreeSet<(String, String)> {
     rows.into_iter().map(|(_, _, e, r)| (r, e)).collect()
 }
 
+/// `pa-detect sql --dialect spark` of `rules` over the store of `run`, written into `dir`: the
+/// script and the rules its header lists as refused.
+fn spark_script(run: &Path, rules: &Path, dir: &Path) -> (PathBuf, BTreeMap<String, String>) {
+    let script = dir.join("detect.sql");
+    let out = Command::new(workspace_bin("pa-detect"))
+        .args(["sql", "--dialect", "spark", "--rules"])
+        .arg(rules)
+        .arg("--run-dir")
+        .arg(run)
+        .arg("--out")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pa-detect sql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let refused = header_refusals(&std::fs::read_to_string(&script).unwrap());
+    (script, refused)
+}
+
+/// The PySpark job over the store of `run` with the script `sql`, writing into `out`.
+fn spark_job(run: &Path, sql: &Path, out: &Path) -> std::process::Output {
+    Command::new("python3")
+        .arg(repo_root().join("examples/scale-out/detect.py"))
+        .arg("--store")
+        .arg(run.join("normalized/ocsf_events"))
+        .arg("--sql")
+        .arg(sql)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+/// The Linux audit lab with the SigmaHQ Linux rules (mostly keywords, over a store with
+/// JSON-text columns): the Spark job's (rule, event) pairs, imported into the bundle, are the
+/// native engine's detection lines for every rule Spark runs.
+#[test]
+fn spark_job_equals_native_on_the_linux_audit_lab() {
+    require_pyspark();
+    let dir = tempfile::tempdir().unwrap();
+    let events = audit_events(dir.path());
+    let case = ReplayCase::new(
+        "spark-audit",
+        "5a1e0000-0000-4000-8000-000000000006",
+        &["lab_provider"],
+        "",
+    );
+    let run = bundle_with_store(&case, &events);
+    let rules = shared_data().join("sigma/rules/linux");
+    let (native, ncov, _) = detect(&run, &rules, "native");
+    let (script, refused) = spark_script(&run, &rules, dir.path());
+    let job_out = dir.path().join("spark-out");
+    let job = spark_job(&run, &script, &job_out);
+    assert!(
+        job.status.success(),
+        "detect.py: {}",
+        String::from_utf8_lossy(&job.stderr)
+    );
+    let spark = hits(&job_out);
+    let expected: BTreeSet<(String, String)> = pairs(&native)
+        .into_iter()
+        .filter(|(r, _)| !refused.contains_key(r))
+        .collect();
+    assert!(
+        expected == spark,
+        "(rule, event) only native: {:?}; only spark: {:?}",
+        expected.difference(&spark).take(10).collect::<Vec<_>>(),
+        spark.difference(&expected).take(10).collect::<Vec<_>>()
+    );
+    assert!(expected.len() > 10, "only {} pairs", expected.len());
+    let (imported, icov, _) = detect_args(
+        &run,
+        &rules,
+        &[
+            "--engine".as_ref(),
+            "spark".as_ref(),
+            "--spark-results".as_ref(),
+            job_out.as_os_str(),
+        ],
+    );
+    assert!(lines_without(&native, &refused) == lines_without(&imported, &refused));
+    assert_eq!(icov["events_evaluated"], ncov["events_evaluated"]);
+    let executable = ncov["executable_rules"].as_u64().unwrap();
+    eprintln!(
+        "spark, linux audit lab: {} of {executable} executable rules refused, {} (rule, event) pairs equal",
+        refused.len(),
+        expected.len()
+    );
+    for (id, why) in &refused {
+        eprintln!("refused {id}: {why}");
+    }
+    assert!(
+        refused.len() as f64 <= 0.02 * executable as f64,
+        "{} of {executable} refused",
+        refused.len()
+    );
+}
+
 #[test]
 fn spark_job_equals_native_on_evtx_attack_samples() {
     require_pyspark();
@@ -112,35 +214,9 @@ fn spark_job_equals_native_on_evtx_attack_samples() {
         "the partitioned layout changes native detections"
     );
     let native_det = native.clone();
-    let script = dir.path().join("detect.sql");
-    let out = Command::new(workspace_bin("pa-detect"))
-        .args(["sql", "--dialect", "spark", "--rules"])
-        .arg(&rules)
-        .arg("--run-dir")
-        .arg(&run)
-        .arg("--out")
-        .arg(&script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pa-detect sql: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let refused = header_refusals(&std::fs::read_to_string(&script).unwrap());
+    let (script, refused) = spark_script(&run, &rules, dir.path());
     // Bad inputs found before Spark starts: exit 2, naming the file.
-    let job = |sql: &Path, out: &Path| {
-        Command::new("python3")
-            .arg(repo_root().join("examples/scale-out/detect.py"))
-            .arg("--store")
-            .arg(run.join("normalized/ocsf_events"))
-            .arg("--sql")
-            .arg(sql)
-            .arg("--out")
-            .arg(out)
-            .output()
-            .unwrap()
-    };
+    let job = |sql: &Path, out: &Path| spark_job(&run, sql, out);
     let duck = dir.path().join("duck.sql");
     std::fs::write(&duck, "SELECT 1 FROM read_parquet('x/part-*.parquet');\n").unwrap();
     for (sql, says) in [

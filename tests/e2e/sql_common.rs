@@ -49,6 +49,19 @@ pub fn evtx_events(dir: &Path) -> PathBuf {
     out
 }
 
+/// The Linux audit lab's capture normalized to OCSF JSON lines by the real normalizer.
+pub fn audit_events(dir: &Path) -> PathBuf {
+    let out = dir.join("audit.jsonl");
+    Command::new(workspace_bin("pa-normalize"))
+        .args(["--source", "auditd", "-q", "--host", "lab", "--input"])
+        .arg(shared_data().join("linux-audit-lab/audit/audit_tagged.log"))
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .code(0);
+    out
+}
+
 /// `pa-detect --run-dir run --rules rules --engine engine`: the detections, the coverage
 /// document and the compiled plans.
 pub fn detect(run: &Path, rules: &Path, engine: &str) -> (String, Value, Vec<Value>) {

@@ -10,7 +10,8 @@ use assert_cmd::Command;
 use pa_e2e::{ReplayCase, shared_data, workspace_bin};
 use serde_json::Value;
 use sql_common::{
-    bundle_with_store, detect, detection_outcome, evtx_events, lines_without, pairs, write_store,
+    audit_events, bundle_with_store, detect, detection_outcome, evtx_events, lines_without, pairs,
+    write_store,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -180,14 +181,7 @@ fn duckdb_engine_equals_native_on_evtx_attack_samples() {
 fn duckdb_engine_equals_native_on_the_linux_audit_lab() {
     require_duckdb();
     let dir = tempfile::tempdir().unwrap();
-    let events = dir.path().join("audit.jsonl");
-    Command::new(workspace_bin("pa-normalize"))
-        .args(["--source", "auditd", "-q", "--host", "lab", "--input"])
-        .arg(shared_data().join("linux-audit-lab/audit/audit_tagged.log"))
-        .arg("--output")
-        .arg(&events)
-        .assert()
-        .code(0);
+    let events = audit_events(dir.path());
     let rules = shared_data().join("sigma/rules/linux");
     let (_, executable, compared) = engines_agree(
         "sql-audit",
