@@ -118,6 +118,21 @@ fn spark_job(run: &Path, sql: &Path, out: &Path) -> std::process::Output {
         .unwrap()
 }
 
+/// `pa-detect --engine spark --spark-results out`: the job's hits imported into `run` (the
+/// detections, the coverage document and the compiled plans).
+fn import(run: &Path, rules: &Path, out: &Path) -> (String, Value, Vec<Value>) {
+    detect_args(
+        run,
+        rules,
+        &[
+            "--engine".as_ref(),
+            "spark".as_ref(),
+            "--spark-results".as_ref(),
+            out.as_os_str(),
+        ],
+    )
+}
+
 /// The Linux audit lab with the SigmaHQ Linux rules (mostly keywords, over a store with
 /// JSON-text columns): the Spark job's (rule, event) pairs, imported into the bundle, are the
 /// native engine's detection lines for every rule Spark runs.
@@ -155,16 +170,7 @@ fn spark_job_equals_native_on_the_linux_audit_lab() {
         spark.difference(&expected).take(10).collect::<Vec<_>>()
     );
     assert!(expected.len() > 10, "only {} pairs", expected.len());
-    let (imported, icov, _) = detect_args(
-        &run,
-        &rules,
-        &[
-            "--engine".as_ref(),
-            "spark".as_ref(),
-            "--spark-results".as_ref(),
-            job_out.as_os_str(),
-        ],
-    );
+    let (imported, icov, _) = import(&run, &rules, &job_out);
     assert!(lines_without(&native, &refused) == lines_without(&imported, &refused));
     assert_eq!(icov["events_evaluated"], ncov["events_evaluated"]);
     let executable = ncov["executable_rules"].as_u64().unwrap();
@@ -255,16 +261,7 @@ fn spark_job_equals_native_on_evtx_attack_samples() {
     let spark = hits(&job_out);
     // The job's hits imported into the bundle: the native engine's detections.jsonl, line for
     // line, for every rule Spark runs.
-    let (imported, icov, iplans) = detect_args(
-        &run,
-        &rules,
-        &[
-            "--engine".as_ref(),
-            "spark".as_ref(),
-            "--spark-results".as_ref(),
-            job_out.as_os_str(),
-        ],
-    );
+    let (imported, icov, iplans) = import(&run, &rules, &job_out);
     let keep = |det: &str| lines_without(det, &refused);
     assert!(
         keep(&native_det) == keep(&imported),

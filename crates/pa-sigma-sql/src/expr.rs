@@ -83,31 +83,54 @@ fn like_escape(s: &str) -> String {
     out
 }
 
-/// A `Glob` matcher's source (`*`, `?`, `\*`, `\?`, `\\`) as a `LIKE` pattern, literal
-/// characters folded unless `cased` (as the native glob folds them, one by one).
-fn glob_like(source: &str, cased: bool) -> String {
-    let mut out = String::with_capacity(source.len());
+/// One piece of a `Glob` matcher's source: `*`, `?`, or a literal character (`\*`, `\?` and
+/// `\\` are the literal `*`, `?` and `\`; any other `\` is itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GlobTok {
+    Star,
+    One,
+    Lit(char),
+}
+
+/// The pieces of a glob source, in order.
+fn glob_tokens(source: &str) -> Vec<GlobTok> {
+    let mut out = Vec::with_capacity(source.len());
     let mut chars = source.chars().peekable();
-    let lit = |c: char, out: &mut String| {
-        let s = if cased {
-            c.to_string()
-        } else {
-            pa_sigma::fold(&c.to_string())
-        };
-        out.push_str(&like_escape(&s));
-    };
     while let Some(c) = chars.next() {
-        match c {
+        out.push(match c {
             '\\' => match chars.peek() {
                 Some(&n @ ('*' | '?' | '\\')) => {
                     chars.next();
-                    lit(n, &mut out);
+                    GlobTok::Lit(n)
                 }
-                _ => lit('\\', &mut out),
+                _ => GlobTok::Lit('\\'),
             },
-            '*' => out.push('%'),
-            '?' => out.push('_'),
-            c => lit(c, &mut out),
+            '*' => GlobTok::Star,
+            '?' => GlobTok::One,
+            c => GlobTok::Lit(c),
+        });
+    }
+    out
+}
+
+/// A glob's literal character as it is compared: folded unless `cased` (as the native glob
+/// folds them, one by one).
+fn glob_char(c: char, cased: bool) -> String {
+    if cased {
+        c.to_string()
+    } else {
+        pa_sigma::fold(&c.to_string())
+    }
+}
+
+/// A `Glob` matcher's source as a `LIKE` pattern, literal characters folded unless `cased`.
+fn glob_like(source: &str, cased: bool) -> String {
+    let mut out = String::with_capacity(source.len());
+    for t in glob_tokens(source) {
+        match t {
+            GlobTok::Star => out.push('%'),
+            GlobTok::One => out.push('_'),
+            GlobTok::Lit(c) => out.push_str(&like_escape(&glob_char(c, cased))),
         }
     }
     out

@@ -138,8 +138,8 @@ fn store() -> Columns {
 
 /// Compile `detection`, check the SQL contains `needle`, and that DuckDB and the native
 /// evaluator both select exactly `expect`.
-/// A rule compiled for Spark over the test store (class 1007, no route).
-fn spark_rule(detection: &str) -> pa_sigma_sql::Predicate {
+/// A rule compiled for `dialect` over the test store (class 1007, no route).
+fn rule_in(detection: &str, dialect: Dialect) -> pa_sigma_sql::Predicate {
     let rule = compile(detection);
     let input = RuleInput {
         rule_id: "r",
@@ -147,7 +147,33 @@ fn spark_rule(detection: &str) -> pa_sigma_sql::Predicate {
         class_uid: 1007,
         route: None,
     };
-    compile_rule(&input, &store(), Dialect::Spark).unwrap()
+    compile_rule(&input, &store(), dialect).unwrap()
+}
+
+/// A rule compiled for Spark over the test store.
+fn spark_rule(detection: &str) -> pa_sigma_sql::Predicate {
+    rule_in(detection, Dialect::Spark)
+}
+
+/// A rule compiled for DuckDB over the test store.
+fn duckdb_rule(detection: &str) -> pa_sigma_sql::Predicate {
+    rule_in(detection, Dialect::DuckDb)
+}
+
+/// The DuckDB CLI counting the rows where `p` holds in a one-row table of class 1007 whose
+/// column `col` holds `value` (CSV, no header).
+fn count_one_row(p: &pa_sigma_sql::Predicate, col: &str, value: &str) -> std::process::Output {
+    let d = Dialect::DuckDb;
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT {} AS {}, 1007 AS class_uid) AS pa_events WHERE {};",
+        d.str_lit(value),
+        d.ident(col),
+        p.sql
+    );
+    Command::new(duckdb())
+        .args(["-batch", "-no-init", "-csv", "-noheader", "-c", &sql])
+        .output()
+        .unwrap()
 }
 
 fn case(detection: &str, needle: &str, expect: &[i64]) -> String {
@@ -473,23 +499,9 @@ fn cidr_ipv4_networks() {
 
 #[test]
 fn cidr_stops_on_mapped_addresses_it_cannot_parse() {
-    let rule = compile("  sel:\n    Ip|cidr: '10.0.0.0/8'\n  condition: sel");
-    let input = RuleInput {
-        rule_id: "r",
-        compiled: &rule,
-        class_uid: 1007,
-        route: None,
-    };
-    let p = compile_rule(&input, &store(), Dialect::DuckDb).unwrap();
+    let p = duckdb_rule("  sel:\n    Ip|cidr: '10.0.0.0/8'\n  condition: sel");
     // `0:0:0:0:0:ffff:10.1.1.1` is 10.1.1.1 to the native engine: DuckDB errors, never says no.
-    let sql = format!(
-        "SELECT count(*) FROM (SELECT '0:0:0:0:0:ffff:10.1.1.1' AS \"Ip\", 1007 AS class_uid) AS pa_events WHERE {};",
-        p.sql
-    );
-    let out = Command::new(duckdb())
-        .args(["-batch", "-no-init", "-c", &sql])
-        .output()
-        .unwrap();
+    let out = count_one_row(&p, "Ip", "0:0:0:0:0:ffff:10.1.1.1");
     assert!(
         !out.status.success(),
         "{}",
@@ -595,25 +607,8 @@ fn spark_text_escapes_backslashes_and_quotes() {
 
 #[test]
 fn json_arrays_nested_too_deep_stop_the_query() {
-    let rule = compile("  sel:\n    Tags: 'x'\n  condition: sel");
-    let input = RuleInput {
-        rule_id: "r",
-        compiled: &rule,
-        class_uid: 1007,
-        route: None,
-    };
-    let p = compile_rule(&input, &store(), Dialect::DuckDb).unwrap();
-    let run = |tags: &str| {
-        let sql = format!(
-            "SELECT count(*) FROM (SELECT {} AS \"Tags\", 1007 AS class_uid) AS pa_events WHERE {};",
-            Dialect::DuckDb.str_lit(tags),
-            p.sql
-        );
-        Command::new(duckdb())
-            .args(["-batch", "-no-init", "-csv", "-noheader", "-c", &sql])
-            .output()
-            .unwrap()
-    };
+    let p = duckdb_rule("  sel:\n    Tags: 'x'\n  condition: sel");
+    let run = |tags: &str| count_one_row(&p, "Tags", tags);
     // four arrays deep is walked (the native walk finds `x` at any depth)
     let ok = run(r#"[[[["x"]]]]"#);
     assert!(

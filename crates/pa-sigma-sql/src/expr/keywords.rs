@@ -14,7 +14,7 @@
 //!   and the exact check decides the rest, as the native engine's keyword index does.
 //!   Spark reads the string tokens of each JSON-text cell ([`crate::json::spark_strings`]).
 
-use super::{Cx, like_escape, nn, or_all};
+use super::{Cx, GlobTok, glob_char, glob_tokens, like_escape, nn, or_all};
 use crate::{ColumnKind, Columns, Dialect, Refusal};
 use pa_sigma::{Matcher, StrKind};
 
@@ -54,35 +54,17 @@ fn json_escaped(s: &str) -> String {
 fn glob_literal(source: &str, cased: bool) -> String {
     let mut best = String::new();
     let mut run = String::new();
-    let mut chars = source.chars().peekable();
-    let end_run = |run: &mut String, best: &mut String| {
-        if run.chars().count() > best.chars().count() {
-            *best = std::mem::take(run);
-        }
-        run.clear();
-    };
-    while let Some(c) = chars.next() {
-        let lit = match c {
-            '\\' => match chars.peek() {
-                Some(&n @ ('*' | '?' | '\\')) => {
-                    chars.next();
-                    n
+    for t in glob_tokens(source).into_iter().chain([GlobTok::Star]) {
+        match t {
+            GlobTok::Lit(c) => run.push_str(&glob_char(c, cased)),
+            GlobTok::Star | GlobTok::One => {
+                if run.chars().count() > best.chars().count() {
+                    best = std::mem::take(&mut run);
                 }
-                _ => '\\',
-            },
-            '*' | '?' => {
-                end_run(&mut run, &mut best);
-                continue;
+                run.clear();
             }
-            c => c,
-        };
-        if cased {
-            run.push(lit);
-        } else {
-            run.push_str(&pa_sigma::fold(&lit.to_string()));
         }
     }
-    end_run(&mut run, &mut best);
     best
 }
 

@@ -5,7 +5,7 @@
 //! list dozens of values per field, and the expanded modifiers (`base64offset`, `windash`,
 //! `utf16`) hundreds.
 
-use super::{nn, or_all};
+use super::{GlobTok, glob_char, glob_tokens, nn, or_all};
 use crate::Dialect;
 use pa_sigma::{Matcher, StrKind};
 
@@ -28,30 +28,15 @@ pub(super) fn re_literal(s: &str) -> String {
     out
 }
 
-/// A `Glob` matcher's source (`*`, `?`, `\*`, `\?`, `\\`) as an RE2 pattern matching a whole
-/// text (with `(?s)`: `.` is any character), literal characters folded unless `cased`.
+/// A `Glob` matcher's source as an RE2 pattern matching a whole text (with `(?s)`: `.` is any
+/// character), literal characters folded unless `cased`.
 fn glob_re(source: &str, cased: bool) -> String {
     let mut out = String::from("^");
-    let mut chars = source.chars().peekable();
-    let lit = |c: char, out: &mut String| {
-        if cased {
-            out.push_str(&re_literal(&c.to_string()));
-        } else {
-            out.push_str(&re_literal(&pa_sigma::fold(&c.to_string())));
-        }
-    };
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.peek() {
-                Some(&n @ ('*' | '?' | '\\')) => {
-                    chars.next();
-                    lit(n, &mut out);
-                }
-                _ => lit('\\', &mut out),
-            },
-            '*' => out.push_str(".*"),
-            '?' => out.push('.'),
-            c => lit(c, &mut out),
+    for t in glob_tokens(source) {
+        match t {
+            GlobTok::Star => out.push_str(".*"),
+            GlobTok::One => out.push('.'),
+            GlobTok::Lit(c) => out.push_str(&re_literal(&glob_char(c, cased))),
         }
     }
     out.push_str(r"\z");
