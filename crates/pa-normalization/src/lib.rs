@@ -21,7 +21,7 @@ use pa_ocsf::{Coverage, EventContext, Normalized, Normalizer};
 use pa_sources::parallel::{self, FileEvent};
 use pa_sources::{Provenance, SourceRecord, SourceType};
 use pa_stage::{StageContext, StageFailure, StageSuccess};
-use pa_store::events::EventWriter;
+use pa_store::events::{EventWriter, FlatEvent};
 use pa_store::raw::{RawReader, RawRow};
 use rayon::prelude::*;
 use serde_json::{Value, json};
@@ -225,6 +225,27 @@ impl Tally {
 /// Raw rows decoded and normalized together (in parallel) before their events are stored.
 const NORMALIZE_BATCH: usize = 2048;
 
+/// One raw row's outcome from a worker: the record (its fields dropped unless the coverage
+/// needs them), the outcome (its event, if any, replaced by [`take_event`]) and the event taken
+/// apart for the store.
+struct Done {
+    rec: SourceRecord,
+    n: Normalized,
+    flat: Option<Result<FlatEvent, pa_store::events::PushError>>,
+}
+
+/// Move the event out of a mapped or fallback outcome, leaving an event of only its
+/// `class_uid`: all that the tally and the coverage read of it.
+fn take_event(n: &mut Normalized) -> Option<Value> {
+    match n {
+        Normalized::Mapped(ev) | Normalized::Fallback { event: ev, .. } => {
+            let class = ev.get("class_uid").cloned().unwrap_or(Value::Null);
+            Some(std::mem::replace(ev, json!({ "class_uid": class })))
+        }
+        _ => None,
+    }
+}
+
 fn failure(code: NormalizationReason, msg: impl Into<String>) -> StageFailure {
     StageFailure::new(code, msg)
 }
@@ -387,9 +408,11 @@ fn normalize_raw(
     let mut tally = Tally::default();
 
     for (source_id, dir) in raw_datasets(ctx.run.path())? {
-        let mut reader = RawReader::open(&dir).map_err(|e| {
-            StageFailure::new(pa_bundle::reason::CommonReason::InputMissing, e.to_string())
-        })?;
+        let mut reader = RawReader::open(&dir)
+            .map(RawReader::without_raw)
+            .map_err(|e| {
+                StageFailure::new(pa_bundle::reason::CommonReason::InputMissing, e.to_string())
+            })?;
         // Rows are decoded and normalized in parallel batches; the results are consumed in
         // row order, so the store, the coverage and the tally are those of a sequential pass.
         let mut batch: Vec<(RawRow, String)> = Vec::with_capacity(NORMALIZE_BATCH);
@@ -414,10 +437,12 @@ fn normalize_raw(
             if batch.is_empty() {
                 break;
             }
-            let results: Vec<Result<(SourceRecord, Normalized), NormalizeError>> = batch
+            // Each worker also takes its event apart for the store writer
+            // ([`FlatEvent::new`]) and drops what the sequential pass does not need.
+            let results: Vec<Result<Done, NormalizeError>> = batch
                 .par_iter()
                 .map(|(row, _)| {
-                    let rec = record_of_row(row)?;
+                    let mut rec = record_of_row(row)?;
                     let raw_ref = json!({
                         "kind": "dataset_row_v1",
                         "path": format!("raw_parquet/{source_id}"),
@@ -431,12 +456,17 @@ fn normalize_raw(
                         collector_version: None,
                         host: asset_host.get(&row.asset_id).map(String::as_str),
                     };
-                    let n = normalizer.normalize(&rec, &ectx);
-                    Ok((rec, n))
+                    let mut n = normalizer.normalize(&rec, &ectx);
+                    let flat = take_event(&mut n).map(FlatEvent::new);
+                    if flat.is_some() {
+                        // The coverage routes only failed records again.
+                        rec.fields = Value::Null;
+                    }
+                    Ok(Done { rec, n, flat })
                 })
                 .collect();
             for ((row, part), res) in batch.iter().zip(results) {
-                let (rec, n) = res.map_err(|e| {
+                let Done { rec, n, flat } = res.map_err(|e| {
                     failure(
                         NormalizationReason::NormalizedStoreIncompatible,
                         format!(
@@ -448,31 +478,30 @@ fn normalize_raw(
                 let is_covered = covered.iter().any(|c| c == rec.source_type.as_str());
                 tally.note(rec.source_type, &n, is_covered);
                 coverage.add(&rec, &n);
-                match n {
-                    Normalized::Mapped(ev) | Normalized::Fallback { event: ev, .. } => {
-                        writer.push(&ev).map_err(|e| {
-                            failure(
-                                NormalizationReason::MissingCoreField,
-                                format!(
-                                    "raw_parquet/{source_id}{part}: the row of {}#{}: {e}",
-                                    row.file, row.ordinal
-                                ),
-                            )
-                        })?
-                    }
-                    Normalized::Failed {
-                        reason_code,
-                        message,
-                    } if strict && reason_code == "event_id_generation_failed" => {
-                        return Err(failure(
-                            NormalizationReason::EventIdGenerationFailed,
+                if let Some(flat) = flat {
+                    flat.and_then(|f| writer.push_flat(f)).map_err(|e| {
+                        failure(
+                            NormalizationReason::MissingCoreField,
                             format!(
-                                "raw_parquet/{source_id}{part}: the row of {}#{}: {message}",
+                                "raw_parquet/{source_id}{part}: the row of {}#{}: {e}",
                                 row.file, row.ordinal
                             ),
-                        ));
-                    }
-                    _ => {}
+                        )
+                    })?;
+                } else if let Normalized::Failed {
+                    reason_code,
+                    message,
+                } = &n
+                    && strict
+                    && *reason_code == "event_id_generation_failed"
+                {
+                    return Err(failure(
+                        NormalizationReason::EventIdGenerationFailed,
+                        format!(
+                            "raw_parquet/{source_id}{part}: the row of {}#{}: {message}",
+                            row.file, row.ordinal
+                        ),
+                    ));
                 }
             }
         }

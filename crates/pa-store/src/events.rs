@@ -19,6 +19,7 @@
 
 mod parts;
 mod reader;
+mod spill;
 
 pub use reader::{ColumnInfo, EventReader, batch_events, cell, row_count};
 
@@ -27,7 +28,7 @@ use crate::layout::StoreLayout;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BinaryHeap};
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -107,27 +108,84 @@ pub fn split_column(name: &str) -> Vec<String> {
 pub fn flatten(event: &Value) -> Vec<(String, ColumnKind, Value)> {
     let mut out = Vec::new();
     if let Value::Object(m) = event {
-        flatten_into("", m, &mut out);
+        flatten_into("", m.clone(), &mut out);
     }
     out
 }
 
-fn flatten_into(prefix: &str, m: &Map<String, Value>, out: &mut Vec<(String, ColumnKind, Value)>) {
+fn flatten_into(prefix: &str, m: Map<String, Value>, out: &mut Vec<(String, ColumnKind, Value)>) {
     for (k, v) in m {
         let name = if prefix.is_empty() {
-            escape_key(k)
+            escape_key(&k)
         } else {
-            format!("{prefix}.{}", escape_key(k))
+            let k = escape_key(&k);
+            let mut n = String::with_capacity(prefix.len() + 1 + k.len());
+            n.push_str(prefix);
+            n.push('.');
+            n.push_str(&k);
+            n
         };
-        match v {
-            Value::Null => {}
-            Value::Object(inner) if !inner.is_empty() => flatten_into(&name, inner, out),
-            Value::Object(_) | Value::Array(_) => out.push((name, ColumnKind::Json, v.clone())),
-            Value::Bool(_) => out.push((name, ColumnKind::Bool, v.clone())),
-            Value::Number(n) if n.is_i64() => out.push((name, ColumnKind::Int, v.clone())),
-            Value::Number(_) => out.push((name, ColumnKind::Float, v.clone())),
-            Value::String(_) => out.push((name, ColumnKind::Str, v.clone())),
+        let kind = match &v {
+            Value::Null => continue,
+            Value::Object(inner) if !inner.is_empty() => {
+                let Value::Object(inner) = v else {
+                    unreachable!("matched an object")
+                };
+                flatten_into(&name, inner, out);
+                continue;
+            }
+            Value::Object(_) | Value::Array(_) => ColumnKind::Json,
+            Value::Bool(_) => ColumnKind::Bool,
+            Value::Number(n) if n.is_i64() => ColumnKind::Int,
+            Value::Number(_) => ColumnKind::Float,
+            Value::String(_) => ColumnKind::Str,
+        };
+        out.push((name, kind, v));
+    }
+}
+
+/// An event taken apart for [`EventWriter::push_flat`]: its sort key and its leaves. Building
+/// it is the per-event work of the writer that needs none of its state, so callers can build
+/// many in parallel and push them in order.
+#[derive(Debug)]
+pub struct FlatEvent {
+    time: i64,
+    class_uid: i64,
+    uid: String,
+    leaves: Vec<(String, ColumnKind, Value)>,
+    /// Approximate bytes held while buffered (the writer's budget counts these).
+    size: usize,
+}
+
+impl FlatEvent {
+    /// Take `event` apart (the required columns checked as [`EventWriter::push`] does).
+    pub fn new(event: Value) -> Result<FlatEvent, PushError> {
+        let time = event
+            .get("time")
+            .and_then(Value::as_i64)
+            .ok_or(PushError::MissingRequired("time"))?;
+        let class_uid = event
+            .get("class_uid")
+            .and_then(Value::as_i64)
+            .ok_or(PushError::MissingRequired("class_uid"))?;
+        let uid = event
+            .get("metadata")
+            .and_then(|m| m.get("uid"))
+            .and_then(Value::as_str)
+            .ok_or(PushError::MissingRequired("metadata.uid"))?
+            .to_string();
+        let mut leaves = Vec::new();
+        if let Value::Object(m) = event {
+            flatten_into("", m, &mut leaves);
         }
+        let size = uid.len() + 96 + leaves.iter().map(|(_, _, v)| approx_size(v)).sum::<usize>();
+        Ok(FlatEvent {
+            time,
+            class_uid,
+            uid,
+            leaves,
+            size,
+        })
     }
 }
 
@@ -181,10 +239,10 @@ pub struct EventWriter {
     chunk: Vec<Item>,
     chunk_bytes: usize,
     runs: Vec<PathBuf>,
-    columns: BTreeMap<String, ColumnKind>,
-    /// Column name → id (arrival order), and back.
+    /// Column name → id (arrival order), and back; each column's kind so far, by id.
     col_ids: std::collections::HashMap<String, u32>,
     col_names: Vec<String>,
+    col_kinds: Vec<ColumnKind>,
     pushed: u64,
     layout: StoreLayout,
     /// Partitioned layouts: per `class_uid`, which leaf ids its events use.
@@ -192,6 +250,7 @@ pub struct EventWriter {
 }
 
 /// One buffered event: its sort key and its leaves (column id, value), in flatten order.
+#[derive(Debug)]
 struct Item {
     time: i64,
     uid: String,
@@ -225,7 +284,13 @@ fn jcs_bytes(v: &Value) -> Vec<u8> {
 fn approx_size(v: &Value) -> usize {
     40 + match v {
         Value::String(s) => s.len() + 16,
-        Value::Array(_) | Value::Object(_) => text(v).len() * 6,
+        Value::Array(a) => a.iter().map(approx_size).sum::<usize>() + 24,
+        Value::Object(m) => {
+            m.iter()
+                .map(|(k, v)| k.len() + 32 + approx_size(v))
+                .sum::<usize>()
+                + 48
+        }
         _ => 0,
     }
 }
@@ -247,9 +312,9 @@ impl EventWriter {
             chunk: Vec::new(),
             chunk_bytes: 0,
             runs: Vec::new(),
-            columns: BTreeMap::new(),
             col_ids: std::collections::HashMap::new(),
             col_names: Vec::new(),
+            col_kinds: Vec::new(),
             pushed: 0,
             layout: StoreLayout::default(),
             class_cols: std::collections::HashMap::new(),
@@ -265,36 +330,31 @@ impl EventWriter {
 
     /// Add one event.
     pub fn push(&mut self, event: &Value) -> Result<(), PushError> {
-        let time = event
-            .get("time")
-            .and_then(Value::as_i64)
-            .ok_or(PushError::MissingRequired("time"))?;
-        let class_uid = event
-            .get("class_uid")
-            .and_then(Value::as_i64)
-            .ok_or(PushError::MissingRequired("class_uid"))?;
-        let uid = event
-            .get("metadata")
-            .and_then(|m| m.get("uid"))
-            .and_then(Value::as_str)
-            .ok_or(PushError::MissingRequired("metadata.uid"))?
-            .to_string();
-        let mut size = uid.len() + 96;
-        let mut leaves = Vec::new();
-        for (name, kind, v) in flatten(event) {
-            size += approx_size(&v);
+        self.push_flat(FlatEvent::new(event.clone())?)
+    }
+
+    /// Add one event taken apart beforehand ([`FlatEvent::new`]).
+    pub fn push_flat(&mut self, event: FlatEvent) -> Result<(), PushError> {
+        let FlatEvent {
+            time,
+            class_uid,
+            uid,
+            leaves: named,
+            size,
+        } = event;
+        let mut leaves = Vec::with_capacity(named.len());
+        for (name, kind, v) in named {
             let id = match self.col_ids.get(&name) {
                 Some(&id) => {
-                    if let Some(k) = self.columns.get_mut(&name) {
-                        *k = k.join(kind);
-                    }
+                    let k = &mut self.col_kinds[id as usize];
+                    *k = k.join(kind);
                     id
                 }
                 None => {
                     let id = self.col_names.len() as u32;
-                    self.col_ids.insert(name.clone(), id);
                     self.col_names.push(name.clone());
-                    self.columns.insert(name, kind);
+                    self.col_ids.insert(name, id);
+                    self.col_kinds.push(kind);
                     id
                 }
             };
@@ -329,23 +389,11 @@ impl EventWriter {
         let path = self
             .spill_dir
             .path()
-            .join(format!("run-{:06}.tsv", self.runs.len()));
+            .join(format!("run-{:06}.bin", self.runs.len()));
         let f = std::fs::File::create(&path).map_err(|e| StoreError::io(&path, e))?;
-        let mut w = BufWriter::new(f);
+        let mut w = BufWriter::with_capacity(1 << 20, f);
         for it in self.chunk.drain(..) {
-            let leaves: Vec<Value> = it
-                .leaves
-                .into_iter()
-                .map(|(id, v)| Value::Array(vec![Value::from(id), v]))
-                .collect();
-            writeln!(
-                w,
-                "{}\t{}\t{}",
-                it.time,
-                it.uid,
-                text(&Value::Array(leaves))
-            )
-            .map_err(|e| StoreError::io(&path, e))?;
+            spill::write_item(&mut w, &it).map_err(|e| StoreError::io(&path, e))?;
         }
         w.flush().map_err(|e| StoreError::io(&path, e))?;
         self.chunk_bytes = 0;
@@ -355,17 +403,23 @@ impl EventWriter {
 
     /// The Arrow schema the columns seen so far give.
     fn schema(&self) -> (SchemaRef, Vec<(String, ColumnKind)>) {
+        let columns: BTreeMap<&str, ColumnKind> = self
+            .col_names
+            .iter()
+            .map(String::as_str)
+            .zip(self.col_kinds.iter().copied())
+            .collect();
         let mut cols: Vec<(String, ColumnKind)> = Vec::new();
         for r in REQUIRED {
-            let k = self.columns.get(r).copied().unwrap_or(match r {
+            let k = columns.get(r).copied().unwrap_or(match r {
                 "metadata.uid" => ColumnKind::Str,
                 _ => ColumnKind::Int,
             });
             cols.push((r.to_string(), k));
         }
-        for (n, k) in &self.columns {
-            if !REQUIRED.contains(&n.as_str()) {
-                cols.push((n.clone(), *k));
+        for (n, k) in &columns {
+            if !REQUIRED.contains(n) {
+                cols.push((n.to_string(), *k));
             }
         }
         let fields: Vec<Field> = cols
@@ -451,46 +505,26 @@ impl EventWriter {
             let mut readers = Vec::new();
             for p in &self.runs {
                 let f = std::fs::File::open(p).map_err(|e| StoreError::io(p, e))?;
-                readers.push((p.clone(), std::io::BufReader::new(f)));
+                readers.push((p.clone(), std::io::BufReader::with_capacity(1 << 20, f)));
             }
+            // Each run's next item waits in `heads`; the heap orders the runs by it.
+            let mut heads: Vec<Option<Item>> = Vec::with_capacity(readers.len());
             let mut heap = BinaryHeap::new();
             for (i, (p, r)) in readers.iter_mut().enumerate() {
-                if let Some(item) = read_run_line(p, r)? {
-                    heap.push(std::cmp::Reverse((item, i)));
+                let head = spill::read_item(p, r)?;
+                if let Some(it) = &head {
+                    heap.push(std::cmp::Reverse((it.time, it.uid.clone(), i)));
                 }
+                heads.push(head);
             }
-            while let Some(std::cmp::Reverse(((time, uid, line), i))) = heap.pop() {
+            while let Some(std::cmp::Reverse((_, _, i))) = heap.pop() {
                 let (p, r) = &mut readers[i];
-                if let Some(next) = read_run_line(p, r)? {
-                    heap.push(std::cmp::Reverse((next, i)));
+                let next = spill::read_item(p, r)?;
+                if let Some(n) = &next {
+                    heap.push(std::cmp::Reverse((n.time, n.uid.clone(), i)));
                 }
-                let bad = |detail: String| StoreError::Layout {
-                    path: readers[i].0.clone(),
-                    dataset: "ocsf_events spill run",
-                    detail,
-                };
-                let parsed: Value = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
-                let Value::Array(items) = parsed else {
-                    return Err(bad("a line is not an array of leaves".into()));
-                };
-                let mut leaves = Vec::with_capacity(items.len());
-                for it in items {
-                    let Value::Array(mut pair) = it else {
-                        return Err(bad("a leaf is not [id, value]".into()));
-                    };
-                    let v = pair.pop().unwrap_or(Value::Null);
-                    let id = pair
-                        .first()
-                        .and_then(Value::as_u64)
-                        .ok_or_else(|| bad("bad leaf id".into()))?;
-                    leaves.push((id as u32, v));
-                }
-                handle(
-                    Item { time, uid, leaves },
-                    &mut group,
-                    &mut out,
-                    &mut summary,
-                )?;
+                let it = std::mem::replace(&mut heads[i], next).expect("a queued run has a head");
+                handle(it, &mut group, &mut out, &mut summary)?;
             }
         }
         flush_group(&mut group, &mut out, &mut summary)?;
@@ -538,30 +572,6 @@ impl EventWriter {
     pub fn pushed(&self) -> u64 {
         self.pushed
     }
-}
-
-fn read_run_line(
-    p: &Path,
-    r: &mut std::io::BufReader<std::fs::File>,
-) -> Result<Option<(i64, String, String)>, StoreError> {
-    let mut line = String::new();
-    let n = r.read_line(&mut line).map_err(|e| StoreError::io(p, e))?;
-    if n == 0 {
-        return Ok(None);
-    }
-    let line = line.trim_end_matches('\n');
-    let bad = || StoreError::Layout {
-        path: p.to_path_buf(),
-        dataset: "ocsf_events spill run",
-        detail: "malformed line".into(),
-    };
-    let (t, rest) = line.split_once('\t').ok_or_else(bad)?;
-    let (uid, text) = rest.split_once('\t').ok_or_else(bad)?;
-    Ok(Some((
-        t.parse().map_err(|_| bad())?,
-        uid.to_string(),
-        text.to_string(),
-    )))
 }
 
 #[cfg(test)]

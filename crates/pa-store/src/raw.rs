@@ -25,8 +25,8 @@ use crate::{StoreError, part_name, writer_properties};
 use arrow_array::builder::{BooleanBuilder, Int64Builder, StringBuilder};
 use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -255,6 +255,8 @@ pub struct RawReader {
     batch: Option<(PathBuf, RecordBatch)>,
     row: usize,
     failed: bool,
+    /// The `raw` column is not decoded; rows carry an empty `raw`.
+    skip_raw: bool,
 }
 
 impl RawReader {
@@ -266,7 +268,15 @@ impl RawReader {
             batch: None,
             row: 0,
             failed: false,
+            skip_raw: false,
         })
+    }
+
+    /// Leave the `raw` column (the record as read, the largest column) undecoded: the rows
+    /// come back with an empty `raw`, for readers that only need the decoded fields.
+    pub fn without_raw(mut self) -> RawReader {
+        self.skip_raw = true;
+        self
     }
 
     /// The part file the last row came from.
@@ -279,7 +289,7 @@ impl RawReader {
             if let Some((path, reader)) = self.current.as_mut() {
                 match crate::guard::decoding(path, || Ok(reader.next()))? {
                     Some(Ok(b)) => {
-                        check_layout(path, b.schema().as_ref())?;
+                        check_layout(path, b.schema().as_ref(), self.skip_raw)?;
                         self.batch = Some((path.clone(), b));
                         self.row = 0;
                         return Ok(true);
@@ -292,9 +302,26 @@ impl RawReader {
                 return Ok(false);
             };
             let f = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, e))?;
+            let skip_raw = self.skip_raw;
             let reader = crate::guard::decoding(&path, || {
                 ParquetRecordBatchReaderBuilder::try_new(f)
-                    .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+                    .and_then(|b| {
+                        let b = b.with_batch_size(BATCH_ROWS);
+                        if !skip_raw {
+                            return b.build();
+                        }
+                        let roots: Vec<usize> = b
+                            .parquet_schema()
+                            .root_schema()
+                            .get_fields()
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, f)| f.name() != "raw")
+                            .map(|(i, _)| i)
+                            .collect();
+                        let mask = ProjectionMask::roots(b.parquet_schema(), roots);
+                        b.with_projection(mask).build()
+                    })
                     .map_err(|e| StoreError::parquet(&path, e))
             })?;
             self.current = Some((path, reader));
@@ -302,9 +329,12 @@ impl RawReader {
     }
 }
 
-fn check_layout(path: &Path, got: &Schema) -> Result<(), StoreError> {
+fn check_layout(path: &Path, got: &Schema, skip_raw: bool) -> Result<(), StoreError> {
     let want = schema();
     for f in want.fields() {
+        if skip_raw && f.name() == "raw" {
+            continue;
+        }
         match got.field_with_name(f.name()) {
             Ok(g) if g.data_type() == f.data_type() => {}
             Ok(g) => {
@@ -382,7 +412,11 @@ impl Iterator for RawReader {
             channel: opt_str(s("channel"), i),
             provider: opt_str(s("provider"), i),
             event_code: opt_i64(n("event_code"), i),
-            raw: s("raw").value(i).to_string(),
+            raw: if self.skip_raw {
+                String::new()
+            } else {
+                s("raw").value(i).to_string()
+            },
             raw_sha256: s("raw_sha256").value(i).to_string(),
             raw_bytes: n("raw_bytes").value(i),
             raw_truncated: col::<BooleanArray>(b, "raw_truncated").value(i),
@@ -433,6 +467,21 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(back, rows);
+        // Without the raw column: every other column as written, `raw` empty.
+        let lean: Vec<RawRow> = RawReader::open(t.path())
+            .unwrap()
+            .without_raw()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected: Vec<RawRow> = rows
+            .iter()
+            .cloned()
+            .map(|r| RawRow {
+                raw: String::new(),
+                ..r
+            })
+            .collect();
+        assert_eq!(lean, expected);
     }
 
     #[test]
