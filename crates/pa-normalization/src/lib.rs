@@ -415,9 +415,10 @@ fn normalize_raw(
             })?;
         // Rows are decoded and normalized in parallel batches; the results are consumed in
         // row order, so the store, the coverage and the tally are those of a sequential pass.
-        let mut batch: Vec<(RawRow, String)> = Vec::with_capacity(NORMALIZE_BATCH);
-        loop {
-            batch.clear();
+        // Pipelined: while the workers normalize batch n, this thread stores batch n-1 and
+        // reads batch n+1.
+        let read_batch = |reader: &mut RawReader| -> Result<Vec<(RawRow, String)>, StageFailure> {
+            let mut batch = Vec::with_capacity(NORMALIZE_BATCH);
             while batch.len() < NORMALIZE_BATCH {
                 let Some(row) = reader.next() else { break };
                 let row = row.map_err(|e| {
@@ -434,45 +435,47 @@ fn normalize_raw(
                     .unwrap_or_default();
                 batch.push((row, part));
             }
-            if batch.is_empty() {
-                break;
+            Ok(batch)
+        };
+        // Each worker also takes its event apart for the store writer ([`FlatEvent::new`])
+        // and drops what the sequential pass does not need.
+        let work = |row: &RawRow| -> Result<Done, NormalizeError> {
+            let mut rec = record_of_row(row)?;
+            let raw_ref = json!({
+                "kind": "dataset_row_v1",
+                "path": format!("raw_parquet/{source_id}"),
+                "row_locator": {"file": row.file, "ordinal": row.ordinal},
+            });
+            let ectx = EventContext {
+                run_id: &run_id,
+                scenario_id: &scenario_id,
+                raw_ref: Some(raw_ref),
+                normalizer_version: NORMALIZER_VERSION,
+                collector_version: None,
+                host: asset_host.get(&row.asset_id).map(String::as_str),
+            };
+            let mut n = normalizer.normalize(&rec, &ectx);
+            let flat = take_event(&mut n).map(FlatEvent::new);
+            if flat.is_some() {
+                // The coverage routes only failed records again.
+                rec.fields = Value::Null;
             }
-            // Each worker also takes its event apart for the store writer
-            // ([`FlatEvent::new`]) and drops what the sequential pass does not need.
-            let results: Vec<Result<Done, NormalizeError>> = batch
-                .par_iter()
-                .map(|(row, _)| {
-                    let mut rec = record_of_row(row)?;
-                    let raw_ref = json!({
-                        "kind": "dataset_row_v1",
-                        "path": format!("raw_parquet/{source_id}"),
-                        "row_locator": {"file": row.file, "ordinal": row.ordinal},
-                    });
-                    let ectx = EventContext {
-                        run_id: &run_id,
-                        scenario_id: &scenario_id,
-                        raw_ref: Some(raw_ref),
-                        normalizer_version: NORMALIZER_VERSION,
-                        collector_version: None,
-                        host: asset_host.get(&row.asset_id).map(String::as_str),
-                    };
-                    let mut n = normalizer.normalize(&rec, &ectx);
-                    let flat = take_event(&mut n).map(FlatEvent::new);
-                    if flat.is_some() {
-                        // The coverage routes only failed records again.
-                        rec.fields = Value::Null;
-                    }
-                    Ok(Done { rec, n, flat })
-                })
-                .collect();
+            Ok(Done { rec, n, flat })
+        };
+        let mut store = |batch: Vec<(RawRow, String)>,
+                         results: Vec<Result<Done, NormalizeError>>|
+         -> Result<(), StageFailure> {
             for ((row, part), res) in batch.iter().zip(results) {
+                let at = || {
+                    format!(
+                        "raw_parquet/{source_id}{part}: the row of {}#{}",
+                        row.file, row.ordinal
+                    )
+                };
                 let Done { rec, n, flat } = res.map_err(|e| {
                     failure(
                         NormalizationReason::NormalizedStoreIncompatible,
-                        format!(
-                            "raw_parquet/{source_id}{part}: the row of {}#{}: {e}",
-                            row.file, row.ordinal
-                        ),
+                        format!("{}: {e}", at()),
                     )
                 })?;
                 let is_covered = covered.iter().any(|c| c == rec.source_type.as_str());
@@ -482,10 +485,7 @@ fn normalize_raw(
                     flat.and_then(|f| writer.push_flat(f)).map_err(|e| {
                         failure(
                             NormalizationReason::MissingCoreField,
-                            format!(
-                                "raw_parquet/{source_id}{part}: the row of {}#{}: {e}",
-                                row.file, row.ordinal
-                            ),
+                            format!("{}: {e}", at()),
                         )
                     })?;
                 } else if let Normalized::Failed {
@@ -497,13 +497,38 @@ fn normalize_raw(
                 {
                     return Err(failure(
                         NormalizationReason::EventIdGenerationFailed,
-                        format!(
-                            "raw_parquet/{source_id}{part}: the row of {}#{}: {message}",
-                            row.file, row.ordinal
-                        ),
+                        format!("{}: {message}", at()),
                     ));
                 }
             }
+            Ok(())
+        };
+        let mut batch = read_batch(&mut reader)?;
+        let mut done: Option<(Vec<(RawRow, String)>, Vec<Result<Done, NormalizeError>>)> = None;
+        while !batch.is_empty() || done.is_some() {
+            let (results, next) = rayon::join(
+                || {
+                    batch
+                        .par_iter()
+                        .map(|(row, _)| work(row))
+                        .collect::<Vec<_>>()
+                },
+                || -> Result<_, StageFailure> {
+                    if let Some((b, r)) = done.take() {
+                        store(b, r)?;
+                    }
+                    read_batch(&mut reader)
+                },
+            );
+            let next = match next {
+                Ok(next) => next,
+                Err(e) => {
+                    // Report the first failure in row order: this batch's rows come first.
+                    store(std::mem::take(&mut batch), results)?;
+                    return Err(e);
+                }
+            };
+            done = (!batch.is_empty()).then(|| (std::mem::replace(&mut batch, next), results));
         }
     }
 
