@@ -225,6 +225,9 @@ impl Tally {
 /// Raw rows decoded and normalized together (in parallel) before their events are stored.
 const NORMALIZE_BATCH: usize = 2048;
 
+/// Raw rows with the name of the part file each is in (for messages).
+type Batch = Vec<(RawRow, String)>;
+
 /// One raw row's outcome from a worker: the record (its fields dropped unless the coverage
 /// needs them), the outcome (its event, if any, replaced by [`take_event`]) and the event taken
 /// apart for the store.
@@ -417,7 +420,7 @@ fn normalize_raw(
         // row order, so the store, the coverage and the tally are those of a sequential pass.
         // Pipelined: while the workers normalize batch n, this thread stores batch n-1 and
         // reads batch n+1.
-        let read_batch = |reader: &mut RawReader| -> Result<Vec<(RawRow, String)>, StageFailure> {
+        let read_batch = |reader: &mut RawReader| -> Result<Batch, StageFailure> {
             let mut batch = Vec::with_capacity(NORMALIZE_BATCH);
             while batch.len() < NORMALIZE_BATCH {
                 let Some(row) = reader.next() else { break };
@@ -462,7 +465,7 @@ fn normalize_raw(
             }
             Ok(Done { rec, n, flat })
         };
-        let mut store = |batch: Vec<(RawRow, String)>,
+        let mut store = |batch: Batch,
                          results: Vec<Result<Done, NormalizeError>>|
          -> Result<(), StageFailure> {
             for ((row, part), res) in batch.iter().zip(results) {
@@ -504,7 +507,7 @@ fn normalize_raw(
             Ok(())
         };
         let mut batch = read_batch(&mut reader)?;
-        let mut done: Option<(Vec<(RawRow, String)>, Vec<Result<Done, NormalizeError>>)> = None;
+        let mut done: Option<(Batch, Vec<Result<Done, NormalizeError>>)> = None;
         while !batch.is_empty() || done.is_some() {
             let (results, next) = rayon::join(
                 || {
