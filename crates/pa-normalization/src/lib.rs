@@ -407,6 +407,7 @@ fn normalize_raw(
     let mut writer = EventWriter::new(&store_dir, &spill_parent, SORT_BUDGET_BYTES)
         .map_err(storage)?
         .with_layout(layout.clone());
+    let column_ids = writer.column_ids();
     let mut coverage = Coverage::new(normalizer);
     let mut tally = Tally::default();
 
@@ -458,7 +459,7 @@ fn normalize_raw(
                 host: asset_host.get(&row.asset_id).map(String::as_str),
             };
             let mut n = normalizer.normalize(&rec, &ectx);
-            let flat = take_event(&mut n).map(FlatEvent::new);
+            let flat = take_event(&mut n).map(|ev| FlatEvent::new(ev, &column_ids));
             if flat.is_some() {
                 // The coverage routes only failed records again.
                 rec.fields = Value::Null;

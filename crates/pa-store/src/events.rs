@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BinaryHeap};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// The `_schema.json` id of the normalized store.
 pub const SCHEMA_ID: &str = "pa.ocsf_events.v1";
@@ -104,62 +104,95 @@ pub fn split_column(name: &str) -> Vec<String> {
     out
 }
 
-/// Flatten an event into (column, kind, value) leaves.
-pub fn flatten(event: &Value) -> Vec<(String, ColumnKind, Value)> {
-    let mut out = Vec::new();
-    if let Value::Object(m) = event {
-        flatten_into("", m.clone(), &mut out);
-    }
-    out
+/// The column names the writer has seen, by id, shared with the threads that take events
+/// apart ([`FlatEvent::new`]): a name is interned once, and a leaf carries only its id. Ids
+/// are in order of first arrival; they never reach the output (columns are written in name
+/// order), so threads racing to intern do not change what is written.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnIds(Arc<RwLock<Names>>);
+
+#[derive(Debug, Default)]
+struct Names {
+    ids: std::collections::HashMap<String, u32>,
+    names: Vec<String>,
 }
 
-fn flatten_into(prefix: &str, m: Map<String, Value>, out: &mut Vec<(String, ColumnKind, Value)>) {
+impl ColumnIds {
+    fn names(&self) -> Vec<String> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .names
+            .clone()
+    }
+}
+
+/// Flatten `m` into (column id, kind, value) leaves; a name not interned yet gets the id
+/// `u32::MAX` and is listed in `missing` with its leaf's index.
+fn flatten_ids(
+    name: &mut String,
+    m: Map<String, Value>,
+    names: &Names,
+    out: &mut Vec<(u32, ColumnKind, Value)>,
+    missing: &mut Vec<(usize, String)>,
+) {
     for (k, v) in m {
-        let name = if prefix.is_empty() {
-            escape_key(&k)
+        let len = name.len();
+        if len > 0 {
+            name.push('.');
+        }
+        if k.contains(['.', '\\']) {
+            name.push_str(&escape_key(&k));
         } else {
-            let k = escape_key(&k);
-            let mut n = String::with_capacity(prefix.len() + 1 + k.len());
-            n.push_str(prefix);
-            n.push('.');
-            n.push_str(&k);
-            n
-        };
+            name.push_str(&k);
+        }
         let kind = match &v {
-            Value::Null => continue,
+            Value::Null => None,
             Value::Object(inner) if !inner.is_empty() => {
                 let Value::Object(inner) = v else {
                     unreachable!("matched an object")
                 };
-                flatten_into(&name, inner, out);
+                flatten_ids(name, inner, names, out, missing);
+                name.truncate(len);
                 continue;
             }
-            Value::Object(_) | Value::Array(_) => ColumnKind::Json,
-            Value::Bool(_) => ColumnKind::Bool,
-            Value::Number(n) if n.is_i64() => ColumnKind::Int,
-            Value::Number(_) => ColumnKind::Float,
-            Value::String(_) => ColumnKind::Str,
+            Value::Object(_) | Value::Array(_) => Some(ColumnKind::Json),
+            Value::Bool(_) => Some(ColumnKind::Bool),
+            Value::Number(n) if n.is_i64() => Some(ColumnKind::Int),
+            Value::Number(_) => Some(ColumnKind::Float),
+            Value::String(_) => Some(ColumnKind::Str),
         };
-        out.push((name, kind, v));
+        if let Some(kind) = kind {
+            let id = match names.ids.get(name.as_str()) {
+                Some(&id) => id,
+                None => {
+                    missing.push((out.len(), name.clone()));
+                    u32::MAX
+                }
+            };
+            out.push((id, kind, v));
+        }
+        name.truncate(len);
     }
 }
 
 /// An event taken apart for [`EventWriter::push_flat`]: its sort key and its leaves. Building
-/// it is the per-event work of the writer that needs none of its state, so callers can build
-/// many in parallel and push them in order.
+/// it is the per-event work of the writer that needs none of its buffers, so callers can build
+/// many in parallel (with the writer's [`EventWriter::column_ids`]) and push them in order.
 #[derive(Debug)]
 pub struct FlatEvent {
     time: i64,
     class_uid: i64,
     uid: String,
-    leaves: Vec<(String, ColumnKind, Value)>,
+    leaves: Vec<(u32, ColumnKind, Value)>,
     /// Approximate bytes held while buffered (the writer's budget counts these).
     size: usize,
 }
 
 impl FlatEvent {
-    /// Take `event` apart (the required columns checked as [`EventWriter::push`] does).
-    pub fn new(event: Value) -> Result<FlatEvent, PushError> {
+    /// Take `event` apart (the required columns checked as [`EventWriter::push`] does),
+    /// interning its column names in `ids`.
+    pub fn new(event: Value, ids: &ColumnIds) -> Result<FlatEvent, PushError> {
         let time = event
             .get("time")
             .and_then(Value::as_i64)
@@ -175,8 +208,25 @@ impl FlatEvent {
             .ok_or(PushError::MissingRequired("metadata.uid"))?
             .to_string();
         let mut leaves = Vec::new();
+        let mut missing = Vec::new();
         if let Value::Object(m) = event {
-            flatten_into("", m, &mut leaves);
+            let names = ids.0.read().unwrap_or_else(|e| e.into_inner());
+            flatten_ids(&mut String::new(), m, &names, &mut leaves, &mut missing);
+        }
+        if !missing.is_empty() {
+            let mut names = ids.0.write().unwrap_or_else(|e| e.into_inner());
+            for (i, name) in missing {
+                let id = match names.ids.get(&name) {
+                    Some(&id) => id,
+                    None => {
+                        let id = names.names.len() as u32;
+                        names.names.push(name.clone());
+                        names.ids.insert(name, id);
+                        id
+                    }
+                };
+                leaves[i].0 = id;
+            }
         }
         let size = uid.len() + 96 + leaves.iter().map(|(_, _, v)| approx_size(v)).sum::<usize>();
         Ok(FlatEvent {
@@ -239,10 +289,10 @@ pub struct EventWriter {
     chunk: Vec<Item>,
     chunk_bytes: usize,
     runs: Vec<PathBuf>,
-    /// Column name → id (arrival order), and back; each column's kind so far, by id.
-    col_ids: std::collections::HashMap<String, u32>,
-    col_names: Vec<String>,
-    col_kinds: Vec<ColumnKind>,
+    /// Column names by id, and each column's kind so far, by id (`None`: interned by
+    /// [`FlatEvent::new`] but not in any event pushed).
+    ids: ColumnIds,
+    col_kinds: Vec<Option<ColumnKind>>,
     pushed: u64,
     layout: StoreLayout,
     /// Partitioned layouts: per `class_uid`, which leaf ids its events use.
@@ -312,8 +362,7 @@ impl EventWriter {
             chunk: Vec::new(),
             chunk_bytes: 0,
             runs: Vec::new(),
-            col_ids: std::collections::HashMap::new(),
-            col_names: Vec::new(),
+            ids: ColumnIds::default(),
             col_kinds: Vec::new(),
             pushed: 0,
             layout: StoreLayout::default(),
@@ -328,41 +377,40 @@ impl EventWriter {
         self
     }
 
-    /// Add one event.
-    pub fn push(&mut self, event: &Value) -> Result<(), PushError> {
-        self.push_flat(FlatEvent::new(event.clone())?)
+    /// The column names of this writer, for [`FlatEvent::new`].
+    pub fn column_ids(&self) -> ColumnIds {
+        self.ids.clone()
     }
 
-    /// Add one event taken apart beforehand ([`FlatEvent::new`]).
+    /// Add one event.
+    pub fn push(&mut self, event: &Value) -> Result<(), PushError> {
+        let flat = FlatEvent::new(event.clone(), &self.ids)?;
+        self.push_flat(flat)
+    }
+
+    /// Add one event taken apart beforehand by [`FlatEvent::new`] with this writer's
+    /// [`column_ids`](Self::column_ids).
     pub fn push_flat(&mut self, event: FlatEvent) -> Result<(), PushError> {
         let FlatEvent {
             time,
             class_uid,
             uid,
-            leaves: named,
+            leaves: flat,
             size,
         } = event;
-        let mut leaves = Vec::with_capacity(named.len());
-        for (name, kind, v) in named {
-            let id = match self.col_ids.get(&name) {
-                Some(&id) => {
-                    let k = &mut self.col_kinds[id as usize];
-                    *k = k.join(kind);
-                    id
-                }
-                None => {
-                    let id = self.col_names.len() as u32;
-                    self.col_names.push(name.clone());
-                    self.col_ids.insert(name, id);
-                    self.col_kinds.push(kind);
-                    id
-                }
-            };
+        let mut leaves = Vec::with_capacity(flat.len());
+        for (id, kind, v) in flat {
+            let i = id as usize;
+            if i >= self.col_kinds.len() {
+                self.col_kinds.resize(i + 1, None);
+            }
+            let k = &mut self.col_kinds[i];
+            *k = Some(k.map_or(kind, |k| k.join(kind)));
             leaves.push((id, v));
         }
         if self.layout.partitioned() {
             let used = self.class_cols.entry(class_uid).or_default();
-            used.resize(self.col_names.len(), false);
+            used.resize(self.col_kinds.len(), false);
             for (id, _) in &leaves {
                 used[*id as usize] = true;
             }
@@ -402,12 +450,12 @@ impl EventWriter {
     }
 
     /// The Arrow schema the columns seen so far give.
-    fn schema(&self) -> (SchemaRef, Vec<(String, ColumnKind)>) {
-        let columns: BTreeMap<&str, ColumnKind> = self
-            .col_names
+    fn schema(&self, names: &[String]) -> (SchemaRef, Vec<(String, ColumnKind)>) {
+        let columns: BTreeMap<&str, ColumnKind> = names
             .iter()
             .map(String::as_str)
             .zip(self.col_kinds.iter().copied())
+            .filter_map(|(n, k)| Some((n, k?)))
             .collect();
         let mut cols: Vec<(String, ColumnKind)> = Vec::new();
         for r in REQUIRED {
@@ -431,7 +479,8 @@ impl EventWriter {
 
     /// Sort, deduplicate and write the parts as the layout says.
     pub fn finish(mut self) -> Result<WriteSummary, StoreError> {
-        let (schema, cols) = self.schema();
+        let names = self.ids.names();
+        let (schema, cols) = self.schema(&names);
         let json_cols: Vec<String> = cols
             .iter()
             .filter(|(_, k)| *k == ColumnKind::Json)
@@ -445,9 +494,15 @@ impl EventWriter {
             .enumerate()
             .map(|(i, (n, _))| (n.as_str(), i))
             .collect();
-        let id_to_col: Vec<usize> = self.col_names.iter().map(|n| index[n.as_str()]).collect();
-        let names = std::mem::take(&mut self.col_names);
-        let class_leaf = self.col_ids.get("class_uid").copied();
+        // Names interned for events that were never pushed have no column.
+        let id_to_col: Vec<Option<usize>> = names
+            .iter()
+            .map(|n| index.get(n.as_str()).copied())
+            .collect();
+        let class_leaf = names
+            .iter()
+            .position(|n| n == "class_uid")
+            .map(|i| i as u32);
         let mut out = self.sink(cols, id_to_col, class_leaf);
         let mut summary = WriteSummary::default();
         let mut group: Vec<Item> = Vec::new();
@@ -540,14 +595,16 @@ impl EventWriter {
     fn sink(
         &mut self,
         cols: Vec<(String, ColumnKind)>,
-        id_to_col: Vec<usize>,
+        id_to_col: Vec<Option<usize>>,
         class_leaf: Option<u32>,
     ) -> parts::Sink {
         let layout = self.layout.clone();
         let class_cols = std::mem::take(&mut self.class_cols);
         let mut dataset_to_leaf = vec![None; cols.len()];
-        for (leaf, &d) in id_to_col.iter().enumerate() {
-            dataset_to_leaf[d] = Some(leaf);
+        for (leaf, d) in id_to_col.iter().enumerate() {
+            if let Some(d) = *d {
+                dataset_to_leaf[d] = Some(leaf);
+            }
         }
         let partitioned = layout.partitioned();
         let schema_of = move |class: i64| {

@@ -7,7 +7,7 @@ use super::{BATCH_ROWS, ColumnKind, text};
 use crate::layout::StoreLayout;
 use crate::{StoreError, part_name};
 use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
+    ArrayBuilder, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -31,7 +31,7 @@ impl PartSchema {
     /// The schema of the dataset columns `keep` says (in dataset order).
     pub(super) fn new(
         dataset: &[(String, ColumnKind)],
-        leaf_to_dataset: &[usize],
+        leaf_to_dataset: &[Option<usize>],
         keep: impl Fn(usize, &str) -> bool,
     ) -> PartSchema {
         let mut map = vec![None; dataset.len()];
@@ -48,7 +48,10 @@ impl PartSchema {
             .collect();
         PartSchema {
             schema: Arc::new(Schema::new(fields)),
-            id_to_col: leaf_to_dataset.iter().map(|&d| map[d]).collect(),
+            id_to_col: leaf_to_dataset
+                .iter()
+                .map(|d| d.and_then(|d| map[d]))
+                .collect(),
             cols,
         }
     }
@@ -156,13 +159,33 @@ enum Builder {
     Str(StringBuilder),
 }
 
+impl Builder {
+    fn len(&self) -> usize {
+        match self {
+            Builder::I32(b) => b.len(),
+            Builder::I64(b) => b.len(),
+            Builder::F64(b) => b.len(),
+            Builder::Bool(b) => b.len(),
+            Builder::Str(b) => b.len(),
+        }
+    }
+    fn append_nulls(&mut self, n: usize) {
+        match self {
+            Builder::I32(b) => b.append_nulls(n),
+            Builder::I64(b) => b.append_nulls(n),
+            Builder::F64(b) => b.append_nulls(n),
+            Builder::Bool(b) => b.append_nulls(n),
+            Builder::Str(b) => b.append_nulls(n),
+        }
+    }
+}
+
 /// The parts of one directory.
 struct PartWriter {
     dir: PathBuf,
     part: PartSchema,
     row_group_rows: usize,
     builders: Vec<Builder>,
-    filled: Vec<bool>,
     len: usize,
     rows_per_part: usize,
     current: Option<(PathBuf, ArrowWriter<std::fs::File>, usize)>,
@@ -175,7 +198,6 @@ impl PartWriter {
         let mut w = PartWriter {
             dir: dir.to_path_buf(),
             builders: Vec::new(),
-            filled: vec![false; part.cols.len()],
             part,
             row_group_rows: layout.row_group_rows,
             len: 0,
@@ -203,14 +225,20 @@ impl PartWriter {
     }
 
     fn push_leaves(&mut self, leaves: &[(u32, Value)]) -> Result<(), StoreError> {
-        self.filled.iter_mut().for_each(|f| *f = false);
+        // A column gets the nulls of the rows that skipped it when it next gets a value (or
+        // at the flush): the cost of a row is its leaves, not the store's columns.
+        let row = self.len;
         for (id, v) in leaves {
             let Some(&Some(i)) = self.part.id_to_col.get(*id as usize) else {
                 continue; // a partition column, kept in the path
             };
             let json = self.part.cols[i].1 == ColumnKind::Json;
-            self.filled[i] = true;
-            match &mut self.builders[i] {
+            let b = &mut self.builders[i];
+            let missing = row.saturating_sub(b.len());
+            if missing > 0 {
+                b.append_nulls(missing);
+            }
+            match b {
                 Builder::I32(b) => b.append_option(v.as_i64().and_then(|x| i32::try_from(x).ok())),
                 Builder::I64(b) => b.append_option(v.as_i64()),
                 Builder::F64(b) => b.append_option(v.as_f64()),
@@ -219,17 +247,6 @@ impl PartWriter {
                     (Value::String(s), false) => b.append_value(s),
                     _ => b.append_value(text(v)),
                 },
-            }
-        }
-        for (i, f) in self.filled.iter().enumerate() {
-            if !f {
-                match &mut self.builders[i] {
-                    Builder::I32(b) => b.append_null(),
-                    Builder::I64(b) => b.append_null(),
-                    Builder::F64(b) => b.append_null(),
-                    Builder::Bool(b) => b.append_null(),
-                    Builder::Str(b) => b.append_null(),
-                }
             }
         }
         self.len += 1;
@@ -267,6 +284,13 @@ impl PartWriter {
         }
         if self.current.is_none() {
             self.current = Some(self.open_part()?);
+        }
+        let len = self.len;
+        for b in &mut self.builders {
+            let missing = len.saturating_sub(b.len());
+            if missing > 0 {
+                b.append_nulls(missing);
+            }
         }
         let fresh = self.new_builders();
         let builders = std::mem::replace(&mut self.builders, fresh);
