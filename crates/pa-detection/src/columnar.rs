@@ -446,17 +446,94 @@ fn cell_is_null(c: &Col<'_>, r: usize) -> bool {
 #[derive(Clone, Copy)]
 pub struct ValueEvent<'a>(pub &'a Value);
 
+/// [`ValueEvent`]'s lookup: a literal top-level key, else a dotted path.
+fn value_lookup<'a>(event: &'a Value, key: &str, out: &mut Vec<FieldValue<'a>>) {
+    if let Some(v) = event.get(key) {
+        push_json_value(v, out);
+        return;
+    }
+    let parts: Vec<&str> = key.split('.').collect();
+    walk_json_path(event, &parts, out);
+}
+
 impl Event for ValueEvent<'_> {
     fn values<'b>(&'b self, key: &str, out: &mut Vec<FieldValue<'b>>) {
-        if let Some(v) = self.0.get(key) {
-            push_json_value(v, out);
-            return;
-        }
-        let parts: Vec<&str> = key.split('.').collect();
-        walk_json_path(self.0, &parts, out);
+        value_lookup(self.0, key, out);
     }
     fn for_each_string(&self, f: &mut dyn FnMut(&str)) {
         for_each_json_string(self.0, f);
+    }
+}
+
+/// A JSON event with [`ValueEvent`]'s answers, for matching many rules against one event: the
+/// literal top-level lookup is skipped when no top-level key holds `.` (checked once), a
+/// dotted path is walked without collecting its segments, and the engine is told the
+/// top-level keys so that it skips the keys whose first segment the event lacks.
+pub struct HintedValueEvent<'a> {
+    value: &'a Value,
+    /// A top-level key holds `.`: the literal lookup comes first, as in [`ValueEvent`].
+    literal_dots: bool,
+}
+
+impl<'a> HintedValueEvent<'a> {
+    /// Wrap `value`.
+    pub fn new(value: &'a Value) -> HintedValueEvent<'a> {
+        let literal_dots = match value {
+            Value::Object(m) => m.keys().any(|k| k.contains('.')),
+            _ => false,
+        };
+        HintedValueEvent {
+            value,
+            literal_dots,
+        }
+    }
+}
+
+/// [`walk_json_path`] over the segments of a split key.
+fn walk_split<'a>(v: &'a Value, parts: std::str::Split<'_, char>, out: &mut Vec<FieldValue<'a>>) {
+    let mut rest = parts.clone();
+    let Some(head) = rest.next() else {
+        push_json_value(v, out);
+        return;
+    };
+    match v {
+        Value::Object(m) => {
+            if let Some(child) = m.get(head) {
+                walk_split(child, rest, out);
+            }
+        }
+        Value::Array(items) => {
+            for i in items {
+                walk_split(i, parts.clone(), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+impl Event for HintedValueEvent<'_> {
+    fn values<'b>(&'b self, key: &str, out: &mut Vec<FieldValue<'b>>) {
+        if self.literal_dots
+            && let Some(v) = self.value.get(key)
+        {
+            push_json_value(v, out);
+            return;
+        }
+        walk_split(self.value, key.split('.'), out);
+    }
+    fn for_each_string(&self, f: &mut dyn FnMut(&str)) {
+        for_each_json_string(self.value, f);
+    }
+    /// The top-level keys: a key's value is reached through its first segment, which the
+    /// engine's triggers list.
+    fn for_each_key_hint(&self, f: &mut dyn FnMut(&str)) -> bool {
+        match self.value {
+            Value::Object(m) => {
+                m.keys().for_each(|k| f(k));
+                true
+            }
+            _ => false,
+        }
     }
 }
 
@@ -475,6 +552,65 @@ mod tests {
                 other => other.text().unwrap_or_default().into_owned(),
             })
             .collect()
+    }
+
+    /// Every key the walk can answer (and some it cannot) gets the same values, in the same
+    /// order, from the hinted event.
+    #[test]
+    fn hinted_events_answer_like_value_events() {
+        let events = [
+            json!({"a": {"b": [1, {"c": "x"}, [{"c": "y"}, [{"c": ["z", 2.5]}]]], "d": {}},
+                   "e": [], "f": null, "g": true, "": {"": "empty keys"},
+                   "unmapped": {"k.dot": {"z": 1}, "plain": "v"}}),
+            json!({"a.b": "literal", "a": {"b": "nested"}}),
+            json!([{"a": 1}, {"a": 2}]),
+            json!("scalar"),
+            json!({"process": {"file": {"path": "C:\\x.exe"}, "pid": 4}, "observables":
+                   [{"name": "n1", "value": "v1"}, {"name": "n2"}]}),
+        ];
+        let keys = [
+            "a",
+            "a.b",
+            "a.b.c",
+            "a.d",
+            "a.d.x",
+            "e",
+            "f",
+            "g",
+            "",
+            ".",
+            "..",
+            "unmapped",
+            "unmapped.k",
+            "unmapped.k.dot",
+            "unmapped.k.dot.z",
+            "unmapped.plain",
+            "a.b.",
+            "process",
+            "process.file",
+            "process.file.path",
+            "process.pid",
+            "observables",
+            "observables.name",
+            "observables.value",
+            "missing",
+            "process.missing.deeper",
+        ];
+        for e in &events {
+            let plain = ValueEvent(e);
+            let hinted = HintedValueEvent::new(e);
+            for k in keys {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                plain.values(k, &mut a);
+                hinted.values(k, &mut b);
+                assert_eq!(b, a, "key {k:?} of {e}");
+            }
+            let mut a = Vec::new();
+            let mut b = Vec::new();
+            plain.for_each_string(&mut |s| a.push(s.to_string()));
+            hinted.for_each_string(&mut |s| b.push(s.to_string()));
+            assert_eq!(a, b);
+        }
     }
 
     #[test]

@@ -484,7 +484,7 @@ impl Detector {
             }
             FieldMode::Ocsf => self.detect_event(
                 event.get("class_uid").and_then(Value::as_u64),
-                &crate::columnar::ValueEvent(event),
+                &crate::columnar::HintedValueEvent::new(event),
             ),
         }
     }
