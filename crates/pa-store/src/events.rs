@@ -505,84 +505,36 @@ impl EventWriter {
             .map(|i| i as u32);
         let mut out = self.sink(cols, id_to_col, class_leaf);
         let mut summary = WriteSummary::default();
-        let mut group: Vec<Item> = Vec::new();
-        // Emit one (time, uid) group: identical copies collapse; differing copies keep the
-        // one with the bytewise-smallest RFC 8785 form (order of arrival does not matter).
-        let flush_group =
-            |group: &mut Vec<Item>, out: &mut parts::Sink, summary: &mut WriteSummary| {
-                if group.is_empty() {
-                    return Ok(());
-                }
-                let first = &group[0].leaves;
-                let keep = if group.iter().all(|it| it.leaves == *first) {
-                    summary.duplicates_dropped += group.len() as u64 - 1;
-                    0
-                } else {
-                    let events: Vec<Value> = group.iter().map(|it| it.event(&names)).collect();
-                    let mut seen: Vec<&Value> = Vec::new();
-                    for e in &events {
-                        if seen.contains(&e) {
-                            summary.duplicates_dropped += 1;
-                        } else {
-                            seen.push(e);
-                        }
-                    }
-                    summary.conflicts += seen.len() as u64 - 1;
-                    (0..group.len())
-                        .min_by_key(|&i| jcs_bytes(&events[i]))
-                        .unwrap_or(0)
-                };
-                let r = out.push(group[keep].time, &group[keep].leaves);
-                group.clear();
-                r
-            };
-        let handle = |it: Item,
-                      group: &mut Vec<Item>,
-                      out: &mut parts::Sink,
-                      summary: &mut WriteSummary|
-         -> Result<(), StoreError> {
-            if group
-                .first()
-                .is_some_and(|g| g.time != it.time || g.uid != it.uid)
-            {
-                flush_group(group, out, summary)?;
-            }
-            group.push(it);
-            Ok(())
-        };
-        if self.runs.is_empty() {
+        let chunk = if self.runs.is_empty() {
             self.sort_chunk();
-            for it in std::mem::take(&mut self.chunk) {
-                handle(it, &mut group, &mut out, &mut summary)?;
-            }
+            std::mem::take(&mut self.chunk)
         } else {
             self.spill()?;
-            let mut readers = Vec::new();
-            for p in &self.runs {
-                let f = std::fs::File::open(p).map_err(|e| StoreError::io(p, e))?;
-                readers.push((p.clone(), std::io::BufReader::with_capacity(1 << 20, f)));
-            }
-            // Each run's next item waits in `heads`; the heap orders the runs by it.
-            let mut heads: Vec<Option<Item>> = Vec::with_capacity(readers.len());
-            let mut heap = BinaryHeap::new();
-            for (i, (p, r)) in readers.iter_mut().enumerate() {
-                let head = spill::read_item(p, r)?;
-                if let Some(it) = &head {
-                    heap.push(std::cmp::Reverse((it.time, it.uid.clone(), i)));
+            Vec::new()
+        };
+        // Both cores: another thread merges the sorted runs and deduplicates, this one
+        // encodes and writes the kept rows, in order.
+        let runs = &self.runs;
+        let names = &names;
+        let counts = std::thread::scope(|s| -> Result<(u64, u64), StoreError> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(MERGE_QUEUE);
+            let merge = s.spawn(move || merge_runs(chunk, runs, names, tx));
+            let mut pushed = Ok(());
+            for it in rx.iter() {
+                pushed = out.push(it.time, &it.leaves);
+                if pushed.is_err() {
+                    break;
                 }
-                heads.push(head);
             }
-            while let Some(std::cmp::Reverse((_, _, i))) = heap.pop() {
-                let (p, r) = &mut readers[i];
-                let next = spill::read_item(p, r)?;
-                if let Some(n) = &next {
-                    heap.push(std::cmp::Reverse((n.time, n.uid.clone(), i)));
-                }
-                let it = std::mem::replace(&mut heads[i], next).expect("a queued run has a head");
-                handle(it, &mut group, &mut out, &mut summary)?;
-            }
-        }
-        flush_group(&mut group, &mut out, &mut summary)?;
+            // A failed write stops the merge: its next send finds no receiver.
+            drop(rx);
+            let counts = merge
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            pushed?;
+            counts
+        })?;
+        (summary.duplicates_dropped, summary.conflicts) = counts;
         let (parts, rows) = out.finish()?;
         summary.parts = parts;
         summary.rows = rows;
@@ -629,6 +581,100 @@ impl EventWriter {
     pub fn pushed(&self) -> u64 {
         self.pushed
     }
+}
+
+/// Rows in flight between the merge and the part writer.
+const MERGE_QUEUE: usize = 4096;
+
+/// The store's rows in (`time`, `metadata.uid`) order: the sorted in-memory `chunk` when nothing
+/// was spilled, else the merge of the sorted `runs`. Each (time, uid) group is deduplicated:
+/// identical copies collapse; differing copies keep the one with the bytewise-smallest
+/// RFC 8785 form (order of arrival does not matter). The kept rows go to `tx` (stopping early
+/// when it is closed); returns (duplicates dropped, conflicts).
+fn merge_runs(
+    chunk: Vec<Item>,
+    runs: &[PathBuf],
+    names: &[String],
+    tx: std::sync::mpsc::SyncSender<Item>,
+) -> Result<(u64, u64), StoreError> {
+    let (mut duplicates, mut conflicts) = (0u64, 0u64);
+    let mut group: Vec<Item> = Vec::new();
+    // The kept copy of a group; `false` once the receiver is gone.
+    let mut flush = |group: &mut Vec<Item>| -> bool {
+        if group.is_empty() {
+            return true;
+        }
+        let first = &group[0].leaves;
+        let keep = if group.iter().all(|it| it.leaves == *first) {
+            duplicates += group.len() as u64 - 1;
+            0
+        } else {
+            let events: Vec<Value> = group.iter().map(|it| it.event(names)).collect();
+            let mut seen: Vec<&Value> = Vec::new();
+            for e in &events {
+                if seen.contains(&e) {
+                    duplicates += 1;
+                } else {
+                    seen.push(e);
+                }
+            }
+            conflicts += seen.len() as u64 - 1;
+            (0..group.len())
+                .min_by_key(|&i| jcs_bytes(&events[i]))
+                .unwrap_or(0)
+        };
+        let kept = group.swap_remove(keep);
+        group.clear();
+        tx.send(kept).is_ok()
+    };
+    // Add one row to the current group, flushing the group it ends; `false` when stopped.
+    let mut handle = |it: Item, group: &mut Vec<Item>| -> bool {
+        if group
+            .first()
+            .is_some_and(|g| g.time != it.time || g.uid != it.uid)
+            && !flush(group)
+        {
+            return false;
+        }
+        group.push(it);
+        true
+    };
+    if runs.is_empty() {
+        for it in chunk {
+            if !handle(it, &mut group) {
+                return Ok((duplicates, conflicts));
+            }
+        }
+    } else {
+        let mut readers = Vec::new();
+        for p in runs {
+            let f = std::fs::File::open(p).map_err(|e| StoreError::io(p, e))?;
+            readers.push((p, std::io::BufReader::with_capacity(1 << 20, f)));
+        }
+        // Each run's next item waits in `heads`; the heap orders the runs by it.
+        let mut heads: Vec<Option<Item>> = Vec::with_capacity(readers.len());
+        let mut heap = BinaryHeap::new();
+        for (i, (p, r)) in readers.iter_mut().enumerate() {
+            let head = spill::read_item(p, r)?;
+            if let Some(it) = &head {
+                heap.push(std::cmp::Reverse((it.time, it.uid.clone(), i)));
+            }
+            heads.push(head);
+        }
+        while let Some(std::cmp::Reverse((_, _, i))) = heap.pop() {
+            let (p, r) = &mut readers[i];
+            let next = spill::read_item(p, r)?;
+            if let Some(n) = &next {
+                heap.push(std::cmp::Reverse((n.time, n.uid.clone(), i)));
+            }
+            let it = std::mem::replace(&mut heads[i], next).expect("a queued run has a head");
+            if !handle(it, &mut group) {
+                return Ok((duplicates, conflicts));
+            }
+        }
+    }
+    flush(&mut group);
+    Ok((duplicates, conflicts))
 }
 
 #[cfg(test)]
