@@ -127,66 +127,71 @@ impl ColumnIds {
     }
 }
 
-/// Flatten `m` into (column id, kind, value) leaves; a name not interned yet gets the id
-/// `u32::MAX` and is listed in `missing` with its leaf's index.
-fn flatten_ids(
-    name: &mut String,
-    m: Map<String, Value>,
-    names: &Names,
-    out: &mut Vec<(u32, ColumnKind, Value)>,
-    missing: &mut Vec<(usize, String)>,
-) {
-    for (k, v) in m {
-        let len = name.len();
-        if len > 0 {
-            name.push('.');
-        }
-        if k.contains(['.', '\\']) {
-            name.push_str(&escape_key(&k));
-        } else {
-            name.push_str(&k);
-        }
-        let kind = match &v {
-            Value::Null => None,
-            Value::Object(inner) if !inner.is_empty() => {
-                let Value::Object(inner) = v else {
-                    unreachable!("matched an object")
-                };
-                flatten_ids(name, inner, names, out, missing);
-                name.truncate(len);
-                continue;
+/// The leaves of an event being taken apart: encoded values, each leaf's (column id, kind),
+/// and the names not interned yet (index into `cols`, offset of the id in `data`, name).
+#[derive(Default)]
+struct Flattening {
+    name: String,
+    data: Vec<u8>,
+    cols: Vec<(u32, ColumnKind)>,
+    missing: Vec<(usize, usize, String)>,
+}
+
+impl Flattening {
+    /// Flatten `m` under the current name; a name not interned yet gets the id `u32::MAX`
+    /// and is listed in `missing`.
+    fn object(&mut self, m: &Map<String, Value>, names: &Names) -> Result<(), PushError> {
+        for (k, v) in m {
+            let len = self.name.len();
+            if len > 0 {
+                self.name.push('.');
             }
-            Value::Object(_) | Value::Array(_) => Some(ColumnKind::Json),
-            Value::Bool(_) => Some(ColumnKind::Bool),
-            Value::Number(n) if n.is_i64() => Some(ColumnKind::Int),
-            Value::Number(_) => Some(ColumnKind::Float),
-            Value::String(_) => Some(ColumnKind::Str),
-        };
-        if let Some(kind) = kind {
-            let id = match names.ids.get(name.as_str()) {
-                Some(&id) => id,
-                None => {
-                    missing.push((out.len(), name.clone()));
-                    u32::MAX
+            if k.contains(['.', '\\']) {
+                self.name.push_str(&escape_key(k));
+            } else {
+                self.name.push_str(k);
+            }
+            let kind = match v {
+                Value::Null => None,
+                Value::Object(inner) if !inner.is_empty() => {
+                    self.object(inner, names)?;
+                    self.name.truncate(len);
+                    continue;
                 }
+                Value::Object(_) | Value::Array(_) => Some(ColumnKind::Json),
+                Value::Bool(_) => Some(ColumnKind::Bool),
+                Value::Number(n) if n.is_i64() => Some(ColumnKind::Int),
+                Value::Number(_) => Some(ColumnKind::Float),
+                Value::String(_) => Some(ColumnKind::Str),
             };
-            out.push((id, kind, v));
+            if let Some(kind) = kind {
+                let id = names.ids.get(self.name.as_str()).copied();
+                let at = spill::put_leaf(&mut self.data, id.unwrap_or(u32::MAX), v)
+                    .map_err(|_| PushError::TooLarge(self.name.clone()))?;
+                if id.is_none() {
+                    self.missing.push((self.cols.len(), at, self.name.clone()));
+                }
+                self.cols.push((id.unwrap_or(u32::MAX), kind));
+            }
+            self.name.truncate(len);
         }
-        name.truncate(len);
+        Ok(())
     }
 }
 
-/// An event taken apart for [`EventWriter::push_flat`]: its sort key and its leaves. Building
-/// it is the per-event work of the writer that needs none of its buffers, so callers can build
-/// many in parallel (with the writer's [`EventWriter::column_ids`]) and push them in order.
+/// An event taken apart for [`EventWriter::push_flat`]: its sort key and its leaves, encoded.
+/// Building it is the per-event work of the writer that needs none of its buffers, so callers
+/// can build many in parallel (with the writer's [`EventWriter::column_ids`]) and push them in
+/// order.
 #[derive(Debug)]
 pub struct FlatEvent {
     time: i64,
     class_uid: i64,
     uid: String,
-    leaves: Vec<(u32, ColumnKind, Value)>,
-    /// Approximate bytes held while buffered (the writer's budget counts these).
-    size: usize,
+    /// (column id, kind) of each leaf.
+    cols: Vec<(u32, ColumnKind)>,
+    /// The leaves (see `spill`).
+    data: Vec<u8>,
 }
 
 impl FlatEvent {
@@ -207,15 +212,18 @@ impl FlatEvent {
             .and_then(Value::as_str)
             .ok_or(PushError::MissingRequired("metadata.uid"))?
             .to_string();
-        let mut leaves = Vec::new();
-        let mut missing = Vec::new();
-        if let Value::Object(m) = event {
+        let mut f = Flattening {
+            data: Vec::with_capacity(2048),
+            ..Flattening::default()
+        };
+        if let Value::Object(m) = &event {
             let names = ids.0.read().unwrap_or_else(|e| e.into_inner());
-            flatten_ids(&mut String::new(), m, &names, &mut leaves, &mut missing);
+            f.object(m, &names)?;
         }
-        if !missing.is_empty() {
+        drop(event);
+        if !f.missing.is_empty() {
             let mut names = ids.0.write().unwrap_or_else(|e| e.into_inner());
-            for (i, name) in missing {
+            for (i, at, name) in f.missing {
                 let id = match names.ids.get(&name) {
                     Some(&id) => id,
                     None => {
@@ -225,16 +233,17 @@ impl FlatEvent {
                         id
                     }
                 };
-                leaves[i].0 = id;
+                f.cols[i].0 = id;
+                spill::patch_id(&mut f.data, at, id);
             }
         }
-        let size = uid.len() + 96 + leaves.iter().map(|(_, _, v)| approx_size(v)).sum::<usize>();
+        f.data.shrink_to_fit();
         Ok(FlatEvent {
             time,
             class_uid,
             uid,
-            leaves,
-            size,
+            cols: f.cols,
+            data: f.data,
         })
     }
 }
@@ -276,6 +285,9 @@ pub enum PushError {
     /// `time` (integer ms), `class_uid` (integer) or `metadata.uid` (string) is missing.
     #[error("event lacks the required column {0} (or it has the wrong type)")]
     MissingRequired(&'static str),
+    /// A value of 4 GiB or more.
+    #[error("the value of {0} is 4 GiB or more")]
+    TooLarge(String),
     /// Writing a spill file failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -299,22 +311,26 @@ pub struct EventWriter {
     class_cols: std::collections::HashMap<i64, Vec<bool>>,
 }
 
-/// One buffered event: its sort key and its leaves (column id, value), in flatten order.
+/// One buffered event: its sort key and its leaves (encoded, see `spill`).
 #[derive(Debug)]
 struct Item {
     time: i64,
     uid: String,
-    leaves: Vec<(u32, Value)>,
+    data: Vec<u8>,
 }
 
 impl Item {
     /// The event rebuilt from its leaves (for choosing between conflicting copies).
     fn event(&self, names: &[String]) -> Value {
         let mut m = Map::new();
-        for (id, v) in &self.leaves {
-            insert_path(&mut m, &names[*id as usize], v.clone());
+        for (id, v) in spill::leaves(&self.data) {
+            insert_path(&mut m, &names[id as usize], v.to_value());
         }
         Value::Object(m)
+    }
+    /// Bytes held while buffered (the writer's budget counts these).
+    fn size(&self) -> usize {
+        std::mem::size_of::<Item>() + self.uid.capacity() + self.data.capacity()
     }
 }
 
@@ -327,22 +343,6 @@ fn text(v: &Value) -> String {
 /// RFC 8785 bytes: the order-independent form used to choose between conflicting copies.
 fn jcs_bytes(v: &Value) -> Vec<u8> {
     serde_json_canonicalizer::to_vec(v).unwrap_or_default()
-}
-
-/// Approximate heap size of a leaf value (for the memory budget): JSON values of arrays and
-/// objects cost several times their text.
-fn approx_size(v: &Value) -> usize {
-    40 + match v {
-        Value::String(s) => s.len() + 16,
-        Value::Array(a) => a.iter().map(approx_size).sum::<usize>() + 24,
-        Value::Object(m) => {
-            m.iter()
-                .map(|(k, v)| k.len() + 32 + approx_size(v))
-                .sum::<usize>()
-                + 48
-        }
-        _ => 0,
-    }
 }
 
 impl EventWriter {
@@ -395,28 +395,27 @@ impl EventWriter {
             time,
             class_uid,
             uid,
-            leaves: flat,
-            size,
+            cols,
+            data,
         } = event;
-        let mut leaves = Vec::with_capacity(flat.len());
-        for (id, kind, v) in flat {
+        for &(id, kind) in &cols {
             let i = id as usize;
             if i >= self.col_kinds.len() {
                 self.col_kinds.resize(i + 1, None);
             }
             let k = &mut self.col_kinds[i];
             *k = Some(k.map_or(kind, |k| k.join(kind)));
-            leaves.push((id, v));
         }
         if self.layout.partitioned() {
             let used = self.class_cols.entry(class_uid).or_default();
             used.resize(self.col_kinds.len(), false);
-            for (id, _) in &leaves {
+            for (id, _) in &cols {
                 used[*id as usize] = true;
             }
         }
-        self.chunk_bytes += size;
-        self.chunk.push(Item { time, uid, leaves });
+        let item = Item { time, uid, data };
+        self.chunk_bytes += item.size();
+        self.chunk.push(item);
         self.pushed += 1;
         if self.chunk_bytes >= self.budget {
             self.spill()?;
@@ -521,7 +520,7 @@ impl EventWriter {
             let merge = s.spawn(move || merge_runs(chunk, runs, names, tx));
             let mut pushed = Ok(());
             for it in rx.iter() {
-                pushed = out.push(it.time, &it.leaves);
+                pushed = out.push(it.time, &it.data);
                 if pushed.is_err() {
                     break;
                 }
@@ -604,8 +603,9 @@ fn merge_runs(
         if group.is_empty() {
             return true;
         }
-        let first = &group[0].leaves;
-        let keep = if group.iter().all(|it| it.leaves == *first) {
+        let first = &group[0].data;
+        // Equal bytes are equal events; differing bytes are compared as events below.
+        let keep = if group.iter().all(|it| it.data == *first) {
             duplicates += group.len() as u64 - 1;
             0
         } else {
@@ -790,14 +790,14 @@ mod tests {
             events.push(ev(
                 t,
                 &format!("u{:05}", i),
-                json!({"message": format!("event {i} {}", "x".repeat(200))}),
+                json!({"message": format!("event {i} {}", "x".repeat(1000))}),
             ));
         }
         events.push(events[17].clone()); // identical duplicate
         let mut conflict = events[42].clone();
         conflict["message"] = json!("a different body");
         events.push(conflict.clone());
-        let (s1, a) = write_read(&events, 1 << 20, 700); // spills (budget floor 1 MiB, ~0.8 MB data)
+        let (s1, a) = write_read(&events, 1 << 20, 700); // spills (budget floor 1 MiB, ~3 MB data)
         let (s2, b) = write_read(&events, 64 << 20, 700);
         assert_eq!(a, b);
         assert_eq!(s1.rows, 3000);

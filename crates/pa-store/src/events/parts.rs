@@ -3,7 +3,8 @@
 //! `row_group_rows`, in one directory or in hive partition directories (one schema per
 //! partition: the columns its class uses, without the partition columns).
 
-use super::{BATCH_ROWS, ColumnKind, text};
+use super::spill::{Leaf, leaves};
+use super::{BATCH_ROWS, ColumnKind};
 use crate::layout::StoreLayout;
 use crate::{StoreError, part_name};
 use arrow_array::builder::{
@@ -13,7 +14,6 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::SortingColumn;
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -92,11 +92,11 @@ impl Sink {
         }
     }
 
-    /// Write one row (rows come in (`time`, `metadata.uid`) order).
-    pub(super) fn push(&mut self, time: i64, leaves: &[(u32, Value)]) -> Result<(), StoreError> {
+    /// Write one row, its leaves encoded (rows come in (`time`, `metadata.uid`) order).
+    pub(super) fn push(&mut self, time: i64, data: &[u8]) -> Result<(), StoreError> {
         let class = if self.layout.partitioned() {
             self.class_leaf
-                .and_then(|c| leaves.iter().find(|(id, _)| *id == c))
+                .and_then(|c| leaves(data).find(|(id, _)| *id == c))
                 .and_then(|(_, v)| v.as_i64())
                 .unwrap_or_default()
         } else {
@@ -131,7 +131,7 @@ impl Sink {
         self.open
             .get_mut(&rel)
             .expect("inserted above")
-            .push_leaves(leaves)
+            .push_leaves(data)
     }
 
     fn close_all(&mut self) -> Result<(), StoreError> {
@@ -224,12 +224,12 @@ impl PartWriter {
             .collect()
     }
 
-    fn push_leaves(&mut self, leaves: &[(u32, Value)]) -> Result<(), StoreError> {
+    fn push_leaves(&mut self, data: &[u8]) -> Result<(), StoreError> {
         // A column gets the nulls of the rows that skipped it when it next gets a value (or
         // at the flush): the cost of a row is its leaves, not the store's columns.
         let row = self.len;
-        for (id, v) in leaves {
-            let Some(&Some(i)) = self.part.id_to_col.get(*id as usize) else {
+        for (id, v) in leaves(data) {
+            let Some(&Some(i)) = self.part.id_to_col.get(id as usize) else {
                 continue; // a partition column, kept in the path
             };
             let json = self.part.cols[i].1 == ColumnKind::Json;
@@ -244,8 +244,8 @@ impl PartWriter {
                 Builder::F64(b) => b.append_option(v.as_f64()),
                 Builder::Bool(b) => b.append_option(v.as_bool()),
                 Builder::Str(b) => match (v, json) {
-                    (Value::String(s), false) => b.append_value(s),
-                    _ => b.append_value(text(v)),
+                    (Leaf::Str(s), false) => b.append_value(s),
+                    _ => b.append_value(v.json_text()),
                 },
             }
         }
