@@ -33,7 +33,7 @@ pub use stream::{stream, stream_all, stream_format, stream_inputs};
 /// The shipped mapping profiles, relative to the project's data root.
 pub const MAPPINGS_REL: &str = "mappings/normalizer/ocsf/1.7.0";
 /// Events held in memory before the store writer spills a sorted run.
-pub const SORT_BUDGET_BYTES: usize = 256 << 20;
+pub const SORT_BUDGET_BYTES: usize = 128 << 20;
 /// `metadata.normalizer_version`.
 pub const NORMALIZER_VERSION: &str = concat!("pa-normalize/", env!("CARGO_PKG_VERSION"));
 
