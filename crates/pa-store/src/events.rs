@@ -320,13 +320,14 @@ struct Item {
 }
 
 impl Item {
-    /// The event rebuilt from its leaves (for choosing between conflicting copies).
-    fn event(&self, names: &[String]) -> Value {
+    /// The event rebuilt from its leaves (for choosing between conflicting copies); `None`
+    /// if a leaf nests deeper than `serde_json` parses back.
+    fn event(&self, names: &[String]) -> Option<Value> {
         let mut m = Map::new();
         for (id, v) in spill::leaves(&self.data) {
-            insert_path(&mut m, &names[id as usize], v.to_value());
+            insert_path(&mut m, &names[id as usize], v.to_value()?);
         }
-        Value::Object(m)
+        Some(Value::Object(m))
     }
     /// Bytes held while buffered (the writer's budget counts these).
     fn size(&self) -> usize {
@@ -517,7 +518,8 @@ impl EventWriter {
         let names = &names;
         let counts = std::thread::scope(|s| -> Result<(u64, u64), StoreError> {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(MERGE_QUEUE);
-            let merge = s.spawn(move || merge_runs(chunk, runs, names, tx));
+            let dir = &self.dir;
+            let merge = s.spawn(move || merge_runs(chunk, runs, names, dir, tx));
             let mut pushed = Ok(());
             for it in rx.iter() {
                 pushed = out.push(it.time, &it.data);
@@ -594,14 +596,15 @@ fn merge_runs(
     chunk: Vec<Item>,
     runs: &[PathBuf],
     names: &[String],
+    dir: &Path,
     tx: std::sync::mpsc::SyncSender<Item>,
 ) -> Result<(u64, u64), StoreError> {
     let (mut duplicates, mut conflicts) = (0u64, 0u64);
     let mut group: Vec<Item> = Vec::new();
     // The kept copy of a group; `false` once the receiver is gone.
-    let mut flush = |group: &mut Vec<Item>| -> bool {
+    let mut flush = |group: &mut Vec<Item>| -> Result<bool, StoreError> {
         if group.is_empty() {
-            return true;
+            return Ok(true);
         }
         let first = &group[0].data;
         // Equal bytes are equal events; differing bytes are compared as events below.
@@ -609,7 +612,19 @@ fn merge_runs(
             duplicates += group.len() as u64 - 1;
             0
         } else {
-            let events: Vec<Value> = group.iter().map(|it| it.event(names)).collect();
+            let events: Vec<Value> = group
+                .iter()
+                .map(|it| it.event(names))
+                .collect::<Option<_>>()
+                .ok_or_else(|| StoreError::Layout {
+                    path: dir.to_path_buf(),
+                    dataset: "ocsf_events",
+                    detail: format!(
+                        "events at time {} with metadata.uid {:?} differ, and one nests arrays \
+                         or objects too deep to compare",
+                        group[0].time, group[0].uid
+                    ),
+                })?;
             let mut seen: Vec<&Value> = Vec::new();
             for e in &events {
                 if seen.contains(&e) {
@@ -625,23 +640,23 @@ fn merge_runs(
         };
         let kept = group.swap_remove(keep);
         group.clear();
-        tx.send(kept).is_ok()
+        Ok(tx.send(kept).is_ok())
     };
     // Add one row to the current group, flushing the group it ends; `false` when stopped.
-    let mut handle = |it: Item, group: &mut Vec<Item>| -> bool {
+    let mut handle = |it: Item, group: &mut Vec<Item>| -> Result<bool, StoreError> {
         if group
             .first()
             .is_some_and(|g| g.time != it.time || g.uid != it.uid)
-            && !flush(group)
+            && !flush(group)?
         {
-            return false;
+            return Ok(false);
         }
         group.push(it);
-        true
+        Ok(true)
     };
     if runs.is_empty() {
         for it in chunk {
-            if !handle(it, &mut group) {
+            if !handle(it, &mut group)? {
                 return Ok((duplicates, conflicts));
             }
         }
@@ -668,12 +683,12 @@ fn merge_runs(
                 heap.push(std::cmp::Reverse((n.time, n.uid.clone(), i)));
             }
             let it = std::mem::replace(&mut heads[i], next).expect("a queued run has a head");
-            if !handle(it, &mut group) {
+            if !handle(it, &mut group)? {
                 return Ok((duplicates, conflicts));
             }
         }
     }
-    flush(&mut group);
+    flush(&mut group)?;
     Ok((duplicates, conflicts))
 }
 
@@ -730,6 +745,87 @@ mod tests {
         .unwrap();
         let back = EventReader::open(&dir).unwrap().events().unwrap();
         (s, back)
+    }
+
+    /// Events enough to pass the 1 MiB budget floor, so the writer spills.
+    fn filler() -> Vec<Value> {
+        (0..1500)
+            .map(|i| {
+                ev(
+                    10_000 + i,
+                    &format!("f{i:05}"),
+                    json!({"pad": "x".repeat(1000)}),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn copies_equal_as_json_are_duplicates_spilled_or_not() {
+        let events = vec![
+            ev(1, "z", json!({"n": 0.0})),
+            ev(1, "z", json!({"n": -0.0})),
+            ev(2, "k", json!({"o": [{"a": 1, "b": 2}]})),
+            ev(2, "k", json!({"o": [{"b": 2, "a": 1}]})),
+        ];
+        for spill in [false, true] {
+            let mut all = events.clone();
+            let budget = if spill {
+                all.extend(filler());
+                1 << 20
+            } else {
+                64 << 20
+            };
+            let (s, back) = write_read(&all, budget, 100_000);
+            assert_eq!((s.duplicates_dropped, s.conflicts), (2, 0), "spill {spill}");
+            // The first copy is kept.
+            assert!(back[0]["n"].as_f64().unwrap().is_sign_positive());
+            assert_eq!(back[1]["o"], events[2]["o"]);
+        }
+    }
+
+    #[test]
+    fn conflicting_copies_too_deep_to_compare_stop_the_write() {
+        let deep = |leaf: i64| {
+            let mut v = json!([leaf]);
+            for _ in 0..130 {
+                v = json!([v]);
+            }
+            v
+        };
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("ocsf_events");
+        let mut w = EventWriter::new(&dir, t.path(), 64 << 20).unwrap();
+        w.push(&ev(1, "d", json!({"x": deep(2)}))).unwrap();
+        w.push(&ev(1, "d", json!({"x": deep(1)}))).unwrap();
+        let e = w.finish().unwrap_err().to_string();
+        assert!(e.contains("too deep") && e.contains("ocsf_events"), "{e}");
+    }
+
+    #[test]
+    fn mixed_and_wide_number_columns_keep_each_value() {
+        let events = vec![
+            ev(1, "a", json!({"m": 5, "w": u64::MAX})),
+            ev(2, "b", json!({"m": u64::MAX, "w": u64::MAX - 1})),
+            ev(3, "c", json!({"m": -0.0})),
+            ev(4, "d", json!({"m": "text \"q\" \u{1}"})),
+            ev(5, "e", json!({"m": [1, [2.5, null], {"k": "v"}]})),
+        ];
+        for budget in [64 << 20, 1 << 20] {
+            let mut all = events.clone();
+            if budget == 1 << 20 {
+                all.extend(filler());
+            }
+            let (_, back) = write_read(&all, budget, 100_000);
+            for (b, e) in back.iter().zip(&events) {
+                // A column of mixed types holds JSON text: each value comes back as it was.
+                assert_eq!(b["m"], e["m"]);
+            }
+            assert!(back[2]["m"].as_f64().unwrap().is_sign_negative());
+            // Integers above i64::MAX make a float column.
+            assert!(back[0]["w"].is_f64());
+            assert_eq!(back[0]["w"].as_f64(), Some(u64::MAX as f64));
+        }
     }
 
     #[test]

@@ -98,23 +98,26 @@ impl Leaf<'_> {
             _ => None,
         }
     }
-    /// The value it was built from.
-    pub(super) fn to_value(self) -> Value {
-        match self {
+    /// The value it was built from; `None` for JSON text nested deeper than `serde_json`
+    /// parses (128 levels), which only a value built in code can reach.
+    pub(super) fn to_value(self) -> Option<Value> {
+        Some(match self {
             Leaf::Str(s) => Value::String(s.to_owned()),
             Leaf::I64(i) => Value::from(i),
             Leaf::U64(u) => Value::from(u),
+            // Finite: `put_leaf` took it from a `Number`, `check` refuses the others.
             Leaf::F64(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
             Leaf::Bool(b) => Value::Bool(b),
             Leaf::Null => Value::Null,
-            Leaf::Json(t) => serde_json::from_str(t).unwrap_or(Value::Null),
-        }
+            Leaf::Json(t) => return serde_json::from_str(t).ok(),
+        })
     }
     /// The JSON text of the value (as [`super::text`] writes it).
     pub(super) fn json_text(self) -> String {
         match self {
             Leaf::Json(t) => t.to_owned(),
-            other => super::text(&other.to_value()),
+            // A scalar always converts.
+            other => super::text(&other.to_value().unwrap_or(Value::Null)),
         }
     }
 }
@@ -285,7 +288,9 @@ mod tests {
         ];
         let data = encode(&values);
         check(&data).unwrap();
-        let back: Vec<(u32, Value)> = leaves(&data).map(|(id, l)| (id, l.to_value())).collect();
+        let back: Vec<(u32, Value)> = leaves(&data)
+            .map(|(id, l)| (id, l.to_value().unwrap()))
+            .collect();
         assert_eq!(back, values);
         // The integer kinds survive: u64::MAX is not turned into a float.
         assert!(back[2].1.is_u64() && back[1].1.is_i64() && back[3].1.is_f64());
@@ -299,6 +304,24 @@ mod tests {
         let mut patched = data.clone();
         patch_id(&mut patched, 0, 42);
         assert_eq!(leaves(&patched).next().unwrap().0, 42);
+    }
+
+    #[test]
+    fn malformed_leaves_are_refused() {
+        let ok = encode(&[(1, json!("abc")), (2, json!(1.5))]);
+        check(&ok).unwrap();
+        let mut tag = ok.clone();
+        tag[4] = b'?';
+        assert_eq!(check(&tag), Err("unknown value tag"));
+        assert_eq!(check(&ok[..ok.len() - 1]), Err("truncated leaf"));
+        assert_eq!(check(&ok[..6]), Err("truncated leaf"));
+        let mut long = ok.clone();
+        long[5] = 200; // the string's length runs past the data
+        assert_eq!(check(&long), Err("truncated leaf"));
+        let mut nan = encode(&[(0, json!(1.5))]);
+        let n = nan.len();
+        nan[n - 8..].copy_from_slice(&f64::NAN.to_bits().to_le_bytes());
+        assert_eq!(check(&nan), Err("a float is not finite"));
     }
 
     #[test]
