@@ -134,6 +134,16 @@ impl Builders {
     }
 
     fn finish(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
+        // The next batch's large columns are sized like this one's, so they do not grow by
+        // doubling (a copy and fresh pages at every step).
+        let sized = |b: &mut StringBuilder| {
+            let a = b.finish();
+            let bytes = a.values().len();
+            *b = StringBuilder::with_capacity(a.len(), bytes + bytes / 8);
+            a
+        };
+        let raw = sized(&mut self.raw);
+        let fields_json = sized(&mut self.fields_json);
         let cols: Vec<ArrayRef> = vec![
             Arc::new(self.time.finish()),
             Arc::new(self.source_type.finish()),
@@ -146,12 +156,12 @@ impl Builders {
             Arc::new(self.channel.finish()),
             Arc::new(self.provider.finish()),
             Arc::new(self.event_code.finish()),
-            Arc::new(self.raw.finish()),
+            Arc::new(raw),
             Arc::new(self.raw_sha256.finish()),
             Arc::new(self.raw_bytes.finish()),
             Arc::new(self.raw_truncated.finish()),
             Arc::new(self.raw_blob_ref.finish()),
-            Arc::new(self.fields_json.finish()),
+            Arc::new(fields_json),
         ];
         self.len = 0;
         self.bytes = 0;

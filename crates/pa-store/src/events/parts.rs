@@ -186,6 +186,10 @@ struct PartWriter {
     part: PartSchema,
     row_group_rows: usize,
     builders: Vec<Builder>,
+    /// The rows of the last batch and the value bytes of each of its string columns: the next
+    /// batch is sized so (no growth by doubling; a partition with few rows stays small).
+    last_rows: usize,
+    last_bytes: Vec<usize>,
     len: usize,
     rows_per_part: usize,
     current: Option<(PathBuf, ArrowWriter<std::fs::File>, usize)>,
@@ -198,6 +202,8 @@ impl PartWriter {
         let mut w = PartWriter {
             dir: dir.to_path_buf(),
             builders: Vec::new(),
+            last_rows: 0,
+            last_bytes: vec![0; part.cols.len()],
             part,
             row_group_rows: layout.row_group_rows,
             len: 0,
@@ -211,15 +217,17 @@ impl PartWriter {
     }
 
     fn new_builders(&self) -> Vec<Builder> {
+        let rows = self.last_rows;
         self.part
             .cols
             .iter()
-            .map(|(n, k)| match k.data_type(n) {
-                DataType::Int32 => Builder::I32(Int32Builder::new()),
-                DataType::Int64 => Builder::I64(Int64Builder::new()),
-                DataType::Float64 => Builder::F64(Float64Builder::new()),
-                DataType::Boolean => Builder::Bool(BooleanBuilder::new()),
-                _ => Builder::Str(StringBuilder::new()),
+            .zip(&self.last_bytes)
+            .map(|((n, k), &bytes)| match k.data_type(n) {
+                DataType::Int32 => Builder::I32(Int32Builder::with_capacity(rows)),
+                DataType::Int64 => Builder::I64(Int64Builder::with_capacity(rows)),
+                DataType::Float64 => Builder::F64(Float64Builder::with_capacity(rows)),
+                DataType::Boolean => Builder::Bool(BooleanBuilder::with_capacity(rows)),
+                _ => Builder::Str(StringBuilder::with_capacity(rows, bytes + bytes / 8)),
             })
             .collect()
     }
@@ -292,20 +300,26 @@ impl PartWriter {
                 b.append_nulls(missing);
             }
         }
-        let fresh = self.new_builders();
-        let builders = std::mem::replace(&mut self.builders, fresh);
+        self.last_rows = len;
+        let builders = std::mem::take(&mut self.builders);
         let arrays: Vec<ArrayRef> = builders
             .into_iter()
-            .map(|b| -> ArrayRef {
+            .zip(&mut self.last_bytes)
+            .map(|(b, last)| -> ArrayRef {
                 match b {
                     Builder::I32(mut b) => Arc::new(b.finish()),
                     Builder::I64(mut b) => Arc::new(b.finish()),
                     Builder::F64(mut b) => Arc::new(b.finish()),
                     Builder::Bool(mut b) => Arc::new(b.finish()),
-                    Builder::Str(mut b) => Arc::new(b.finish()),
+                    Builder::Str(mut b) => {
+                        let a = b.finish();
+                        *last = a.values().len();
+                        Arc::new(a)
+                    }
                 }
             })
             .collect();
+        self.builders = self.new_builders();
         let (path, w, n) = self.current.as_mut().expect("opened above");
         let batch = RecordBatch::try_new(self.part.schema.clone(), arrays)
             .map_err(|e| StoreError::parquet(path, e))?;
