@@ -385,7 +385,7 @@ fn build_ast(root: &Node) -> Result<WinEventAst, WinXmlError> {
         })?),
         _ => None,
     };
-    let text_of = |name: &str| sys.child(name).map(|n| n.text.as_str());
+    let text_of = |name: &str| sys.child(name).map(|n| n.text.as_ref());
     let execution = match sys.child("Execution") {
         Some(n) => Some(ExecutionAst {
             process_id: opt_uint("Execution/@ProcessID", n.attr("ProcessID"))?,
@@ -456,17 +456,17 @@ fn insert_multi(map: &mut Map<String, Value>, key: String, value: Value) {
 /// attributes and children (repeated children become arrays), text under `#text`.
 fn tree_value(node: &Node) -> Value {
     if node.attrs.is_empty() && node.children.is_empty() {
-        return Value::String(node.text.clone());
+        return Value::String(node.text.to_string());
     }
     let mut map = Map::new();
     for (k, v) in &node.attrs {
-        map.insert(k.clone(), Value::String(v.clone()));
+        map.insert(k.to_string(), Value::String(v.to_string()));
     }
     for child in &node.children {
-        insert_multi(&mut map, child.name.clone(), tree_value(child));
+        insert_multi(&mut map, child.name.to_string(), tree_value(child));
     }
     if !node.text.trim().is_empty() {
-        map.insert("#text".to_owned(), Value::String(node.text.clone()));
+        map.insert("#text".to_owned(), Value::String(node.text.to_string()));
     }
     Value::Object(map)
 }
@@ -474,11 +474,11 @@ fn tree_value(node: &Node) -> Value {
 fn system_value(sys: &Node, ast: &WinEventAst) -> Value {
     let mut map = Map::new();
     for child in &sys.children {
-        let value = match child.name.as_str() {
+        let value = match child.name.as_ref() {
             "Provider" => {
                 let mut p = Map::new();
                 for (k, v) in &child.attrs {
-                    p.insert(k.clone(), Value::String(v.clone()));
+                    p.insert(k.to_string(), Value::String(v.to_string()));
                 }
                 if let Some(g) = &ast.system.provider.guid {
                     p.insert("Guid".to_owned(), Value::String(g.clone()));
@@ -494,13 +494,13 @@ fn system_value(sys: &Node, ast: &WinEventAst) -> Value {
             name if ATTRIBUTE_HOLDERS.contains(&name) => {
                 let mut o = Map::new();
                 for (k, v) in &child.attrs {
-                    o.insert(k.clone(), Value::String(v.clone()));
+                    o.insert(k.to_string(), Value::String(v.to_string()));
                 }
                 Value::Object(o)
             }
             _ => tree_value(child),
         };
-        insert_multi(&mut map, child.name.clone(), value);
+        insert_multi(&mut map, child.name.to_string(), value);
     }
     Value::Object(map)
 }
@@ -516,13 +516,13 @@ fn event_data_value(node: &Node) -> Value {
                 Some(n) if !n.is_empty() => n.to_owned(),
                 _ => "Data".to_owned(),
             };
-            insert_multi(&mut map, key, Value::String(child.text.clone()));
+            insert_multi(&mut map, key, Value::String(child.text.to_string()));
         } else {
-            insert_multi(&mut map, child.name.clone(), tree_value(child));
+            insert_multi(&mut map, child.name.to_string(), tree_value(child));
         }
     }
     if map.is_empty() && !node.text.trim().is_empty() {
-        map.insert("Data".to_owned(), Value::String(node.text.clone()));
+        map.insert("Data".to_owned(), Value::String(node.text.to_string()));
     }
     Value::Object(map)
 }
@@ -530,7 +530,7 @@ fn event_data_value(node: &Node) -> Value {
 fn build_fields(root: &Node, ast: &WinEventAst) -> Value {
     let mut map = Map::new();
     for child in &root.children {
-        let value = match child.name.as_str() {
+        let value = match child.name.as_ref() {
             "System" => system_value(child, ast),
             "EventData" => event_data_value(child),
             _ => {
@@ -542,7 +542,7 @@ fn build_fields(root: &Node, ast: &WinEventAst) -> Value {
                 }
             }
         };
-        insert_multi(&mut map, child.name.clone(), value);
+        insert_multi(&mut map, child.name.to_string(), value);
     }
     Value::Object(map)
 }

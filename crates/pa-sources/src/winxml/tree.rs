@@ -1,29 +1,56 @@
 //! The bounded element tree of an event and its builder: the `quick-xml` token stream with the
 //! DOCTYPE, entity, depth and token limits applied, and `RenderingInfo` located.
 
+use std::borrow::Cow;
+
+use quick_xml::events::attributes::Attributes;
 use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::QName;
 use quick_xml::reader::Reader;
 
 use super::{MAX_DEPTH, MAX_TOKENS, WinXmlError, WinXmlErrorKind};
 
-/// A minimal element tree (local names only), bounded by the token limit.
+/// A minimal element tree (local names only), bounded by the token limit. Names, attribute
+/// values and text borrow from the document where they need no unescaping.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Node {
-    pub(super) name: String,
-    pub(super) attrs: Vec<(String, String)>,
-    pub(super) children: Vec<Node>,
-    pub(super) text: String,
+pub(super) struct Node<'a> {
+    pub(super) name: Cow<'a, str>,
+    pub(super) attrs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub(super) children: Vec<Node<'a>>,
+    pub(super) text: Cow<'a, str>,
 }
 
-impl Node {
-    pub(super) fn child(&self, name: &str) -> Option<&Node> {
+impl<'a> Node<'a> {
+    pub(super) fn child(&self, name: &str) -> Option<&Node<'a>> {
         self.children.iter().find(|c| c.name == name)
     }
     pub(super) fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
+    }
+    /// Append text (borrowing it when it is the first piece).
+    fn push_text(&mut self, t: Cow<'a, str>) {
+        if self.text.is_empty() {
+            self.text = t;
+        } else {
+            self.text.to_mut().push_str(&t);
+        }
+    }
+    /// The same element owning its strings (an element without children).
+    fn into_owned(self) -> Node<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        Node {
+            name: own(self.name),
+            attrs: self
+                .attrs
+                .into_iter()
+                .map(|(k, v)| (own(k), own(v)))
+                .collect(),
+            children: Vec::new(),
+            text: own(self.text),
+        }
     }
 }
 
@@ -60,13 +87,36 @@ fn is_ns_decl(key: &str) -> bool {
     key == "xmlns" || key.starts_with("xmlns:")
 }
 
-fn open_element(e: &BytesStart<'_>, tokens: &mut usize, pos: u64) -> Result<Node, WinXmlError> {
+/// The element of a start tag read from `doc`: borrowing from `doc` (the tag is a slice of it,
+/// found by address), or owning its strings if the reader gave a copy.
+fn open_element<'a>(
+    doc: &'a str,
+    e: &BytesStart<'_>,
+    tokens: &mut usize,
+    pos: u64,
+) -> Result<Node<'a>, WinXmlError> {
+    let name_len = e.name().into_inner().len();
+    let tag: &str = e;
+    let start = (tag.as_ptr() as usize).wrapping_sub(doc.as_ptr() as usize);
+    match doc.get(start..start.saturating_add(tag.len())) {
+        Some(slice) if slice.as_ptr() == tag.as_ptr() => element(slice, name_len, tokens, pos),
+        _ => element(tag, name_len, tokens, pos).map(Node::into_owned),
+    }
+}
+
+/// The element of the tag text `buf` (name, then attributes from `name_len`).
+fn element<'a>(
+    buf: &'a str,
+    name_len: usize,
+    tokens: &mut usize,
+    pos: u64,
+) -> Result<Node<'a>, WinXmlError> {
     *tokens += 1;
     let mut node = Node {
-        name: e.local_name().as_ref().to_owned(),
+        name: Cow::Borrowed(QName(&buf[..name_len]).local_name().into_inner()),
         ..Node::default()
     };
-    for attr in e.attributes() {
+    for attr in Attributes::new(buf, name_len) {
         let attr = attr.map_err(|err| {
             WinXmlError::doc(
                 WinXmlErrorKind::NotWellFormed,
@@ -95,10 +145,8 @@ fn open_element(e: &BytesStart<'_>, tokens: &mut usize, pos: u64) -> Result<Node
         if is_ns_decl(key) {
             continue;
         }
-        node.attrs.push((
-            attr.key.local_name().as_ref().to_owned(),
-            value.into_owned(),
-        ));
+        node.attrs
+            .push((Cow::Borrowed(attr.key.local_name().into_inner()), value));
     }
     if *tokens > MAX_TOKENS {
         return Err(WinXmlError::doc(
@@ -110,7 +158,7 @@ fn open_element(e: &BytesStart<'_>, tokens: &mut usize, pos: u64) -> Result<Node
     Ok(node)
 }
 
-pub(super) fn build_tree(text: &str) -> Result<Node, WinXmlError> {
+pub(super) fn build_tree(text: &str) -> Result<Node<'_>, WinXmlError> {
     use WinXmlErrorKind as K;
     let mut reader = Reader::from_str(text);
     {
@@ -155,7 +203,7 @@ pub(super) fn build_tree(text: &str) -> Result<Node, WinXmlError> {
                         format!("nesting deeper than {MAX_DEPTH}"),
                     ));
                 }
-                let node = open_element(&e, &mut tokens, before)?;
+                let node = open_element(text, &e, &mut tokens, before)?;
                 if node.name == "RenderingInfo" && rendering_info.is_none() {
                     rendering_info = Some(before);
                 }
@@ -169,7 +217,7 @@ pub(super) fn build_tree(text: &str) -> Result<Node, WinXmlError> {
                         format!("nesting deeper than {MAX_DEPTH}"),
                     ));
                 }
-                let node = open_element(&e, &mut tokens, before)?;
+                let node = open_element(text, &e, &mut tokens, before)?;
                 if node.name == "RenderingInfo" && rendering_info.is_none() {
                     rendering_info = Some(before);
                 }
@@ -194,7 +242,7 @@ pub(super) fn build_tree(text: &str) -> Result<Node, WinXmlError> {
             Event::Text(t) => {
                 let content = t.xml10_content();
                 match stack.last_mut() {
-                    Some(node) => node.text.push_str(&content),
+                    Some(node) => node.push_text(content),
                     None => {
                         if !content
                             .trim_matches(|c| matches!(c, ' ' | '\t' | '\n'))
@@ -210,7 +258,7 @@ pub(super) fn build_tree(text: &str) -> Result<Node, WinXmlError> {
                 }
             }
             Event::CData(c) => match stack.last_mut() {
-                Some(node) => node.text.push_str(&c.xml10_content()),
+                Some(node) => node.push_text(c.xml10_content()),
                 None => {
                     return Err(WinXmlError::doc(
                         K::NotWellFormed,
@@ -244,7 +292,7 @@ pub(super) fn build_tree(text: &str) -> Result<Node, WinXmlError> {
                     }
                 };
                 match stack.last_mut() {
-                    Some(node) => node.text.push(resolved),
+                    Some(node) => node.text.to_mut().push(resolved),
                     None => {
                         return Err(WinXmlError::doc(
                             K::NotWellFormed,
