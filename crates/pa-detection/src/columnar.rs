@@ -14,6 +14,7 @@ use pa_store::events::ColumnInfo;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
+use std::sync::OnceLock;
 
 /// Column-name maps are looked up for every key of every row, where SipHash showed in
 /// profiles: they use pa-sigma's word-at-a-time hasher (keys are the store's own column names,
@@ -26,8 +27,36 @@ enum Col<'a> {
     I32(&'a Int32Array),
     F64(&'a Float64Array),
     Bool(&'a BooleanArray),
-    /// JSON text, parsed once per batch (`None` for a null cell).
-    Json(Vec<Option<Value>>),
+    /// JSON text, parsed on first use, once per batch (`None` for a null cell): columns no
+    /// rule reads are never parsed.
+    Json(&'a StringArray, OnceLock<Vec<Option<Value>>>),
+    /// A column of a type the store does not write: no values.
+    Null,
+}
+
+impl Col<'_> {
+    /// The parsed cell of a JSON column (`None` for a null cell or another column type).
+    fn json(&self, r: usize) -> Option<&Value> {
+        let Col::Json(a, parsed) = self else {
+            return None;
+        };
+        if a.is_null(r) {
+            return None;
+        }
+        parsed.get_or_init(|| parse_cells(a)).get(r)?.as_ref()
+    }
+}
+
+/// Every cell of a JSON-text column parsed.
+fn parse_cells(s: &StringArray) -> Vec<Option<Value>> {
+    (0..s.len())
+        .map(|r| (!s.is_null(r)).then(|| parse_cell(s.value(r))))
+        .collect()
+}
+
+/// A JSON-text cell parsed (text that is not JSON stays a string).
+fn parse_cell(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
 }
 
 /// One record batch of the normalized store, ready to be queried row by row.
@@ -62,16 +91,7 @@ impl<'a> BatchView<'a> {
                 texts.push((i, s, ci.json));
                 if ci.json {
                     json_cols.insert(ci.name.as_str(), i);
-                    Col::Json(
-                        (0..s.len())
-                            .map(|r| {
-                                (!s.is_null(r)).then(|| {
-                                    serde_json::from_str(s.value(r))
-                                        .unwrap_or_else(|_| Value::String(s.value(r).to_string()))
-                                })
-                            })
-                            .collect(),
-                    )
+                    Col::Json(s, OnceLock::new())
                 } else {
                     Col::Str(s)
                 }
@@ -84,7 +104,7 @@ impl<'a> BatchView<'a> {
             } else if let Some(x) = any.downcast_ref::<BooleanArray>() {
                 Col::Bool(x)
             } else {
-                Col::Json(vec![None; a.len()])
+                Col::Null
             };
             cols.push(col);
             names.insert(ci.name.as_str(), i);
@@ -116,11 +136,16 @@ impl<'a> BatchView<'a> {
     pub fn cell_strings(&self, col: usize, row: usize, f: &mut dyn FnMut(&str)) {
         match self.cols.get(col) {
             Some(Col::Str(a)) if !a.is_null(row) => f(a.value(row)),
-            Some(Col::Json(cells)) => {
-                if let Some(Some(j)) = cells.get(row) {
-                    for_each_json_string(j, f);
+            // Keyword candidates are a few rows of a column: a cell is parsed on its own unless
+            // the column already is.
+            Some(Col::Json(a, parsed)) if !a.is_null(row) => match parsed.get() {
+                Some(cells) => {
+                    if let Some(Some(j)) = cells.get(row) {
+                        for_each_json_string(j, f);
+                    }
                 }
-            }
+                None => for_each_json_string(&parse_cell(a.value(row)), f),
+            },
             _ => {}
         }
     }
@@ -363,18 +388,17 @@ impl Event for RowEvent<'_> {
                         out.push(FieldValue::Bool(a.value(r)));
                     }
                 }
-                Col::Json(cells) => {
-                    if let Some(Some(j)) = cells.get(r) {
+                c @ Col::Json(..) => {
+                    if let Some(j) = c.json(r) {
                         push_json_value(j, out);
                     }
                 }
+                Col::Null => {}
             },
             Resolved::Json(i, path) => {
-                if let Col::Json(cells) = &v.cols[i] {
-                    if let Some(Some(j)) = cells.get(r) {
-                        let parts: Vec<&str> = path.split('.').collect();
-                        walk_json_path(j, &parts, out);
-                    }
+                if let Some(j) = v.cols[i].json(r) {
+                    let parts: Vec<&str> = path.split('.').collect();
+                    walk_json_path(j, &parts, out);
                 }
             }
             Resolved::Object(below) => {
@@ -437,7 +461,8 @@ fn cell_is_null(c: &Col<'_>, r: usize) -> bool {
         Col::I32(a) => a.is_null(r),
         Col::F64(a) => a.is_null(r),
         Col::Bool(a) => a.is_null(r),
-        Col::Json(cells) => cells.get(r).is_none_or(Option::is_none),
+        Col::Json(a, _) => a.is_null(r),
+        Col::Null => true,
     }
 }
 
@@ -638,6 +663,15 @@ mod tests {
         let (batch, info) = r.next_batch().unwrap().unwrap();
         let view = BatchView::new(&batch, &info);
         assert_eq!(view.len(), 2);
+        // The strings of a row before any JSON column is parsed (each cell parsed on its own).
+        let unparsed = BatchView::new(&batch, &info);
+        let strings_of = |v: &BatchView<'_>, r: usize| {
+            let mut out = Vec::new();
+            v.row(r).for_each_string(&mut |s| out.push(s.to_string()));
+            out
+        };
+        let before: Vec<Vec<String>> = (0..2).map(|r| strings_of(&unparsed, r)).collect();
+        assert!(before[0].iter().any(|s| s == "process.file.path"));
         let keys = [
             "process.pid",
             "process.file.path",
@@ -699,5 +733,8 @@ mod tests {
         }
         assert_eq!(view.int("time", 1), Some(6));
         assert_eq!(view.str("metadata.uid", 0), Some("a"));
+        // ... are the strings once the lookups above have parsed the columns.
+        let after: Vec<Vec<String>> = (0..2).map(|r| strings_of(&view, r)).collect();
+        assert_eq!(before, after);
     }
 }
