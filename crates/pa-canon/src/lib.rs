@@ -155,6 +155,20 @@ pub fn to_jsonl_line<T: Serialize + ?Sized>(v: &T) -> Result<String, CanonError>
     Ok(s)
 }
 
+/// [`to_jsonl_line`] of a JSON value, written from the value directly (the same bytes, or
+/// the same error).
+pub fn value_to_jsonl_line(v: &Value) -> Result<String, CanonError> {
+    let mut out = Vec::with_capacity(1024);
+    match writer::write_value(&mut out, v) {
+        Ok(()) => {
+            out.push(b'\n');
+            // JCS output is UTF-8 by construction.
+            String::from_utf8(out).map_err(|e| CanonError::Canonicalize(e.to_string()))
+        }
+        Err(writer::Fallback) => to_jsonl_line(v),
+    }
+}
+
 /// Lowercase hex SHA-256 of bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -227,6 +241,86 @@ pub fn now_utc_string() -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A pseudo-random JSON value (xorshift): keys and strings from a small alphabet with
+    /// escapes, non-ASCII and astral characters; numbers around the safe-integer limit.
+    fn random_value(seed: &mut u64, depth: u32) -> Value {
+        let mut next = || {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            *seed
+        };
+        let pick = |n: u64, r: u64| (r % n) as usize;
+        const ATOMS: [&str; 8] = [
+            "a",
+            "B",
+            "é",
+            "\u{1f600}",
+            "\u{fb33}",
+            "\"",
+            "\n\u{1}",
+            "z.y",
+        ];
+        let mut text = |r: u64| -> String {
+            (0..pick(4, r) + 1)
+                .map(|i| ATOMS[pick(8, r >> (8 * i))])
+                .collect()
+        };
+        let r = next();
+        match pick(if depth == 0 { 5 } else { 7 }, r) {
+            0 => Value::Null,
+            1 => Value::Bool(r & 64 == 0),
+            2 => match pick(7, r >> 8) {
+                0 => json!(MAX_SAFE_INTEGER),
+                1 => json!(MAX_SAFE_INTEGER + 1), // 2^53: its own double, accepted
+                5 => json!(MAX_SAFE_INTEGER + 2), // refused
+                2 => json!(-(MAX_SAFE_INTEGER as i64)),
+                3 => json!((r >> 20) as i64 - (1 << 40)),
+                4 => json!(f64::from_bits(r >> 2).clamp(-1e300, 1e300)),
+                _ => json!(-0.0),
+            },
+            3 | 4 => Value::String(text(r >> 8)),
+            5 => Value::Array(
+                (0..pick(4, r >> 8))
+                    .map(|_| random_value(seed, depth - 1))
+                    .collect(),
+            ),
+            _ => {
+                let n = pick(5, r >> 8);
+                let keys: Vec<String> = (0..n)
+                    .map(|i| text(r.rotate_left(9 * i as u32 + 3)))
+                    .collect();
+                let mut m = serde_json::Map::new();
+                for k in keys {
+                    m.insert(k, random_value(seed, depth - 1));
+                }
+                Value::Object(m)
+            }
+        }
+    }
+
+    #[test]
+    fn value_lines_are_the_serialize_path_lines() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let (mut same, mut errors) = (0, 0);
+        for _ in 0..5000 {
+            let v = random_value(&mut seed, 4);
+            match (value_to_jsonl_line(&v), to_jsonl_line(&v)) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a, b, "{v}");
+                    same += 1;
+                }
+                (Err(a), Err(b)) => {
+                    assert_eq!(a.to_string(), b.to_string());
+                    errors += 1;
+                }
+                (a, b) => panic!("{v}: {a:?} vs {b:?}"),
+            }
+        }
+        // Both kinds of outcome were exercised.
+        assert!(same > 1000 && errors > 100, "{same} {errors}");
+    }
 
     #[test]
     fn numbers_follow_rfc8785() {

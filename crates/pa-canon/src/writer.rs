@@ -196,6 +196,73 @@ impl Writer {
     }
 }
 
+/// The canonical bytes of a JSON value, written from the value itself: each object's members
+/// sorted before they are written (nothing written is moved), the same bytes the `Serialize`
+/// path gives. An integer beyond ±(2^53 − 1) stops it with [`Fallback`] (the value path
+/// decides it).
+pub(crate) fn write_value(out: &mut Vec<u8>, v: &serde_json::Value) -> Result<(), Fallback> {
+    use serde_json::Value;
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" as &[u8] } else { b"false" }),
+        Value::Number(n) => {
+            // As `Number` serializes: u64, else i64, else f64.
+            let (negative, magnitude) = if let Some(u) = n.as_u64() {
+                (false, u)
+            } else if let Some(i) = n.as_i64() {
+                (i < 0, i.unsigned_abs())
+            } else {
+                let f = n.as_f64().ok_or(Fallback)?;
+                if !f.is_finite() {
+                    return Err(Fallback);
+                }
+                let mut buf = ryu_js::Buffer::new();
+                out.extend_from_slice(buf.format_finite(f).as_bytes());
+                return Ok(());
+            };
+            if magnitude > MAX_SAFE_INTEGER {
+                return Err(Fallback);
+            }
+            if negative {
+                out.push(b'-');
+            }
+            let mut buf = itoa::Buffer::new();
+            out.extend_from_slice(buf.format(magnitude).as_bytes());
+        }
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, x)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(m) => {
+            let mut members: Vec<(&String, &Value)> = m.iter().collect();
+            if members
+                .windows(2)
+                .any(|w| cmp_names(w[0].0, w[1].0) != Ordering::Less)
+            {
+                members.sort_unstable_by(|a, b| cmp_names(a.0, b.0));
+            }
+            out.push(b'{');
+            for (i, (k, x)) in members.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, k);
+                out.push(b':');
+                write_value(out, x)?;
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
+}
+
 /// JCS member order: the UTF-16 code units of the names (bytewise when both are ASCII).
 fn cmp_names(a: &str, b: &str) -> Ordering {
     if a.is_ascii() && b.is_ascii() {

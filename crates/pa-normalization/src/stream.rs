@@ -162,7 +162,7 @@ pub fn stream_all(
                 host,
             };
             let n = normalizer.normalize(&rec, &ectx);
-            let line = n.event().map(pa_canon::to_jsonl_line).transpose();
+            let line = n.event().map(pa_canon::value_to_jsonl_line).transpose();
             (rec.source_type, n, line)
         },
         |_, ev| {
