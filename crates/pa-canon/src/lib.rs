@@ -262,7 +262,7 @@ mod tests {
             "\n\u{1}",
             "z.y",
         ];
-        let mut text = |r: u64| -> String {
+        let text = |r: u64| -> String {
             (0..pick(4, r) + 1)
                 .map(|i| ATOMS[pick(8, r >> (8 * i))])
                 .collect()
