@@ -252,7 +252,7 @@ mod tests {
             *seed
         };
         let pick = |n: u64, r: u64| (r % n) as usize;
-        const ATOMS: [&str; 8] = [
+        const ATOMS: [&str; 16] = [
             "a",
             "B",
             "é",
@@ -261,10 +261,18 @@ mod tests {
             "\"",
             "\n\u{1}",
             "z.y",
+            "\\",
+            "\t\r",
+            "\u{8}\u{c}",
+            "\u{7f}",
+            "\u{2028}",
+            "",
+            "\u{ffff}",
+            "0",
         ];
         let text = |r: u64| -> String {
             (0..pick(4, r) + 1)
-                .map(|i| ATOMS[pick(8, r >> (8 * i))])
+                .map(|i| ATOMS[pick(16, r >> (8 * i))])
                 .collect()
         };
         let r = next();
@@ -320,6 +328,30 @@ mod tests {
         }
         // Both kinds of outcome were exercised.
         assert!(same > 1000 && errors > 100, "{same} {errors}");
+    }
+
+    #[test]
+    fn value_lines_of_edge_values() {
+        let mut deep = json!(1);
+        for _ in 0..100 {
+            deep = json!({"k": [deep]});
+        }
+        for v in [
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(-(MAX_SAFE_INTEGER as i64)),
+            json!(-(MAX_SAFE_INTEGER as i64) - 1),
+            json!(1e21),
+            json!(5e-324),
+            json!({"": 0, "\u{7f}": [], "\u{2028}": {}}),
+            deep,
+        ] {
+            match (value_to_jsonl_line(&v), to_jsonl_line(&v)) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => panic!("{v}: {a:?} vs {b:?}"),
+            }
+        }
     }
 
     #[test]

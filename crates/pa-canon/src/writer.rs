@@ -199,7 +199,8 @@ impl Writer {
 /// The canonical bytes of a JSON value, written from the value itself: each object's members
 /// sorted before they are written (nothing written is moved), the same bytes the `Serialize`
 /// path gives. An integer beyond ±(2^53 − 1) stops it with [`Fallback`] (the value path
-/// decides it).
+/// decides it). Numbers are read as `serde_json` holds them without its `arbitrary_precision`
+/// feature (no crate of the workspace enables it).
 pub(crate) fn write_value(out: &mut Vec<u8>, v: &serde_json::Value) -> Result<(), Fallback> {
     use serde_json::Value;
     match v {

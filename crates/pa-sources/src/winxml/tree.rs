@@ -326,3 +326,34 @@ pub(super) fn build_tree(text: &str) -> Result<Node<'_>, WinXmlError> {
     }
     Ok(root)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_pieces_join_and_plain_strings_are_borrowed() {
+        let root = build_tree("<a x=\"1\">x<![CDATA[y\n]]>&amp;z<b/>&lt;w</a>").unwrap();
+        assert_eq!(root.text, "xy\n&z<w");
+        assert!(matches!(root.name, Cow::Borrowed("a")));
+        assert!(matches!(
+            root.attrs[0],
+            (Cow::Borrowed("x"), Cow::Borrowed("1"))
+        ));
+        // Text starting with a reference, an escaped attribute of an empty element.
+        let root = build_tree("<a>&lt;b<Data Name=\"a&lt;b\" p:k='v'/></a>").unwrap();
+        assert_eq!(root.text, "<b");
+        let data = root.child("Data").unwrap();
+        assert_eq!(data.attr("Name"), Some("a<b"));
+        assert_eq!(data.attr("k"), Some("v"));
+        assert!(matches!(data.name, Cow::Borrowed("Data")));
+    }
+
+    #[test]
+    fn bad_attributes_are_errors() {
+        for doc in ["<a x=\"1\" x=\"2\"/>", "<a x=1/>", "<a x=\"&bogus;\"/>"] {
+            let e = build_tree(doc).unwrap_err();
+            assert_eq!(e.kind, WinXmlErrorKind::NotWellFormed, "{doc}");
+        }
+    }
+}
