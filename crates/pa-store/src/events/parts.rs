@@ -253,6 +253,8 @@ impl PartWriter {
                 Builder::Bool(b) => b.append_option(v.as_bool()),
                 Builder::Str(b) => match (v, json) {
                     (Leaf::Str(s), false) => b.append_value(s),
+                    // Arrays and objects are held as their JSON text: no copy.
+                    (Leaf::Json(t), _) => b.append_value(t),
                     _ => b.append_value(v.json_text()),
                 },
             }
