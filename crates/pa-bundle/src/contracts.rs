@@ -7,6 +7,8 @@ use crate::error::BundleError;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::io::{BufRead, Seek, SeekFrom};
+use std::path::Path;
 use std::sync::OnceLock;
 
 /// The registry file, embedded.
@@ -239,64 +241,131 @@ pub fn validate_value(contract_id: &str, value: &Value) -> Result<Vec<ContractEr
     Ok(errs)
 }
 
-/// Validate the bytes of an artifact at `path` as its registry entry says.
+/// At most this many errors are reported per artifact (the total is still counted).
+const MAX_REPORTED: usize = 50;
+
+/// The errors of one artifact: the first [`MAX_REPORTED`] in sort order and the total, held in
+/// bounded memory however many lines fail.
+#[derive(Default)]
+struct Errors {
+    kept: Vec<ContractError>,
+    total: usize,
+}
+
+impl Errors {
+    fn push(&mut self, e: ContractError) {
+        self.total += 1;
+        self.kept.push(e);
+        if self.kept.len() >= 8 * MAX_REPORTED {
+            self.kept.sort();
+            self.kept.truncate(MAX_REPORTED);
+        }
+    }
+
+    fn finish(mut self) -> (Vec<ContractError>, usize) {
+        self.kept.sort();
+        self.kept.truncate(MAX_REPORTED);
+        (self.kept, self.total)
+    }
+}
+
+/// Validate the bytes of an artifact as its registry entry says.
 /// Returns the (sorted, ≤ 50) errors and the total count.
 pub fn validate_artifact(
     entry: &ArtifactEntry,
     bytes: &[u8],
 ) -> Result<(Vec<ContractError>, usize), BundleError> {
-    let mut errs = Vec::new();
+    validate_source(entry, std::io::Cursor::new(bytes), Path::new("<bytes>"))
+}
+
+/// Validate the artifact file at `path` as its registry entry says, reading it as a stream:
+/// JSON Lines line by line and Parquet by its two ends, so memory does not grow with the file.
+/// Returns the (sorted, ≤ 50) errors and the total count.
+pub fn validate_file(
+    entry: &ArtifactEntry,
+    path: &Path,
+) -> Result<(Vec<ContractError>, usize), BundleError> {
+    let f = std::fs::File::open(path).map_err(|e| BundleError::io(path, e))?;
+    validate_source(entry, std::io::BufReader::with_capacity(1 << 16, f), path)
+}
+
+fn validate_source<R: BufRead + Seek>(
+    entry: &ArtifactEntry,
+    mut src: R,
+    path: &Path,
+) -> Result<(Vec<ContractError>, usize), BundleError> {
+    let io = |e: std::io::Error| BundleError::io(path, e);
+    let mut errs = Errors::default();
     match entry.format {
-        ArtifactFormat::Json => match serde_json::from_slice::<Value>(bytes) {
-            Ok(v) => {
-                if let Some(id) = &entry.contract_id {
-                    errs = validate_value(id, &v)?;
+        ArtifactFormat::Json => {
+            let mut bytes = Vec::new();
+            src.read_to_end(&mut bytes).map_err(io)?;
+            match serde_json::from_slice::<Value>(&bytes) {
+                Ok(v) => {
+                    if let Some(id) = &entry.contract_id {
+                        for e in validate_value(id, &v)? {
+                            errs.push(e);
+                        }
+                    }
                 }
-            }
-            Err(e) => errs.push(ContractError {
-                instance_path: String::new(),
-                message: format!("not JSON: {e}"),
-            }),
-        },
-        ArtifactFormat::Jsonl => {
-            if !bytes.is_empty() && !bytes.ends_with(b"\n") {
-                errs.push(ContractError {
+                Err(e) => errs.push(ContractError {
                     instance_path: String::new(),
-                    message: "JSONL must end with LF".into(),
-                });
+                    message: format!("not JSON: {e}"),
+                }),
             }
-            for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        }
+        ArtifactFormat::Jsonl => {
+            let mut line = Vec::new();
+            let mut number = 0usize;
+            let mut ends_with_lf = true;
+            loop {
+                line.clear();
+                if src.read_until(b'\n', &mut line).map_err(io)? == 0 {
+                    break;
+                }
+                number += 1;
+                ends_with_lf = line.last() == Some(&b'\n');
+                if ends_with_lf {
+                    line.pop();
+                }
                 if line.is_empty() {
                     continue;
                 }
-                match serde_json::from_slice::<Value>(line) {
+                match serde_json::from_slice::<Value>(&line) {
                     Ok(v) => {
                         if let Some(id) = &entry.contract_id {
                             for mut e in validate_value(id, &v)? {
-                                e.instance_path = format!("/line/{}{}", i + 1, e.instance_path);
+                                e.instance_path = format!("/line/{number}{}", e.instance_path);
                                 errs.push(e);
                             }
                         }
                     }
                     Err(e) => errs.push(ContractError {
-                        instance_path: format!("/line/{}", i + 1),
+                        instance_path: format!("/line/{number}"),
                         message: format!("not JSON: {e}"),
                     }),
                 }
             }
+            if !ends_with_lf {
+                errs.push(ContractError {
+                    instance_path: String::new(),
+                    message: "JSONL must end with LF".into(),
+                });
+            }
         }
         ArtifactFormat::Parquet => {
-            let ok =
-                bytes.len() >= 12 && bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1") && {
-                    let n = bytes.len();
-                    let footer = u32::from_le_bytes([
-                        bytes[n - 8],
-                        bytes[n - 7],
-                        bytes[n - 6],
-                        bytes[n - 5],
-                    ]) as usize;
-                    footer + 12 <= n
-                };
+            let n = src.seek(SeekFrom::End(0)).map_err(io)?;
+            let mut ok = n >= 12;
+            if ok {
+                let mut head = [0u8; 4];
+                src.seek(SeekFrom::Start(0)).map_err(io)?;
+                src.read_exact(&mut head).map_err(io)?;
+                let mut tail = [0u8; 8];
+                src.seek(SeekFrom::Start(n - 8)).map_err(io)?;
+                src.read_exact(&mut tail).map_err(io)?;
+                let footer = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+                ok = &head == b"PAR1" && &tail[4..] == b"PAR1" && footer + 12 <= n;
+            }
             if !ok {
                 errs.push(ContractError {
                     instance_path: String::new(),
@@ -305,7 +374,9 @@ pub fn validate_artifact(
             }
         }
         ArtifactFormat::Text => {
-            if let Err(e) = std::str::from_utf8(bytes) {
+            let mut bytes = Vec::new();
+            src.read_to_end(&mut bytes).map_err(io)?;
+            if let Err(e) = std::str::from_utf8(&bytes) {
                 errs.push(ContractError {
                     instance_path: String::new(),
                     message: format!("not UTF-8: {e}"),
@@ -314,10 +385,7 @@ pub fn validate_artifact(
         }
         ArtifactFormat::Opaque => {}
     }
-    errs.sort();
-    let total = errs.len();
-    errs.truncate(50);
-    Ok((errs, total))
+    Ok(errs.finish())
 }
 
 #[cfg(test)]
@@ -373,6 +441,62 @@ mod tests {
         );
         let (errs, _) = validate_artifact(&entry, b"").unwrap();
         assert!(errs.is_empty());
+    }
+
+    #[test]
+    fn a_file_is_judged_as_its_bytes_are() {
+        let entry = ArtifactEntry {
+            glob: "x.jsonl".into(),
+            contract_id: Some("contract_validation_report".into()),
+            stage: "*".into(),
+            format: ArtifactFormat::Jsonl,
+        };
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("x.jsonl");
+        // 1,000 failing lines: the total is counted, the first 50 in sort order are kept.
+        let mut many = String::new();
+        for i in 0..1_000 {
+            many.push_str(if i % 3 == 0 { "nope\n" } else { "{}\n\n" });
+        }
+        for bytes in [
+            &b""[..],
+            b"{}",
+            b"{}\nnot json\n",
+            b"\n\n{}\r\n",
+            many.as_bytes(),
+        ] {
+            std::fs::write(&p, bytes).unwrap();
+            let (file_errs, file_n) = validate_file(&entry, &p).unwrap();
+            let (errs, n) = validate_artifact(&entry, bytes).unwrap();
+            assert_eq!((&file_errs, file_n), (&errs, n));
+            assert!(errs.len() <= MAX_REPORTED);
+        }
+        let (errs, n) = validate_file(&entry, &p).unwrap();
+        assert!(n > 1_000, "{n}");
+        assert_eq!(errs.len(), MAX_REPORTED);
+        let mut sorted = errs.clone();
+        sorted.sort();
+        assert_eq!(errs, sorted);
+        assert!(errs.iter().all(|e| e.instance_path.starts_with("/line/")));
+
+        let parquet = ArtifactEntry {
+            glob: "p".into(),
+            contract_id: None,
+            stage: "*".into(),
+            format: ArtifactFormat::Parquet,
+        };
+        let pp = t.path().join("p.parquet");
+        let mut ok = b"PAR1".to_vec();
+        ok.extend_from_slice(&[0u8; 10]);
+        ok.extend_from_slice(&10u32.to_le_bytes());
+        ok.extend_from_slice(b"PAR1");
+        std::fs::write(&pp, &ok).unwrap();
+        assert_eq!(validate_file(&parquet, &pp).unwrap().1, 0);
+        std::fs::write(&pp, &ok[..ok.len() - 1]).unwrap();
+        assert_eq!(validate_file(&parquet, &pp).unwrap().1, 1);
+        let missing = t.path().join("missing.jsonl");
+        let err = validate_file(&entry, &missing).unwrap_err().to_string();
+        assert!(err.contains("missing.jsonl"), "{err}");
     }
 
     #[test]

@@ -23,6 +23,6 @@ pub use error::BundleError;
 pub use layout::{RunDir, Workspace, new_run_id, validate_run_id};
 pub use lock::RunLock;
 pub use manifest::{CONTRACT_VERSION, Manifest, OCSF_VERSION, StageOutcome, derive_status};
-pub use publish::{PublishReport, Staging};
+pub use publish::{PublishReport, StagedFile, Staging};
 pub use reason::ReasonCode;
 pub use stage::{FailMode, OutcomeStatus, RunStatus, Stage};

@@ -15,9 +15,9 @@
 //!
 //! | `PA_FAILPOINT` | where | what |
 //! |---|---|---|
-//! | `staging_write:enospc` | [`Staging::write`] | the write fails with "No space left on device (injected)" |
+//! | `staging_write:enospc` | [`Staging::write`], [`Staging::create`] | the write fails with "No space left on device (injected)" |
 //! | `publish:after_journal` | [`Staging::publish`] | publish returns an I/O error once its journal is durable |
-//! | `abort:staging_write` | [`Staging::write`], [`Staging::path_for`] | the process dies once its first staged file is written (at the end of the first `write`, or when a second file is declared) |
+//! | `abort:staging_write` | [`Staging::write`], [`StagedFile::finish`], [`Staging::path_for`] | the process dies once its first staged file is written (at the end of the first `write` or `finish`, or when a second file is declared) |
 //! | `abort:after_journal` | [`Staging::publish`] | the process dies once the journal is durable, before any rename |
 //! | `abort:mid_apply` | [`Staging::publish`] | the process dies after the first rename of the journal's apply |
 //!
@@ -64,6 +64,45 @@ pub struct Staging {
     owner: String,
     dir: PathBuf,
     files: BTreeSet<String>,
+}
+
+/// A staged file being written as a stream (from [`Staging::create`]). Dropped without
+/// [`StagedFile::finish`], it holds whatever was flushed; the publish gate validates it as
+/// any staged file.
+#[derive(Debug)]
+pub struct StagedFile {
+    w: std::io::BufWriter<std::fs::File>,
+    path: PathBuf,
+    owner: String,
+}
+
+impl StagedFile {
+    /// Where the file is staged (for error messages).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flush what is buffered: the file is complete.
+    pub fn finish(mut self) -> Result<(), BundleError> {
+        use std::io::Write;
+        self.w.flush().map_err(|e| BundleError::io(&self.path, e))?;
+        failpoint::crash("abort:staging_write", &self.owner);
+        Ok(())
+    }
+}
+
+impl std::io::Write for StagedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.w.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.w.write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
 }
 
 /// What a publish did.
@@ -246,6 +285,22 @@ impl Staging {
         Ok(())
     }
 
+    /// Stage a file written as a stream: the returned writer is buffered, and
+    /// [`StagedFile::finish`] flushes it. Fault points as for [`Staging::write`]: the injected
+    /// write error comes from here, the crash from `finish`.
+    pub fn create(&mut self, rel: &str) -> Result<StagedFile, BundleError> {
+        let p = self.path_for(rel)?;
+        if let Some(e) = failpoint::error("staging_write:enospc", &self.owner) {
+            return Err(BundleError::io(&p, e));
+        }
+        let f = std::fs::File::create(&p).map_err(|e| BundleError::io(&p, e))?;
+        Ok(StagedFile {
+            w: std::io::BufWriter::with_capacity(1 << 16, f),
+            path: p,
+            owner: self.owner.clone(),
+        })
+    }
+
     /// Stage a JSON artifact in canonical form (RFC 8785, no trailing newline).
     pub fn write_json<T: Serialize + ?Sized>(
         &mut self,
@@ -276,14 +331,12 @@ impl Staging {
         let mut failed = 0usize;
         for rel in &self.files {
             let p = self.dir.join(rel);
-            let bytes = std::fs::read(&p).map_err(|e| BundleError::io(&p, e))?;
             let entry =
                 contracts::entry_for(rel)?.ok_or_else(|| BundleError::UndeclaredOutput {
                     path: rel.clone(),
                     stage: self.owner.clone(),
                 })?;
-            let (errors, total): (Vec<ContractError>, usize) =
-                contracts::validate_artifact(entry, &bytes)?;
+            let (errors, total): (Vec<ContractError>, usize) = contracts::validate_file(entry, &p)?;
             if total > 0 {
                 failed += 1;
                 failures.push(serde_json::json!({

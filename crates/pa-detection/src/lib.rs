@@ -18,6 +18,7 @@ pub mod detector;
 pub mod instance;
 pub mod report;
 pub mod rule_cache;
+mod sorted_instances;
 mod stream;
 pub use stream::{MAX_EVENT_LINE_BYTES, StreamTally, stream};
 pub mod sql_engine;
@@ -107,6 +108,14 @@ pub enum DetectError {
     /// The output could not be written.
     #[error("output: {0}")]
     Output(std::io::Error),
+    /// A sorted run of detection instances could not be spilled or read back.
+    #[error("{}: detection instances spilled for sorting: {error}", path.display())]
+    Spill {
+        /// The run file or its directory.
+        path: PathBuf,
+        /// What the file system said.
+        error: std::io::Error,
+    },
     /// A document could not be serialized as canonical JSON.
     #[error("{0}")]
     Canonical(pa_canon::CanonError),
@@ -153,7 +162,9 @@ impl DetectError {
             DetectError::Input { .. }
             | DetectError::NotAnEvent { .. }
             | DetectError::BadLine { .. } => CommonReason::InputMissing.into(),
-            DetectError::Output(_) => CommonReason::StorageIoError.into(),
+            DetectError::Output(_) | DetectError::Spill { .. } => {
+                CommonReason::StorageIoError.into()
+            }
         }
     }
 }
@@ -362,7 +373,7 @@ pub fn run_with(
         "phase: store matched"
     );
     let t = std::time::Instant::now();
-    let out = write_outputs(ctx, &loaded, &matched);
+    let out = write_outputs(ctx, &loaded, matched);
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "phase: outputs staged");
     out
 }
@@ -414,6 +425,13 @@ fn match_store_sql(
         .map(|r| r.rule_id.as_str())
         .collect();
     instances.retain(|i| !silent.contains(i.rule_id.as_str()));
+    let mut sorted = sorted_instances::SortedInstances::new(
+        &ctx.run.staging_root(),
+        sorted_instances::SORT_BUDGET_BYTES,
+    );
+    for i in &instances {
+        sorted.push(i)?;
+    }
     for plan in &mut det.plans {
         if plan.correlation.is_some() && plan.non_executable.is_none() {
             plan.non_executable = Some((
@@ -426,7 +444,7 @@ fn match_store_sql(
         }
     }
     Ok(Matched {
-        instances,
+        instances: sorted,
         rule_matched,
         corr_fired: std::collections::BTreeSet::new(),
         corr_warnings: Vec::new(),
@@ -444,8 +462,8 @@ struct Loaded {
 
 /// What matching the store gave.
 struct Matched {
-    /// Sorted as `detections.jsonl` is.
-    instances: Vec<DetectionInstance>,
+    /// What `detections.jsonl` will hold, in its order.
+    instances: sorted_instances::SortedInstances,
     /// Per compiled rule, whether it matched anything.
     rule_matched: Vec<bool>,
     /// Correlation rules (set index) that fired.
@@ -512,7 +530,10 @@ fn match_store(ctx: &mut StageContext<'_>, det: &Detector) -> Result<Matched, St
     let mut reader = pa_store::events::EventReader::open(&store_dir).map_err(input_missing)?;
     let run_id = ctx.run.run_id().to_string();
     let scenario_id = ctx.manifest.scenario.scenario_id.clone();
-    let mut instances: Vec<DetectionInstance> = Vec::new();
+    let mut instances = sorted_instances::SortedInstances::new(
+        &ctx.run.staging_root(),
+        sorted_instances::SORT_BUDGET_BYTES,
+    );
     let mut rule_matched = vec![false; det.rules.len()];
     let mut events_total = 0u64;
     let mut corr = correlate::Correlator::new(det);
@@ -542,16 +563,17 @@ fn match_store(ctx: &mut StageContext<'_>, det: &Detector) -> Result<Matched, St
             for &r in &hits {
                 rule_matched[r] = true;
                 if corr.generates(r) {
-                    instances.push(instance(det, r, &er, Some(&run_id), Some(&scenario_id)));
+                    instances.push(&instance(det, r, &er, Some(&run_id), Some(&scenario_id)))?;
                 }
             }
             let ev = view.row(row);
             for &r in &hits {
-                instances.extend(corr.feed(r, &er, &ev, Some(&run_id), Some(&scenario_id)));
+                for i in corr.feed(r, &er, &ev, Some(&run_id), Some(&scenario_id)) {
+                    instances.push(&i)?;
+                }
             }
         }
     }
-    instances.sort_by_cached_key(DetectionInstance::sort_key);
     Ok(Matched {
         instances,
         rule_matched,
@@ -567,15 +589,12 @@ fn match_store(ctx: &mut StageContext<'_>, det: &Detector) -> Result<Matched, St
 fn write_outputs(
     ctx: &mut StageContext<'_>,
     loaded: &Loaded,
-    matched: &Matched,
+    matched: Matched,
 ) -> Result<StageSuccess, StageFailure> {
     let Loaded { set, bridge, det } = loaded;
-    let mut jsonl = String::new();
-    for i in &matched.instances {
-        jsonl.push_str(&pa_canon::to_jsonl_line(i).map_err(DetectError::from)?);
-    }
-    ctx.staging
-        .write("detections/detections.jsonl", jsonl.as_bytes())?;
+    let mut out = ctx.staging.create("detections/detections.jsonl")?;
+    let detections_total = matched.instances.finish(&mut out)?;
+    out.finish()?;
 
     let doc_err = |e: pa_bridge::DocumentError| {
         fail(DetectionReason::BridgeMappingPackInvalid, e.to_string())
@@ -629,7 +648,7 @@ fn write_outputs(
             .collect(),
     );
     cov.events_evaluated = Some(matched.events_total);
-    cov.detections_total = Some(matched.instances.len() as u64);
+    cov.detections_total = Some(detections_total);
     ctx.staging.write_json("bridge/coverage.json", &cov)?;
 
     let mut versions = BTreeMap::new();
@@ -649,7 +668,7 @@ fn write_outputs(
     );
     let mut summary = format!(
         "{} detection(s) from {} of {} executable rule(s) over {} event(s); {} rule(s) not executable",
-        matched.instances.len(),
+        detections_total,
         cov.matched_rules,
         cov.executable_rules,
         matched.events_total,
