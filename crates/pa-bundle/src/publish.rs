@@ -66,10 +66,11 @@ pub struct Staging {
     files: BTreeSet<String>,
 }
 
-/// A staged file being written as a stream (from [`Staging::create`]). Dropped without
-/// [`StagedFile::finish`], it holds whatever was flushed; the publish gate validates it as
-/// any staged file.
+/// A staged file being written as a stream (from [`Staging::create`]). Call
+/// [`StagedFile::finish`]: dropped without it, the buffer's last flush ignores errors and the
+/// file may be short (the publish gate still validates it as any staged file).
 #[derive(Debug)]
+#[must_use = "a staged file is complete only once `finish` has flushed it"]
 pub struct StagedFile {
     w: std::io::BufWriter<std::fs::File>,
     path: PathBuf,
@@ -218,11 +219,33 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), BundleErro
     Ok(())
 }
 
+/// Remove the spill directories (`.staging/.spill-*`) of stages that were killed while sorting:
+/// a stage that ends removes its own, and the run lock lets one stage at a time work.
+fn remove_stale_spills(run: &RunDir) -> Result<(), BundleError> {
+    let root = run.staging_root();
+    let rd = match std::fs::read_dir(&root) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(BundleError::io(&root, e)),
+    };
+    for entry in rd {
+        let entry = entry.map_err(|e| BundleError::io(&root, e))?;
+        let p = entry.path();
+        if entry.file_name().to_string_lossy().starts_with(".spill-")
+            && entry.file_type().is_ok_and(|t| t.is_dir())
+        {
+            std::fs::remove_dir_all(&p).map_err(|e| BundleError::io(&p, e))?;
+        }
+    }
+    Ok(())
+}
+
 impl Staging {
     /// Start staging for `owner` (a stage id or `orchestrator`): finish any interrupted
     /// publish, then start from an empty `.staging/<owner>/`.
     pub fn begin(run: &RunDir, owner: &str) -> Result<Staging, BundleError> {
         recover(run)?;
+        remove_stale_spills(run)?;
         let dir = run.staging_root().join(owner);
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|e| BundleError::io(&dir, e))?;
@@ -415,5 +438,38 @@ impl Staging {
             published: journal.renames,
             removed: journal.deletes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_killed_stages_spill_directories_go_at_the_next_begin() {
+        let t = tempfile::tempdir().unwrap();
+        let run = RunDir::new_unchecked(t.path().to_path_buf(), "x".into());
+        let root = run.staging_root();
+        std::fs::create_dir_all(root.join(".spill-detections-abc")).unwrap();
+        std::fs::write(root.join(".spill-detections-abc/run-000000"), b"x").unwrap();
+        std::fs::create_dir_all(root.join(".spill-xyz")).unwrap();
+        // Not a spill directory: left alone.
+        std::fs::write(root.join(".spill-note"), b"kept").unwrap();
+        let mut s = Staging::begin(&run, "detection").unwrap();
+        assert!(!root.join(".spill-detections-abc").exists());
+        assert!(!root.join(".spill-xyz").exists());
+        assert!(root.join(".spill-note").is_file());
+
+        // A streamed staged file holds what was written once finished.
+        use std::io::Write;
+        let mut f = s.create("detections/detections.jsonl").unwrap();
+        f.write_all(b"{}\n").unwrap();
+        assert!(f.path().ends_with("detection/detections/detections.jsonl"));
+        f.finish().unwrap();
+        assert_eq!(
+            std::fs::read(root.join("detection/detections/detections.jsonl")).unwrap(),
+            b"{}\n"
+        );
+        assert!(s.create("normalized/ocsf_events/_schema.json").is_err());
     }
 }

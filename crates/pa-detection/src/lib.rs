@@ -429,8 +429,8 @@ fn match_store_sql(
         &ctx.run.staging_root(),
         sorted_instances::SORT_BUDGET_BYTES,
     );
-    for i in &instances {
-        sorted.push(i)?;
+    for i in instances {
+        sorted.push(&i)?;
     }
     for plan in &mut det.plans {
         if plan.correlation.is_some() && plan.non_executable.is_none() {
@@ -593,7 +593,10 @@ fn write_outputs(
 ) -> Result<StageSuccess, StageFailure> {
     let Loaded { set, bridge, det } = loaded;
     let mut out = ctx.staging.create("detections/detections.jsonl")?;
-    let detections_total = matched.instances.finish(&mut out)?;
+    let detections_total = matched.instances.finish(&mut out).map_err(|e| match e {
+        DetectError::Output(io) => StageFailure::from(pa_bundle::BundleError::io(out.path(), io)),
+        other => other.into(),
+    })?;
     out.finish()?;
 
     let doc_err = |e: pa_bridge::DocumentError| {

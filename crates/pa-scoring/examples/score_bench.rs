@@ -69,7 +69,10 @@ fn main() {
             .enumerate()
             .map(|(i, p)| (p["rule_id"].as_str().unwrap_or_default().to_owned(), i + 1))
             .collect(),
-        plans,
+        plans: plans
+            .into_iter()
+            .map(pa_scoring::load::PlanRow::from)
+            .collect(),
         mapping_coverage: None,
         events,
         tagged: Default::default(),

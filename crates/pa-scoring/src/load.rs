@@ -166,18 +166,109 @@ pub fn tagged_pids(run: &Path) -> Result<BTreeMap<String, Vec<(String, i64)>>, S
     Ok(out)
 }
 
+/// One compiled plan: the members every run reads (rule id, executability and its reason,
+/// technique ids), and the whole document, parsed only when asked for (the plans of a
+/// technique with an undetected action). `bridge/compiled_plans.jsonl` holds thousands of
+/// plans of which a run looks at a few.
+#[derive(Debug)]
+pub struct PlanRow {
+    /// `rule_id` (`null` when absent).
+    pub rule_id: Value,
+    /// `executable`.
+    pub executable: Value,
+    /// `non_executable_reason`.
+    pub non_executable_reason: Value,
+    /// `technique_ids`.
+    pub technique_ids: Value,
+    /// The line, when the document is not parsed yet.
+    text: Option<String>,
+    full: std::sync::OnceLock<Value>,
+}
+
+/// The members of a plan read up front; the others are skipped without being built.
+#[derive(serde::Deserialize)]
+struct PlanHead {
+    #[serde(default)]
+    rule_id: Value,
+    #[serde(default)]
+    executable: Value,
+    #[serde(default)]
+    non_executable_reason: Value,
+    #[serde(default)]
+    technique_ids: Value,
+}
+
+impl From<Value> for PlanRow {
+    fn from(v: Value) -> PlanRow {
+        let member = |k: &str| v.get(k).cloned().unwrap_or(Value::Null);
+        PlanRow {
+            rule_id: member("rule_id"),
+            executable: member("executable"),
+            non_executable_reason: member("non_executable_reason"),
+            technique_ids: member("technique_ids"),
+            text: None,
+            full: std::sync::OnceLock::from(v),
+        }
+    }
+}
+
+impl PlanRow {
+    /// Read one line: its head now, the rest on first [`PlanRow::document`]. A line the head
+    /// reader cannot take as it would a `Value` (not an object, a repeated member, a `\u` escape
+    /// of a surrogate) is parsed whole at once, so every error is reported here.
+    pub fn parse(line: &str) -> Result<PlanRow, serde_json::Error> {
+        let lazy =
+            line.trim_start().starts_with('{') && !line.contains("\\ud") && !line.contains("\\uD");
+        if lazy {
+            if let Ok(h) = serde_json::from_str::<PlanHead>(line) {
+                return Ok(PlanRow {
+                    rule_id: h.rule_id,
+                    executable: h.executable,
+                    non_executable_reason: h.non_executable_reason,
+                    technique_ids: h.technique_ids,
+                    text: Some(line.to_owned()),
+                    full: std::sync::OnceLock::new(),
+                });
+            }
+        }
+        Ok(PlanRow::from(serde_json::from_str::<Value>(line)?))
+    }
+
+    /// The whole plan document.
+    pub fn document(&self) -> &Value {
+        self.full.get_or_init(|| {
+            // The head reader accepted the line, so it is JSON that `Value` reads too.
+            self.text
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or(Value::Null)
+        })
+    }
+}
+
 /// The compiled plans of the rule set, with the 1-based line of each rule id in
 /// `bridge/compiled_plans.jsonl`. A bundle detected before ADR-0015 has one file per rule
 /// (`bridge/compiled_plans/*.plan.json`): read in file order, with no lines.
-pub fn plans(run: &Path) -> Result<(Vec<Value>, BTreeMap<String, usize>), ScoreError> {
+pub fn plans(run: &Path) -> Result<(Vec<PlanRow>, BTreeMap<String, usize>), ScoreError> {
     let doc = run.join("bridge/compiled_plans.jsonl");
     if doc.is_file() {
-        let rows = jsonl(&doc)?;
-        let lines = rows
-            .iter()
-            .filter_map(|(line, v)| v["rule_id"].as_str().map(|id| (id.to_owned(), *line)))
-            .collect();
-        return Ok((rows.into_iter().map(|(_, v)| v).collect(), lines));
+        let text = std::fs::read_to_string(&doc).map_err(|e| ScoreError::io(&doc, e))?;
+        let mut rows = Vec::new();
+        let mut lines = BTreeMap::new();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let row = PlanRow::parse(line).map_err(|e| ScoreError::Invalid {
+                path: doc.display().to_string(),
+                detail: format!("line {}: {e}", i + 1),
+            })?;
+            if let Some(id) = row.rule_id.as_str() {
+                lines.insert(id.to_owned(), i + 1);
+            }
+            rows.push(row);
+        }
+        return Ok((rows, lines));
     }
     let dir = run.join("bridge/compiled_plans");
     let Ok(rd) = std::fs::read_dir(&dir) else {
@@ -188,6 +279,46 @@ pub fn plans(run: &Path) -> Result<(Vec<Value>, BTreeMap<String, usize>), ScoreE
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    let docs = files.iter().map(|p| json(p)).collect::<Result<_, _>>()?;
+    let docs = files
+        .iter()
+        .map(|p| json(p).map(PlanRow::from))
+        .collect::<Result<_, _>>()?;
     Ok((docs, BTreeMap::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plan row answers as the line's `Value` would, parsed lazily or not.
+    #[test]
+    fn plan_rows_read_as_values_do() {
+        let lines = [
+            r#"{"rule_id":"r1","executable":true,"technique_ids":["T1"],"plan":{"x":[1,2,{"y":"\u00e9"}]}}"#,
+            r#"{"executable":false,"non_executable_reason":{"reason_code":"unmapped_field"},"z":1}"#,
+            r#"  {"rule_id":"a","rule_id":"b"}"#,
+            r#"{"rule_id":"\ud83d\ude00","executable":"yes"}"#,
+            r#"[1,2,3,4]"#,
+            r#"7"#,
+            r#"{"technique_ids":{"not":"a list"},"rule_id":5}"#,
+        ];
+        for line in lines {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let row = PlanRow::parse(line).unwrap();
+            assert_eq!(row.rule_id, v["rule_id"], "{line}");
+            assert_eq!(row.executable, v["executable"], "{line}");
+            assert_eq!(
+                row.non_executable_reason, v["non_executable_reason"],
+                "{line}"
+            );
+            assert_eq!(row.technique_ids, v["technique_ids"], "{line}");
+            assert_eq!(row.document(), &v, "{line}");
+        }
+        // What `Value` refuses is refused when the line is read, with the same message.
+        for bad in [r#"{"rule_id":"\ud800"}"#, r#"{"a":}"#, r#"{"a":1"#] {
+            let want = serde_json::from_str::<Value>(bad).unwrap_err().to_string();
+            let got = PlanRow::parse(bad).unwrap_err().to_string();
+            assert_eq!(got, want, "{bad}");
+        }
+    }
 }

@@ -30,7 +30,7 @@ pub struct Inputs {
     /// `(line, row)` of `detections/detections.jsonl`.
     pub detections: Vec<(usize, Value)>,
     /// The rows of `bridge/compiled_plans.jsonl` (or of a legacy bundle's plan files).
-    pub plans: Vec<Value>,
+    pub plans: Vec<crate::load::PlanRow>,
     /// Rule id → its 1-based line in `bridge/compiled_plans.jsonl` (empty for a legacy bundle).
     pub plan_lines: BTreeMap<String, usize>,
     /// `normalized/mapping_coverage.json`.
@@ -394,11 +394,12 @@ pub fn score(inp: &Inputs, generated_at_utc: String) -> Summary {
 
     // Rules by technique.
     let rules = rule_counts(&inp.plans, &inp.detections);
-    let tagged_rules = |t: &str| -> Vec<&Value> {
+    let tagged_plans = |t: &str| -> Vec<&crate::load::PlanRow> {
         inp.plans
             .iter()
             .filter(|p| {
-                let tags: Vec<String> = p["technique_ids"]
+                let tags: Vec<String> = p
+                    .technique_ids
                     .as_array()
                     .into_iter()
                     .flatten()
@@ -406,6 +407,12 @@ pub fn score(inp: &Inputs, generated_at_utc: String) -> Summary {
                     .collect();
                 technique_matches(t, &tags)
             })
+            .collect()
+    };
+    let tagged_rules = |t: &str| -> Vec<&Value> {
+        tagged_plans(t)
+            .into_iter()
+            .map(crate::load::PlanRow::document)
             .collect()
     };
 
@@ -571,7 +578,7 @@ pub fn score(inp: &Inputs, generated_at_utc: String) -> Summary {
         });
     }
 
-    let techniques = techniques(&actions, &tagged_rules);
+    let techniques = techniques(&actions, &tagged_plans);
     let metrics = crate::metrics::metrics(
         &actions,
         &techniques,
@@ -604,15 +611,15 @@ pub fn score(inp: &Inputs, generated_at_utc: String) -> Summary {
     }
 }
 
-fn rule_counts(plans: &[Value], detections: &[(usize, Value)]) -> RuleCounts {
+fn rule_counts(plans: &[crate::load::PlanRow], detections: &[(usize, Value)]) -> RuleCounts {
     let mut c = RuleCounts::default();
     for p in plans {
         c.total += 1;
-        if p["executable"].as_bool() == Some(true) {
+        if p.executable.as_bool() == Some(true) {
             c.executable += 1;
         } else {
             c.non_executable += 1;
-            let code = p["non_executable_reason"]["reason_code"]
+            let code = p.non_executable_reason["reason_code"]
                 .as_str()
                 .unwrap_or("unknown")
                 .to_string();
@@ -629,7 +636,7 @@ fn rule_counts(plans: &[Value], detections: &[(usize, Value)]) -> RuleCounts {
 
 fn techniques<'a>(
     actions: &[ActionScore],
-    tagged_rules: &dyn Fn(&str) -> Vec<&'a Value>,
+    tagged_plans: &dyn Fn(&str) -> Vec<&'a crate::load::PlanRow>,
 ) -> Vec<TechniqueScore> {
     let mut by: BTreeMap<String, Vec<&ActionScore>> = BTreeMap::new();
     for a in actions {
@@ -637,7 +644,7 @@ fn techniques<'a>(
     }
     by.into_iter()
         .map(|(t, acts)| {
-            let rules = tagged_rules(&t);
+            let rules = tagged_plans(&t);
             let mut cats: Vec<String> = acts
                 .iter()
                 .filter_map(|a| a.gap.as_ref().map(|g| g.category.clone()))
@@ -656,7 +663,7 @@ fn techniques<'a>(
                 rules_tagged: rules.len() as u64,
                 rules_executable: rules
                     .iter()
-                    .filter(|p| p["executable"].as_bool() == Some(true))
+                    .filter(|p| p.executable.as_bool() == Some(true))
                     .count() as u64,
                 technique_id: t,
             }

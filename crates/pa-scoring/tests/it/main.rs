@@ -83,7 +83,11 @@ fn run(
             .enumerate()
             .map(|(i, p)| (p["rule_id"].as_str().unwrap().to_owned(), i + 1))
             .collect(),
-        plans,
+        // Read as the stage reads the file's lines (members parsed on demand).
+        plans: plans
+            .iter()
+            .map(|p| pa_scoring::load::PlanRow::parse(&p.to_string()).unwrap())
+            .collect(),
         mapping_coverage: Some(
             json!({"unknown_event_types": [{"event_type": "SECCOMP", "count": 3}],
                    "fallback_event_types": [{"source_type": "linux-auditd", "event_type": "linux-auditd:BPF", "count": 1}]}),
