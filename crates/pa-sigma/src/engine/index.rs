@@ -50,9 +50,13 @@ impl LitIndex {
         if self.needles.len() == 1 {
             self.single = Some(memmem::Finder::new(self.needles[0].as_bytes()).into_owned());
         } else if self.needles.len() > 1 {
+            // A contiguous NFA, not the DFA the builder picks for up to 100 needles: the DFAs
+            // of a rule set's indexes were ~27 MiB built in every run (fixed cost and memory),
+            // and matching measured no slower without them (BENCHMARKS.md, issue 15).
             self.ac = Some(
                 AhoCorasick::builder()
                     .match_kind(MatchKind::Standard)
+                    .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
                     .build(&self.needles)
                     .map_err(|e| format!("cannot build literal automaton: {e}"))?,
             );
