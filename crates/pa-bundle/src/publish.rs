@@ -350,6 +350,7 @@ impl Staging {
     /// Validate every staged file; publish all of them, or none.
     pub fn publish(self) -> Result<PublishReport, BundleError> {
         // 1. Gate.
+        let t = std::time::Instant::now();
         let mut failures: Vec<serde_json::Value> = Vec::new();
         let mut failed = 0usize;
         for rel in &self.files {
@@ -394,7 +395,16 @@ impl Staging {
 
         // Durability before anything moves: every staged byte and directory entry reaches the
         // disk (only what this stage wrote).
+        let validated_ms = t.elapsed().as_millis() as u64;
+        let t = std::time::Instant::now();
         fsutil::sync_tree(&self.dir)?;
+        tracing::debug!(
+            owner = %self.owner,
+            files = self.files.len(),
+            validated_ms,
+            synced_ms = t.elapsed().as_millis() as u64,
+            "publish: staged files validated and synced"
+        );
 
         // 2. Journal: new files, and the owner's previous outputs that are not re-published.
         let mut existing = Vec::new();
