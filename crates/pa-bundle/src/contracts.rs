@@ -392,6 +392,15 @@ fn validate_source<R: BufRead + Seek>(
 mod tests {
     use super::*;
 
+    fn an_entry(contract_id: Option<&str>, format: ArtifactFormat) -> ArtifactEntry {
+        ArtifactEntry {
+            glob: "x".into(),
+            contract_id: contract_id.map(str::to_string),
+            stage: "*".into(),
+            format,
+        }
+    }
+
     #[test]
     fn every_schema_compiles_and_registry_is_consistent() {
         let reg = registry().unwrap();
@@ -427,12 +436,7 @@ mod tests {
 
     #[test]
     fn jsonl_errors_carry_line_numbers() {
-        let entry = ArtifactEntry {
-            glob: "x.jsonl".into(),
-            contract_id: Some("contract_validation_report".into()),
-            stage: "*".into(),
-            format: ArtifactFormat::Jsonl,
-        };
+        let entry = an_entry(Some("contract_validation_report"), ArtifactFormat::Jsonl);
         let (errs, n) = validate_artifact(&entry, b"{}\nnot json\n").unwrap();
         assert!(n >= 2);
         assert!(
@@ -445,12 +449,7 @@ mod tests {
 
     #[test]
     fn a_file_is_judged_as_its_bytes_are() {
-        let entry = ArtifactEntry {
-            glob: "x.jsonl".into(),
-            contract_id: Some("contract_validation_report".into()),
-            stage: "*".into(),
-            format: ArtifactFormat::Jsonl,
-        };
+        let entry = an_entry(Some("contract_validation_report"), ArtifactFormat::Jsonl);
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("x.jsonl");
         // 1,000 failing lines: the total is counted, the first 50 in sort order are kept.
@@ -479,12 +478,7 @@ mod tests {
         assert_eq!(errs, sorted);
         assert!(errs.iter().all(|e| e.instance_path.starts_with("/line/")));
 
-        let parquet = ArtifactEntry {
-            glob: "p".into(),
-            contract_id: None,
-            stage: "*".into(),
-            format: ArtifactFormat::Parquet,
-        };
+        let parquet = an_entry(None, ArtifactFormat::Parquet);
         let pp = t.path().join("p.parquet");
         let mut ok = b"PAR1".to_vec();
         ok.extend_from_slice(&[0u8; 10]);
@@ -501,12 +495,7 @@ mod tests {
 
     #[test]
     fn truncated_parquet_is_rejected() {
-        let entry = ArtifactEntry {
-            glob: "p".into(),
-            contract_id: None,
-            stage: "*".into(),
-            format: ArtifactFormat::Parquet,
-        };
+        let entry = an_entry(None, ArtifactFormat::Parquet);
         assert_eq!(validate_artifact(&entry, b"PAR1\0\0\0").unwrap().1, 1);
     }
 }

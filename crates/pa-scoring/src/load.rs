@@ -10,13 +10,21 @@ use std::path::Path;
 
 /// A JSONL file as values, with 1-based line numbers.
 pub fn jsonl(path: &Path) -> Result<Vec<(usize, Value)>, ScoreError> {
+    jsonl_with(path, |line| serde_json::from_str(line))
+}
+
+/// A JSONL file's non-blank lines read by `parse`, with 1-based line numbers.
+fn jsonl_with<T>(
+    path: &Path,
+    parse: impl Fn(&str) -> Result<T, serde_json::Error>,
+) -> Result<Vec<(usize, T)>, ScoreError> {
     let text = std::fs::read_to_string(path).map_err(|e| ScoreError::io(path, e))?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let v = serde_json::from_str(line).map_err(|e| ScoreError::Invalid {
+        let v = parse(line).map_err(|e| ScoreError::Invalid {
             path: path.display().to_string(),
             detail: format!("line {}: {e}", i + 1),
         })?;
@@ -252,23 +260,12 @@ impl PlanRow {
 pub fn plans(run: &Path) -> Result<(Vec<PlanRow>, BTreeMap<String, usize>), ScoreError> {
     let doc = run.join("bridge/compiled_plans.jsonl");
     if doc.is_file() {
-        let text = std::fs::read_to_string(&doc).map_err(|e| ScoreError::io(&doc, e))?;
-        let mut rows = Vec::new();
-        let mut lines = BTreeMap::new();
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let row = PlanRow::parse(line).map_err(|e| ScoreError::Invalid {
-                path: doc.display().to_string(),
-                detail: format!("line {}: {e}", i + 1),
-            })?;
-            if let Some(id) = row.rule_id.as_str() {
-                lines.insert(id.to_owned(), i + 1);
-            }
-            rows.push(row);
-        }
-        return Ok((rows, lines));
+        let rows = jsonl_with(&doc, PlanRow::parse)?;
+        let lines = rows
+            .iter()
+            .filter_map(|(line, p)| p.rule_id.as_str().map(|id| (id.to_owned(), *line)))
+            .collect();
+        return Ok((rows.into_iter().map(|(_, p)| p).collect(), lines));
     }
     let dir = run.join("bridge/compiled_plans");
     let Ok(rd) = std::fs::read_dir(&dir) else {
