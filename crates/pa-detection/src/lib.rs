@@ -375,6 +375,10 @@ pub fn run_with(
     let t = std::time::Instant::now();
     let out = write_outputs(ctx, &loaded, matched);
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "phase: outputs staged");
+    // The compiled rule set is about a million allocations; freeing them took ~25 ms of every
+    // run before the publish could start. They are freed beside it instead (a process that
+    // exits first just ends the thread).
+    std::thread::spawn(move || drop(loaded));
     out
 }
 
