@@ -289,6 +289,61 @@ pub fn validate_file(
     validate_source(entry, std::io::BufReader::with_capacity(1 << 16, f), path)
 }
 
+/// JSON Lines are checked in batches of at most this many lines or [`BATCH_BYTES`] bytes.
+const LINES_PER_BATCH: usize = 4_096;
+const BATCH_BYTES: usize = 8 << 20;
+
+/// Check numbered JSONL lines (parsed, then against the entry's contract), split over
+/// `threads` threads when there are enough of them.
+fn check_lines(
+    entry: &ArtifactEntry,
+    lines: &[(usize, Vec<u8>)],
+    threads: usize,
+    errs: &mut Errors,
+) -> Result<(), BundleError> {
+    let check = |chunk: &[(usize, Vec<u8>)]| -> Result<Vec<ContractError>, BundleError> {
+        let mut out = Vec::new();
+        for (number, line) in chunk {
+            match serde_json::from_slice::<Value>(line) {
+                Ok(v) => {
+                    if let Some(id) = &entry.contract_id {
+                        for mut e in validate_value(id, &v)? {
+                            e.instance_path = format!("/line/{number}{}", e.instance_path);
+                            out.push(e);
+                        }
+                    }
+                }
+                Err(e) => out.push(ContractError {
+                    instance_path: format!("/line/{number}"),
+                    message: format!("not JSON: {e}"),
+                }),
+            }
+        }
+        Ok(out)
+    };
+    let results: Vec<Result<Vec<ContractError>, BundleError>> = if threads < 2 || lines.len() < 64 {
+        vec![check(lines)]
+    } else {
+        let per = lines.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = lines
+                .chunks(per)
+                .map(|c| s.spawn(move || check(c)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    };
+    for r in results {
+        for e in r? {
+            errs.push(e);
+        }
+    }
+    Ok(())
+}
+
 fn validate_source<R: BufRead + Seek>(
     entry: &ArtifactEntry,
     mut src: R,
@@ -315,11 +370,15 @@ fn validate_source<R: BufRead + Seek>(
             }
         }
         ArtifactFormat::Jsonl => {
-            let mut line = Vec::new();
+            // Lines are read in batches and each batch is checked on every core; the errors
+            // are the same in any order (they are sorted at the end).
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+            let mut batch: Vec<(usize, Vec<u8>)> = Vec::new();
+            let mut batch_bytes = 0usize;
             let mut number = 0usize;
             let mut ends_with_lf = true;
             loop {
-                line.clear();
+                let mut line = Vec::new();
                 if src.read_until(b'\n', &mut line).map_err(io)? == 0 {
                     break;
                 }
@@ -331,21 +390,15 @@ fn validate_source<R: BufRead + Seek>(
                 if line.is_empty() {
                     continue;
                 }
-                match serde_json::from_slice::<Value>(&line) {
-                    Ok(v) => {
-                        if let Some(id) = &entry.contract_id {
-                            for mut e in validate_value(id, &v)? {
-                                e.instance_path = format!("/line/{number}{}", e.instance_path);
-                                errs.push(e);
-                            }
-                        }
-                    }
-                    Err(e) => errs.push(ContractError {
-                        instance_path: format!("/line/{number}"),
-                        message: format!("not JSON: {e}"),
-                    }),
+                batch_bytes += line.len();
+                batch.push((number, line));
+                if batch.len() >= LINES_PER_BATCH || batch_bytes >= BATCH_BYTES {
+                    check_lines(entry, &batch, threads, &mut errs)?;
+                    batch.clear();
+                    batch_bytes = 0;
                 }
             }
+            check_lines(entry, &batch, threads, &mut errs)?;
             if !ends_with_lf {
                 errs.push(ContractError {
                     instance_path: String::new(),
@@ -491,6 +544,33 @@ mod tests {
         let missing = t.path().join("missing.jsonl");
         let err = validate_file(&entry, &missing).unwrap_err().to_string();
         assert!(err.contains("missing.jsonl"), "{err}");
+    }
+
+    #[test]
+    fn lines_checked_on_several_threads_give_the_errors_of_one() {
+        let entry = an_entry(Some("contract_validation_report"), ArtifactFormat::Jsonl);
+        let lines: Vec<(usize, Vec<u8>)> = (1..=500)
+            .map(|i| {
+                let text = match i % 4 {
+                    0 => "not json".to_string(),
+                    1 => "{}".to_string(),
+                    2 => format!("{{\"contract_version\":{i}}}"),
+                    _ => "[1]".to_string(),
+                };
+                (i * 2, text.into_bytes())
+            })
+            .collect();
+        let run = |threads| {
+            let mut errs = Errors::default();
+            check_lines(&entry, &lines, threads, &mut errs).unwrap();
+            let (kept, total) = errs.finish();
+            (kept, total)
+        };
+        let one = run(1);
+        assert!(one.1 > 500, "{}", one.1);
+        for threads in [2, 3, 8] {
+            assert_eq!(run(threads), one, "{threads} threads");
+        }
     }
 
     #[test]
