@@ -5,7 +5,7 @@
 //!   instance per matched event, sorted) and `bridge/{router_table,mapping_pack_snapshot,
 //!   coverage}.json` + `bridge/compiled_plans.jsonl` (one plan per rule, ADR-0015);
 //! * stream mode ([`stream`]): OCSF (or Sigma-named) JSONL in, detection JSONL out;
-//! * [`check`] and [`explain`]: compile reports and per-event explanations for people.
+//! * [`check_report`] and [`explain`]: compile reports and per-event explanations for people.
 //!
 //! Rules are loaded and compiled once ([`detector::Detector`]); events are matched in parallel
 //! batches whose results are put back in event order, so the output does not depend on thread
