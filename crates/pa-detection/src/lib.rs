@@ -251,7 +251,10 @@ pub fn run_with(
     // The compiled rule set is about a million allocations; freeing them took ~25 ms of every
     // run before the publish could start. They are freed beside it instead (a process that
     // exits first just ends the thread).
-    std::thread::spawn(move || drop(loaded));
+    // If no thread can be started, the closure (and so the rule set) is dropped right here.
+    let _ = std::thread::Builder::new()
+        .name("pa-detect-free".into())
+        .spawn(move || drop(loaded));
     out
 }
 

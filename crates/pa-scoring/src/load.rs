@@ -193,17 +193,100 @@ pub struct PlanRow {
     full: std::sync::OnceLock<Value>,
 }
 
-/// The members of a plan read up front; the others are skipped without being built.
-#[derive(serde::Deserialize)]
+/// The members of a plan read up front. The others are read through [`Checked`]: every check
+/// a `Value` parse makes (number range, nesting depth, string escapes), nothing built. A
+/// repeated member keeps its last value, as in a `Value`.
+#[derive(Default)]
 struct PlanHead {
-    #[serde(default)]
     rule_id: Value,
-    #[serde(default)]
     executable: Value,
-    #[serde(default)]
     non_executable_reason: Value,
-    #[serde(default)]
     technique_ids: Value,
+}
+
+impl<'de> serde::Deserialize<'de> for PlanHead {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct HeadVisitor;
+        impl<'de> serde::de::Visitor<'de> for HeadVisitor {
+            type Value = PlanHead;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a compiled plan object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<PlanHead, A::Error> {
+                let mut h = PlanHead::default();
+                while let Some(k) = m.next_key::<String>()? {
+                    match k.as_str() {
+                        "rule_id" => h.rule_id = m.next_value()?,
+                        "executable" => h.executable = m.next_value()?,
+                        "non_executable_reason" => h.non_executable_reason = m.next_value()?,
+                        "technique_ids" => h.technique_ids = m.next_value()?,
+                        _ => {
+                            m.next_value::<Checked>()?;
+                        }
+                    }
+                }
+                Ok(h)
+            }
+        }
+        d.deserialize_map(HeadVisitor)
+    }
+}
+
+/// Any JSON value, read as a `Value` would be read (`deserialize_any`) and not kept.
+struct Checked;
+
+impl<'de> serde::Deserialize<'de> for Checked {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct CheckedVisitor;
+        impl<'de> serde::de::Visitor<'de> for CheckedVisitor {
+            type Value = Checked;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_unit<E>(self) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_none<E>(self) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Checked, D::Error> {
+                <Checked as serde::Deserialize>::deserialize(d)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<Checked, A::Error> {
+                while s.next_element::<Checked>()?.is_some() {}
+                Ok(Checked)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Checked, A::Error> {
+                while m.next_entry::<Checked, Checked>()?.is_some() {}
+                Ok(Checked)
+            }
+        }
+        d.deserialize_any(CheckedVisitor)
+    }
 }
 
 impl From<Value> for PlanRow {
@@ -221,13 +304,12 @@ impl From<Value> for PlanRow {
 }
 
 impl PlanRow {
-    /// Read one line: its head now, the rest on first [`PlanRow::document`]. A line the head
-    /// reader cannot take as it would a `Value` (not an object, a repeated member, a `\u` escape
-    /// of a surrogate) is parsed whole at once, so every error is reported here.
+    /// Read one line: its head now, the rest on first [`PlanRow::document`]. The head reader
+    /// checks the whole line as a `Value` parse would; a line it does not take (not an object,
+    /// or not JSON) is parsed whole at once, so every error is reported here with `Value`'s
+    /// message.
     pub fn parse(line: &str) -> Result<PlanRow, serde_json::Error> {
-        let lazy =
-            line.trim_start().starts_with('{') && !line.contains("\\ud") && !line.contains("\\uD");
-        if lazy {
+        if line.trim_start().starts_with('{') {
             if let Ok(h) = serde_json::from_str::<PlanHead>(line) {
                 return Ok(PlanRow {
                     rule_id: h.rule_id,
@@ -298,8 +380,14 @@ mod tests {
             r#"[1,2,3,4]"#,
             r#"7"#,
             r#"{"technique_ids":{"not":"a list"},"rule_id":5}"#,
+            r#"{"plan":{"a":1,"a":[2]},"rule_id":"r","x":"\ud83d\ude00","n":1e300,"m":-0}"#,
         ];
-        for line in lines {
+        let nested = format!(
+            "{{\"rule_id\":\"r\",\"plan\":{}1{}}}",
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        for line in lines.iter().copied().chain([nested.as_str()]) {
             let v: Value = serde_json::from_str(line).unwrap();
             let row = PlanRow::parse(line).unwrap();
             assert_eq!(row.rule_id, v["rule_id"], "{line}");
@@ -312,7 +400,21 @@ mod tests {
             assert_eq!(row.document(), &v, "{line}");
         }
         // What `Value` refuses is refused when the line is read, with the same message.
-        for bad in [r#"{"rule_id":"\ud800"}"#, r#"{"a":}"#, r#"{"a":1"#] {
+        let deep = format!(
+            "{{\"rule_id\":\"r\",\"plan\":{}1{}}}",
+            "[".repeat(130),
+            "]".repeat(130)
+        );
+        for bad in [
+            r#"{"rule_id":"\ud800"}"#,
+            r#"{"plan":"\udc00x","rule_id":"r"}"#,
+            r#"{"a":}"#,
+            r#"{"a":1"#,
+            r#"{"rule_id":"r","plan":1e400}"#,
+            r#"{"rule_id":"r","plan":{"x":-1e400}}"#,
+            r#"{"rule_id":"r"} x"#,
+            deep.as_str(),
+        ] {
             let want = serde_json::from_str::<Value>(bad).unwrap_err().to_string();
             let got = PlanRow::parse(bad).unwrap_err().to_string();
             assert_eq!(got, want, "{bad}");
